@@ -1,0 +1,53 @@
+#include "args.h"
+
+#include "visbone/core/errors.h"
+
+namespace visbone::app {
+
+po::variables_map parse_args(const Args& args, const po::options_description& options,
+                             const po::positional_options_description& positional) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(std::string(e.what()) + "\n" + [&] {
+      std::ostringstream s;
+      s << options;
+      return s.str();
+    }());
+  }
+  return vm;
+}
+
+std::vector<std::string> split_list(const std::string& value) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const auto comma = value.find(',', start);
+    const auto item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::vector<int> parse_int_list(const std::string& value, const std::string& option) {
+  std::vector<int> out;
+  for (const auto& item : split_list(value)) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size())
+      throw ConfigError("--" + option + ": '" + item + "' is not an integer (expected a list like 1,2,-1)");
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace visbone::app

@@ -1,0 +1,15 @@
+// The subcommands of the `visbone` program. Each takes the arguments after its name and returns the exit
+// status: 0 success, 1 a failure while running, 2 a usage or validation error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace visbone::app {
+
+using Args = std::vector<std::string>;
+
+int inspect(const Args& args);
+int forward(const Args& args);
+
+}  // namespace visbone::app

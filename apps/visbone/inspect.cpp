@@ -1,0 +1,60 @@
+// `visbone inspect MODEL [--out-features a,b | --out-indices i,j]`: the model's config summary, stages,
+// resolved selection, output shapes and parameter count, as JSON on stdout.
+#include <boost/json.hpp>
+#include <iostream>
+
+#include "args.h"
+#include "model_arg.h"
+#include "visbone/bit/bit_backbone.h"
+
+namespace visbone::app {
+
+int inspect(const Args& args) {
+  po::options_description opts("visbone inspect MODEL [options]");
+  opts.add_options()("help,h", "show this help")("model", po::value<std::string>(), "checkpoint folder or hub id")(
+      "out-features", po::value<std::string>(), "stages to return, e.g. stage2,stage4")(
+      "out-indices", po::value<std::string>(), "stage indices to return, e.g. 2,-1");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  const auto vm = parse_args(args, opts, pos);
+  if (vm.count("help") || !vm.count("model")) {
+    std::cout << opts;
+    return vm.count("help") ? 0 : 2;
+  }
+  const auto options = selection_options(vm);
+  const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
+  const auto& c = backbone->model().config();
+
+  boost::json::object config{{"model_type", "bit"},
+                             {"layer_type", bit::to_string(c.layer_type)},
+                             {"hidden_act", bit::to_string(c.hidden_act)},
+                             {"global_padding", c.global_padding == bit::Padding::Default
+                                                    ? boost::json::value(nullptr)
+                                                    : boost::json::value(bit::to_string(c.global_padding))},
+                             {"num_channels", c.num_channels},
+                             {"embedding_size", c.embedding_size},
+                             {"hidden_sizes", boost::json::value_from(c.hidden_sizes)},
+                             {"depths", boost::json::value_from(c.depths)},
+                             {"num_groups", c.num_groups},
+                             {"output_stride", c.output_stride},
+                             {"width_factor", c.width_factor},
+                             {"embedding_dynamic_padding", c.embedding_dynamic_padding},
+                             {"num_labels", c.num_labels()}};
+  boost::json::object shapes;
+  for (const auto& name : backbone->stage_names()) {
+    const auto s = backbone->output_shape().at(name);
+    shapes[name] = {{"channels", s.channels}, {"stride", s.stride}};
+  }
+  boost::json::object out{{"model", vm["model"].as<std::string>()},
+                          {"config", config},
+                          {"stage_names", boost::json::value_from(backbone->stage_names())},
+                          {"out_features", boost::json::value_from(backbone->out_features())},
+                          {"out_indices", boost::json::value_from(backbone->out_indices())},
+                          {"output_shape", shapes},
+                          {"has_classifier", backbone->model().has_classifier()},
+                          {"parameter_count", backbone->model().parameter_count()}};
+  std::cout << boost::json::serialize(out) << "\n";
+  return 0;
+}
+
+}  // namespace visbone::app

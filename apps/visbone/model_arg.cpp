@@ -1,0 +1,20 @@
+#include "model_arg.h"
+
+#include "visbone/core/errors.h"
+
+namespace visbone::app {
+
+std::filesystem::path resolve_model_arg(const std::string& model) {
+  if (!std::filesystem::is_directory(model))
+    throw NotFoundError(model + ": not a checkpoint folder (expected a directory with config.json and weights)");
+  return model;
+}
+
+bit::BitBackboneOptions selection_options(const po::variables_map& vm) {
+  bit::BitBackboneOptions o;
+  if (vm.count("out-features")) o.out_features = split_list(vm["out-features"].as<std::string>());
+  if (vm.count("out-indices")) o.out_indices = parse_int_list(vm["out-indices"].as<std::string>(), "out-indices");
+  return o;
+}
+
+}  // namespace visbone::app

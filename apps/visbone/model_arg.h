@@ -1,0 +1,17 @@
+// How subcommands turn their MODEL argument and selection options into what the libraries take.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "args.h"
+#include "visbone/bit/bit_backbone.h"
+
+namespace visbone::app {
+
+// A local checkpoint folder as is (later also a hub id through the cache).
+std::filesystem::path resolve_model_arg(const std::string& model);
+// --out-features / --out-indices (either or both) as backbone options.
+bit::BitBackboneOptions selection_options(const po::variables_map& vm);
+
+}  // namespace visbone::app

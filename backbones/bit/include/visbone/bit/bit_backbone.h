@@ -1,0 +1,45 @@
+// BitBackbone: a BitModel behind the generic Backbone contract, with transformers' out_features /
+// out_indices selection. Like transformers' BitBackbone, feature maps are raw stage outputs (the final
+// norm is not applied to the last stage); pooled features are taken after the final norm.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "visbone/bit/bit_model.h"
+#include "visbone/core/backbone.h"
+#include "visbone/core/stage_selection.h"
+
+namespace visbone::bit {
+
+struct BitBackboneOptions {
+  // Override the checkpoint config's selection; unset keeps the config's (default: the last stage).
+  std::optional<std::vector<std::string>> out_features;
+  std::optional<std::vector<int>> out_indices;
+};
+
+class BitBackbone : public Backbone {
+ public:
+  BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptions& options = {});
+  // Loads config.json and the weights from a checkpoint folder.
+  static std::unique_ptr<BitBackbone> from_pretrained(const std::filesystem::path& dir,
+                                                      const BitBackboneOptions& options = {});
+
+  std::vector<std::string> stage_names() const override { return model_->stage_names(); }
+  std::vector<std::string> out_features() const override { return selection_.out_features; }
+  const std::vector<int>& out_indices() const { return selection_.out_indices; }
+  std::map<std::string, StageShape> output_shape() const override { return model_->output_shape(); }
+  int pooled_channels() const override;
+  ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
+  // The feature maps of the configured selection, in out_features order (transformers' BackboneOutput).
+  std::vector<Tensor> feature_maps(const Tensor& batch);
+
+  BitModel& model() { return *model_; }
+
+ private:
+  std::shared_ptr<BitModel> model_;
+  StageSelection selection_;
+};
+
+}  // namespace visbone::bit

@@ -1,0 +1,80 @@
+// BitModel: transformers' BitModel + BitForImageClassification computed on the blocked layout. Built from a
+// BitConfig and a checkpoint with transformers' tensor names; weights are standardized once at load.
+//
+// Thread-safety: forward() may be called from several threads; calls on one model run one at a time (each
+// already uses every core through oneDNN/OpenMP). Use one model per thread for concurrent passes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "visbone/bit/bit_config.h"
+#include "visbone/bit/group_norm_act.h"
+#include "visbone/bit/ws_conv.h"
+#include "visbone/core/backbone.h"
+#include "visbone/core/tensor.h"
+
+namespace visbone {
+class Checkpoint;
+}
+
+namespace visbone::bit {
+
+// One residual unit (transformers' BitPreActivationBottleneckLayer or BitBottleneckLayer).
+struct BitUnit {
+  std::string name;  // "bit.encoder.stages.S.layers.L", for messages
+  bool preact = true;
+  std::optional<WsConv> downsample;
+  std::optional<GroupNormAct> downsample_norm;  // bottleneck units only
+  GroupNormAct norm1, norm2, norm3;
+  WsConv conv1, conv2, conv3;
+};
+
+struct BitRequest {
+  std::vector<int> stages;          // positions in stage_names() to return as NCHW (hidden_states[i])
+  bool last_hidden_state = false;   // the last stage after the final norm (preactivation models)
+  bool pooled = false;              // global average of last_hidden_state, (N, C, 1, 1)
+  bool logits = false;              // classifier output (N, num_labels); needs classifier weights
+};
+
+struct BitResult {
+  std::map<int, Tensor> stages;
+  Tensor last_hidden_state, pooled, logits;
+};
+
+class BitModel {
+ public:
+  // Loads every tensor the config implies; throws (naming the tensor, found and expected shapes) on a
+  // missing or misshapen one, and reports tensors the checkpoint has that the model does not use.
+  BitModel(BitConfig config, Checkpoint& checkpoint);
+
+  const BitConfig& config() const { return config_; }
+  std::vector<std::string> stage_names() const { return config_.stage_names(); }
+  // Channels and stride of every stage, as the layers are built (width_factor, dilation included).
+  std::map<std::string, StageShape> output_shape() const;
+  bool has_classifier() const { return !classifier_w_.empty(); }
+  std::int64_t parameter_count() const { return parameters_; }
+
+  // Checks an input shape against the whole network before running: channels, and that every unit's
+  // residual and shortcut shapes agree (VALID padding can break this). Throws ShapeError naming the unit.
+  void check_input(const Shape& nchw) const;
+  BitResult forward(const Tensor& pixel_values, const BitRequest& request);
+
+ private:
+  BitConfig config_;
+  std::string prefix_;  // "bit." for BitForImageClassification / BitBackbone checkpoints, "" for BitModel
+  WsConv stem_conv_;
+  std::optional<GroupNormAct> stem_norm_;  // bottleneck models
+  std::vector<std::vector<BitUnit>> stages_;
+  std::vector<int> stage_strides_;
+  std::optional<GroupNormAct> final_norm_;  // preactivation models
+  Tensor classifier_w_, classifier_b_;
+  std::int64_t parameters_ = 0;
+  std::mutex mutex_;
+};
+
+}  // namespace visbone::bit

@@ -1,0 +1,64 @@
+// A weight-standardized convolution (BiT's StdConv2d) on oneDNN. The standardization is folded into the
+// weights once, at construction; primitives and reordered weights are cached per input layout and size.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
+
+#include "visbone/bit/bit_config.h"
+#include "visbone/bit/feature_map.h"
+#include "visbone/core/tensor.h"
+
+namespace visbone::bit {
+
+// Padding of one spatial axis: zeros before and after.
+struct Pad1d {
+  int before = 0, after = 0;
+};
+
+// transformers' get_padding_value + DynamicPad2d for one axis of size `in`: the default (PyTorch-style
+// symmetric), TF-style SAME (static when stride 1 and the dilated kernel is odd, else dynamic and possibly
+// asymmetric), or VALID (none).
+Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int64_t in);
+// Output size of a padded convolution / pooling window; 0 or less means the input is too small.
+std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
+
+// (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
+Tensor standardize_weight(const Tensor& oihw, double eps);
+
+class WsConv {
+ public:
+  WsConv() = default;
+  // `weight` is (O, I, K, K) as stored in the checkpoint; it is standardized here.
+  WsConv(const Tensor& weight, int stride, int dilation, Padding padding, double eps = 1e-8);
+
+  int out_channels() const { return out_; }
+  int in_channels() const { return in_; }
+  int kernel() const { return k_; }
+  int stride() const { return stride_; }
+  int dilation() const { return dilation_; }
+  // Output (H, W) for an input of (H, W); throws ShapeError naming `name` when the input is too small.
+  std::pair<std::int64_t, std::int64_t> out_size(std::int64_t h, std::int64_t w, const std::string& name) const;
+
+  // dst (allocated with out_size) = conv(src), or dst += conv(src) when `accumulate` (the residual add,
+  // done as oneDNN's sum post-op). `src` is a blocked map or, for the stem, a plain NCHW memory.
+  void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
+
+ private:
+  struct Cached {
+    dnnl::memory::desc src;
+    bool accumulate;
+    dnnl::convolution_forward prim;
+    dnnl::memory weights;  // in the primitive's preferred layout
+  };
+  Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
+
+  int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
+  Padding padding_ = Padding::Default;
+  Tensor weight_;  // standardized, OIHW
+  std::vector<std::unique_ptr<Cached>> cache_;
+};
+
+}  // namespace visbone::bit

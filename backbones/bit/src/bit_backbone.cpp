@@ -1,0 +1,57 @@
+#include "visbone/bit/bit_backbone.h"
+
+#include <algorithm>
+
+#include "visbone/core/checkpoint.h"
+#include "visbone/core/errors.h"
+
+namespace visbone::bit {
+
+BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptions& options)
+    : model_(std::move(model)) {
+  const auto& c = model_->config();
+  if (options.out_features || options.out_indices)
+    selection_ = resolve_stage_selection(stage_names(), options.out_features, options.out_indices);
+  else
+    selection_ = resolve_stage_selection(stage_names(), c.out_features, c.out_indices);
+}
+
+std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& dir,
+                                                          const BitBackboneOptions& options) {
+  auto ckpt = Checkpoint::open(dir);
+  auto config = BitConfig::from_json(ckpt.config(), (dir / "config.json").string());
+  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), ckpt), options);
+}
+
+int BitBackbone::pooled_channels() const {
+  const auto& c = model_->config();
+  return c.stage_channels(static_cast<int>(c.depths.size()));
+}
+
+ForwardResult BitBackbone::forward(const Tensor& batch, const ForwardRequest& request) {
+  const auto names = stage_names();
+  BitRequest r;
+  for (const auto& s : request.stages) {
+    const auto it = std::find(names.begin(), names.end(), s);
+    if (it == names.end())
+      throw NotFoundError("stage '" + s + "' does not exist; stages are " + py_repr(names));
+    r.stages.push_back(static_cast<int>(it - names.begin()));
+  }
+  r.pooled = request.pooled;
+  r.logits = request.logits;
+  auto out = model_->forward(batch, r);
+  ForwardResult result;
+  for (auto& [i, t] : out.stages) result.stages[names[static_cast<std::size_t>(i)]] = std::move(t);
+  if (request.pooled) result.pooled = out.pooled.view({out.pooled.dim(0), out.pooled.dim(1)});
+  result.logits = std::move(out.logits);
+  return result;
+}
+
+std::vector<Tensor> BitBackbone::feature_maps(const Tensor& batch) {
+  auto out = forward(batch, {selection_.out_features, false, false});
+  std::vector<Tensor> maps;
+  for (const auto& f : selection_.out_features) maps.push_back(out.stages.at(f));
+  return maps;
+}
+
+}  // namespace visbone::bit

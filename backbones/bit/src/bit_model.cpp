@@ -1,0 +1,302 @@
+#include "visbone/bit/bit_model.h"
+
+#include "visbone/bit/max_pool.h"
+#include "visbone/core/checkpoint.h"
+#include "visbone/core/errors.h"
+
+namespace visbone::bit {
+namespace {
+
+using HW = std::pair<std::int64_t, std::int64_t>;
+
+std::string hw_str(std::int64_t n, std::int64_t c, HW hw) {
+  return shape_str({n, c, hw.first, hw.second});
+}
+
+}  // namespace
+
+BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(config)) {
+  config_.validate();
+  if (ckpt.find("bit.embedder.convolution.weight"))
+    prefix_ = "bit.";
+  else if (!ckpt.find("embedder.convolution.weight"))
+    throw NotFoundError(ckpt.dir().string() +
+                        ": no BiT stem weight ('bit.embedder.convolution.weight' or 'embedder.convolution.weight'); "
+                        "is this a transformers BiT checkpoint?");
+
+  auto load = [&](const std::string& name, const Shape& shape) {
+    Tensor t = ckpt.load(prefix_ + name, shape);
+    parameters_ += t.numel();
+    return t;
+  };
+  const int groups = config_.num_groups;
+  const Act act = to_act(config_.hidden_act);
+  auto norm = [&](const std::string& name, std::int64_t c, Act a) {
+    return GroupNormAct(load(name + ".weight", {c}), load(name + ".bias", {c}), groups, a);
+  };
+  auto conv = [&](const std::string& name, std::int64_t out, std::int64_t in, int k, int stride, int dilation) {
+    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding);
+  };
+  const bool preact = config_.layer_type == LayerType::Preactivation;
+
+  stem_conv_ = conv("embedder.convolution", config_.embedding_size, config_.num_channels, 7, 2, 1);
+  if (!preact) stem_norm_ = norm("embedder.norm", config_.embedding_size, act);
+
+  // Strides and dilation as transformers' BitEncoder derives them from output_stride.
+  int current_stride = 4, dilation = 1;
+  std::int64_t prev = config_.embedding_size;
+  stage_strides_ = {4};
+  for (std::size_t s = 0; s < config_.depths.size(); ++s) {
+    const std::int64_t out = config_.stage_channels(static_cast<int>(s) + 1);
+    const std::int64_t mid = make_div(static_cast<double>(out) * 0.25);
+    int stride = s == 0 ? 1 : 2;
+    if (current_stride >= config_.output_stride) {
+      dilation *= stride;
+      stride = 1;
+    }
+    current_stride *= stride;
+    stage_strides_.push_back(current_stride);
+    int first_dilation = (dilation == 1 || dilation == 2) ? 1 : 2;
+
+    std::vector<BitUnit> units;
+    for (int l = 0; l < config_.depths[s]; ++l) {
+      BitUnit u;
+      const std::string name = "encoder.stages." + std::to_string(s) + ".layers." + std::to_string(l);
+      u.name = prefix_ + name;
+      u.preact = preact;
+      const int unit_stride = l == 0 ? stride : 1;
+      if (l == 0) {
+        u.downsample = conv(name + ".downsample.conv", out, prev, 1, unit_stride, 1);
+        if (!preact) u.downsample_norm = norm(name + ".downsample.norm", out, Act::None);
+      }
+      if (preact) {
+        // transformers does not pass the dilation to the 3x3 conv of preactivation units.
+        u.norm1 = norm(name + ".norm1", prev, act);
+        u.conv1 = conv(name + ".conv1", mid, prev, 1, 1, 1);
+        u.norm2 = norm(name + ".norm2", mid, act);
+        u.conv2 = conv(name + ".conv2", mid, mid, 3, unit_stride, 1);
+        u.norm3 = norm(name + ".norm3", mid, act);
+        u.conv3 = conv(name + ".conv3", out, mid, 1, 1, 1);
+      } else {
+        u.conv1 = conv(name + ".conv1", mid, prev, 1, 1, 1);
+        u.norm1 = norm(name + ".norm1", mid, act);
+        u.conv2 = conv(name + ".conv2", mid, mid, 3, unit_stride, first_dilation);
+        u.norm2 = norm(name + ".norm2", mid, act);
+        u.conv3 = conv(name + ".conv3", out, mid, 1, 1, 1);
+        // norm3 has no activation of its own; the activation follows the residual add, fused here.
+        u.norm3 = norm(name + ".norm3", out, act);
+      }
+      units.push_back(std::move(u));
+      prev = out;
+      first_dilation = dilation;
+    }
+    stages_.push_back(std::move(units));
+  }
+
+  if (preact) {
+    // transformers builds this norm over hidden_sizes[-1] channels; the model makes stage_channels(N),
+    // which differ when width_factor != 1 (then transformers cannot run the model at all).
+    const auto* w = ckpt.find(prefix_ + "norm.weight");
+    if (w && w->shape != Shape{prev})
+      throw ShapeError(ckpt.dir().string() + ": tensor '" + prefix_ + "norm.weight' has shape " + shape_str(w->shape) +
+                       " but the last stage builds " + std::to_string(prev) + " channels (width_factor " +
+                       std::to_string(config_.width_factor) + "), expected [" + std::to_string(prev) + "]");
+    final_norm_ = norm("norm", prev, act);
+  }
+  if (ckpt.find("classifier.1.weight")) {
+    const auto labels = static_cast<std::int64_t>(config_.num_labels());
+    classifier_w_ = ckpt.load("classifier.1.weight", {labels, prev});
+    classifier_b_ = ckpt.load("classifier.1.bias", {labels});
+    parameters_ += classifier_w_.numel() + classifier_b_.numel();
+  }
+  ckpt.check_complete();
+}
+
+std::map<std::string, StageShape> BitModel::output_shape() const {
+  std::map<std::string, StageShape> shapes;
+  const auto names = stage_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    shapes[names[i]] = {config_.stage_channels(static_cast<int>(i)), stage_strides_[i]};
+  return shapes;
+}
+
+namespace {
+
+// Shapes through the stem: (after the conv, the static pad, the pool's pads, the pool's output).
+struct StemPlan {
+  HW conv;
+  bool static_pad;
+  Pad1d pool_h, pool_w;
+  HW out;
+};
+
+StemPlan plan_stem(const BitConfig& c, const WsConv& conv, HW in) {
+  StemPlan p{};
+  p.conv = conv.out_size(in.first, in.second, "bit.embedder.convolution");
+  p.static_pad = c.global_padding != Padding::Same;
+  const std::int64_t extra = p.static_pad ? 2 : 0;
+  auto pool_pad = [&](std::int64_t size) {
+    Pad1d d = c.embedding_dynamic_padding ? conv_padding(Padding::Same, 3, 2, 1, size + extra) : Pad1d{};
+    return d;
+  };
+  p.pool_h = pool_pad(p.conv.first);
+  p.pool_w = pool_pad(p.conv.second);
+  const std::int64_t e = p.static_pad ? 1 : 0;
+  p.out = {conv_out_size(p.conv.first, {p.pool_h.before + static_cast<int>(e), p.pool_h.after + static_cast<int>(e)}, 3, 2, 1),
+           conv_out_size(p.conv.second, {p.pool_w.before + static_cast<int>(e), p.pool_w.after + static_cast<int>(e)}, 3, 2, 1)};
+  if (p.out.first < 1 || p.out.second < 1)
+    throw ShapeError("bit.embedder.pooler: input of " + std::to_string(in.first) + "x" + std::to_string(in.second) +
+                     " is too small for the stem");
+  return p;
+}
+
+// A unit's output (H, W), checking that the residual branch and the shortcut agree.
+HW plan_unit(const BitUnit& u, std::int64_t n, HW in) {
+  HW shortcut = u.downsample ? u.downsample->out_size(in.first, in.second, u.name + ".downsample.conv") : in;
+  HW h = u.conv1.out_size(in.first, in.second, u.name + ".conv1");
+  h = u.conv2.out_size(h.first, h.second, u.name + ".conv2");
+  h = u.conv3.out_size(h.first, h.second, u.name + ".conv3");
+  if (h != shortcut)
+    throw ShapeError(u.name + ": the residual branch gives " + hw_str(n, u.conv3.out_channels(), h) +
+                     " but the shortcut gives " + hw_str(n, u.conv3.out_channels(), shortcut) +
+                     "; they cannot be added (global_padding VALID does not fit this input size)");
+  return h;
+}
+
+FeatureMap run_unit(BitUnit& u, FeatureMap x, dnnl::stream& s) {
+  auto fresh = [&](const WsConv& conv, const FeatureMap& in) {
+    const auto [oh, ow] = conv.out_size(in.h, in.w, u.name);
+    return FeatureMap::zeros(in.n, conv.out_channels(), oh, ow);
+  };
+  if (u.preact) {
+    auto p = FeatureMap::zeros(x.n, x.c, x.h, x.w);
+    u.norm1.run(x, p);
+    FeatureMap out = x;  // identity shortcut: accumulate into x's own storage
+    if (u.downsample) {
+      out = fresh(*u.downsample, p);
+      u.downsample->run(p.memory(), out, false, s);
+    }
+    auto h1 = fresh(u.conv1, p);
+    u.conv1.run(p.memory(), h1, false, s);
+    s.wait();
+    u.norm2.run(h1, h1);
+    auto h2 = fresh(u.conv2, h1);
+    u.conv2.run(h1.memory(), h2, false, s);
+    s.wait();
+    u.norm3.run(h2, h2);
+    u.conv3.run(h2.memory(), out, true, s);
+    s.wait();
+    return out;
+  }
+  FeatureMap shortcut = x;
+  if (u.downsample) {
+    shortcut = fresh(*u.downsample, x);
+    u.downsample->run(x.memory(), shortcut, false, s);
+    s.wait();
+    u.downsample_norm->run(shortcut, shortcut);
+  }
+  auto h1 = fresh(u.conv1, x);
+  u.conv1.run(x.memory(), h1, false, s);
+  s.wait();
+  u.norm1.run(h1, h1);
+  auto h2 = fresh(u.conv2, h1);
+  u.conv2.run(h1.memory(), h2, false, s);
+  s.wait();
+  u.norm2.run(h2, h2);
+  auto h3 = fresh(u.conv3, h2);
+  u.conv3.run(h2.memory(), h3, false, s);
+  s.wait();
+  u.norm3.run(h3, h3, &shortcut);
+  return h3;
+}
+
+}  // namespace
+
+void BitModel::check_input(const Shape& shape) const {
+  if (shape.size() != 4)
+    throw ShapeError("pixel_values must be (batch, channels, height, width), got " + shape_str(shape));
+  if (shape[1] != config_.num_channels)
+    throw ShapeError("pixel_values " + shape_str(shape) + " has " + std::to_string(shape[1]) +
+                     " channels, the model expects num_channels = " + std::to_string(config_.num_channels));
+  if (shape[0] < 1) throw ShapeError("pixel_values " + shape_str(shape) + " is an empty batch");
+  HW hw = plan_stem(config_, stem_conv_, {shape[2], shape[3]}).out;
+  for (const auto& stage : stages_)
+    for (const auto& u : stage) hw = plan_unit(u, shape[0], hw);
+}
+
+BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
+  std::lock_guard lock(mutex_);
+  check_input(pixels.shape());
+  if (req.logits && !has_classifier())
+    throw NotFoundError("logits requested but the checkpoint has no classifier (classifier.1.weight)");
+  const int last = static_cast<int>(stages_.size());
+  int deepest = -1;
+  for (int i : req.stages) {
+    if (i < 0 || i > last) throw NotFoundError("stage index " + std::to_string(i) + " out of range");
+    deepest = std::max(deepest, i);
+  }
+  const bool head = req.last_hidden_state || req.pooled || req.logits;
+  if (head) deepest = last;
+
+  BitResult result;
+  dnnl::stream s(cpu_engine());
+  const std::int64_t n = pixels.dim(0);
+  auto want = [&](int i) { return std::find(req.stages.begin(), req.stages.end(), i) != req.stages.end(); };
+
+  // Stem: conv, zero pad (unless SAME), GroupNorm+act (bottleneck models), max pool.
+  const StemPlan plan = plan_stem(config_, stem_conv_, {pixels.dim(2), pixels.dim(3)});
+  auto x = FeatureMap::zeros(n, config_.embedding_size, plan.conv.first, plan.conv.second);
+  dnnl::memory in(nchw_desc(pixels.shape()), cpu_engine(), pixels.data());
+  stem_conv_.run(in, x, false, s);
+  s.wait();
+  Pad1d ph = plan.pool_h, pw = plan.pool_w;
+  if (plan.static_pad) {
+    if (stem_norm_) {
+      x = zero_pad(x, {1, 1}, {1, 1});  // the GroupNorm statistics include the padded zeros
+    } else {
+      ph = {ph.before + 1, ph.after + 1};
+      pw = {pw.before + 1, pw.after + 1};
+    }
+  }
+  if (stem_norm_) stem_norm_->run(x, x);
+  x = zero_pad_max_pool(x, ph, pw, 3, 2);
+  if (want(0)) result.stages[0] = to_nchw(x, s);
+
+  for (int st = 1; st <= deepest; ++st) {
+    for (auto& u : stages_[static_cast<std::size_t>(st - 1)]) x = run_unit(u, std::move(x), s);
+    if (want(st)) result.stages[st] = to_nchw(x, s);
+  }
+  if (!head) return result;
+
+  if (final_norm_) {
+    auto normed = FeatureMap::zeros(x.n, x.c, x.h, x.w);
+    final_norm_->run(x, normed);
+    x = std::move(normed);
+  }
+  if (req.last_hidden_state) result.last_hidden_state = to_nchw(x, s);
+  Tensor pooled({n, x.c, 1, 1});
+  const std::int64_t hw = x.h * x.w;
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t c = 0; c < x.c; ++c) {
+      const float* p = x.data.data() + ((b * x.blocks() + c / kBlock) * hw) * kBlock + c % kBlock;
+      double acc = 0.0;
+      for (std::int64_t i = 0; i < hw; ++i) acc += p[i * kBlock];
+      pooled.data()[b * x.c + c] = static_cast<float>(acc / static_cast<double>(hw));
+    }
+  if (req.pooled) result.pooled = pooled;
+  if (req.logits) {
+    const std::int64_t labels = classifier_w_.dim(0), ch = classifier_w_.dim(1);
+    result.logits = Tensor({n, labels});
+    for (std::int64_t b = 0; b < n; ++b)
+      for (std::int64_t k = 0; k < labels; ++k) {
+        double acc = classifier_b_.data()[k];
+        const float* w = classifier_w_.data() + k * ch;
+        const float* f = pooled.data() + b * ch;
+        for (std::int64_t c = 0; c < ch; ++c) acc += static_cast<double>(w[c]) * f[c];
+        result.logits.data()[b * labels + k] = static_cast<float>(acc);
+      }
+  }
+  return result;
+}
+
+}  // namespace visbone::bit

@@ -1,0 +1,56 @@
+#include "visbone/bit/max_pool.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "visbone/core/errors.h"
+
+namespace visbone::bit {
+
+FeatureMap zero_pad_max_pool(const FeatureMap& src, Pad1d ph, Pad1d pw, int kernel, int stride) {
+  const std::int64_t oh = conv_out_size(src.h, ph, kernel, stride, 1);
+  const std::int64_t ow = conv_out_size(src.w, pw, kernel, stride, 1);
+  if (oh < 1 || ow < 1)
+    throw ShapeError("max pool: a " + std::to_string(src.h) + "x" + std::to_string(src.w) +
+                     " map is too small for a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " window");
+  auto dst = FeatureMap::zeros(src.n, src.c, oh, ow);
+  const std::int64_t units = src.n * src.blocks();
+  const float* x = src.data.data();
+  float* y = dst.data.data();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t u = 0; u < units; ++u) {
+    const float* in = x + u * src.h * src.w * kBlock;
+    float* out = y + u * oh * ow * kBlock;
+    for (std::int64_t oy = 0; oy < oh; ++oy)
+      for (std::int64_t ox = 0; ox < ow; ++ox) {
+        float m[kBlock];
+        const std::int64_t y0 = oy * stride - ph.before, x0 = ox * stride - pw.before;
+        // A window that reaches into the padding sees zeros.
+        const bool touches_pad = y0 < 0 || x0 < 0 || y0 + kernel > src.h || x0 + kernel > src.w;
+        for (int l = 0; l < kBlock; ++l) m[l] = touches_pad ? 0.0f : -std::numeric_limits<float>::infinity();
+        for (std::int64_t ky = std::max<std::int64_t>(y0, 0); ky < std::min<std::int64_t>(y0 + kernel, src.h); ++ky)
+          for (std::int64_t kx = std::max<std::int64_t>(x0, 0); kx < std::min<std::int64_t>(x0 + kernel, src.w);
+               ++kx) {
+            const float* p = in + (ky * src.w + kx) * kBlock;
+#pragma omp simd
+            for (int l = 0; l < kBlock; ++l) m[l] = std::max(m[l], p[l]);
+          }
+        std::memcpy(out + (oy * ow + ox) * kBlock, m, sizeof(m));
+      }
+  }
+  return dst;
+}
+
+FeatureMap zero_pad(const FeatureMap& src, Pad1d ph, Pad1d pw) {
+  auto dst = FeatureMap::zeros(src.n, src.c, src.h + ph.before + ph.after, src.w + pw.before + pw.after);
+  const std::int64_t units = src.n * src.blocks();
+  for (std::int64_t u = 0; u < units; ++u)
+    for (std::int64_t yy = 0; yy < src.h; ++yy)
+      std::memcpy(dst.data.data() + ((u * dst.h + yy + ph.before) * dst.w + pw.before) * kBlock,
+                  src.data.data() + (u * src.h + yy) * src.w * kBlock,
+                  static_cast<std::size_t>(src.w * kBlock) * sizeof(float));
+  return dst;
+}
+
+}  // namespace visbone::bit

@@ -1,0 +1,109 @@
+#include "visbone/bit/ws_conv.h"
+
+#include <cmath>
+
+#include "visbone/core/errors.h"
+
+namespace visbone::bit {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int64_t in) {
+  const int span = dilation * (kernel - 1);
+  switch (mode) {
+    case Padding::Valid:
+      return {0, 0};
+    case Padding::Default: {
+      const int p = ((stride - 1) + span) / 2;
+      return {p, p};
+    }
+    case Padding::Same: {
+      if (stride == 1 && span % 2 == 0) return {span / 2, span / 2};
+      const std::int64_t out = (in + stride - 1) / stride;
+      const auto total = static_cast<int>(std::max<std::int64_t>((out - 1) * stride + span + 1 - in, 0));
+      return {total / 2, total - total / 2};
+    }
+  }
+  return {0, 0};
+}
+
+std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation) {
+  const std::int64_t span = static_cast<std::int64_t>(dilation) * (kernel - 1) + 1;
+  const std::int64_t padded = in + pad.before + pad.after;
+  if (padded < span) return 0;
+  return (padded - span) / stride + 1;
+}
+
+Tensor standardize_weight(const Tensor& w, double eps) {
+  Tensor out(w.shape());
+  const std::int64_t o = w.dim(0), per = o ? w.numel() / o : 0;
+  for (std::int64_t i = 0; i < o; ++i) {
+    const float* src = w.data() + i * per;
+    double mean = 0.0;
+    for (std::int64_t j = 0; j < per; ++j) mean += src[j];
+    mean /= static_cast<double>(per);
+    double var = 0.0;
+    for (std::int64_t j = 0; j < per; ++j) var += (src[j] - mean) * (src[j] - mean);
+    var /= static_cast<double>(per);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    float* dst = out.data() + i * per;
+    for (std::int64_t j = 0; j < per; ++j) dst[j] = static_cast<float>((src[j] - mean) * inv);
+  }
+  return out;
+}
+
+WsConv::WsConv(const Tensor& weight, int stride, int dilation, Padding padding, double eps)
+    : out_(static_cast<int>(weight.dim(0))),
+      in_(static_cast<int>(weight.dim(1))),
+      k_(static_cast<int>(weight.dim(2))),
+      stride_(stride),
+      dilation_(dilation),
+      padding_(padding),
+      weight_(standardize_weight(weight, eps)) {}
+
+std::pair<std::int64_t, std::int64_t> WsConv::out_size(std::int64_t h, std::int64_t w, const std::string& name) const {
+  const auto oh = conv_out_size(h, conv_padding(padding_, k_, stride_, dilation_, h), k_, stride_, dilation_);
+  const auto ow = conv_out_size(w, conv_padding(padding_, k_, stride_, dilation_, w), k_, stride_, dilation_);
+  if (oh < 1 || ow < 1)
+    throw ShapeError(name + ": input of " + std::to_string(h) + "x" + std::to_string(w) + " is too small for a " +
+                     std::to_string(k_) + "x" + std::to_string(k_) + " convolution with stride " +
+                     std::to_string(stride_));
+  return {oh, ow};
+}
+
+WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
+  for (auto& c : cache_)
+    if (c->src == src && c->accumulate == accumulate) return *c;
+
+  const auto dims = src.dims();
+  const Pad1d ph = conv_padding(padding_, k_, stride_, dilation_, dims[2]);
+  const Pad1d pw = conv_padding(padding_, k_, stride_, dilation_, dims[3]);
+  const dnnl::memory::desc wdesc({out_, in_, k_, k_}, dt::f32, tag::any);
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wdesc, dst, {stride_, stride_},
+      {dilation_ - 1, dilation_ - 1}, {ph.before, pw.before}, {ph.after, pw.after});
+  const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+
+  auto c = std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), dnnl::memory(pd.weights_desc(), cpu_engine())});
+  dnnl::memory plain({{out_, in_, k_, k_}, dt::f32, tag::oihw}, cpu_engine(), weight_.data());
+  dnnl::stream s(cpu_engine());
+  dnnl::reorder(plain, c->weights).execute(s, plain, c->weights);
+  s.wait();
+  cache_.push_back(std::move(c));
+  return *cache_.back();
+}
+
+void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream) {
+  auto& c = prepare(src.get_desc(), dst.desc(), accumulate);
+  auto dmem = dst.memory();
+  c.prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights}, {DNNL_ARG_DST, dmem}});
+}
+
+}  // namespace visbone::bit

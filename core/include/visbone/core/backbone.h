@@ -1,0 +1,47 @@
+// The contract every backbone (built-in or plugin) offers: named stages, their shapes, and a forward pass
+// that computes only up to the deepest stage asked for. Heads are built from output_shape(), never from
+// constants.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "visbone/core/tensor.h"
+
+namespace visbone {
+
+struct StageShape {
+  int channels = 0;
+  int stride = 0;  // input pixels per output pixel, dilation taken into account
+  bool operator==(const StageShape&) const = default;
+};
+
+struct ForwardRequest {
+  std::vector<std::string> stages;  // stage names to return, as raw (N, C, H, W) maps
+  bool pooled = false;              // also return the pooled features (N, C) after the final norm
+  bool logits = false;              // also return the classifier logits (N, num_labels), if the model has them
+};
+
+struct ForwardResult {
+  std::map<std::string, Tensor> stages;
+  Tensor pooled;
+  Tensor logits;
+};
+
+class Backbone {
+ public:
+  virtual ~Backbone() = default;
+  // "stem", "stage1", ... in order.
+  virtual std::vector<std::string> stage_names() const = 0;
+  // The stages this backbone was configured to return (out_features), in order.
+  virtual std::vector<std::string> out_features() const = 0;
+  // Channels and stride of every stage.
+  virtual std::map<std::string, StageShape> output_shape() const = 0;
+  // Channels of the pooled features.
+  virtual int pooled_channels() const = 0;
+  // Runs a float32 (N, C, H, W) batch; returns what `request` asks for.
+  virtual ForwardResult forward(const Tensor& batch, const ForwardRequest& request) = 0;
+};
+
+}  // namespace visbone

@@ -1,0 +1,77 @@
+#include "visbone/core/tensor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include "visbone/core/errors.h"
+
+namespace visbone {
+namespace {
+
+constexpr std::align_val_t kAlignment{64};
+
+std::shared_ptr<float[]> allocate(std::int64_t numel) {
+  const auto bytes = static_cast<std::size_t>(std::max<std::int64_t>(numel, 1)) * sizeof(float);
+  auto* raw = static_cast<float*>(::operator new[](bytes, kAlignment));
+  std::memset(raw, 0, bytes);
+  return std::shared_ptr<float[]>(raw, [](float* p) { ::operator delete[](p, kAlignment); });
+}
+
+}  // namespace
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+std::int64_t shape_numel(const Shape& shape) {
+  std::int64_t n = 1;
+  for (const auto d : shape) {
+    if (d < 0) throw ShapeError("negative dimension in shape " + shape_str(shape));
+    if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d)
+      throw ShapeError("shape " + shape_str(shape) + " has too many elements");
+    n *= d;
+  }
+  return n;
+}
+
+Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(shape_numel(shape_)) {
+  if (numel_ > (std::numeric_limits<std::int64_t>::max() / 8))
+    throw ShapeError("tensor of shape " + shape_str(shape_) + " is too large to allocate");
+  storage_ = allocate(numel_);
+  data_ = storage_.get();
+}
+
+Tensor Tensor::view(Shape shape) const {
+  if (shape_numel(shape) != numel_)
+    throw ShapeError("cannot view a tensor of shape " + shape_str(shape_) + " as " + shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
+  if (rank() == 0 || begin < 0 || end < begin || end > shape_[0])
+    throw ShapeError("slice [" + std::to_string(begin) + ", " + std::to_string(end) + ") out of range for shape " +
+                     shape_str(shape_));
+  const std::int64_t row = shape_[0] == 0 ? 0 : numel_ / shape_[0];
+  Tensor t = *this;
+  t.shape_[0] = end - begin;
+  t.numel_ = row * (end - begin);
+  t.data_ = data_ + row * begin;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(shape_);
+  if (numel_) std::memcpy(t.data_, data_, static_cast<std::size_t>(numel_) * sizeof(float));
+  return t;
+}
+
+}  // namespace visbone

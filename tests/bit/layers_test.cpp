@@ -1,0 +1,131 @@
+// The BiT layers in isolation, against their formulas and naive references.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "visbone/bit/activation.h"
+#include "visbone/bit/group_norm_act.h"
+#include "visbone/bit/max_pool.h"
+#include "visbone/bit/ws_conv.h"
+#include "visbone/core/errors.h"
+
+namespace visbone::bit {
+namespace {
+
+TEST(Activation, SeluFollowsItsFormula) {
+  const double scale = 1.0507009873554805, alpha = 1.6732632423543772;
+  for (double x : {-5.0, -1.0, -0.1, 0.0, 0.3, 2.0}) {
+    const double expected = x > 0 ? scale * x : scale * alpha * (std::exp(x) - 1.0);
+    EXPECT_NEAR(selu(static_cast<float>(x)), expected, 1e-6 * std::max(1.0, std::fabs(expected))) << x;
+  }
+}
+
+TEST(Activation, GeluNewIsTheTanhApproximation) {
+  for (double x : {-4.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0}) {
+    const double expected = 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    EXPECT_NEAR(gelu_new(static_cast<float>(x)), expected, 1e-6) << x;
+  }
+  // It differs from the exact GELU, which is what transformers' "gelu" is.
+  EXPECT_GT(std::fabs(gelu_new(-1.5f) - gelu(-1.5f)), 1e-5);
+  EXPECT_NEAR(gelu(1.0f), 0.8413447460685429, 1e-6);
+}
+
+// Reads element (b, c, y, x) of a blocked map.
+float& at(FeatureMap& m, std::int64_t b, std::int64_t c, std::int64_t y, std::int64_t x) {
+  return m.data.data()[(((b * m.blocks() + c / kBlock) * m.h + y) * m.w + x) * kBlock + c % kBlock];
+}
+
+TEST(GroupNormAct, MatchesNaiveReferenceWithResidualAndLargeMean) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const std::int64_t n = 2, c = 24, h = 5, w = 3;
+  const int groups = 4;
+  auto x = FeatureMap::zeros(n, c, h, w), res = FeatureMap::zeros(n, c, h, w);
+  Tensor gamma({c}), beta({c});
+  for (std::int64_t i = 0; i < c; ++i) {
+    gamma.data()[i] = 1.0f + 0.1f * dist(rng);
+    beta.data()[i] = 0.1f * dist(rng);
+  }
+  // A mean of 1000 against a spread of 0.01: a one-pass E[x^2]-E[x]^2 in float would lose every digit.
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t ch = 0; ch < c; ++ch)
+      for (std::int64_t y = 0; y < h; ++y)
+        for (std::int64_t xx = 0; xx < w; ++xx) {
+          at(x, b, ch, y, xx) = 1000.0f + 0.01f * dist(rng);
+          at(res, b, ch, y, xx) = dist(rng);
+        }
+  GroupNormAct gn(gamma, beta, groups, Act::Relu);
+  auto y = FeatureMap::zeros(n, c, h, w);
+  gn.run(x, y, &res);
+
+  const std::int64_t per = c / groups;
+  for (std::int64_t b = 0; b < n; ++b)
+    for (int g = 0; g < groups; ++g) {
+      double mean = 0, var = 0;
+      for (std::int64_t ch = g * per; ch < (g + 1) * per; ++ch)
+        for (std::int64_t i = 0; i < h * w; ++i) mean += at(x, b, ch, i / w, i % w);
+      mean /= static_cast<double>(per * h * w);
+      for (std::int64_t ch = g * per; ch < (g + 1) * per; ++ch)
+        for (std::int64_t i = 0; i < h * w; ++i) var += std::pow(at(x, b, ch, i / w, i % w) - mean, 2);
+      var /= static_cast<double>(per * h * w);
+      for (std::int64_t ch = g * per; ch < (g + 1) * per; ++ch)
+        for (std::int64_t i = 0; i < h * w; ++i) {
+          const double v = (at(x, b, ch, i / w, i % w) - mean) / std::sqrt(var + 1e-5) * gamma.data()[ch] +
+                           beta.data()[ch] + at(res, b, ch, i / w, i % w);
+          EXPECT_NEAR(at(y, b, ch, i / w, i % w), std::max(v, 0.0), 2e-3) << b << " " << ch << " " << i;
+        }
+    }
+  // The padding lanes (channels 24..31 of the second block) stay zero.
+  for (std::int64_t i = 0; i < h * w; ++i) EXPECT_EQ(y.data.data()[((1 * h * w) + i) * kBlock + 15], 0.0f);
+}
+
+TEST(MaxPool, PadsWithZerosNotMinusInfinity) {
+  auto x = FeatureMap::zeros(1, 1, 4, 4);
+  for (std::int64_t i = 0; i < 16; ++i) at(x, 0, 0, i / 4, i % 4) = -1.0f - static_cast<float>(i);
+  // ConstantPad2d(1, 0) then MaxPool(3, 2): every window touches the zero border except none here.
+  auto y = zero_pad_max_pool(x, {1, 1}, {1, 1}, 3, 2);
+  ASSERT_EQ(y.h, 2);
+  ASSERT_EQ(y.w, 2);
+  EXPECT_EQ(at(y, 0, 0, 0, 0), 0.0f);
+  EXPECT_EQ(at(y, 0, 0, 1, 1), -1.0f - 5.0f);  // window rows 1..3, cols 1..3 of the padded map: all real
+  // Without padding the maximum of real values wins.
+  auto z = zero_pad_max_pool(x, {0, 0}, {0, 0}, 3, 2);
+  ASSERT_EQ(z.h, 1);
+  EXPECT_EQ(at(z, 0, 0, 0, 0), -1.0f);
+  EXPECT_THROW(zero_pad_max_pool(x, {0, 0}, {0, 0}, 5, 2), Error);
+}
+
+TEST(ConvPadding, FollowsTransformersGetPaddingValue) {
+  // Default: ((stride - 1) + dilation * (k - 1)) // 2 on both sides.
+  EXPECT_EQ(conv_padding(Padding::Default, 7, 2, 1, 224).before, 3);
+  EXPECT_EQ(conv_padding(Padding::Default, 3, 2, 1, 56).after, 1);
+  EXPECT_EQ(conv_padding(Padding::Default, 1, 2, 1, 56).before, 0);
+  // SAME, static when stride 1 and the dilated kernel is odd.
+  EXPECT_EQ(conv_padding(Padding::Same, 3, 1, 2, 9).before, 2);
+  // SAME, dynamic: total = max((ceil(x / s) - 1) * s + (k - 1) * d + 1 - x, 0), split low half first.
+  const Pad1d p = conv_padding(Padding::Same, 7, 2, 1, 70);  // (35 - 1) * 2 + 7 - 70 = 5
+  EXPECT_EQ(p.before, 2);
+  EXPECT_EQ(p.after, 3);
+  EXPECT_EQ(conv_padding(Padding::Same, 1, 2, 1, 57).after, 0);
+  EXPECT_EQ(conv_padding(Padding::Valid, 3, 1, 1, 9).before, 0);
+  EXPECT_EQ(conv_out_size(70, p, 7, 2, 1), 35);
+}
+
+TEST(WeightStandardization, ZeroMeanUnitVariancePerOutputChannel) {
+  Tensor w({2, 3, 1, 1});
+  const float vals[] = {1, 2, 3, 10, 10, 13};
+  std::copy(vals, vals + 6, w.data());
+  const Tensor s = standardize_weight(w, 1e-8);
+  for (int o = 0; o < 2; ++o) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < 3; ++i) mean += s.data()[o * 3 + i];
+    for (int i = 0; i < 3; ++i) var += std::pow(s.data()[o * 3 + i] - mean / 3, 2);
+    EXPECT_NEAR(mean / 3, 0.0, 1e-6);
+    EXPECT_NEAR(var / 3, 1.0, 1e-6);  // biased variance, as torch's batch_norm(training=True)
+  }
+  EXPECT_NEAR(s.data()[0], -1.0 / std::sqrt(2.0 / 3.0), 1e-6);
+}
+
+}  // namespace
+}  // namespace visbone::bit

@@ -1,0 +1,54 @@
+#include "visbone/core/tensor.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "visbone/core/errors.h"
+
+namespace visbone {
+namespace {
+
+TEST(Tensor, ZeroFilledAndAligned) {
+  Tensor t({2, 3, 4, 5});
+  EXPECT_EQ(t.numel(), 120);
+  EXPECT_EQ(t.rank(), 4);
+  EXPECT_EQ(t.dim(-1), 5);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data()) % 64, 0u);
+  for (float v : t) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Tensor, ViewsShareStorage) {
+  Tensor t({2, 6});
+  Tensor v = t.view({3, 4});
+  v.data()[5] = 3.0f;
+  EXPECT_EQ(t.data()[5], 3.0f);
+  EXPECT_THROW(t.view({5, 5}), ShapeError);
+}
+
+TEST(Tensor, SliceIsARowRange) {
+  Tensor t({4, 2});
+  for (int i = 0; i < 8; ++i) t.data()[i] = static_cast<float>(i);
+  Tensor s = t.slice(1, 3);
+  EXPECT_EQ(s.shape(), (Shape{2, 2}));
+  EXPECT_EQ(s.data()[0], 2.0f);
+  EXPECT_EQ(s.numel(), 4);
+  EXPECT_THROW(t.slice(3, 5), ShapeError);
+}
+
+TEST(Tensor, CloneIsIndependent) {
+  Tensor t({3});
+  Tensor c = t.clone();
+  c.data()[0] = 1.0f;
+  EXPECT_EQ(t.data()[0], 0.0f);
+}
+
+TEST(Tensor, RejectsBadShapes) {
+  EXPECT_THROW(Tensor({-1, 3}), ShapeError);
+  EXPECT_THROW(Tensor({1LL << 40, 1LL << 40}), ShapeError);
+  EXPECT_EQ(shape_str({1, 2}), "[1, 2]");
+  EXPECT_EQ(Tensor({0, 3}).numel(), 0);
+}
+
+}  // namespace
+}  // namespace visbone
