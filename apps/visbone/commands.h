@@ -11,5 +11,7 @@ using Args = std::vector<std::string>;
 
 int inspect(const Args& args);
 int forward(const Args& args);
+int bench(const Args& args);
+int download(const Args& args);
 
 }  // namespace visbone::app

@@ -18,6 +18,8 @@ constexpr Command kCommands[] = {
     {"inspect", "print a model's config, stages, output shapes and parameter count as JSON",
      visbone::app::inspect},
     {"forward", "run a safetensors input through a model and write every output", visbone::app::forward},
+    {"bench", "time the forward pass on a random input (median/min/max ms, images/s, peak RSS)", visbone::app::bench},
+    {"download", "fetch a model from the Hugging Face hub into the shared cache", visbone::app::download},
 };
 
 int usage(std::ostream& out) {

@@ -86,5 +86,26 @@ TEST(BitParity, TinyPreactSameOs16) { check_model("tiny-preact-same-os16"); }
 TEST(BitParity, TinyGrayDynstem) { check_model("tiny-gray-dynstem"); }
 TEST(BitParity, Bit50RandomFp16) { check_model("bit-50-random-fp16"); }
 
+std::vector<int> top_k(const Tensor& logits, int k) {
+  std::vector<int> idx(static_cast<std::size_t>(logits.numel()));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int a, int b) { return logits.data()[a] > logits.data()[b]; });
+  idx.resize(static_cast<std::size_t>(k));
+  return idx;
+}
+
+TEST(BitParity, Bit50Top5MatchesReference) {
+  const auto dir = model_dir("bit-50-random-fp16");
+  const auto ref = SafetensorsFile::open(dir / "reference.safetensors");
+  auto backbone = bit::BitBackbone::from_pretrained(dir);
+  const auto out = backbone->forward(ref.load("chelsea.pixel_values"), {{}, false, true});
+  const auto expected = top_k(ref.load("chelsea.logits"), 5);
+  EXPECT_EQ(top_k(out.logits, 5), expected);
+  std::cout << "[parity] bit-50 top-5:";
+  for (int i : expected) std::cout << " " << i << " (" << backbone->model().config().id2label.at(i) << ")";
+  std::cout << "\n";
+}
+
 }  // namespace
 }  // namespace visbone

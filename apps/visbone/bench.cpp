@@ -1,0 +1,89 @@
+// `visbone bench MODEL --size S --batch B --threads T --runs N --warmup W [--json]`: times the forward pass
+// (backbone + pooling + classifier) on a fixed random input. The contract of shared/bench/compare.sh: with
+// --json the last stdout line is one JSON object with at least `median_ms`.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <iostream>
+#include <random>
+
+#include "args.h"
+#include "model_arg.h"
+
+namespace visbone::app {
+
+int bench(const Args& args) {
+  po::options_description opts("visbone bench MODEL [options]");
+  opts.add_options()("help,h", "show this help")("model", po::value<std::string>(), "checkpoint folder or hub id")(
+      "size", po::value<int>()->default_value(224), "input height and width")(
+      "batch", po::value<int>()->default_value(1), "batch size")(
+      "threads", po::value<int>()->default_value(0), "threads (0: all cores)")(
+      "runs", po::value<int>()->default_value(20), "timed runs")(
+      "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  const auto vm = parse_args(args, opts, pos);
+  if (vm.count("help") || !vm.count("model")) {
+    std::cout << opts;
+    return vm.count("help") ? 0 : 2;
+  }
+  const int size = vm["size"].as<int>(), batch = vm["batch"].as<int>(), runs = vm["runs"].as<int>(),
+            warmup = vm["warmup"].as<int>(), threads = vm["threads"].as<int>();
+  if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0)
+    throw ConfigError("visbone bench: --size, --batch and --runs must be positive, --warmup and --threads >= 0");
+  if (threads > 0) omp_set_num_threads(threads);
+
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()));
+  auto& model = backbone->model();
+  const auto& c = model.config();
+  Tensor input({batch, c.num_channels, size, size});
+  std::mt19937 rng(0);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (float& v : input) v = dist(rng);
+  bit::BitRequest req;
+  req.pooled = true;
+  req.logits = model.has_classifier();
+  model.forward(input, req);
+  const double first_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+
+  for (int i = 1; i < warmup; ++i) model.forward(input, req);
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    const auto s = clock::now();
+    model.forward(input, req);
+    times.push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
+  }
+  std::sort(times.begin(), times.end());
+  const double median = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+
+  boost::json::object out{{"median_ms", median},
+                          {"min_ms", times.front()},
+                          {"max_ms", times.back()},
+                          {"ms_per_image", median / batch},
+                          {"images_per_s", 1000.0 * batch / median},
+                          {"load_to_first_result_ms", first_ms},
+                          {"peak_rss_mib", rss_mib},
+                          {"size", size},
+                          {"batch", batch},
+                          {"threads", threads > 0 ? threads : omp_get_max_threads()},
+                          {"runs", runs},
+                          {"warmup", warmup}};
+  if (vm.count("json")) {
+    std::cout << boost::json::serialize(out) << "\n";
+  } else {
+    std::cout << "size " << size << " batch " << batch << ": median " << median << " ms/batch (min " << times.front()
+              << ", max " << times.back() << "), " << 1000.0 * batch / median << " images/s, peak RSS " << rss_mib
+              << " MiB, load to first result " << first_ms << " ms\n";
+  }
+  return 0;
+}
+
+}  // namespace visbone::app

@@ -1,0 +1,56 @@
+// Models named the way Python names them: a local folder, or a hub repository id like `google/bit-50` whose
+// files are fetched into (or found in) the cache huggingface_hub shares. See cache.h for the layout.
+//
+// Online, each file's revision is resolved with a HEAD request; a file already in the snapshot of that commit
+// is not downloaded again. Offline (HF_HUB_OFFLINE=1), only the cache is used. As in huggingface_hub, a hub
+// that cannot be reached, or refuses, still lets a cached file be used; without one the error names the URL.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "visbone/hub/download.h"
+
+namespace visbone::hub {
+
+struct ResolveOptions {
+  std::string revision = "main";                  // a branch, a tag or a commit hash
+  std::optional<std::string> endpoint;            // default: default_endpoint() ($HF_ENDPOINT)
+  std::optional<std::string> token;               // default: default_token() ($HF_TOKEN, the token file)
+  std::optional<std::filesystem::path> cache_dir;  // default: default_cache_dir() ($HF_HUB_CACHE, ...)
+  std::optional<bool> offline;                    // default: default_offline() ($HF_HUB_OFFLINE)
+  ProgressMode progress = ProgressMode::automatic;
+  // Defaults: $HF_HUB_ETAG_TIMEOUT and $HF_HUB_DOWNLOAD_TIMEOUT seconds, else 10 s each.
+  std::optional<std::chrono::milliseconds> connect_timeout;  // to connect, and to get an answer to a HEAD
+  std::optional<std::chrono::milliseconds> stall_timeout;    // with no data arriving during a download
+  int max_resume_attempts = 5;  // resumptions in a row that bring no new byte before a download fails
+};
+
+// The local folder holding the model `name_or_path`:
+// - an existing directory is returned as it is;
+// - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is returned
+//   once config.json, preprocessor_config.json (when the repository has one) and the weights (model.safetensors,
+//   or model.safetensors.index.json and every shard it lists) are in it, downloaded when needed.
+// Errors: NotFoundError for a name that is neither, or a file missing from the cache while offline;
+// HttpError/NetworkError for the hub's refusals and connection problems (with the URL); ConfigError for an
+// existing path that is not a folder.
+std::filesystem::path resolve_model(const std::string& name_or_path, const ResolveOptions& options = {});
+
+// The hub half of resolve_model: the snapshot folder of hub repository `repo_id` at `options.revision`, with
+// config.json, preprocessor_config.json (when it exists) and the weights in it, downloaded as needed. A local
+// folder of the same name is not consulted.
+std::filesystem::path hub_model(const std::string& repo_id, const ResolveOptions& options = {});
+
+// One file of a hub repository, from the cache or downloaded into it; returns its snapshot path.
+// A file the repository does not have is an HttpError 404 (online) or a NotFoundError (offline, or known
+// from a .no_exist marker).
+std::filesystem::path hub_file(const std::string& repo_id, const std::string& filename,
+                               const ResolveOptions& options = {});
+
+// As hub_file, but a file the repository does not have is std::nullopt (and recorded in .no_exist/).
+std::optional<std::filesystem::path> hub_file_if_exists(const std::string& repo_id, const std::string& filename,
+                                                        const ResolveOptions& options = {});
+
+}  // namespace visbone::hub

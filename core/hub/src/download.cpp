@@ -1,0 +1,276 @@
+#include "visbone/hub/download.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "visbone/hub/cache.h"
+#include "visbone/hub/sha256.h"
+
+namespace fs = std::filesystem;
+
+namespace visbone::hub {
+namespace {
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// ETags become file names under blobs/: accept only what the hub sends (hex digests) or other plain names,
+// never anything that could leave the folder.
+bool is_safe_etag(std::string_view etag) {
+  if (etag.empty() || etag.size() > 128 || etag.front() == '.') return false;
+  return etag.find_first_not_of("0123456789abcdefABCDEFghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ-_.") ==
+         std::string_view::npos;
+}
+
+std::optional<std::uint64_t> parse_size(const std::optional<std::string>& text) {
+  if (!text || text->empty() || text->size() > 19 || text->find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoull(*text);
+}
+
+std::string human_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB"};
+  int unit = 0;
+  while (bytes >= 1000 && unit < 4) {
+    bytes /= 1000;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
+  return text;
+}
+
+// A one-line bar on stderr, redrawn at most ten times a second.
+class ProgressBar {
+ public:
+  ProgressBar(std::string name, std::uint64_t total, ProgressMode mode) : name_(std::move(name)), total_(total) {
+    if (mode == ProgressMode::always) {
+      enabled_ = true;
+    } else if (mode == ProgressMode::automatic) {
+      enabled_ = total >= (1u << 20) && ::isatty(STDERR_FILENO) == 1 && !env_is_true("HF_HUB_DISABLE_PROGRESS_BARS");
+    }
+    if (name_.size() > 40) name_ = "..." + name_.substr(name_.size() - 37);
+    start_ = std::chrono::steady_clock::now();
+  }
+
+  void update(std::uint64_t done, bool force = false) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    if (!started_) {
+      first_ = done;  // bytes resumed from a previous run do not count towards the speed
+      started_ = true;
+    }
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const int percent = total_ == 0 ? 100 : static_cast<int>(100.0 * static_cast<double>(done) / total_);
+    std::ostringstream line;
+    line << "\r" << name_ << ": " << percent << "% " << human_bytes(static_cast<double>(done)) << "/"
+         << human_bytes(static_cast<double>(total_));
+    if (seconds > 0.05) line << " " << human_bytes(static_cast<double>(done - first_) / seconds) << "/s";
+    line << "   ";
+    std::cerr << line.str() << std::flush;
+  }
+
+  void finish(std::uint64_t done) {
+    if (!enabled_) return;
+    update(done, true);
+    std::cerr << "\n" << std::flush;
+  }
+
+ private:
+  std::string name_;
+  std::uint64_t total_;
+  bool enabled_ = false;
+  bool started_ = false;
+  std::uint64_t first_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_{};
+};
+
+std::uint64_t size_or_zero(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+std::string error_status_message(const HttpResponse& response, const std::string& url) {
+  std::string message = "GET " + url + " answered HTTP " + std::to_string(response.status);
+  if (const auto text = response.header("x-error-message")) message += ": " + *text;
+  return message;
+}
+
+}  // namespace
+
+std::string normalize_etag(std::string_view etag) {
+  if (etag.rfind("W/", 0) == 0) etag.remove_prefix(2);
+  while (!etag.empty() && etag.front() == '"') etag.remove_prefix(1);
+  while (!etag.empty() && etag.back() == '"') etag.remove_suffix(1);
+  return std::string(etag);
+}
+
+HttpResponse head_resolve(HttpClient& client, const std::string& url, std::vector<std::string> headers) {
+  headers.emplace_back("Accept-Encoding: identity");
+  std::string current = url;
+  // Bounded: a server that redirects in circles gets an error, not a loop.
+  for (int hop = 0; hop < 10; ++hop) {
+    HttpResponse response = client.head(current, headers);
+    if (response.status < 300 || response.status > 399) return response;
+    const auto location = response.header("location");
+    if (!location || !url_is_relative(*location)) return response;  // e.g. an LFS file's CDN: not followed
+    current = url_resolve(current, *location);
+  }
+  throw NetworkError("HEAD " + url + ": more than 10 redirects on the same server");
+}
+
+FileMetadata parse_file_metadata(const HttpResponse& response, const std::string& url) {
+  auto missing = [&](const std::string& what) {
+    return NetworkError("HEAD " + response.url + " (for " + url + ") answered HTTP " +
+                        std::to_string(response.status) + " without " + what +
+                        "; is the endpoint a Hugging Face hub (HF_ENDPOINT), or did a proxy change the answer?");
+  };
+  FileMetadata meta;
+  const auto commit = response.header("x-repo-commit");
+  if (!commit) throw missing("an X-Repo-Commit header");
+  if (!is_commit_hash(*commit)) throw missing("a valid X-Repo-Commit (40 hex digits, got '" + *commit + "')");
+  meta.commit = *commit;
+
+  // X-Linked-Etag (the LFS object's sha256) wins over ETag, which on a redirect describes the pointer file.
+  auto etag = response.header("x-linked-etag");
+  if (!etag) etag = response.header("etag");
+  if (!etag) throw missing("an ETag or X-Linked-Etag header");
+  meta.etag = normalize_etag(*etag);
+  if (!is_safe_etag(meta.etag)) throw missing("a usable ETag (got '" + *etag + "')");
+
+  const bool redirect = response.status >= 300 && response.status <= 399;
+  // On a redirect Content-Length is the redirect page's, not the file's.
+  auto size = parse_size(response.header("x-linked-size"));
+  if (!size && !redirect) size = parse_size(response.header("content-length"));
+  if (!size) throw missing(redirect ? "an X-Linked-Size header" : "a Content-Length or X-Linked-Size header");
+  meta.size = *size;
+
+  meta.location = response.url;
+  if (const auto location = response.header("location"); location && redirect)
+    meta.location = url_resolve(response.url, *location);
+  return meta;
+}
+
+void download_blob(HttpClient& client, const BlobDownload& job) {
+  ProgressBar bar(job.display_name, job.expected_size, job.progress);
+  int attempts_left = job.max_resume_attempts;
+  std::string last_failure;
+  while (true) {
+    std::uint64_t have = size_or_zero(job.incomplete);
+    if (have > job.expected_size) {
+      // Not a prefix of this blob (a different server, a corrupt leftover): start over.
+      fs::resize_file(job.incomplete, 0);
+      have = 0;
+    }
+    if (have == job.expected_size) break;
+
+    std::vector<std::string> headers = job.headers;
+    if (have > 0) headers.push_back("Range: bytes=" + std::to_string(have) + "-");
+    std::ofstream out(job.incomplete, std::ios::binary | std::ios::app);
+    if (!out) throw IoError(job.incomplete.string() + ": cannot open for writing the download of " + job.url);
+
+    std::uint64_t written = have;
+    std::string refusal;  // why we stopped the transfer ourselves
+    const auto start = [&](const HttpResponse& response) {
+      if (have == 0) return true;
+      if (response.status == 200) {
+        // The server ignored our Range and sends everything: drop the prefix, or we would duplicate it.
+        out.close();
+        out.open(job.incomplete, std::ios::binary | std::ios::trunc);
+        written = 0;
+        return static_cast<bool>(out);
+      }
+      const std::string expected_range = "bytes " + std::to_string(have) + "-";
+      const auto range = response.header("content-range");
+      if (response.status == 206 && range && range->rfind(expected_range, 0) == 0) return true;
+      refusal = "GET " + response.url + " answered a request for the bytes from " + std::to_string(have) +
+                " with HTTP " + std::to_string(response.status) + " and Content-Range '" + range.value_or("") +
+                "'";
+      return false;
+    };
+    const auto sink = [&](const char* data, std::size_t size) {
+      if (written + size > job.expected_size) {
+        refusal = "GET " + job.url + " sent more than the " + std::to_string(job.expected_size) +
+                  " bytes the hub announced for " + job.display_name;
+        return false;
+      }
+      out.write(data, static_cast<std::streamsize>(size));
+      if (!out) {
+        refusal = "write failed";
+        return false;
+      }
+      written += size;
+      return true;
+    };
+    const auto progress = [&](std::uint64_t, std::uint64_t) { bar.update(written); };
+    const GetResult result = client.get(job.url, headers, start, sink, progress);
+    out.close();
+    if (refusal == "write failed" || (!out && refusal.empty() && written > have))
+      throw IoError(job.incomplete.string() + ": cannot write the download of " + job.url + " (disk full?)");
+    if (!refusal.empty()) {
+      std::error_code ec;
+      fs::remove(job.incomplete, ec);  // its content cannot be trusted as a prefix any more
+      throw NetworkError(refusal + "; the partial file was discarded");
+    }
+    if (result.connected && (result.response.status < 200 || result.response.status > 299)) {
+      if (result.response.status == 416 && have > 0) {
+        // Our partial file is longer than what the server has now: start over once.
+        fs::resize_file(job.incomplete, 0);
+        if (--attempts_left < 0) throw HttpError(error_status_message(result.response, job.url), job.url, 416);
+        continue;
+      }
+      throw HttpError(error_status_message(result.response, result.response.url), result.response.url,
+                      result.response.status, result.response.header("x-error-code").value_or(""));
+    }
+    if (result.complete && written == job.expected_size) break;
+    last_failure = result.complete ? "GET " + result.response.url + ": the body ended after " +
+                                         std::to_string(written) + " of " + std::to_string(job.expected_size) +
+                                         " bytes"
+                                   : result.failure;
+    // As huggingface_hub: any new byte renews the attempts, so a flaky but progressing link gets there.
+    if (written > have)
+      attempts_left = job.max_resume_attempts;
+    else
+      --attempts_left;
+    if (attempts_left < 0)
+      throw NetworkError(last_failure + "; gave up after " + std::to_string(job.max_resume_attempts + 1) +
+                         " attempts without progress (" + std::to_string(written) + " of " +
+                         std::to_string(job.expected_size) + " bytes kept in " + job.incomplete.string() +
+                         " to resume from next time)");
+    std::this_thread::sleep_for(job.retry_delay);
+  }
+  bar.finish(job.expected_size);
+
+  const std::uint64_t size = size_or_zero(job.incomplete);
+  if (size != job.expected_size) {
+    std::error_code ec;
+    fs::remove(job.incomplete, ec);
+    throw NetworkError("download of " + job.display_name + " from " + job.url + " has " + std::to_string(size) +
+                       " bytes, expected " + std::to_string(job.expected_size) + "; the file was discarded");
+  }
+  if (is_sha256_hex(job.etag)) {
+    const std::string actual = sha256_file_hex(job.incomplete);
+    if (actual != job.etag) {
+      std::error_code ec;
+      fs::remove(job.incomplete, ec);
+      throw NetworkError("download of " + job.display_name + " from " + job.url + " is corrupt: its sha256 is " +
+                         actual + ", expected " + job.etag + " (the hub's X-Linked-Etag); the file was discarded");
+    }
+  }
+  std::error_code ec;
+  fs::rename(job.incomplete, job.destination, ec);
+  if (ec)
+    throw IoError(job.destination.string() + ": cannot move the downloaded " + job.display_name +
+                  " into place: " + ec.message());
+}
+
+}  // namespace visbone::hub

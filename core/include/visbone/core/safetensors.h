@@ -1,0 +1,80 @@
+// safetensors files (https://github.com/huggingface/safetensors): a strict, mmap-based reader that validates
+// the whole header before anything is used, and an atomic float32 writer for outputs.
+//
+// Layout: 8-byte little-endian header length N, N bytes of JSON header, then the data section. The header
+// maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the data
+// section) plus an optional "__metadata__" string-to-string map.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "visbone/core/dtype.h"
+#include "visbone/core/tensor.h"
+
+namespace visbone {
+
+// One tensor as the header describes it; begin/end are byte offsets in the data section.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  Shape shape;
+  std::uint64_t begin = 0, end = 0;
+};
+
+// Headers longer than this are rejected (the limit the reference implementation uses).
+inline constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
+
+class SafetensorsFile {
+ public:
+  // Maps the file and validates the header and the data layout. IoError if the file cannot be opened or
+  // mapped, FormatError (naming the file and tensor) for any violation of the format.
+  static SafetensorsFile open(const std::filesystem::path& path);
+  // Same checks on bytes in memory; `name` stands for the file in messages.
+  static SafetensorsFile from_bytes(std::string bytes, std::string name);
+
+  SafetensorsFile(SafetensorsFile&&) noexcept = default;
+  SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+  ~SafetensorsFile() = default;
+
+  const std::string& name() const { return name_; }
+  // Sorted by data offset (the order the bytes are in the file).
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find(std::string_view tensor) const;
+  // The tensor's bytes as stored (little-endian, no alignment guarantee). `t` must come from this file.
+  std::span<const std::byte> raw(const TensorInfo& t) const;
+  // The tensor converted to float32. NotFoundError naming the file and the tensor when absent.
+  Tensor load(std::string_view tensor) const;
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  SafetensorsFile() = default;
+  void parse();
+
+  std::string name_;
+  std::shared_ptr<const void> keepalive_;  // the mapping or the owned string behind bytes_
+  std::span<const std::byte> bytes_;       // the whole file
+  std::uint64_t data_start_ = 0;           // 8 + header length
+  std::vector<TensorInfo> tensors_;
+  std::map<std::string, std::size_t, std::less<>> by_name_;  // index into tensors_
+  std::map<std::string, std::string> metadata_;
+};
+
+// Writes float32 tensors in the given order, with optional metadata. The header is padded with spaces to a
+// multiple of 8 bytes so the data is aligned. Atomic: the bytes go to a temporary file in the same folder
+// which is then renamed over `path`, so readers never see a partial file. IoError when writing fails;
+// FormatError for tensors that cannot be written (duplicate or reserved names, invalid UTF-8, no storage).
+void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace visbone

@@ -1,0 +1,475 @@
+#include "visbone/core/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <boost/json/basic_parser_impl.hpp>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <system_error>
+#include <unordered_set>
+
+#include "visbone/core/errors.h"
+#include "visbone/core/json.h"
+
+namespace visbone {
+namespace {
+
+// The format is little-endian; the reader converts through convert_to_f32 (little-endian only) and the
+// writer copies floats as they are in memory.
+static_assert(std::endian::native == std::endian::little, "visbone's safetensors code assumes a little-endian host");
+
+constexpr std::string_view kMetadataKey = "__metadata__";
+constexpr std::size_t kPrefixBytes = 8;
+
+// "[begin, end]". Built by appending: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+std::string offsets_str(std::uint64_t begin, std::uint64_t end) {
+  std::string s(1, '[');
+  s += std::to_string(begin);
+  s += ", ";
+  s += std::to_string(end);
+  s += ']';
+  return s;
+}
+
+std::string errno_text(int err) { return std::system_category().message(err); }
+
+// Offset of the first byte that does not start a valid UTF-8 sequence (overlong forms, surrogates and
+// code points past U+10FFFF included), or npos. Checked before JSON parsing so that the message says
+// what is wrong rather than reporting a syntax error somewhere.
+std::size_t invalid_utf8_at(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint32_t cp, min;
+    if ((c & 0xe0u) == 0xc0u) {
+      len = 2, cp = c & 0x1fu, min = 0x80;
+    } else if ((c & 0xf0u) == 0xe0u) {
+      len = 3, cp = c & 0x0fu, min = 0x800;
+    } else if ((c & 0xf8u) == 0xf0u) {
+      len = 4, cp = c & 0x07u, min = 0x10000;
+    } else {
+      return i;
+    }
+    if (s.size() - i < len) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xc0u) != 0x80u) return i;
+      cp = (cp << 6) | (d & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// A JSON value for messages, cut short so that a hostile header cannot make a huge message.
+std::string brief(const boost::json::value& v) {
+  std::string s = boost::json::serialize(v);
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+// boost::json's DOM keeps only the last of duplicate keys, which would let a header describe one tensor
+// twice with the reader silently picking one. This SAX pass finds the first duplicate key in any object.
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  bool found() const { return found_; }
+  const std::string& key() const { return dup_key_; }
+  const std::string& parent() const { return dup_parent_; }  // key of the enclosing object, "" at top level
+
+  bool on_document_begin(boost::json::error_code&) { return true; }
+  bool on_document_end(boost::json::error_code&) { return true; }
+  bool on_array_begin(boost::json::error_code&) { return push(false); }
+  bool on_array_end(std::size_t, boost::json::error_code&) { return pop(); }
+  bool on_object_begin(boost::json::error_code&) { return push(true); }
+  bool on_object_end(std::size_t, boost::json::error_code&) { return pop(); }
+  bool on_string_part(boost::json::string_view, std::size_t, boost::json::error_code&) { return true; }
+  bool on_string(boost::json::string_view, std::size_t, boost::json::error_code&) { return true; }
+  bool on_key_part(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    pending_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(boost::json::string_view s, std::size_t, boost::json::error_code&) {
+    pending_.append(s.data(), s.size());
+    Frame& f = frames_.back();
+    if (!f.keys.insert(pending_).second && !found_) {
+      found_ = true;
+      dup_key_ = pending_;
+      if (frames_.size() >= 2) dup_parent_ = frames_[frames_.size() - 2].last_key;
+    }
+    f.last_key = std::move(pending_);
+    pending_.clear();
+    return true;
+  }
+  bool on_number_part(boost::json::string_view, boost::json::error_code&) { return true; }
+  bool on_int64(std::int64_t, boost::json::string_view, boost::json::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, boost::json::string_view, boost::json::error_code&) { return true; }
+  bool on_double(double, boost::json::string_view, boost::json::error_code&) { return true; }
+  bool on_bool(bool, boost::json::error_code&) { return true; }
+  bool on_null(boost::json::error_code&) { return true; }
+  bool on_comment_part(boost::json::string_view, boost::json::error_code&) { return true; }
+  bool on_comment(boost::json::string_view, boost::json::error_code&) { return true; }
+
+ private:
+  struct Frame {
+    bool object = false;
+    std::unordered_set<std::string> keys;
+    std::string last_key;
+  };
+  bool push(bool object) {
+    frames_.push_back(Frame{object, {}, {}});
+    return true;
+  }
+  bool pop() {
+    frames_.pop_back();
+    return true;
+  }
+
+  std::vector<Frame> frames_;
+  std::string pending_;
+  bool found_ = false;
+  std::string dup_key_, dup_parent_;
+};
+
+void check_no_duplicate_keys(std::string_view text, const std::string& file) {
+  boost::json::basic_parser<DuplicateKeyFinder> parser{boost::json::parse_options{}};
+  boost::json::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  // The text already parsed as a DOM, so ec is clear here; a failure would be a syntax error reported there.
+  const auto& h = parser.handler();
+  if (!h.found()) return;
+  if (h.parent().empty())
+    throw FormatError(file + ": header has the key '" + h.key() +
+                      "' twice; each tensor name (and __metadata__) must appear once");
+  throw FormatError(file + ": header has the key '" + h.key() + "' twice inside '" + h.parent() + "'");
+}
+
+// A non-negative JSON integer, or nullopt for anything else (negative, fractional, not a number).
+std::optional<std::uint64_t> as_unsigned(const boost::json::value& v) {
+  if (v.is_int64()) {
+    if (v.get_int64() < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(v.get_int64());
+  }
+  if (v.is_uint64()) return v.get_uint64();
+  return std::nullopt;
+}
+
+std::string dtype_list() {
+  std::string s;
+  for (auto d : {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I16, DType::I8,
+                 DType::U8, DType::BOOL}) {
+    if (!s.empty()) s += ", ";
+    s += dtype_name(d);
+  }
+  return s;
+}
+
+TensorInfo parse_entry(const std::string& file, const std::string& name, const boost::json::value& v) {
+  const std::string where = file + ": tensor '" + name + "'";
+  if (!v.is_object())
+    throw FormatError(where + " is described by a " + json_kind(v) +
+                      ", expected an object with dtype, shape and data_offsets");
+  const auto& obj = v.get_object();
+  for (const auto& kv : obj) {
+    const std::string_view k = kv.key();
+    if (k != "dtype" && k != "shape" && k != "data_offsets")
+      throw FormatError(where + " has the unknown key '" + std::string(k) +
+                        "', expected only dtype, shape and data_offsets");
+  }
+  TensorInfo t;
+  t.name = name;
+
+  const auto* dtype = obj.if_contains("dtype");
+  if (!dtype) throw FormatError(where + " has no dtype");
+  if (!dtype->is_string()) throw FormatError(where + ": dtype is a " + json_kind(*dtype) + ", expected a string");
+  const std::string_view dname = dtype->get_string();
+  const auto d = dtype_from_name(dname);
+  if (!d)
+    throw FormatError(where + " has the unsupported dtype '" + std::string(dname) + "', expected one of " +
+                      dtype_list());
+  t.dtype = *d;
+
+  const auto* shape = obj.if_contains("shape");
+  if (!shape) throw FormatError(where + " has no shape");
+  if (!shape->is_array())
+    throw FormatError(where + ": shape is a " + json_kind(*shape) + ", expected an array of non-negative integers");
+  const auto& dims = shape->get_array();
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    const auto dim = as_unsigned(dims[i]);
+    if (!dim)
+      throw FormatError(where + ": shape entry " + std::to_string(i) + " is " + brief(dims[i]) +
+                        ", expected a non-negative integer");
+    if (*dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      throw FormatError(where + ": shape entry " + std::to_string(i) + " is " + std::to_string(*dim) +
+                        ", larger than any tensor can be");
+    t.shape.push_back(static_cast<std::int64_t>(*dim));
+  }
+
+  const auto* offsets = obj.if_contains("data_offsets");
+  if (!offsets) throw FormatError(where + " has no data_offsets");
+  const auto* arr = offsets->if_array();
+  std::optional<std::uint64_t> begin, end;
+  if (arr && arr->size() == 2) begin = as_unsigned((*arr)[0]), end = as_unsigned((*arr)[1]);
+  if (!begin || !end)
+    throw FormatError(where + ": data_offsets is " + brief(*offsets) +
+                      ", expected two non-negative integers [begin, end]");
+  if (*end < *begin)
+    throw FormatError(where + ": data_offsets " + offsets_str(*begin, *end) + " ends before it begins");
+  t.begin = *begin;
+  t.end = *end;
+
+  // numel * element size, overflow-checked, must be exactly the byte range.
+  // A zero dim makes the product 0 however large the other dims are, so it is not an overflow.
+  std::uint64_t bytes = 0;
+  if (std::find(t.shape.begin(), t.shape.end(), 0) == t.shape.end()) {
+    bytes = dtype_size(t.dtype);
+    for (const auto dim : t.shape)
+      if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(dim), &bytes))
+        throw FormatError(where + ": shape " + shape_str(t.shape) + " of dtype " + std::string(dname) +
+                          " needs more than 2^64 bytes");
+  }
+  if (bytes != t.end - t.begin)
+    throw FormatError(where + " has " + std::to_string(t.end - t.begin) + " bytes (data_offsets " +
+                      offsets_str(t.begin, t.end) + ") but shape " +
+                      shape_str(t.shape) + " of dtype " + std::string(dname) + " needs " + std::to_string(bytes));
+  return t;
+}
+
+}  // namespace
+
+void SafetensorsFile::parse() {
+  const std::uint64_t size = bytes_.size();
+  if (size < kPrefixBytes)
+    throw FormatError(name_ + ": file is " + std::to_string(size) +
+                      " bytes, shorter than the 8-byte header length that starts a safetensors file");
+  std::uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes_.data(), kPrefixBytes);
+  if (header_len > kSafetensorsMaxHeaderBytes)
+    throw FormatError(name_ + ": header length " + std::to_string(header_len) + " is over the limit of " +
+                      std::to_string(kSafetensorsMaxHeaderBytes) + " bytes");
+  if (header_len > size - kPrefixBytes)
+    throw FormatError(name_ + ": header length " + std::to_string(header_len) +
+                      " runs past the end of the file (" + std::to_string(size) + " bytes, so at most " +
+                      std::to_string(size - kPrefixBytes) + " bytes of header)");
+  data_start_ = kPrefixBytes + header_len;
+  const std::string_view header(reinterpret_cast<const char*>(bytes_.data()) + kPrefixBytes, header_len);
+
+  if (const auto bad = invalid_utf8_at(header); bad != std::string_view::npos)
+    throw FormatError(name_ + ": header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
+  const boost::json::value root = parse_json(header, name_ + " (header)");
+  check_no_duplicate_keys(header, name_);
+  if (!root.is_object())
+    throw FormatError(name_ + ": header is a JSON " + json_kind(root) + ", expected an object");
+
+  std::vector<TensorInfo> tensors;
+  for (const auto& kv : root.get_object()) {
+    const std::string key(kv.key());
+    if (key == kMetadataKey) {
+      if (!kv.value().is_object())
+        throw FormatError(name_ + ": __metadata__ is a " + json_kind(kv.value()) +
+                          ", expected an object of string values");
+      for (const auto& m : kv.value().get_object()) {
+        if (!m.value().is_string())
+          throw FormatError(name_ + ": __metadata__ entry '" + std::string(m.key()) + "' is a " +
+                            json_kind(m.value()) + ", expected a string");
+        metadata_.emplace(std::string(m.key()), std::string(m.value().get_string()));
+      }
+      continue;
+    }
+    tensors.push_back(parse_entry(name_, key, kv.value()));
+  }
+
+  // Sorted by offset the tensors must tile the data section exactly: no gaps, no overlaps, nothing after.
+  // Ties are 0-byte tensors sharing an offset; stable sort keeps them in header order.
+  std::stable_sort(tensors.begin(), tensors.end(),
+                   [](const TensorInfo& a, const TensorInfo& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  const std::uint64_t data_size = size - data_start_;
+  std::uint64_t cursor = 0;
+  const TensorInfo* prev = nullptr;
+  for (const auto& t : tensors) {
+    const std::string range = offsets_str(t.begin, t.end);
+    if (t.begin > cursor)
+      throw FormatError(name_ + ": gap in the data section: bytes [" + std::to_string(cursor) + ", " +
+                        std::to_string(t.begin) + ") belong to no tensor (tensor '" + t.name +
+                        "' has data_offsets " + range + ")");
+    if (t.begin < cursor)
+      throw FormatError(name_ + ": tensor '" + t.name + "' (data_offsets " + range + ") overlaps tensor '" +
+                        prev->name + "', which ends at " + std::to_string(cursor));
+    if (t.end > data_size)
+      throw FormatError(name_ + ": tensor '" + t.name + "' (data_offsets " + range +
+                        ") runs past the end of the data section (" + std::to_string(data_size) +
+                        " bytes): the file is truncated");
+    cursor = t.end;
+    prev = &t;
+  }
+  if (cursor != data_size)
+    throw FormatError(name_ + ": the tensors end at byte " + std::to_string(cursor) +
+                      " of the data section but it has " + std::to_string(data_size) + " bytes: " +
+                      std::to_string(data_size - cursor) + " trailing bytes after the last tensor");
+
+  tensors_ = std::move(tensors);
+  for (std::size_t i = 0; i < tensors_.size(); ++i) by_name_.emplace(tensors_[i].name, i);
+}
+
+SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name) {
+  SafetensorsFile f;
+  f.name_ = std::move(name);
+  auto owned = std::make_shared<const std::string>(std::move(bytes));
+  f.bytes_ = std::as_bytes(std::span<const char>(owned->data(), owned->size()));
+  f.keepalive_ = std::move(owned);
+  f.parse();
+  return f;
+}
+
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
+  SafetensorsFile f;
+  f.name_ = path.string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(f.name_ + ": cannot open: " + errno_text(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw IoError(f.name_ + ": cannot stat: " + errno_text(errno));
+  if (!S_ISREG(st.st_mode)) throw IoError(f.name_ + ": not a regular file, expected a safetensors file");
+  const auto size = static_cast<std::size_t>(st.st_size);
+  // mmap of 0 bytes fails; such a file is rejected by parse() as too short.
+  if (size > 0) {
+    void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) throw IoError(f.name_ + ": cannot map the file: " + errno_text(errno));
+    f.keepalive_ = std::shared_ptr<const void>(addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
+    f.bytes_ = std::span<const std::byte>(static_cast<const std::byte*>(addr), size);
+  }
+  f.parse();
+  return f;
+}
+
+const TensorInfo* SafetensorsFile::find(std::string_view tensor) const {
+  const auto it = by_name_.find(tensor);
+  return it == by_name_.end() ? nullptr : &tensors_[it->second];
+}
+
+std::span<const std::byte> SafetensorsFile::raw(const TensorInfo& t) const {
+  // Offsets are only known valid for this file's own entries; a TensorInfo from elsewhere could point anywhere.
+  const std::less<const TensorInfo*> before;
+  if (tensors_.empty() || before(&t, tensors_.data()) || !before(&t, tensors_.data() + tensors_.size()))
+    throw NotFoundError(name_ + ": raw() was given tensor '" + t.name + "' from another file");
+  return bytes_.subspan(data_start_ + t.begin, t.end - t.begin);
+}
+
+Tensor SafetensorsFile::load(std::string_view tensor) const {
+  const TensorInfo* t = find(tensor);
+  if (!t)
+    throw NotFoundError(name_ + ": no tensor '" + std::string(tensor) + "' (the file has " +
+                        std::to_string(tensors_.size()) + " tensors)");
+  Tensor out(t->shape);
+  if (out.numel() > 0) convert_to_f32(raw(*t).data(), t->dtype, static_cast<std::size_t>(out.numel()), out.data());
+  return out;
+}
+
+namespace {
+
+std::atomic<unsigned> temp_counter{0};
+
+void write_all(int fd, const void* data, std::size_t size, const std::string& where) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw IoError(where + ": write failed: " + errno_text(errno));
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  const std::string where = path.string();
+  // Everything is validated before the temporary file exists, so a rejected call leaves no trace.
+  auto check_utf8 = [&](const std::string& s, const std::string& what) {
+    if (invalid_utf8_at(s) != std::string_view::npos)
+      throw FormatError(where + ": cannot write " + what + ": it is not valid UTF-8");
+  };
+  boost::json::object header;
+  if (!metadata.empty()) {
+    boost::json::object meta;
+    for (const auto& [k, v] : metadata) {
+      check_utf8(k, "metadata key '" + k + "'");
+      check_utf8(v, "the value of metadata key '" + k + "'");
+      meta[k] = v;
+    }
+    header[kMetadataKey] = std::move(meta);
+  }
+  std::uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    check_utf8(name, "tensor name '" + name + "'");
+    if (name == kMetadataKey) throw FormatError(where + ": cannot write a tensor named '__metadata__' (reserved)");
+    if (header.contains(name)) throw FormatError(where + ": cannot write tensor '" + name + "' twice");
+    if (t.empty()) throw FormatError(where + ": cannot write tensor '" + name + "': it has no storage");
+    boost::json::array shape;
+    for (const auto d : t.shape()) shape.push_back(d);
+    const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * sizeof(float);
+    header[name] = {{"dtype", "F32"}, {"shape", std::move(shape)}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = boost::json::serialize(header);
+  // Space padding (allowed by the format) puts the data section on an 8-byte boundary.
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const std::uint64_t header_len = text.size();
+
+  // A hidden name unique per process and call; O_EXCL below guards against anything else.
+  std::string temp_name = ".";
+  temp_name += path.filename().string();
+  temp_name += ".tmp.";
+  temp_name += std::to_string(::getpid());
+  temp_name += '.';
+  temp_name += std::to_string(temp_counter.fetch_add(1));
+  const auto temp = path.parent_path() / temp_name;
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) throw IoError(where + ": cannot create temporary file " + temp.string() + ": " + errno_text(errno));
+  bool fd_open = true;
+  try {
+    write_all(fd, &header_len, sizeof header_len, where);
+    write_all(fd, text.data(), text.size(), where);
+    for (const auto& [name, t] : tensors)
+      if (t.numel() > 0) write_all(fd, t.data(), static_cast<std::size_t>(t.numel()) * sizeof(float), where);
+    // Data must be on disk before the rename makes it visible under the final name.
+    if (::fsync(fd) != 0) throw IoError(where + ": fsync failed: " + errno_text(errno));
+    fd_open = false;  // close releases the descriptor even when it reports an error
+    if (::close(fd) != 0) throw IoError(where + ": close failed: " + errno_text(errno));
+  } catch (...) {
+    if (fd_open) ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    throw IoError(where + ": cannot rename " + temp.string() + " into place: " + errno_text(err));
+  }
+}
+
+}  // namespace visbone

@@ -1,0 +1,100 @@
+// The `visbone` program as scripts use it: exit statuses, JSON on stdout, errors on stderr.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <sys/wait.h>
+
+#include "visbone/core/safetensors.h"
+
+namespace visbone {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Run {
+  int status;
+  std::string out;
+};
+
+// Runs the built program with `args` (stderr merged into out when `merge`).
+Run run(const std::string& args, bool merge = false) {
+  const std::string cmd = std::string(VISBONE_BINARY) + " " + args + (merge ? " 2>&1" : " 2>/dev/null");
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+const std::string kData = VISBONE_TEST_DATA;
+
+TEST(Cli, InspectPrintsStagesShapesAndParameterCount) {
+  const auto r = run("inspect " + kData + "/models/bit-50-random-fp16");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(boost::json::serialize(j.at("stage_names")), R"(["stem","stage1","stage2","stage3","stage4"])");
+  EXPECT_EQ(boost::json::serialize(j.at("out_features")), R"(["stage4"])");
+  EXPECT_EQ(j.at("output_shape").at("stage3").at("channels").as_int64(), 1024);
+  EXPECT_EQ(j.at("output_shape").at("stage3").at("stride").as_int64(), 16);
+  EXPECT_EQ(j.at("parameter_count").as_int64(), 25549352);  // google/bit-50: 25.5M
+}
+
+TEST(Cli, InspectResolvesSelections) {
+  auto r = run("inspect " + kData + "/models/tiny-preact --out-indices 1,-1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(boost::json::serialize(j.at("out_features")), R"(["stage1","stage4"])");
+  EXPECT_EQ(boost::json::serialize(j.at("out_indices")), R"([1,-1])");
+  r = run("inspect " + kData + "/models/tiny-preact --out-features stem,stage2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  j = boost::json::parse(r.out).as_object();
+  EXPECT_EQ(boost::json::serialize(j.at("out_indices")), R"([0,2])");
+}
+
+TEST(Cli, InvalidSelectionExitsWithStatus2AndTheError) {
+  auto r = run("inspect " + kData + "/models/tiny-preact --out-features stage3,stage1", true);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.out, HasSubstr("out_features must be in the same order as stage_names"));
+  r = run("inspect " + kData + "/models/tiny-preact --out-indices 7", true);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.out, HasSubstr("out_indices must be valid indices"));
+  r = run("inspect " + kData + "/models/tiny-preact --out-indices x", true);
+  EXPECT_EQ(r.status, 2);
+}
+
+TEST(Cli, MissingModelIsAnErrorNamingIt) {
+  const auto r = run("inspect /nonexistent/model", true);
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.out, HasSubstr("/nonexistent/model"));
+}
+
+TEST(Cli, Width2CheckpointFailsNamingTheNormTensor) {
+  const auto r = run("inspect " + kData + "/models/tiny-width2", true);
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.out, HasSubstr("bit.norm.weight"));
+  EXPECT_THAT(r.out, HasSubstr("[128]"));
+  EXPECT_THAT(r.out, HasSubstr("256 channels"));
+}
+
+TEST(Cli, ForwardWritesTransformersNames) {
+  const auto out = std::filesystem::temp_directory_path() / "visbone_cli_forward.safetensors";
+  const auto r = run("forward " + kData + "/models/tiny-preact --input " + kData +
+                         "/models/tiny-preact/reference.safetensors --key b.pixel_values --output " + out.string() +
+                         " --out-indices 2,4",
+                     true);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto f = SafetensorsFile::open(out);
+  for (const char* key : {"hidden_states.0", "hidden_states.4", "last_hidden_state", "pooler_output", "logits",
+                          "backbone.feature_maps.2", "backbone.feature_maps.4"})
+    EXPECT_NE(f.find(key), nullptr) << key;
+  EXPECT_EQ(f.find("backbone.feature_maps.1"), nullptr);
+  std::filesystem::remove(out);
+}
+
+}  // namespace
+}  // namespace visbone
