@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "model_arg.h"
+#include "visbone/core/errors.h"
 
 namespace visbone::app {
 

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include "visbone/bit/checkpoint_formats.h"
 #include "visbone/core/checkpoint.h"
+#include "visbone/core/safetensors.h"
+
+#include <boost/json.hpp>
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
@@ -16,11 +20,22 @@ BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptio
     selection_ = resolve_stage_selection(stage_names(), c.out_features, c.out_indices);
 }
 
-std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& dir,
+std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& path,
                                                           const BitBackboneOptions& options) {
-  auto ckpt = Checkpoint::open(dir);
-  auto config = BitConfig::from_json(ckpt.config(), (dir / "config.json").string());
-  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), ckpt), options);
+  const WeightFormat format = detect_format(path);
+  std::optional<Checkpoint> ckpt;
+  BitConfig config;
+  if (format == WeightFormat::Transformers) {
+    ckpt = Checkpoint::open(path);
+    config = options.config ? *options.config : BitConfig::from_json(ckpt->config(), (path / "config.json").string());
+  } else {
+    auto converted = format == WeightFormat::Timm ? load_timm(path) : load_npz(path, options.config);
+    config = format == WeightFormat::Timm && options.config ? *options.config : converted.config;
+    ckpt = Checkpoint::from_weights(path, boost::json::object{},
+                                    SafetensorsFile::from_bytes(encode_safetensors(converted.tensors), path.string()));
+  }
+  if (options.semantics) config.semantics = *options.semantics;
+  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), *ckpt), options);
 }
 
 int BitBackbone::pooled_channels() const {

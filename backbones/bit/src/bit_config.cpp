@@ -134,6 +134,8 @@ std::string to_string(Padding v) {
   return "?";
 }
 
+std::string to_string(Semantics v) { return v == Semantics::Timm ? "timm" : "transformers"; }
+
 void BitConfig::validate() const {
   auto bad = [](const std::string& key, const std::string& value, const std::string& expected) {
     throw ConfigError("BitConfig: '" + key + "' is " + value + ", expected " + expected);

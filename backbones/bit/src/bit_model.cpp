@@ -70,11 +70,12 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(confi
         if (!preact) u.downsample_norm = norm(name + ".downsample.norm", out, Act::None);
       }
       if (preact) {
-        // transformers does not pass the dilation to the 3x3 conv of preactivation units.
+        // transformers does not pass the dilation to the 3x3 conv of preactivation units; timm does.
+        const int conv2_dilation = config_.semantics == Semantics::Timm ? first_dilation : 1;
         u.norm1 = norm(name + ".norm1", prev, act);
         u.conv1 = conv(name + ".conv1", mid, prev, 1, 1, 1);
         u.norm2 = norm(name + ".norm2", mid, act);
-        u.conv2 = conv(name + ".conv2", mid, mid, 3, unit_stride, 1);
+        u.conv2 = conv(name + ".conv2", mid, mid, 3, unit_stride, conv2_dilation);
         u.norm3 = norm(name + ".norm3", mid, act);
         u.conv3 = conv(name + ".conv3", out, mid, 1, 1, 1);
       } else {

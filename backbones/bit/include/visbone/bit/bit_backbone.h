@@ -17,12 +17,17 @@ struct BitBackboneOptions {
   // Override the checkpoint config's selection; unset keeps the config's (default: the last stage).
   std::optional<std::vector<std::string>> out_features;
   std::optional<std::vector<int>> out_indices;
+  // The architecture, for weights that do not carry it (a .npz not named like Google's releases).
+  std::optional<BitConfig> config;
+  // Override the semantics that follow the checkpoint's origin (transformers checkpoints: transformers;
+  // timm and .npz: timm). They differ only in dilated preactivation units (output_stride < 32).
+  std::optional<Semantics> semantics;
 };
 
 class BitBackbone : public Backbone {
  public:
   BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptions& options = {});
-  // Loads config.json and the weights from a checkpoint folder.
+  // Loads a transformers or timm checkpoint folder or a BiT .npz file (see checkpoint_formats.h).
   static std::unique_ptr<BitBackbone> from_pretrained(const std::filesystem::path& dir,
                                                       const BitBackboneOptions& options = {});
 

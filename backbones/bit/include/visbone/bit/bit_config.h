@@ -13,6 +13,9 @@ namespace visbone::bit {
 enum class LayerType { Preactivation, Bottleneck };
 enum class Activation { Relu, Gelu, GeluNew, Selu };
 enum class Padding { Default, Same, Valid };  // Default is transformers' `global_padding: null`
+// Where the model computes differently: transformers does not dilate the 3x3 conv of preactivation units
+// when output_stride < 32; timm (and the original BiT code it follows) does.
+enum class Semantics { Transformers, Timm };
 
 struct BitConfig {
   int num_channels = 3;
@@ -27,6 +30,7 @@ struct BitConfig {
   bool embedding_dynamic_padding = false;
   int output_stride = 32;
   int width_factor = 1;
+  Semantics semantics = Semantics::Transformers;  // not a transformers key: follows the checkpoint's origin
   // The backbone selection as written in the config (resolved with stage_selection.h).
   std::vector<std::string> out_features;
   std::vector<int> out_indices;
@@ -50,6 +54,7 @@ struct BitConfig {
 std::string to_string(LayerType v);
 std::string to_string(Activation v);
 std::string to_string(Padding v);
+std::string to_string(Semantics v);
 
 // transformers' make_div: round to a multiple of `divisor`, never below 90% of `value`.
 int make_div(double value, int divisor = 8);

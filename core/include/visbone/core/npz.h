@@ -1,0 +1,49 @@
+// NumPy .npz archives (a zip of .npy arrays, as np.savez writes them), the format of Google's original BiT
+// release. A strict reader: the zip directory, every .npy header and every array's bounds are validated up
+// front; only stored (uncompressed) members are read, which is what np.savez produces.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "visbone/core/dtype.h"
+#include "visbone/core/mapped_file.h"
+#include "visbone/core/tensor.h"
+
+namespace visbone {
+
+struct NpyInfo {
+  std::string name;  // the member name without ".npy", e.g. "resnet/root_block/standardized_conv2d/kernel"
+  DType dtype = DType::F32;
+  Shape shape;
+  bool fortran_order = false;
+  std::uint64_t offset = 0, size = 0;  // the array's bytes within the archive
+};
+
+class NpzFile {
+ public:
+  // FormatError naming the file (and member) for anything malformed: no end-of-directory record, entries
+  // outside the file, compressed or encrypted members, bad .npy magic or header, unsupported dtypes
+  // (big-endian, objects), shapes whose byte size does not match the data.
+  static NpzFile open(const std::filesystem::path& path);
+  static NpzFile from_bytes(std::string bytes, std::string name);
+
+  const std::string& name() const { return name_; }
+  const std::vector<NpyInfo>& arrays() const { return arrays_; }
+  const NpyInfo* find(std::string_view array) const;
+  // The array as float32 in C order (Fortran-ordered arrays are transposed). NotFoundError when absent.
+  Tensor load(std::string_view array) const;
+
+ private:
+  void parse();
+  std::string name_;
+  MappedBytes bytes_;
+  std::vector<NpyInfo> arrays_;
+  std::map<std::string, std::size_t, std::less<>> by_name_;
+};
+
+}  // namespace visbone
