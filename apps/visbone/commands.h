@@ -12,6 +12,8 @@ using Args = std::vector<std::string>;
 int inspect(const Args& args);
 int forward(const Args& args);
 int bench(const Args& args);
+int convert(const Args& args);
 int download(const Args& args);
+int preprocess(const Args& args);
 
 }  // namespace visbone::app

@@ -12,7 +12,8 @@ namespace visbone::app {
 
 int download(const Args& args) {
   po::options_description opts("visbone download REPO_ID [options]");
-  opts.add_options()("help,h", "show this help")("repo", po::value<std::string>(), "hub repository id, e.g. google/bit-50")(
+  opts.add_options()("help,h", "show this help")("repo", po::value<std::string>(),
+                                                 "hub repository id, e.g. google/bit-50")(
       "revision", po::value<std::string>()->default_value("main"), "branch, tag or commit hash")(
       "cache-dir", po::value<std::string>(), "cache folder (default: $HF_HUB_CACHE, else $HF_HOME/hub, ...)")(
       "endpoint", po::value<std::string>(), "hub URL (default: $HF_ENDPOINT, else https://huggingface.co)")(
@@ -41,7 +42,8 @@ int download(const Args& args) {
   else if (progress != "auto")
     throw ConfigError("--progress: '" + progress + "' is not one of auto, always, never");
 
-  // Always the hub (or its cache): a folder that happens to share the repository's name is not what was asked.
+  // Always the hub (or its cache): a folder that happens to share the repository's name is not what was
+  // asked.
   const auto folder = hub::hub_model(repo, options);
   std::cout << folder.string() << "\n";
   return 0;

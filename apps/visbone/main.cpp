@@ -19,7 +19,9 @@ constexpr Command kCommands[] = {
      visbone::app::inspect},
     {"forward", "run a safetensors input through a model and write every output", visbone::app::forward},
     {"bench", "time the forward pass on a random input (median/min/max ms, images/s, peak RSS)", visbone::app::bench},
+    {"convert", "write a checkpoint (transformers, timm or .npz) in hf or timm naming", visbone::app::convert},
     {"download", "fetch a model from the Hugging Face hub into the shared cache", visbone::app::download},
+    {"preprocess", "decode images and write their BitImageProcessor pixel values", visbone::app::preprocess},
 };
 
 int usage(std::ostream& out) {

@@ -5,8 +5,8 @@
 namespace visbone::app {
 
 std::filesystem::path resolve_model_arg(const std::string& model) {
-  if (!std::filesystem::is_directory(model))
-    throw NotFoundError(model + ": not a checkpoint folder (expected a directory with config.json and weights)");
+  if (!std::filesystem::exists(model))
+    throw NotFoundError(model + ": no such checkpoint folder or .npz file");
   return model;
 }
 

@@ -39,7 +39,8 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
   const std::string where = dir.string();
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw NotFoundError(where + ": not a checkpoint folder (expected a directory with config.json and weights)");
+    throw NotFoundError(where +
+                        ": not a checkpoint folder (expected a directory with config.json and weights)");
 
   const fs::path config_path = dir / "config.json";
   if (!is_file(config_path)) throw NotFoundError(where + ": no config.json in the checkpoint folder");
@@ -55,7 +56,8 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
     const std::string index = index_path.string();
     const auto root = read_json_file(index_path);
     const auto* map = root.is_object() ? root.get_object().if_contains("weight_map") : nullptr;
-    if (!map || !map->is_object()) throw FormatError(index + ": expected an object with a \"weight_map\" object");
+    if (!map || !map->is_object())
+      throw FormatError(index + ": expected an object with a \"weight_map\" object");
 
     // Open each shard once, in name order so that errors do not depend on the JSON's key order.
     std::map<std::string, std::size_t> shard_index;
@@ -70,7 +72,8 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
     }
     for (auto& [shard, i] : shard_index) {
       const fs::path p = dir / shard;
-      if (!is_file(p)) throw NotFoundError(index + ": shard '" + shard + "' does not exist (" + p.string() + ")");
+      if (!is_file(p))
+        throw NotFoundError(index + ": shard '" + shard + "' does not exist (" + p.string() + ")");
       i = c.files_.size();
       c.files_.push_back(SafetensorsFile::open(p));
     }
@@ -81,8 +84,8 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
       for (const auto& t : c.files_[i].tensors()) {
         const auto [it, fresh] = holder.emplace(t.name, shard);
         if (!fresh)
-          throw FormatError(where + ": tensor '" + t.name + "' is in two shards, '" + it->second + "' and '" + shard +
-                            "'");
+          throw FormatError(where + ": tensor '" + t.name + "' is in two shards, '" + it->second + "' and '" +
+                            shard + "'");
       }
     for (const auto& kv : map->get_object()) {
       const std::string tensor(kv.key());
@@ -112,6 +115,15 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
   return c;
 }
 
+Checkpoint Checkpoint::from_weights(fs::path dir, boost::json::value config, SafetensorsFile weights) {
+  Checkpoint c;
+  c.dir_ = std::move(dir);
+  c.config_ = std::move(config);
+  c.files_.push_back(std::move(weights));
+  for (const auto& t : c.files_[0].tensors()) c.entries_.emplace(t.name, Entry{0, &t});
+  return c;
+}
+
 std::vector<std::string> Checkpoint::tensor_names() const {
   std::vector<std::string> names;
   names.reserve(entries_.size());
@@ -132,8 +144,8 @@ std::optional<Tensor> Checkpoint::try_load(std::string_view name, const Shape& e
   }
   const auto& [file, info] = it->second;
   if (info->shape != expected)
-    throw ShapeError(files_[file].name() + ": tensor '" + info->name + "' has shape " + shape_str(info->shape) +
-                     ", expected " + shape_str(expected));
+    throw ShapeError(files_[file].name() + ": tensor '" + info->name + "' has shape " +
+                     shape_str(info->shape) + ", expected " + shape_str(expected));
   Tensor t = files_[file].load(name);
   used_.emplace(name);
   return t;
@@ -157,8 +169,9 @@ void Checkpoint::check_complete() const {
   if (missing_.empty() && extra.empty()) return;
   std::string msg = dir_.string() + ": the checkpoint does not match the model:";
   if (!missing_.empty())
-    msg += " missing tensors (" + std::to_string(missing_.size()) + "): " +
-           join(std::vector<std::string>(missing_.begin(), missing_.end())) + (extra.empty() ? "" : ";");
+    msg += " missing tensors (" + std::to_string(missing_.size()) +
+           "): " + join(std::vector<std::string>(missing_.begin(), missing_.end())) +
+           (extra.empty() ? "" : ";");
   if (!extra.empty()) msg += " unused tensors (" + std::to_string(extra.size()) + "): " + join(extra);
   throw FormatError(msg);
 }

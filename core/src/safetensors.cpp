@@ -24,7 +24,8 @@ namespace {
 
 // The format is little-endian; the reader converts through convert_to_f32 (little-endian only) and the
 // writer copies floats as they are in memory.
-static_assert(std::endian::native == std::endian::little, "visbone's safetensors code assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "visbone's safetensors code assumes a little-endian host");
 
 constexpr std::string_view kMetadataKey = "__metadata__";
 constexpr std::size_t kPrefixBytes = 8;
@@ -39,7 +40,9 @@ std::string offsets_str(std::uint64_t begin, std::uint64_t end) {
   return s;
 }
 
-std::string errno_text(int err) { return std::system_category().message(err); }
+std::string errno_text(int err) {
+  return std::system_category().message(err);
+}
 
 // Offset of the first byte that does not start a valid UTF-8 sequence (overlong forms, surrogates and
 // code points past U+10FFFF included), or npos. Checked before JSON parsing so that the message says
@@ -174,8 +177,8 @@ std::optional<std::uint64_t> as_unsigned(const boost::json::value& v) {
 
 std::string dtype_list() {
   std::string s;
-  for (auto d : {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I16, DType::I8,
-                 DType::U8, DType::BOOL}) {
+  for (auto d : {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I16,
+                 DType::I8, DType::U8, DType::BOOL}) {
     if (!s.empty()) s += ", ";
     s += dtype_name(d);
   }
@@ -199,7 +202,8 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const b
 
   const auto* dtype = obj.if_contains("dtype");
   if (!dtype) throw FormatError(where + " has no dtype");
-  if (!dtype->is_string()) throw FormatError(where + ": dtype is a " + json_kind(*dtype) + ", expected a string");
+  if (!dtype->is_string())
+    throw FormatError(where + ": dtype is a " + json_kind(*dtype) + ", expected a string");
   const std::string_view dname = dtype->get_string();
   const auto d = dtype_from_name(dname);
   if (!d)
@@ -210,7 +214,8 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const b
   const auto* shape = obj.if_contains("shape");
   if (!shape) throw FormatError(where + " has no shape");
   if (!shape->is_array())
-    throw FormatError(where + ": shape is a " + json_kind(*shape) + ", expected an array of non-negative integers");
+    throw FormatError(where + ": shape is a " + json_kind(*shape) +
+                      ", expected an array of non-negative integers");
   const auto& dims = shape->get_array();
   for (std::size_t i = 0; i < dims.size(); ++i) {
     const auto dim = as_unsigned(dims[i]);
@@ -237,19 +242,20 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const b
   t.end = *end;
 
   // numel * element size, overflow-checked, must be exactly the byte range.
-  // A zero dim makes the product 0 however large the other dims are, so it is not an overflow.
+  // Overflow is checked left to right, as the reference implementation does (so [2^32, 2^32, 0] is rejected
+  // although it has no elements); that also keeps every accepted shape valid for shape_numel and Tensor.
+  std::int64_t numel = 1;
+  for (const auto dim : t.shape)
+    if (__builtin_mul_overflow(numel, dim, &numel))
+      throw FormatError(where + ": shape " + shape_str(t.shape) + " has more elements than fit in 64 bits");
   std::uint64_t bytes = 0;
-  if (std::find(t.shape.begin(), t.shape.end(), 0) == t.shape.end()) {
-    bytes = dtype_size(t.dtype);
-    for (const auto dim : t.shape)
-      if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(dim), &bytes))
-        throw FormatError(where + ": shape " + shape_str(t.shape) + " of dtype " + std::string(dname) +
-                          " needs more than 2^64 bytes");
-  }
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(numel), dtype_size(t.dtype), &bytes))
+    throw FormatError(where + ": shape " + shape_str(t.shape) + " of dtype " + std::string(dname) +
+                      " needs more than 2^64 bytes");
   if (bytes != t.end - t.begin)
     throw FormatError(where + " has " + std::to_string(t.end - t.begin) + " bytes (data_offsets " +
-                      offsets_str(t.begin, t.end) + ") but shape " +
-                      shape_str(t.shape) + " of dtype " + std::string(dname) + " needs " + std::to_string(bytes));
+                      offsets_str(t.begin, t.end) + ") but shape " + shape_str(t.shape) + " of dtype " +
+                      std::string(dname) + " needs " + std::to_string(bytes));
   return t;
 }
 
@@ -299,8 +305,9 @@ void SafetensorsFile::parse() {
 
   // Sorted by offset the tensors must tile the data section exactly: no gaps, no overlaps, nothing after.
   // Ties are 0-byte tensors sharing an offset; stable sort keeps them in header order.
-  std::stable_sort(tensors.begin(), tensors.end(),
-                   [](const TensorInfo& a, const TensorInfo& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  std::stable_sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
+    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+  });
   const std::uint64_t data_size = size - data_start_;
   std::uint64_t cursor = 0;
   const TensorInfo* prev = nullptr;
@@ -356,7 +363,8 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   if (size > 0) {
     void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (addr == MAP_FAILED) throw IoError(f.name_ + ": cannot map the file: " + errno_text(errno));
-    f.keepalive_ = std::shared_ptr<const void>(addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
+    f.keepalive_ =
+        std::shared_ptr<const void>(addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
     f.bytes_ = std::span<const std::byte>(static_cast<const std::byte*>(addr), size);
   }
   f.parse();
@@ -369,7 +377,8 @@ const TensorInfo* SafetensorsFile::find(std::string_view tensor) const {
 }
 
 std::span<const std::byte> SafetensorsFile::raw(const TensorInfo& t) const {
-  // Offsets are only known valid for this file's own entries; a TensorInfo from elsewhere could point anywhere.
+  // Offsets are only known valid for this file's own entries; a TensorInfo from elsewhere could point
+  // anywhere.
   const std::less<const TensorInfo*> before;
   if (tensors_.empty() || before(&t, tensors_.data()) || !before(&t, tensors_.data() + tensors_.size()))
     throw NotFoundError(name_ + ": raw() was given tensor '" + t.name + "' from another file");
@@ -382,7 +391,8 @@ Tensor SafetensorsFile::load(std::string_view tensor) const {
     throw NotFoundError(name_ + ": no tensor '" + std::string(tensor) + "' (the file has " +
                         std::to_string(tensors_.size()) + " tensors)");
   Tensor out(t->shape);
-  if (out.numel() > 0) convert_to_f32(raw(*t).data(), t->dtype, static_cast<std::size_t>(out.numel()), out.data());
+  if (out.numel() > 0)
+    convert_to_f32(raw(*t).data(), t->dtype, static_cast<std::size_t>(out.numel()), out.data());
   return out;
 }
 
@@ -403,12 +413,10 @@ void write_all(int fd, const void* data, std::size_t size, const std::string& wh
   }
 }
 
-}  // namespace
-
-void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-  const std::string where = path.string();
-  // Everything is validated before the temporary file exists, so a rejected call leaves no trace.
+// The padded JSON header of a float32 safetensors file holding `tensors` in order. Everything is validated
+// here, before any file exists, so a rejected write leaves no trace.
+std::string encode_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                          const std::map<std::string, std::string>& metadata, const std::string& where) {
   auto check_utf8 = [&](const std::string& s, const std::string& what) {
     if (invalid_utf8_at(s) != std::string_view::npos)
       throw FormatError(where + ": cannot write " + what + ": it is not valid UTF-8");
@@ -426,18 +434,41 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
   std::uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     check_utf8(name, "tensor name '" + name + "'");
-    if (name == kMetadataKey) throw FormatError(where + ": cannot write a tensor named '__metadata__' (reserved)");
+    if (name == kMetadataKey)
+      throw FormatError(where + ": cannot write a tensor named '__metadata__' (reserved)");
     if (header.contains(name)) throw FormatError(where + ": cannot write tensor '" + name + "' twice");
     if (t.empty()) throw FormatError(where + ": cannot write tensor '" + name + "': it has no storage");
     boost::json::array shape;
     for (const auto d : t.shape()) shape.push_back(d);
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * sizeof(float);
-    header[name] = {{"dtype", "F32"}, {"shape", std::move(shape)}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", "F32"}, {"shape", std::move(shape)}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = boost::json::serialize(header);
   // Space padding (allowed by the format) puts the data section on an 8-byte boundary.
   text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
+
+}  // namespace
+
+std::string encode_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
+  const std::string text = encode_header(tensors, metadata, "safetensors in memory");
+  const std::uint64_t header_len = text.size();
+  std::string out(reinterpret_cast<const char*>(&header_len), sizeof header_len);
+  out += text;
+  for (const auto& [name, t] : tensors)
+    out.append(reinterpret_cast<const char*>(t.data()), static_cast<std::size_t>(t.numel()) * sizeof(float));
+  return out;
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  const std::string where = path.string();
+  // Everything is validated before the temporary file exists, so a rejected call leaves no trace.
+  const std::string text = encode_header(tensors, metadata, where);
   const std::uint64_t header_len = text.size();
 
   // A hidden name unique per process and call; O_EXCL below guards against anything else.
@@ -449,7 +480,8 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
   temp_name += std::to_string(temp_counter.fetch_add(1));
   const auto temp = path.parent_path() / temp_name;
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) throw IoError(where + ": cannot create temporary file " + temp.string() + ": " + errno_text(errno));
+  if (fd < 0)
+    throw IoError(where + ": cannot create temporary file " + temp.string() + ": " + errno_text(errno));
   bool fd_open = true;
   try {
     write_all(fd, &header_len, sizeof header_len, where);

@@ -31,9 +31,12 @@ std::string shape_str(const Shape& shape) {
 }
 
 std::int64_t shape_numel(const Shape& shape) {
+  for (const auto d : shape)
+    if (d < 0) throw ShapeError("negative dimension in shape " + shape_str(shape));
+  // A zero anywhere makes the product zero, whatever overflow the other dims would cause in order.
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   std::int64_t n = 1;
   for (const auto d : shape) {
-    if (d < 0) throw ShapeError("negative dimension in shape " + shape_str(shape));
     if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d)
       throw ShapeError("shape " + shape_str(shape) + " has too many elements");
     n *= d;

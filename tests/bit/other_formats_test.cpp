@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "fixtures.h"
@@ -117,6 +118,26 @@ TEST(OtherFormats, NpzWithoutArchitectureSaysHowToGiveIt) {
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("BiT-M-R50x1.npz"));
+  }
+}
+
+// An .npz missing one kernel (here: renamed, so it is also unused) is refused naming the missing tensor.
+TEST(OtherFormats, NpzWithAMissingKernelIsRefused) {
+  std::ifstream in(model_dir("timm-tiny-w2") / "npz/model.npz", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string from = "block2/unit01/b/standardized_conv2d/kernel", to = "block2/unit01/b/standardized_conv2d/kernex";
+  for (auto at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at)) bytes.replace(at, from.size(), to);
+  const auto dir = std::filesystem::temp_directory_path() / "visbone_npz_missing";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "model.npz", std::ios::binary) << bytes;
+  bit::BitBackboneOptions opts;
+  opts.config = bit::timm_config(read_json_file(model_dir("timm-tiny-w2") / "timm/config.json"), "timm config");
+  try {
+    bit::BitBackbone::from_pretrained(dir / "model.npz", opts);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("bit.encoder.stages.1.layers.0.conv2.weight"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("model.npz"));
   }
 }
 

@@ -31,8 +31,9 @@ class CheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     write_bytes(dir / "config.json", R"({"model_type": "bit"})");
-    write_safetensors(dir / "model.safetensors",
-                      {{"a.weight", filled({2, 3}, 1.5f)}, {"a.bias", filled({3}, -1.0f)}, {"extra", filled({4}, 0)}});
+    write_safetensors(
+        dir / "model.safetensors",
+        {{"a.weight", filled({2, 3}, 1.5f)}, {"a.bias", filled({3}, -1.0f)}, {"extra", filled({4}, 0)}});
   }
   TempDir dir;
 };
@@ -65,7 +66,8 @@ TEST_F(CheckpointTest, OpensSingleFileCheckpoint) {
 TEST_F(CheckpointTest, WrongShapeNamesFileTensorAndBothShapes) {
   auto ckpt = Checkpoint::open(dir.path());
   const auto msg = message_of<ShapeError>([&] { ckpt.load("a.weight", {3, 2}); });
-  EXPECT_EQ(msg, (dir / "model.safetensors").string() + ": tensor 'a.weight' has shape [2, 3], expected [3, 2]");
+  EXPECT_EQ(msg,
+            (dir / "model.safetensors").string() + ": tensor 'a.weight' has shape [2, 3], expected [3, 2]");
   // try_load checks the shape of a present tensor as strictly.
   EXPECT_THROW(ckpt.try_load("a.bias", {4}), ShapeError);
   // A failed load does not count as a use.
@@ -102,7 +104,8 @@ TEST_F(CheckpointTest, CompleteWhenEveryTensorIsUsed) {
 
 TEST_F(CheckpointTest, OnlyMissingTensorsAreReported) {
   auto ckpt = Checkpoint::open(dir.path());
-  for (const auto& [n, s] : std::vector<std::pair<std::string, Shape>>{{"a.weight", {2, 3}}, {"a.bias", {3}}, {"extra", {4}}})
+  for (const auto& [n, s] :
+       std::vector<std::pair<std::string, Shape>>{{"a.weight", {2, 3}}, {"a.bias", {3}}, {"extra", {4}}})
     ckpt.load(n, s);
   EXPECT_FALSE(ckpt.try_load("head.weight", {1}).has_value());
   const auto msg = message_of<FormatError>([&] { ckpt.check_complete(); });
@@ -201,18 +204,22 @@ TEST_F(ShardedTest, MissingShardIsNamed) {
     Checkpoint::open(dir.path());
     FAIL() << "accepted";
   } catch (const NotFoundError& e) {
-    EXPECT_THAT(e.what(), AllOf(HasSubstr("model.safetensors.index.json"), HasSubstr("shard 's3.safetensors' does not exist")));
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("model.safetensors.index.json"),
+                                HasSubstr("shard 's3.safetensors' does not exist")));
   }
 }
 
 TEST_F(ShardedTest, TensorMappedToWrongShard) {
   index(R"({"a": "s1.safetensors", "b": "s2.safetensors", "c": "s2.safetensors"})");
-  EXPECT_THAT(rejection(), HasSubstr("tensor 'b' is mapped to shard 's2.safetensors', but it is in shard 's1.safetensors'"));
+  EXPECT_THAT(
+      rejection(),
+      HasSubstr("tensor 'b' is mapped to shard 's2.safetensors', but it is in shard 's1.safetensors'"));
 }
 
 TEST_F(ShardedTest, MappedTensorInNoShard) {
   index(R"({"a": "s1.safetensors", "b": "s1.safetensors", "c": "s2.safetensors", "d": "s2.safetensors"})");
-  EXPECT_THAT(rejection(), HasSubstr("tensor 'd' is mapped to shard 's2.safetensors', which does not contain it"));
+  EXPECT_THAT(rejection(),
+              HasSubstr("tensor 'd' is mapped to shard 's2.safetensors', which does not contain it"));
 }
 
 TEST_F(ShardedTest, TensorInTwoShards) {
@@ -223,16 +230,18 @@ TEST_F(ShardedTest, TensorInTwoShards) {
 
 TEST_F(ShardedTest, ShardTensorMissingFromWeightMap) {
   index(R"({"a": "s1.safetensors", "c": "s2.safetensors"})");
-  EXPECT_THAT(rejection(), HasSubstr("shard 's1.safetensors' holds tensor 'b', which the weight_map does not list"));
+  EXPECT_THAT(rejection(),
+              HasSubstr("shard 's1.safetensors' holds tensor 'b', which the weight_map does not list"));
 }
 
 TEST_F(ShardedTest, ShardNamesMustStayInsideTheFolder) {
   std::filesystem::create_directories(dir / "sub");
   write_safetensors(dir / "sub" / "s3.safetensors", {{"c", filled({4}, 3.0f)}});
-  for (const std::string shard : {"../s2.safetensors", "sub/s3.safetensors", "/etc/passwd", "..", ".", "",
-                                  "sub\\\\s3.safetensors"}) {
+  for (const std::string shard :
+       {"../s2.safetensors", "sub/s3.safetensors", "/etc/passwd", "..", ".", "", "sub\\\\s3.safetensors"}) {
     index(R"({"a": "s1.safetensors", "b": "s1.safetensors", "c": ")" + shard + "\"}");
-    EXPECT_THAT(rejection(), HasSubstr("expected the plain name of a file in the checkpoint folder")) << shard;
+    EXPECT_THAT(rejection(), HasSubstr("expected the plain name of a file in the checkpoint folder"))
+        << shard;
   }
 }
 

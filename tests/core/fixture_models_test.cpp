@@ -20,7 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path models_dir() { return fs::path(VISBONE_TEST_DATA) / "models"; }
+fs::path models_dir() {
+  return fs::path(VISBONE_TEST_DATA) / "models";
+}
 
 struct RawTensor {
   std::string dtype;
@@ -49,7 +51,8 @@ std::map<std::string, RawTensor> read_independently(const fs::path& file) {
   return out;
 }
 
-// The float32 values the raw bytes stand for; BF16 is widened by hand so the check does not rely on dtype.cpp.
+// The float32 values the raw bytes stand for; BF16 is widened by hand so the check does not rely on
+// dtype.cpp.
 std::vector<float> expected_values(const RawTensor& t) {
   std::vector<float> v;
   if (t.dtype == "F32") {
@@ -79,6 +82,11 @@ struct Fixture {
   std::size_t shards;
 };
 
+// Names the case in ctest's listing instead of a byte dump.
+void PrintTo(const Fixture& f, std::ostream* os) {
+  *os << f.folder;
+}
+
 class FixtureCheckpoint : public ::testing::TestWithParam<Fixture> {};
 
 TEST_P(FixtureCheckpoint, AgreesWithIndependentlyParsedHeaders) {
@@ -91,7 +99,8 @@ TEST_P(FixtureCheckpoint, AgreesWithIndependentlyParsedHeaders) {
   if (fs::exists(dir / "model.safetensors")) {
     files.push_back(dir / "model.safetensors");
   } else {
-    const auto index = boost::json::parse(testing::read_bytes(dir / "model.safetensors.index.json")).as_object();
+    const auto index =
+        boost::json::parse(testing::read_bytes(dir / "model.safetensors.index.json")).as_object();
     std::set<std::string> shards;
     for (const auto& kv : index.at("weight_map").as_object()) shards.emplace(kv.value().as_string());
     for (const auto& s : shards) files.push_back(dir / s);
@@ -119,21 +128,19 @@ TEST_P(FixtureCheckpoint, AgreesWithIndependentlyParsedHeaders) {
   EXPECT_NO_THROW(ckpt.check_complete());
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, FixtureCheckpoint,
-                         ::testing::Values(Fixture{"tiny-preact", "F32", 1}, Fixture{"tiny-bottleneck-same-os8", "BF16", 1},
-                                           Fixture{"tiny-preact-same-os16", "F16", 1},
-                                           Fixture{"tiny-gray-dynstem", "F32", 1},
-                                           Fixture{"bit-50-random-fp16", "F16", 4},
-                                           Fixture{"bit-tiny-digits", "F32", 1}, Fixture{"tiny-width2", "F32", 1},
-                                           Fixture{"timm-tiny-w2/hf", "F32", 1},
-                                           Fixture{"timm-tiny-w2/timm", "F32", 1},
-                                           Fixture{"timm-tiny-os16/timm", "F32", 1}),
-                         [](const auto& info) {
-                           std::string n = info.param.folder;
-                           for (auto& c : n)
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models, FixtureCheckpoint,
+    ::testing::Values(Fixture{"tiny-preact", "F32", 1}, Fixture{"tiny-bottleneck-same-os8", "BF16", 1},
+                      Fixture{"tiny-preact-same-os16", "F16", 1}, Fixture{"tiny-gray-dynstem", "F32", 1},
+                      Fixture{"bit-50-random-fp16", "F16", 4}, Fixture{"bit-tiny-digits", "F32", 1},
+                      Fixture{"tiny-width2", "F32", 1}, Fixture{"timm-tiny-w2/hf", "F32", 1},
+                      Fixture{"timm-tiny-w2/timm", "F32", 1}, Fixture{"timm-tiny-os16/timm", "F32", 1}),
+    [](const auto& info) {
+      std::string n = info.param.folder;
+      for (auto& c : n)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      return n;
+    });
 
 // The reference outputs are safetensors files too (F32, and F16 stage outputs for bit-50).
 TEST(FixtureReferences, EveryReferenceFileReadsBackItsHeader) {

@@ -48,6 +48,7 @@ TEST(Tensor, RejectsBadShapes) {
   EXPECT_THROW(Tensor({1LL << 40, 1LL << 40}), ShapeError);
   EXPECT_EQ(shape_str({1, 2}), "[1, 2]");
   EXPECT_EQ(Tensor({0, 3}).numel(), 0);
+  EXPECT_EQ(shape_numel({1LL << 32, 1LL << 32, 0}), 0);  // zero wins regardless of order
 }
 
 }  // namespace

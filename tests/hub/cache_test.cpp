@@ -15,6 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::ScopedEnv;
 using test::TempDir;
+using test::thrown;
 
 class CacheTest : public ::testing::Test {
  protected:
@@ -58,7 +59,8 @@ TEST_F(CacheTest, EndpointTokenAndOfflineFromEnvironment) {
   }
 
   EXPECT_EQ(default_token(), std::nullopt);
-  test::write_bytes(tmp.path() / "hf_home" / "token", "hf_fromfile\n");  // as `huggingface-cli login` writes it
+  test::write_bytes(tmp.path() / "hf_home" / "token",
+                    "hf_fromfile\n");  // as `huggingface-cli login` writes it
   EXPECT_EQ(default_token(), "hf_fromfile");
   test::write_bytes(tmp.path() / "other_token", "  hf_other\r\n");
   {
@@ -110,7 +112,8 @@ TEST_F(CacheTest, NamesAndPathsFollowTheLayout) {
   const RepoCache cache(tmp.path() / "c", "org/name");
   const std::string commit(40, 'a');
   EXPECT_EQ(cache.folder(), tmp.path() / "c" / "models--org--name");
-  EXPECT_EQ(cache.pointer_path(commit, "sub/f.json"), cache.folder() / "snapshots" / commit / "sub" / "f.json");
+  EXPECT_EQ(cache.pointer_path(commit, "sub/f.json"),
+            cache.folder() / "snapshots" / commit / "sub" / "f.json");
   EXPECT_EQ(cache.no_exist_path(commit, "f.json"), cache.folder() / ".no_exist" / commit / "f.json");
   EXPECT_EQ(cache.lock_path("abc"), tmp.path() / "c" / ".locks" / "models--org--name" / "abc.lock");
 }
@@ -130,7 +133,8 @@ TEST_F(CacheTest, RefsAreWrittenAsHuggingFaceHubWritesThem) {
   EXPECT_FALSE(fs::exists(cache.folder() / "refs" / c1));
   // Nothing but the refs themselves: the temporary files were renamed into place.
   int files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(cache.folder() / "refs")) files += e.is_regular_file();
+  for (const auto& e : fs::recursive_directory_iterator(cache.folder() / "refs"))
+    files += e.is_regular_file();
   EXPECT_EQ(files, 2);
 
   test::write_bytes(cache.folder() / "refs" / "broken", "not a hash");
@@ -158,9 +162,9 @@ class HandWrittenCacheTest : public CacheTest {
     // A sharded one whose model.safetensors is known to be absent.
     const fs::path sharded = cache_dir / "models--someorg--sharded";
     const fs::path src = test::kModels / "bit-50-random-fp16";
-    for (const char* name : {"config.json", "model.safetensors.index.json", "model-00001-of-00004.safetensors",
-                             "model-00002-of-00004.safetensors", "model-00003-of-00004.safetensors",
-                             "model-00004-of-00004.safetensors"}) {
+    for (const char* name : {"config.json", "model.safetensors.index.json",
+                             "model-00001-of-00004.safetensors", "model-00002-of-00004.safetensors",
+                             "model-00003-of-00004.safetensors", "model-00004-of-00004.safetensors"}) {
       const std::string etag = std::string(name) + "-blob";  // blob names are opaque to readers of the cache
       fs::create_directories(sharded / "blobs");
       fs::create_symlink(src / name, sharded / "blobs" / etag);  // saves copying 50 MB; readers follow it
@@ -205,15 +209,16 @@ TEST_F(HandWrittenCacheTest, FoundThroughTheEnvironmentAlone) {
   ScopedEnv cache("HF_HUB_CACHE", cache_dir.string());
   ScopedEnv offline_env("HF_HUB_OFFLINE", "1");
   ScopedEnv endpoint("HF_ENDPOINT", "http://127.0.0.1:9");
-  EXPECT_EQ(resolve_model("someorg/some-model"), cache_dir / "models--someorg--some-model" / "snapshots" / commit);
+  EXPECT_EQ(resolve_model("someorg/some-model"),
+            cache_dir / "models--someorg--some-model" / "snapshots" / commit);
 }
 
 TEST_F(HandWrittenCacheTest, OfflineMissesSayWhichFileAndRevision) {
-  try {
-    hub_file("someorg/some-model", "tokenizer.json", offline());
-    FAIL() << "expected NotFoundError";
-  } catch (const NotFoundError& e) {
-    const std::string what = e.what();
+  {
+    const auto e =
+        thrown<NotFoundError>([&] { hub_file("someorg/some-model", "tokenizer.json", offline()); });
+    ASSERT_TRUE(e) << "expected NotFoundError";
+    const std::string what = e->what();
     EXPECT_NE(what.find("'tokenizer.json'"), std::string::npos) << what;
     EXPECT_NE(what.find("'main'"), std::string::npos) << what;
     EXPECT_NE(what.find(commit), std::string::npos) << what;
@@ -221,11 +226,10 @@ TEST_F(HandWrittenCacheTest, OfflineMissesSayWhichFileAndRevision) {
   }
   ResolveOptions v2 = offline();
   v2.revision = "v2";
-  try {
-    resolve_model("someorg/some-model", v2);
-    FAIL() << "expected NotFoundError";
-  } catch (const NotFoundError& e) {
-    const std::string what = e.what();
+  {
+    const auto e = thrown<NotFoundError>([&] { resolve_model("someorg/some-model", v2); });
+    ASSERT_TRUE(e) << "expected NotFoundError";
+    const std::string what = e->what();
     EXPECT_NE(what.find("'config.json'"), std::string::npos) << what;
     EXPECT_NE(what.find("'v2'"), std::string::npos) << what;
     EXPECT_NE(what.find("refs/v2"), std::string::npos) << what;
@@ -245,11 +249,10 @@ TEST_F(CacheTest, LocalFoldersAndBadNames) {
   ResolveOptions o;
   o.offline = true;
   o.cache_dir = tmp.path() / "hub";
-  try {
-    resolve_model("nosuchfolder", o);
-    FAIL() << "expected NotFoundError";
-  } catch (const NotFoundError& e) {
-    EXPECT_NE(std::string(e.what()).find("no folder 'nosuchfolder'"), std::string::npos) << e.what();
+  {
+    const auto e = thrown<NotFoundError>([&] { resolve_model("nosuchfolder", o); });
+    ASSERT_TRUE(e) << "expected NotFoundError";
+    EXPECT_NE(std::string(e->what()).find("no folder 'nosuchfolder'"), std::string::npos) << e->what();
   }
 }
 

@@ -14,20 +14,20 @@ namespace fs = std::filesystem;
 using test::FakeHub;
 using test::TempDir;
 
-struct Run {
+struct CliResult {
   int status = -1;
   std::string out, err;
 };
 
 class DownloadCliTest : public ::testing::Test {
  protected:
-  Run visbone(const std::string& args) const {
+  CliResult visbone(const std::string& args) const {
     const fs::path out = tmp.path() / "stdout", err = tmp.path() / "stderr";
     // `timeout` bounds the run: a hang fails the test instead of blocking the suite.
-    const std::string command = "timeout 60 '" + std::string(VISBONE_BINARY) + "' " + args + " >'" + out.string() +
-                                "' 2>'" + err.string() + "'";
+    const std::string command = "timeout 60 '" + std::string(VISBONE_BINARY) + "' " + args + " >'" +
+                                out.string() + "' 2>'" + err.string() + "'";
     const int raw = std::system(command.c_str());
-    Run run;
+    CliResult run;
     run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
     run.out = test::read_bytes(out);
     run.err = test::read_bytes(err);
@@ -42,7 +42,7 @@ class DownloadCliTest : public ::testing::Test {
 TEST_F(DownloadCliTest, DownloadsIntoTheCacheAndPrintsTheSnapshotFolder) {
   FakeHub hub;
   const std::string common = " --endpoint " + hub.endpoint() + " --cache-dir '" + cache_dir.string() + "'";
-  const Run run = visbone("download visbone-test/bit-tiny-digits --progress never" + common);
+  const CliResult run = visbone("download visbone-test/bit-tiny-digits --progress never" + common);
   ASSERT_EQ(run.status, 0) << run.err;
   const fs::path folder = run.out.substr(0, run.out.find('\n'));
   const fs::path repo = cache_dir / "models--visbone-test--bit-tiny-digits";
@@ -51,8 +51,8 @@ TEST_F(DownloadCliTest, DownloadsIntoTheCacheAndPrintsTheSnapshotFolder) {
     EXPECT_TRUE(fs::is_regular_file(folder / name)) << name;
 
   // The same, offline and by commit, from the cache only.
-  const Run offline = visbone("download visbone-test/bit-tiny-digits --offline --revision " +
-                              folder.filename().string() + common);
+  const CliResult offline = visbone("download visbone-test/bit-tiny-digits --offline --revision " +
+                                    folder.filename().string() + common);
   ASSERT_EQ(offline.status, 0) << offline.err;
   EXPECT_EQ(offline.out, run.out);
 }
@@ -60,7 +60,7 @@ TEST_F(DownloadCliTest, DownloadsIntoTheCacheAndPrintsTheSnapshotFolder) {
 TEST_F(DownloadCliTest, FailuresExitWithTheReason) {
   FakeHub hub;
   const std::string common = " --endpoint " + hub.endpoint() + " --cache-dir '" + cache_dir.string() + "'";
-  Run run = visbone("download visbone-test/bit-tiny-digits --revision nope" + common);
+  CliResult run = visbone("download visbone-test/bit-tiny-digits --revision nope" + common);
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.err.find("revision 'nope' not found"), std::string::npos) << run.err;
 

@@ -21,12 +21,15 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::FakeHub;
 using test::TempDir;
+using test::thrown;
 
 const std::string kDigits = "visbone-test/bit-tiny-digits";
 const fs::path kDigitsDir = test::kModels / "bit-tiny-digits";
 const std::string kDigitsWeightsSha = "29bc3ce6ab86698dfa4a7210067c54d2878ec3b85b539ae09c6c068c12b2ba9d";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> out;
@@ -104,6 +107,29 @@ TEST_F(HubServerTest, FirstDownloadFillsTheCacheInHuggingFaceHubLayout) {
   }
 }
 
+TEST_F(HubServerTest, FilesInSubfoldersAndTagsFollowTheLayout) {
+  FakeHub hub;
+  const std::string repo_id = "visbone-test/timm-tiny-w2";
+  ResolveOptions tag = options(hub);
+  tag.revision = "v1";
+  const fs::path path = hub_file(repo_id, "hf/config.json", tag);
+  const fs::path repo = repo_folder(repo_id);
+  const std::string commit = test::read_bytes(repo / "refs" / "v1");
+  EXPECT_EQ(path, repo / "snapshots" / commit / "hf" / "config.json");
+  EXPECT_EQ(fs::read_symlink(path).parent_path(), fs::path("../../../blobs"));
+  EXPECT_EQ(test::read_bytes(path), test::read_bytes(test::kModels / "timm-tiny-w2" / "hf" / "config.json"));
+  EXPECT_FALSE(fs::exists(repo / "refs" / "main")) << "only the revision asked for gets a ref";
+}
+
+TEST_F(HubServerTest, EmptyFileNeedsNoTransfer) {
+  TempDir root;
+  test::write_bytes(root.path() / "empty" / "empty.safetensors", "");
+  FakeHub hub(root.path());
+  const fs::path path = hub_file("visbone-test/empty", "empty.safetensors", options(hub));
+  EXPECT_EQ(fs::file_size(path), 0u);
+  EXPECT_EQ(hub.count("GET", "empty.safetensors"), 0);
+}
+
 TEST_F(HubServerTest, SecondResolveMakesNoRequestForTheWeights) {
   FakeHub hub;
   const fs::path first = resolve_model(kDigits, options(hub));
@@ -173,7 +199,8 @@ TEST_F(HubServerTest, PartialFileFromAnEarlierRunIsResumed) {
   FakeHub hub;
   const std::string bytes = test::read_bytes(kDigitsDir / "model.safetensors");
   const fs::path blobs = repo_folder(kDigits) / "blobs";
-  // What an interrupted earlier run (ours, or huggingface_hub's) leaves: the first part under <etag>.incomplete.
+  // What an interrupted earlier run (ours, or huggingface_hub's) leaves: the first part under
+  // <etag>.incomplete.
   test::write_bytes(blobs / (kDigitsWeightsSha + ".incomplete"), bytes.substr(0, 100000));
   const fs::path path = hub_file(kDigits, "model.safetensors", options(hub));
   EXPECT_EQ(test::read_bytes(path), bytes);
@@ -190,18 +217,18 @@ TEST_F(HubServerTest, ServerIgnoringTheRangeRestartsFromZero) {
   FakeHub hub;
   hub.control(R"({"ignore_range": true})");
   const std::string bytes = test::read_bytes(kDigitsDir / "model.safetensors");
-  test::write_bytes(repo_folder(kDigits) / "blobs" / (kDigitsWeightsSha + ".incomplete"), bytes.substr(0, 1000));
+  test::write_bytes(repo_folder(kDigits) / "blobs" / (kDigitsWeightsSha + ".incomplete"),
+                    bytes.substr(0, 1000));
   EXPECT_EQ(test::read_bytes(hub_file(kDigits, "model.safetensors", options(hub))), bytes);
 }
 
 TEST_F(HubServerTest, CorruptBodyIsRejectedAndLeavesNothingInBlobs) {
   FakeHub hub;
   hub.control(R"({"corrupt": true})");
-  try {
-    hub_file(kDigits, "model.safetensors", options(hub));
-    FAIL() << "expected NetworkError";
-  } catch (const NetworkError& e) {
-    const std::string what = e.what();
+  {
+    const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", options(hub)); });
+    ASSERT_TRUE(e) << "expected NetworkError";
+    const std::string what = e->what();
     EXPECT_TRUE(contains(what, "sha256")) << what;
     EXPECT_TRUE(contains(what, kDigitsWeightsSha)) << what;
     EXPECT_TRUE(contains(what, "/cdn/")) << what;
@@ -224,11 +251,10 @@ TEST_F(HubServerTest, OfflineModeUsesTheCacheAndNamesWhatIsMissing) {
   o.offline.reset();  // from the environment
   EXPECT_EQ(resolve_model(kDigits, o), folder);
   EXPECT_EQ(hub_file(kDigits, "config.json", o), folder / "config.json");
-  try {
-    hub_file(kDigits, "tokenizer.json", o);
-    FAIL() << "expected NotFoundError";
-  } catch (const NotFoundError& e) {
-    const std::string what = e.what();
+  {
+    const auto e = thrown<NotFoundError>([&] { hub_file(kDigits, "tokenizer.json", o); });
+    ASSERT_TRUE(e) << "expected NotFoundError";
+    const std::string what = e->what();
     EXPECT_TRUE(contains(what, "'tokenizer.json'")) << what;
     EXPECT_TRUE(contains(what, "'main'")) << what;
     EXPECT_TRUE(contains(what, "HF_HUB_OFFLINE")) << what;
@@ -240,12 +266,11 @@ TEST_F(HubServerTest, OfflineModeUsesTheCacheAndNamesWhatIsMissing) {
 TEST_F(HubServerTest, UnauthorizedSaysAuthenticationIsNeeded) {
   FakeHub hub;
   hub.control(R"({"require_token": "hf_right"})");
-  try {
-    resolve_model(kDigits, options(hub));
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(e.status(), 401);
+  {
+    const auto e = thrown<HttpError>([&] { resolve_model(kDigits, options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    const std::string what = e->what();
+    EXPECT_EQ(e->status(), 401);
     EXPECT_TRUE(contains(what, "401")) << what;
     EXPECT_TRUE(contains(what, hub.endpoint() + "/" + kDigits + "/resolve/main/config.json")) << what;
     EXPECT_TRUE(contains(what, "authentication")) << what;
@@ -253,12 +278,11 @@ TEST_F(HubServerTest, UnauthorizedSaysAuthenticationIsNeeded) {
   }
   ResolveOptions wrong = options(hub);
   wrong.token = "hf_wrong";
-  try {
-    resolve_model(kDigits, wrong);
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 401);
-    EXPECT_TRUE(contains(e.what(), "rejected the token")) << e.what();
+  {
+    const auto e = thrown<HttpError>([&] { resolve_model(kDigits, wrong); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_EQ(e->status(), 401);
+    EXPECT_TRUE(contains(e->what(), "rejected the token")) << e->what();
   }
   // The token file `huggingface-cli login` writes under HF_HOME is used when nothing else is given.
   test::write_bytes(tmp.path() / "hf_home" / "token", "hf_right\n");
@@ -268,21 +292,20 @@ TEST_F(HubServerTest, UnauthorizedSaysAuthenticationIsNeeded) {
 
 TEST_F(HubServerTest, NotFoundSaysWhatIsMissing) {
   FakeHub hub;
-  try {
-    resolve_model("visbone-test/no-such-model", options(hub));
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 404);
-    EXPECT_EQ(e.error_code(), "RepoNotFound");
-    EXPECT_TRUE(contains(e.what(), "repository 'visbone-test/no-such-model' not found")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "/visbone-test/no-such-model/resolve/main/config.json")) << e.what();
+  {
+    const auto e = thrown<HttpError>([&] { resolve_model("visbone-test/no-such-model", options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_EQ(e->status(), 404);
+    EXPECT_EQ(e->error_code(), "RepoNotFound");
+    EXPECT_TRUE(contains(e->what(), "repository 'visbone-test/no-such-model' not found")) << e->what();
+    EXPECT_TRUE(contains(e->what(), "/visbone-test/no-such-model/resolve/main/config.json")) << e->what();
   }
-  try {
-    hub_file(kDigits, "tokenizer.json", options(hub));
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 404);
-    EXPECT_TRUE(contains(e.what(), "file 'tokenizer.json' not found in repository '" + kDigits + "'")) << e.what();
+  {
+    const auto e = thrown<HttpError>([&] { hub_file(kDigits, "tokenizer.json", options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_EQ(e->status(), 404);
+    EXPECT_TRUE(contains(e->what(), "file 'tokenizer.json' not found in repository '" + kDigits + "'"))
+        << e->what();
   }
   const std::string commit = test::read_bytes(repo_folder(kDigits) / "refs" / "main");
   EXPECT_TRUE(fs::exists(repo_folder(kDigits) / ".no_exist" / commit / "tokenizer.json"));
@@ -290,12 +313,11 @@ TEST_F(HubServerTest, NotFoundSaysWhatIsMissing) {
 
   ResolveOptions rev = options(hub);
   rev.revision = "no-such-branch";
-  try {
-    hub_file(kDigits, "config.json", rev);
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 404);
-    EXPECT_TRUE(contains(e.what(), "revision 'no-such-branch' not found")) << e.what();
+  {
+    const auto e = thrown<HttpError>([&] { hub_file(kDigits, "config.json", rev); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_EQ(e->status(), 404);
+    EXPECT_TRUE(contains(e->what(), "revision 'no-such-branch' not found")) << e->what();
   }
 }
 
@@ -303,11 +325,11 @@ TEST_F(HubServerTest, RepositoryWithoutSafetensorsWeightsIsAClearError) {
   TempDir root;
   test::write_bytes(root.path() / "no-weights" / "config.json", "{}");
   FakeHub hub(root.path());
-  try {
-    resolve_model("visbone-test/no-weights", options(hub));
-    FAIL() << "expected NotFoundError";
-  } catch (const NotFoundError& e) {
-    EXPECT_TRUE(contains(e.what(), "neither model.safetensors nor model.safetensors.index.json")) << e.what();
+  {
+    const auto e = thrown<NotFoundError>([&] { resolve_model("visbone-test/no-weights", options(hub)); });
+    ASSERT_TRUE(e) << "expected NotFoundError";
+    EXPECT_TRUE(contains(e->what(), "neither model.safetensors nor model.safetensors.index.json"))
+        << e->what();
   }
 }
 
@@ -336,12 +358,12 @@ TEST_F(HubServerTest, UnreachableHubIsAnErrorNamingTheUrlOrTheCachedCopy) {
   const auto start = std::chrono::steady_clock::now();
   // As huggingface_hub: the hub cannot be asked, the cached snapshot serves.
   EXPECT_TRUE(fs::exists(resolve_model(kDigits, o) / "model.safetensors"));
-  try {
-    resolve_model("visbone-test/tiny-preact", o);
-    FAIL() << "expected NetworkError";
-  } catch (const NetworkError& e) {
-    EXPECT_TRUE(contains(e.what(), o.endpoint.value() + "/visbone-test/tiny-preact/resolve/main/config.json"))
-        << e.what();
+  {
+    const auto e = thrown<NetworkError>([&] { resolve_model("visbone-test/tiny-preact", o); });
+    ASSERT_TRUE(e) << "expected NetworkError";
+    EXPECT_TRUE(
+        contains(e->what(), o.endpoint.value() + "/visbone-test/tiny-preact/resolve/main/config.json"))
+        << e->what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
@@ -351,25 +373,24 @@ TEST_F(HubServerTest, HubOutageFallsBackToTheCacheElseSaysTheStatus) {
   const fs::path folder = resolve_model(kDigits, options(hub));
   hub.control(R"({"status": 503})");
   EXPECT_EQ(resolve_model(kDigits, options(hub)), folder);
-  try {
-    resolve_model("visbone-test/tiny-preact", options(hub));
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 503);
-    EXPECT_TRUE(contains(e.what(), "HTTP 503")) << e.what();
+  {
+    const auto e = thrown<HttpError>([&] { resolve_model("visbone-test/tiny-preact", options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_EQ(e->status(), 503);
+    EXPECT_TRUE(contains(e->what(), "HTTP 503")) << e->what();
   }
 }
 
 TEST_F(HubServerTest, CdnFailureIsAnHttpErrorNamingTheCdnUrl) {
   FakeHub hub;
   hub.control(R"({"cdn_status": 403})");
-  try {
-    hub_file(kDigits, "model.safetensors", options(hub));
-    FAIL() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 403);
-    EXPECT_TRUE(contains(e.url(), "/cdn/" + kDigitsWeightsSha)) << e.url();
+  {
+    const auto e = thrown<HttpError>([&] { hub_file(kDigits, "model.safetensors", options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_EQ(e->status(), 403);
+    EXPECT_TRUE(contains(e->url(), "/cdn/" + kDigitsWeightsSha)) << e->url();
   }
+  EXPECT_EQ(names_in(repo_folder(kDigits) / "blobs"), std::vector<std::string>{}) << "no empty leftovers";
 }
 
 TEST_F(HubServerTest, StalledTransferTimesOutInsteadOfHanging) {
@@ -379,12 +400,11 @@ TEST_F(HubServerTest, StalledTransferTimesOutInsteadOfHanging) {
   o.stall_timeout = 1s;
   o.max_resume_attempts = 1;
   const auto start = std::chrono::steady_clock::now();
-  try {
-    hub_file(kDigits, "model.safetensors", o);
-    FAIL() << "expected NetworkError";
-  } catch (const NetworkError& e) {
-    EXPECT_TRUE(contains(e.what(), "timed out")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "/cdn/")) << e.what();
+  {
+    const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", o); });
+    ASSERT_TRUE(e) << "expected NetworkError";
+    EXPECT_TRUE(contains(e->what(), "timed out")) << e->what();
+    EXPECT_TRUE(contains(e->what(), "/cdn/")) << e->what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
 }
@@ -392,11 +412,10 @@ TEST_F(HubServerTest, StalledTransferTimesOutInsteadOfHanging) {
 TEST_F(HubServerTest, MetadataWithoutACommitIsRejected) {
   FakeHub hub;
   hub.control(R"({"omit_headers": ["X-Repo-Commit"]})");
-  try {
-    hub_file(kDigits, "config.json", options(hub));
-    FAIL() << "expected NetworkError";
-  } catch (const NetworkError& e) {
-    EXPECT_TRUE(contains(e.what(), "X-Repo-Commit")) << e.what();
+  {
+    const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "config.json", options(hub)); });
+    ASSERT_TRUE(e) << "expected NetworkError";
+    EXPECT_TRUE(contains(e->what(), "X-Repo-Commit")) << e->what();
   }
 }
 

@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 
 inline const fs::path kModels = VISBONE_FIXTURE_MODELS;
 inline const fs::path kFakeHubScript = VISBONE_FAKE_HUB_SCRIPT;
+inline const fs::path kPython3 = VISBONE_PYTHON3;
 
 inline std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -46,6 +47,18 @@ inline void write_bytes(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+// The exception of type E that `f` throws, or nullopt when it returns normally (other exceptions propagate
+// and fail the test with their message).
+template <class E, class F>
+std::optional<E> thrown(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e;
+  }
+  return std::nullopt;
 }
 
 class TempDir {
@@ -103,8 +116,8 @@ class FakeHub {
  public:
   explicit FakeHub(const fs::path& root = kModels, const std::vector<std::string>& extra_args = {}) {
     fs::create_directories(state_.path());
-    std::vector<std::string> argv_s = {"python3", kFakeHubScript.string(), "--root", root.string(),
-                                       "--state", state_.path().string(), "--lifetime", "120"};
+    std::vector<std::string> argv_s = {kPython3.string(), kFakeHubScript.string(), "--root",     root.string(),
+                                       "--state", state_.path().string(),  "--lifetime", "120"};
     argv_s.insert(argv_s.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
@@ -118,14 +131,14 @@ class FakeHub {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    const int rc = ::posix_spawnp(&pid_, "python3", &actions, nullptr, argv.data(), environ);
+    const int rc = ::posix_spawn(&pid_, kPython3.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     stdin_ = in_pipe[1];
     if (rc != 0) {
       ::close(out_pipe[0]);
-      throw std::runtime_error("cannot start python3 " + kFakeHubScript.string());
+      throw std::runtime_error("cannot start " + kPython3.string() + " " + kFakeHubScript.string());
     }
     // The first line of its stdout is the port; bounded so a broken server fails the test instead of hanging.
     std::string line;
@@ -171,7 +184,8 @@ class FakeHub {
         return f != nullptr && f->is_string() ? std::string(f->as_string()) : std::string();
       };
       LogEntry e{str("method"), str("path"), str("file"), str("range"), str("auth"), 0, false, {}};
-      if (const auto* s = o.if_contains("status"); s && s->is_int64()) e.status = static_cast<long>(s->as_int64());
+      if (const auto* s = o.if_contains("status"); s && s->is_int64())
+        e.status = static_cast<long>(s->as_int64());
       if (const auto* d = o.if_contains("dropped"); d && d->is_bool()) e.dropped = d->as_bool();
       if (const auto* h = o.if_contains("headers"); h && h->is_object())
         for (const auto& [k, val] : h->as_object())
@@ -212,10 +226,10 @@ class FakeHub {
 class HubEnvironment {
  public:
   explicit HubEnvironment(const fs::path& home) {
-    for (const char* name : {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE",
-                             "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
-                             "XDG_CACHE_HOME", "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT",
-                             "HF_HUB_DISABLE_PROGRESS_BARS"})
+    for (const char* name :
+         {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+          "HF_ENDPOINT", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME", "HF_HUB_ETAG_TIMEOUT",
+          "HF_HUB_DOWNLOAD_TIMEOUT", "HF_HUB_DISABLE_PROGRESS_BARS"})
       vars_.emplace_back(std::make_unique<ScopedEnv>(name, std::nullopt));
     vars_.emplace_back(std::make_unique<ScopedEnv>("HF_HOME", home.string()));
     // The tests talk to 127.0.0.1 (and localhost for the fake CDN) directly, whatever proxy the machine has.

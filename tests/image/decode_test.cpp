@@ -24,7 +24,9 @@ std::vector<int> rgb_of(const Image& img, int y, int x) {
   return {img.at(y, x, 0), img.at(y, x, 1), img.at(y, x, 2)};
 }
 
-Image decode(const Bytes& b, const DecodeOptions& o = {}) { return decode_image(b, "test", o); }
+Image decode(const Bytes& b, const DecodeOptions& o = {}) {
+  return decode_image(b, "test", o);
+}
 
 PngSpec spec(int w, int h, int color_type, Bytes samples, int bit_depth = 8) {
   PngSpec s;
@@ -55,7 +57,8 @@ void expect_error(Fn fn, std::initializer_list<std::string> fragments) {
     ADD_FAILURE() << "no exception";
   } catch (const E& e) {
     const std::string msg = e.what();
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+    for (const auto& f : fragments)
+      EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
   } catch (const std::exception& e) {
     ADD_FAILURE() << "wrong exception type: " << e.what();
   }
@@ -65,7 +68,9 @@ void expect_error(Fn fn, std::initializer_list<std::string> fragments) {
 cv::Mat sample_bgr(int w = 3, int h = 2) {
   cv::Mat m(h, w, CV_8UC3);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) m.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(10 + 40 * x), static_cast<uchar>(20 + 70 * y), static_cast<uchar>(200 - 30 * x - 50 * y));
+    for (int x = 0; x < w; ++x)
+      m.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(10 + 40 * x), static_cast<uchar>(20 + 70 * y),
+                                        static_cast<uchar>(200 - 30 * x - 50 * y));
   return m;
 }
 
@@ -149,23 +154,37 @@ TEST(Decode, WithoutConvertRgbGrayStaysOneChannel) {
   EXPECT_EQ(g.channels(), 1);
   EXPECT_EQ(g.at(0, 1, 0), 200);
   EXPECT_EQ(decode(png(1, 1, 2, {1, 2, 3}), keep).channels(), 3);
-  expect_error<FormatError>([&] { decode(png(1, 1, 6, {1, 2, 3, 4}), keep); },
-                            {"test", "alpha", "do_convert_rgb"});
-  expect_error<FormatError>([&] { decode(palette_png({0}, {1, 2, 3}), keep); },
-                            {"test", "palette", "do_convert_rgb"});
+  expect_error<FormatError>(
+      [&] {
+        decode(png(1, 1, 6, {1, 2, 3, 4}), keep);
+      },
+      {"test", "alpha", "do_convert_rgb"});
+  expect_error<FormatError>(
+      [&] {
+        decode(palette_png({0}, {1, 2, 3}), keep);
+      },
+      {"test", "palette", "do_convert_rgb"});
 }
 
 // Where ImageOps.exif_transpose sends output pixel (x, y), for a w x h source; Pillow's names in comments.
 std::pair<int, int> source_of(int orientation, int x, int y, int w, int h) {
   switch (orientation) {
-    case 2: return {w - 1 - x, y};          // FLIP_LEFT_RIGHT
-    case 3: return {w - 1 - x, h - 1 - y};  // ROTATE_180
-    case 4: return {x, h - 1 - y};          // FLIP_TOP_BOTTOM
-    case 5: return {y, x};                  // TRANSPOSE
-    case 6: return {y, h - 1 - x};          // ROTATE_270 (clockwise)
-    case 7: return {w - 1 - y, h - 1 - x};  // TRANSVERSE
-    case 8: return {w - 1 - y, x};          // ROTATE_90 (counter-clockwise)
-    default: return {x, y};
+    case 2:
+      return {w - 1 - x, y};  // FLIP_LEFT_RIGHT
+    case 3:
+      return {w - 1 - x, h - 1 - y};  // ROTATE_180
+    case 4:
+      return {x, h - 1 - y};  // FLIP_TOP_BOTTOM
+    case 5:
+      return {y, x};  // TRANSPOSE
+    case 6:
+      return {y, h - 1 - x};  // ROTATE_270 (clockwise)
+    case 7:
+      return {w - 1 - y, h - 1 - x};  // TRANSVERSE
+    case 8:
+      return {w - 1 - y, x};  // ROTATE_90 (counter-clockwise)
+    default:
+      return {x, y};
   }
 }
 
@@ -176,7 +195,8 @@ void expect_oriented(const Image& out, const Image& plain, int orientation) {
   for (int y = 0; y < out.height(); ++y)
     for (int x = 0; x < out.width(); ++x) {
       const auto [sx, sy] = source_of(orientation, x, y, plain.width(), plain.height());
-      ASSERT_EQ(rgb_of(out, y, x), rgb_of(plain, sy, sx)) << "orientation " << orientation << " at " << x << "," << y;
+      ASSERT_EQ(rgb_of(out, y, x), rgb_of(plain, sy, sx))
+          << "orientation " << orientation << " at " << x << "," << y;
     }
 }
 
@@ -239,7 +259,8 @@ TEST(Decode, ExifOrientationInPngTiffAndWebp) {
   webp.insert(webp.end(), body.begin(), body.end());
   webp.insert(webp.end(), exif_chunk.begin(), exif_chunk.end());
   const auto riff = static_cast<std::uint32_t>(webp.size() - 8);
-  for (int i = 0; i < 4; ++i) webp[4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(riff >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    webp[4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(riff >> (8 * i));
   EXPECT_EQ(probe_image(webp, "t").orientation, 6);
   expect_oriented(decode(webp), wplain, 6);
 }
@@ -274,7 +295,8 @@ TEST(DecodeBadInput, ZeroBytes) {
 TEST(DecodeBadInput, TruncatedPng) {
   TempDir dir;
   const Bytes full = encode(".png", sample_bgr(64, 64));
-  const auto p = dir.write("truncated.png", Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() / 2)));
+  const auto p = dir.write("truncated.png",
+                           Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() / 2)));
   expect_error<FormatError>([&] { read_image(p); }, {p.string(), "truncated PNG", "IDAT"});
   // Cut exactly at a chunk boundary before IEND.
   const auto q = dir.write("no_iend.png", Bytes(full.begin(), full.end() - 12));
@@ -286,22 +308,27 @@ TEST(DecodeBadInput, JpegHeaderOnly) {
   const Bytes full = encode(".jpg", sample_bgr(64, 64));
   // Everything up to and including the start-of-scan header, no scan data.
   std::size_t sos = 2;
-  while (!(full[sos] == 0xFF && full[sos + 1] == 0xDA)) sos += 2 + (static_cast<std::size_t>(full[sos + 2]) << 8 | full[sos + 3]);
+  while (!(full[sos] == 0xFF && full[sos + 1] == 0xDA))
+    sos += 2 + (static_cast<std::size_t>(full[sos + 2]) << 8 | full[sos + 3]);
   const std::size_t header_end = sos + 2 + (static_cast<std::size_t>(full[sos + 2]) << 8 | full[sos + 3]);
-  const auto p = dir.write("header_only.jpg", Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(header_end)));
+  const auto p = dir.write("header_only.jpg",
+                           Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(header_end)));
   expect_error<FormatError>([&] { read_image(p); }, {p.string(), "truncated JPEG"});
   // Only the first segments, before the frame header.
   const auto q = dir.write("no_frame.jpg", Bytes(full.begin(), full.begin() + 20));
   expect_error<FormatError>([&] { read_image(q); }, {q.string(), "JPEG"});
   // Cut in the middle of the scan: libjpeg would pad it with gray; we refuse it like Pillow does.
-  const auto r = dir.write("cut.jpg", Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>((header_end + full.size()) / 2)));
+  const auto r = dir.write(
+      "cut.jpg",
+      Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>((header_end + full.size()) / 2)));
   expect_error<FormatError>([&] { read_image(r); }, {r.string(), "truncated JPEG", "end-of-image"});
 }
 
 TEST(DecodeBadInput, PngHeaderClaims100000x100000) {
   TempDir dir;
   const auto p = dir.write("bomb.png", big_png_header());
-  expect_error<FormatError>([&] { read_image(p); }, {p.string(), "100000x100000", "10000000000 pixels", "178956970"});
+  expect_error<FormatError>([&] { read_image(p); },
+                            {p.string(), "100000x100000", "10000000000 pixels", "178956970"});
   // The limit is configurable, and checked before decoding for every format.
   DecodeOptions small;
   small.max_pixels = 20;
@@ -330,7 +357,9 @@ TEST(DecodeBadInput, TruncatedOtherFormats) {
     const Bytes full = encode(ext, bgr);
     const auto p = dir.write(std::string("cut") + ext, Bytes(full.begin(), full.begin() + 10));
     expect_error<FormatError>([&] { read_image(p); }, {p.string()});
-    const auto q = dir.write(std::string("half") + ext, Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() / 2)));
+    const auto q =
+        dir.write(std::string("half") + ext,
+                  Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() / 2)));
     expect_error<FormatError>([&] { read_image(q); }, {q.string()});
   }
 }
@@ -351,7 +380,8 @@ TEST(DecodeBadInput, EveryTruncationAndCorruptionFailsCleanly) {
         ++rejected;
       }
     };
-    for (std::size_t n = 0; n < full.size(); n += std::max<std::size_t>(1, full.size() / 97)) attempt(Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
+    for (std::size_t n = 0; n < full.size(); n += std::max<std::size_t>(1, full.size() / 97))
+      attempt(Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
     for (int i = 0; i < 300; ++i) {
       Bytes b = full;
       b[rng() % b.size()] = static_cast<std::uint8_t>(rng());

@@ -15,9 +15,11 @@
 namespace visbone::image {
 namespace {
 
-const std::string kFixtures = VISBONE_FIXTURES;
+const std::string kFixtures = VISBONE_TEST_DATA;
 
-ImageProcessorConfig parse(const std::string& json) { return ImageProcessorConfig::from_json(parse_json(json, "t"), "cfg.json"); }
+ImageProcessorConfig parse(const std::string& json) {
+  return ImageProcessorConfig::from_json(parse_json(json, "t"), "cfg.json");
+}
 
 template <typename Fn>
 std::string error_of(Fn fn) {
@@ -79,20 +81,38 @@ TEST(ImageProcessorConfig, OlderFormsAndNulls) {
 }
 
 TEST(ImageProcessorConfig, ErrorsNameTheKeyAndWhatWasExpected) {
-  EXPECT_NE(error_of([] { parse(R"({"do_resize": "yes"})"); }).find("cfg.json: key 'do_resize': expected true or false, found string"), std::string::npos);
-  EXPECT_NE(error_of([] { parse(R"({"size": {"shortest_edge": "224"}})"); }).find("key 'size.shortest_edge': expected an integer"), std::string::npos);
-  EXPECT_NE(error_of([] { parse(R"({"size": {"max_height": 10, "max_width": 10}})"); }).find("unsupported key 'max_height'"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse(R"({"do_resize": "yes"})");
+            }).find("cfg.json: key 'do_resize': expected true or false, found string"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse(R"({"size": {"shortest_edge": "224"}})");
+            }).find("key 'size.shortest_edge': expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse(R"({"size": {"max_height": 10, "max_width": 10}})");
+            }).find("unsupported key 'max_height'"),
+            std::string::npos);
   EXPECT_NE(error_of([] { parse(R"({"size": {"height": 10}})"); }).find("key 'size'"), std::string::npos);
-  EXPECT_NE(error_of([] { parse(R"({"size": {"shortest_edge": 0}})"); }).find("size.shortest_edge is 0"), std::string::npos);
-  EXPECT_NE(error_of([] { parse(R"({"resample": 7})"); }).find("resample 7 is not a PIL filter"), std::string::npos);
-  EXPECT_NE(error_of([] { parse(R"({"image_mean": [0.5, 0.5], "image_std": [1, 1, 1]})"); }).find("image_mean has 2 values but image_std has 3"), std::string::npos);
+  EXPECT_NE(error_of([] { parse(R"({"size": {"shortest_edge": 0}})"); }).find("size.shortest_edge is 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse(R"({"resample": 7})"); }).find("resample 7 is not a PIL filter"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse(R"({"image_mean": [0.5, 0.5], "image_std": [1, 1, 1]})");
+            }).find("image_mean has 2 values but image_std has 3"),
+            std::string::npos);
   EXPECT_NE(error_of([] { parse(R"({"image_std": [1, 0, 1]})"); }).find("non-zero"), std::string::npos);
-  EXPECT_NE(error_of([] { parse(R"({"crop_size": {"height": 100000, "width": 100000}})"); }).find("crop_size 100000x100000"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse(R"({"crop_size": {"height": 100000, "width": 100000}})");
+            }).find("crop_size 100000x100000"),
+            std::string::npos);
   EXPECT_NE(error_of([] { parse("[1, 2]"); }).find("expected an object"), std::string::npos);
 }
 
 TEST(ImageProcessorConfig, FromYamlWithLineNumbers) {
-  const YAML::Node ok = YAML::Load("size: {height: 32, width: 48}\nresample: 0\ndo_normalize: false\nimage_mean: [0.1, 0.2, 0.3]\n");
+  const YAML::Node ok = YAML::Load(
+      "size: {height: 32, width: 48}\nresample: 0\ndo_normalize: false\nimage_mean: [0.1, 0.2, 0.3]\n");
   const auto c = ImageProcessorConfig::from_yaml(ok, "p.yaml");
   EXPECT_EQ(c.size.width, 48);
   EXPECT_EQ(c.resample, Resample::nearest);
@@ -103,12 +123,14 @@ TEST(ImageProcessorConfig, FromYamlWithLineNumbers) {
   EXPECT_NE(msg.find("p.yaml:3:18: key 'size.shortest_edge': expected an integer"), std::string::npos) << msg;
 }
 
-ImageProcessor with(const std::string& json) { return ImageProcessor(parse(json)); }
+ImageProcessor with(const std::string& json) {
+  return ImageProcessor(parse(json));
+}
 
 TEST(ImageProcessor, ShortestEdgeSizeTruncatesTheLongSide) {
   const auto p = with(R"({"size": {"shortest_edge": 224}})");
   // (height, width) in, (height, width) out; long side = int(224 * long / short).
-  EXPECT_EQ(p.resized_size(300, 451), (std::pair{224, 336}));   // 336.75 -> 336
+  EXPECT_EQ(p.resized_size(300, 451), (std::pair{224, 336}));  // 336.75 -> 336
   EXPECT_EQ(p.resized_size(400, 80), (std::pair{1120, 224}));
   EXPECT_EQ(p.resized_size(100, 100), (std::pair{224, 224}));
   EXPECT_EQ(with(R"({"size": {"shortest_edge": 2}})").resized_size(7, 3), (std::pair{4, 2}));  // 4.67 -> 4
@@ -142,7 +164,8 @@ std::vector<std::vector<int>> rows_of(const Image& img) {
 TEST(ImageProcessor, CenterCropPadsWhereTransformersDoes) {
   // 5 wide, 3 high; values 10*y + x + 1.
   const auto crop = [](int h, int w) {
-    return with(R"({"do_resize": false, "crop_size": {"height": )" + std::to_string(h) + R"(, "width": )" + std::to_string(w) + "}}")
+    return with(R"({"do_resize": false, "crop_size": {"height": )" + std::to_string(h) + R"(, "width": )" +
+                std::to_string(w) + "}}")
         .resize_and_crop(numbered(5, 3));
   };
   // Smaller: top = (3-1)//2 = 1, left = (5-3)//2 = 1.
@@ -151,11 +174,11 @@ TEST(ImageProcessor, CenterCropPadsWhereTransformersDoes) {
   EXPECT_EQ(rows_of(crop(4, 2)), (std::vector<std::vector<int>>{{0, 0}, {2, 3}, {12, 13}, {22, 23}}));
   // Taller by three: ceil(3/2) = 2 zero rows above, 1 below. Wider by two: one zero column each side.
   EXPECT_EQ(rows_of(crop(6, 7)), (std::vector<std::vector<int>>{{0, 0, 0, 0, 0, 0, 0},
-                                                                  {0, 0, 0, 0, 0, 0, 0},
-                                                                  {0, 1, 2, 3, 4, 5, 0},
-                                                                  {0, 11, 12, 13, 14, 15, 0},
-                                                                  {0, 21, 22, 23, 24, 25, 0},
-                                                                  {0, 0, 0, 0, 0, 0, 0}}));
+                                                                {0, 0, 0, 0, 0, 0, 0},
+                                                                {0, 1, 2, 3, 4, 5, 0},
+                                                                {0, 11, 12, 13, 14, 15, 0},
+                                                                {0, 21, 22, 23, 24, 25, 0},
+                                                                {0, 0, 0, 0, 0, 0, 0}}));
 }
 
 TEST(ImageProcessor, RescaleAndNormalizeInFloat32LikeNumpy) {
@@ -174,9 +197,12 @@ TEST(ImageProcessor, RescaleAndNormalizeInFloat32LikeNumpy) {
     EXPECT_EQ(t.data()[c * 2 + 0], (0.0f - mean[c]) / std[c]);
     EXPECT_EQ(t.data()[c * 2 + 1], (static_cast<float>(255 * 0.00392156862745098) - mean[c]) / std[c]);
   }
-  const Tensor raw = with(R"({"do_resize": false, "do_center_crop": false, "do_rescale": false, "do_normalize": false})").preprocess(img);
+  const Tensor raw =
+      with(R"({"do_resize": false, "do_center_crop": false, "do_rescale": false, "do_normalize": false})")
+          .preprocess(img);
   EXPECT_EQ(raw.data()[1], 255.0f);
-  const Tensor scaled = with(R"({"do_resize": false, "do_center_crop": false, "do_normalize": false})").preprocess(img);
+  const Tensor scaled =
+      with(R"({"do_resize": false, "do_center_crop": false, "do_normalize": false})").preprocess(img);
   EXPECT_EQ(scaled.data()[1], 1.0f);
 }
 
@@ -192,12 +218,27 @@ TEST(ImageProcessor, BatchesAndChannelChecks) {
     rgb.push_back(c);
   }
   EXPECT_EQ(p.preprocess(rgb).shape(), (Shape{2, 3, 224, 224}));
-  // One channel against three means.
-  EXPECT_THROW(p.preprocess(batch[0]), ShapeError);
+  // do_convert_rgb takes a one-channel image as Pillow's L: gray replicated, same values as the RGB copy.
+  const Tensor from_gray = p.preprocess(batch[0]);
+  const Tensor from_rgb = p.preprocess(rgb[0]);
+  ASSERT_EQ(from_gray.shape(), (Shape{1, 3, 224, 224}));
+  for (std::int64_t i = 0; i < from_gray.numel(); ++i) ASSERT_EQ(from_gray.data()[i], from_rgb.data()[i]);
+  // Without it, one channel against three means is an error, as in transformers.
+  EXPECT_THROW(with(R"({"do_convert_rgb": false})").preprocess(batch[0]), ShapeError);
   // Without a crop, different aspect ratios give different sizes: no batch.
   EXPECT_THROW(with(R"({"do_center_crop": false})").preprocess(rgb), ShapeError);
   // A single mean/std applies to every channel.
-  EXPECT_EQ(with(R"({"image_mean": 0.5, "image_std": 0.5})").preprocess(batch[0]).shape(), (Shape{1, 1, 224, 224}));
+  EXPECT_EQ(
+      with(R"({"do_convert_rgb": false, "image_mean": 0.5, "image_std": 0.5})").preprocess(batch[0]).shape(),
+      (Shape{1, 1, 224, 224}));
+  // RGBA in memory: alpha dropped, not composited.
+  Image rgba(1, 1, 4);
+  rgba.at(0, 0, 0) = 10;
+  rgba.at(0, 0, 1) = 20;
+  rgba.at(0, 0, 2) = 30;
+  const Image rgb_only = with(R"({"do_resize": false, "do_center_crop": false})").resize_and_crop(rgba);
+  EXPECT_EQ(rgb_only.channels(), 3);
+  EXPECT_EQ(rgb_only.at(0, 0, 2), 30);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// Parity with transformers 5.17: every config, image and variant in tests/data/preprocess/reference.safetensors.
-// The references hold the processor output re-expressed as the uint8 image it was normalised from
-// (pixel_values = (u8 * rescale_factor - mean) / std); ours is re-expressed the same way from the float32
-// tensor the processor returns, so the whole path (decode, resize, crop, rescale, normalize) is covered.
+// Parity with transformers 5.17: every config, image and variant in
+// tests/data/preprocess/reference.safetensors. The references hold the processor output re-expressed as the
+// uint8 image it was normalised from (pixel_values = (u8 * rescale_factor - mean) / std); ours is
+// re-expressed the same way from the float32 tensor the processor returns, so the whole path (decode, resize,
+// crop, rescale, normalize) is covered.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,7 +18,7 @@
 namespace visbone::image {
 namespace {
 
-const std::string kDir = std::string(VISBONE_FIXTURES) + "/preprocess";
+const std::string kDir = std::string(VISBONE_TEST_DATA) + "/preprocess";
 
 struct Comparison {
   std::int64_t total = 0;
@@ -65,7 +66,8 @@ TEST(ReferenceParity, MatchesTransformersPilAndReportsTorchvision) {
       const Tensor reference = refs.load(config_name + "/" + key + "/u8");
       ASSERT_EQ(ours.shape(), (Shape{1, reference.dim(0), reference.dim(1), reference.dim(2)}));
       const Comparison c = compare(ours, reference, cfg);
-      std::printf("  %-28s %-26s exact %8.4f%%  max |diff| %d\n", config_name.c_str(), key.c_str(), 100.0 * c.rate(), c.max_diff);
+      std::printf("  %-28s %-26s exact %8.4f%%  max |diff| %d\n", config_name.c_str(), key.c_str(),
+                  100.0 * c.rate(), c.max_diff);
       if (variant == "pil") {
         ++cases;
         min_pil_rate = std::min(min_pil_rate, c.rate());

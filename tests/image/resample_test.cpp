@@ -16,14 +16,17 @@ using Rows = std::vector<std::vector<int>>;
 Image gray(const Rows& rows) {
   Image img(static_cast<int>(rows[0].size()), static_cast<int>(rows.size()), 1);
   for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) img.at(y, x, 0) = static_cast<std::uint8_t>(rows[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)]);
+    for (int x = 0; x < img.width(); ++x)
+      img.at(y, x, 0) =
+          static_cast<std::uint8_t>(rows[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)]);
   return img;
 }
 
 Rows values(const Image& img, int c = 0) {
   Rows rows(static_cast<std::size_t>(img.height()), std::vector<int>(static_cast<std::size_t>(img.width())));
   for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) rows[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] = img.at(y, x, c);
+    for (int x = 0; x < img.width(); ++x)
+      rows[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] = img.at(y, x, c);
   return rows;
 }
 
@@ -38,7 +41,8 @@ struct Case1D {
 // w(x) = filter((x + xmin - center + 0.5) / 2), normalised to sum 1, in 22-bit fixed point, plus 2^21, >> 22.
 //  box      support 1: centers 1 and 3 take {0,100} and {200,250} at 1/2 each       -> 50 (50.5 floors), 225
 //  bilinear support 2: center 1 takes x=0,1,2 at 0.75,0.75,0.25 (/1.75 = 3/7,3/7,1/7) -> 500/7 = 71.4 -> 71;
-//                      center 3 takes x=1,2,3 at 1/7,3/7,3/7                          -> 1450/7 = 207.1 -> 207
+//                      center 3 takes x=1,2,3 at 1/7,3/7,3/7                          -> 1450/7 = 207.1 ->
+//                      207
 //  hamming  support 2: weights 0.480141, 0.480141, 0.039718                           -> 56, 220
 //  bicubic  support 4 (a = -0.5): 0.458678, 0.458678, 0.119835, -0.037190             -> 61, 218
 //  lanczos  support 6: 0.464192, 0.464192, 0.140911, -0.069296                        -> 57, 223
@@ -137,7 +141,8 @@ TEST(Resample, LargeImagesGiveTheSameRowsAsSmallOnes) {
   // A tall image of identical rows must give identical output rows equal to the 1-row result.
   Image tall(4, 3000, 1);
   for (int y = 0; y < tall.height(); ++y)
-    for (int x = 0; x < 4; ++x) tall.at(y, x, 0) = static_cast<std::uint8_t>(kRow[static_cast<std::size_t>(x)]);
+    for (int x = 0; x < 4; ++x)
+      tall.at(y, x, 0) = static_cast<std::uint8_t>(kRow[static_cast<std::size_t>(x)]);
   const Image out = resize(tall, 2, 1700, Resample::bicubic);
   for (int y = 0; y < out.height(); ++y) {
     ASSERT_EQ(out.at(y, 0, 0), 61) << "row " << y;

@@ -35,7 +35,8 @@ Bytes zlib_stored(const Bytes& data) {
     out.push_back(static_cast<std::uint8_t>(n >> 8));
     out.push_back(static_cast<std::uint8_t>(~n & 0xFF));
     out.push_back(static_cast<std::uint8_t>((~n >> 8) & 0xFF));
-    out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(pos), data.begin() + static_cast<std::ptrdiff_t>(pos + n));
+    out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(pos),
+               data.begin() + static_cast<std::ptrdiff_t>(pos + n));
     pos += n;
   } while (pos < data.size());
   put_be32(out, adler32(data));
@@ -44,11 +45,16 @@ Bytes zlib_stored(const Bytes& data) {
 
 int channels_of(int color_type) {
   switch (color_type) {
-    case 0: return 1;
-    case 2: return 3;
-    case 3: return 1;
-    case 4: return 2;
-    default: return 4;
+    case 0:
+      return 1;
+    case 2:
+      return 3;
+    case 3:
+      return 1;
+    case 4:
+      return 2;
+    default:
+      return 4;
   }
 }
 
@@ -78,13 +84,16 @@ Bytes make_png(const PngSpec& s) {
   Bytes ihdr;
   put_be32(ihdr, static_cast<std::uint32_t>(s.width));
   put_be32(ihdr, static_cast<std::uint32_t>(s.height));
-  ihdr.insert(ihdr.end(), {static_cast<std::uint8_t>(s.bit_depth), static_cast<std::uint8_t>(s.color_type), 0, 0, 0});
+  ihdr.insert(ihdr.end(),
+              {static_cast<std::uint8_t>(s.bit_depth), static_cast<std::uint8_t>(s.color_type), 0, 0, 0});
   const auto append = [&](const Bytes& b) { out.insert(out.end(), b.begin(), b.end()); };
   append(png_chunk("IHDR", ihdr));
   if (!s.palette.empty()) append(png_chunk("PLTE", s.palette));
   if (!s.transparency.empty()) append(png_chunk("tRNS", s.transparency));
-  const std::size_t row_bytes = (static_cast<std::size_t>(s.width) * channels_of(s.color_type) * s.bit_depth + 7) / 8;
-  if (s.samples.size() != row_bytes * static_cast<std::size_t>(s.height)) throw std::invalid_argument("make_png: sample count");
+  const std::size_t row_bytes =
+      (static_cast<std::size_t>(s.width) * channels_of(s.color_type) * s.bit_depth + 7) / 8;
+  if (s.samples.size() != row_bytes * static_cast<std::size_t>(s.height))
+    throw std::invalid_argument("make_png: sample count");
   Bytes raw;
   for (int y = 0; y < s.height; ++y) {
     raw.push_back(0);  // filter type None
@@ -120,14 +129,14 @@ Bytes exif_block(int orientation, bool little_endian) {
   b.push_back(little_endian ? 'I' : 'M');
   b.push_back(little_endian ? 'I' : 'M');
   u16(42);
-  u32(8);   // IFD0 right after the header
-  u16(1);   // one entry
-  u16(274); // Orientation
-  u16(3);   // SHORT
+  u32(8);    // IFD0 right after the header
+  u16(1);    // one entry
+  u16(274);  // Orientation
+  u16(3);    // SHORT
   u32(1);
   u16(static_cast<std::uint16_t>(orientation));
-  u16(0);   // padding of the 4-byte value field
-  u32(0);   // no next IFD
+  u16(0);  // padding of the 4-byte value field
+  u32(0);  // no next IFD
   return b;
 }
 
@@ -136,8 +145,8 @@ Bytes jpeg_with_app1(const Bytes& jpeg, const Bytes& payload) {
   // Reserved up front: growing a small vector by insert() trips a GCC 12 -Warray-bounds false positive.
   Bytes out;
   out.reserve(jpeg.size() + len + 2);
-  for (const std::uint8_t b : {jpeg[0], jpeg[1], std::uint8_t{0xFF}, std::uint8_t{0xE1}, static_cast<std::uint8_t>(len >> 8),
-                               static_cast<std::uint8_t>(len)})
+  for (const std::uint8_t b : {jpeg[0], jpeg[1], std::uint8_t{0xFF}, std::uint8_t{0xE1},
+                               static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len)})
     out.push_back(b);  // SOI, APP1 marker, segment length
   out.insert(out.end(), payload.begin(), payload.end());
   out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
@@ -170,7 +179,8 @@ Bytes make_tiff_rgb(int width, int height, const Bytes& rgb, int orientation, in
       {279, 4, 1, static_cast<std::uint32_t>(rgb.size())},
       {284, 3, 1, 1},  // chunky
   };
-  if (orientation > 0) entries.insert(entries.begin() + 6, Entry{274, 3, 1, static_cast<std::uint32_t>(orientation)});
+  if (orientation > 0)
+    entries.insert(entries.begin() + 6, Entry{274, 3, 1, static_cast<std::uint32_t>(orientation)});
   const std::uint32_t ifd = 8;
   const std::uint32_t ifd_size = 2 + static_cast<std::uint32_t>(entries.size()) * 12 + 4;
   const std::uint32_t bps_at = ifd + ifd_size;

@@ -20,10 +20,10 @@ struct PngSpec {
   int width = 0;
   int height = 0;
   int bit_depth = 8;
-  int color_type = 2;  // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
-  Bytes samples;       // packed rows without filter bytes, big-endian for 16-bit
-  Bytes palette;       // PLTE: RGB triples
-  Bytes transparency;  // tRNS
+  int color_type = 2;               // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
+  Bytes samples;                    // packed rows without filter bytes, big-endian for 16-bit
+  Bytes palette;                    // PLTE: RGB triples
+  Bytes transparency;               // tRNS
   std::vector<Bytes> extra_chunks;  // complete chunks inserted before IEND (eXIf, iTXt, ...)
 };
 // A valid PNG (zlib stream with stored deflate blocks).

@@ -246,6 +246,34 @@ BitConfig BitConfig::from_json(const boost::json::value& value, const std::strin
   return c;
 }
 
+boost::json::value BitConfig::to_json() const {
+  json::object id2l, l2id;
+  for (const auto& [i, name] : id2label) {
+    id2l[std::to_string(i)] = name;
+    l2id[name] = i;
+  }
+  return json::object{{"architectures", json::array{"BitForImageClassification"}},
+                      {"model_type", "bit"},
+                      {"num_channels", num_channels},
+                      {"embedding_size", embedding_size},
+                      {"hidden_sizes", json::value_from(hidden_sizes)},
+                      {"depths", json::value_from(depths)},
+                      {"layer_type", to_string(layer_type)},
+                      {"hidden_act", to_string(hidden_act)},
+                      {"global_padding", global_padding == Padding::Default ? json::value(nullptr)
+                                                                            : json::value(to_string(global_padding))},
+                      {"num_groups", num_groups},
+                      {"drop_path_rate", drop_path_rate},
+                      {"embedding_dynamic_padding", embedding_dynamic_padding},
+                      {"output_stride", output_stride},
+                      {"width_factor", width_factor},
+                      {"out_features", json::value_from(out_features)},
+                      {"out_indices", json::value_from(out_indices)},
+                      {"stage_names", json::value_from(stage_names())},
+                      {"id2label", id2l},
+                      {"label2id", l2id}};
+}
+
 BitConfig BitConfig::from_file(const std::filesystem::path& path) {
   return from_json(read_json_file(path), path.string());
 }

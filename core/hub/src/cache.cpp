@@ -38,7 +38,8 @@ std::string expand_vars(const std::string& text) {
     }
     const bool braced = i + 1 < text.size() && text[i + 1] == '{';
     std::size_t start = i + (braced ? 2 : 1), end = start;
-    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+      ++end;
     const bool closed = !braced || (end < text.size() && text[end] == '}');
     const auto value = (end > start && closed) ? env(text.substr(start, end - start).c_str()) : std::nullopt;
     if (!value) {
@@ -87,8 +88,8 @@ bool valid_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
 }
 
-// One path component of a repo id: hub names are letters, digits, '-', '_' and '.', and "--" is reserved because
-// it separates the parts of the cache folder name.
+// One path component of a repo id: hub names are letters, digits, '-', '_' and '.', and "--" is reserved
+// because it separates the parts of the cache folder name.
 bool valid_repo_part(std::string_view part) {
   if (part.empty() || part.size() > 96) return false;
   if (!std::all_of(part.begin(), part.end(), valid_name_char)) return false;
@@ -101,7 +102,8 @@ bool valid_repo_part(std::string_view part) {
 bool env_is_true(const char* name) {
   auto value = env(name);
   if (!value) return false;
-  std::transform(value->begin(), value->end(), value->begin(), [](unsigned char c) { return std::toupper(c); });
+  std::transform(value->begin(), value->end(), value->begin(),
+                 [](unsigned char c) { return std::toupper(c); });
   return *value == "1" || *value == "ON" || *value == "YES" || *value == "TRUE";
 }
 
@@ -142,7 +144,9 @@ std::optional<std::string> default_token() {
   return clean(std::move(text));
 }
 
-bool default_offline() { return env_is_true("HF_HUB_OFFLINE") || env_is_true("TRANSFORMERS_OFFLINE"); }
+bool default_offline() {
+  return env_is_true("HF_HUB_OFFLINE") || env_is_true("TRANSFORMERS_OFFLINE");
+}
 
 bool is_commit_hash(std::string_view revision) {
   return revision.size() == 40 && std::all_of(revision.begin(), revision.end(), [](char c) {
@@ -169,7 +173,8 @@ void validate_revision(const std::string& revision) {
             revision.find('\0') == std::string::npos;
   for (const auto& part : fs::path(revision)) ok = ok && part != ".." && part != "." && !part.empty();
   if (!ok)
-    throw ConfigError("'" + revision + "' is not a valid revision: expected a branch, a tag or a commit hash");
+    throw ConfigError("'" + revision +
+                      "' is not a valid revision: expected a branch, a tag or a commit hash");
 }
 
 void validate_repo_filename(const std::string& filename) {
@@ -200,9 +205,13 @@ RepoCache::RepoCache(const fs::path& cache_dir, const std::string& repo_id)
   folder_ = cache_dir_ / repo_folder_name(repo_id);
 }
 
-fs::path RepoCache::blob_path(const std::string& etag) const { return folder_ / "blobs" / etag; }
+fs::path RepoCache::blob_path(const std::string& etag) const {
+  return folder_ / "blobs" / etag;
+}
 
-fs::path RepoCache::snapshot_dir(const std::string& commit) const { return folder_ / "snapshots" / commit; }
+fs::path RepoCache::snapshot_dir(const std::string& commit) const {
+  return folder_ / "snapshots" / commit;
+}
 
 fs::path RepoCache::pointer_path(const std::string& commit, const std::string& filename) const {
   validate_repo_filename(filename);
@@ -292,7 +301,8 @@ fs::path RepoCache::link_snapshot_file(const std::string& commit, const std::str
   fs::remove(pointer, ec);
   fs::create_symlink(target, pointer, ec);
   if (ec) {
-    // Another process may have linked the same file between our remove and create: fine if it is the same blob.
+    // Another process may have linked the same file between our remove and create: fine if it is the same
+    // blob.
     std::error_code read_ec;
     if (fs::is_symlink(pointer, read_ec) && fs::read_symlink(pointer, read_ec) == target) return pointer;
     throw IoError(pointer.string() + ": cannot create the snapshot symlink to " + target.string() + ": " +
@@ -315,7 +325,8 @@ void RepoCache::write_cachedir_tag() const {
 
 FileLock::FileLock(const fs::path& path) {
   fs::create_directories(path.parent_path());
-  // 0664 as huggingface_hub's WeakFileLock uses, so users sharing a cache through a group can wait on each other.
+  // 0664 as huggingface_hub's WeakFileLock uses, so users sharing a cache through a group can wait on each
+  // other.
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
   if (fd_ < 0) throw IoError(path.string() + ": cannot open lock file: " + std::strerror(errno));
   const auto start = std::chrono::steady_clock::now();
@@ -329,8 +340,8 @@ FileLock::FileLock(const fs::path& path) {
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_note) {
-      std::cerr << "visbone: waiting for another process to finish downloading (lock " << path.string() << ", "
-                << std::chrono::duration_cast<std::chrono::seconds>(now - start).count() << " s)\n";
+      std::cerr << "visbone: waiting for another process to finish downloading (lock " << path.string()
+                << ", " << std::chrono::duration_cast<std::chrono::seconds>(now - start).count() << " s)\n";
       next_note = now + std::chrono::seconds(10);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -29,7 +29,8 @@ bool is_safe_etag(std::string_view etag) {
 }
 
 std::optional<std::uint64_t> parse_size(const std::optional<std::string>& text) {
-  if (!text || text->empty() || text->size() > 19 || text->find_first_not_of("0123456789") != std::string::npos)
+  if (!text || text->empty() || text->size() > 19 ||
+      text->find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return std::stoull(*text);
 }
@@ -49,11 +50,13 @@ std::string human_bytes(double bytes) {
 // A one-line bar on stderr, redrawn at most ten times a second.
 class ProgressBar {
  public:
-  ProgressBar(std::string name, std::uint64_t total, ProgressMode mode) : name_(std::move(name)), total_(total) {
+  ProgressBar(std::string name, std::uint64_t total, ProgressMode mode)
+      : name_(std::move(name)), total_(total) {
     if (mode == ProgressMode::always) {
       enabled_ = true;
     } else if (mode == ProgressMode::automatic) {
-      enabled_ = total >= (1u << 20) && ::isatty(STDERR_FILENO) == 1 && !env_is_true("HF_HUB_DISABLE_PROGRESS_BARS");
+      enabled_ =
+          total >= (1u << 20) && ::isatty(STDERR_FILENO) == 1 && !env_is_true("HF_HUB_DISABLE_PROGRESS_BARS");
     }
     if (name_.size() > 40) name_ = "..." + name_.substr(name_.size() - 37);
     start_ = std::chrono::steady_clock::now();
@@ -130,9 +133,10 @@ HttpResponse head_resolve(HttpClient& client, const std::string& url, std::vecto
 
 FileMetadata parse_file_metadata(const HttpResponse& response, const std::string& url) {
   auto missing = [&](const std::string& what) {
-    return NetworkError("HEAD " + response.url + " (for " + url + ") answered HTTP " +
-                        std::to_string(response.status) + " without " + what +
-                        "; is the endpoint a Hugging Face hub (HF_ENDPOINT), or did a proxy change the answer?");
+    return NetworkError(
+        "HEAD " + response.url + " (for " + url + ") answered HTTP " + std::to_string(response.status) +
+        " without " + what +
+        "; is the endpoint a Hugging Face hub (HF_ENDPOINT), or did a proxy change the answer?");
   };
   FileMetadata meta;
   const auto commit = response.header("x-repo-commit");
@@ -160,7 +164,32 @@ FileMetadata parse_file_metadata(const HttpResponse& response, const std::string
   return meta;
 }
 
+namespace {
+
+void transfer(HttpClient& client, const BlobDownload& job);
+
+}  // namespace
+
 void download_blob(HttpClient& client, const BlobDownload& job) {
+  {
+    // Exists from the start, so an empty file needs no request and every check below has a file to look at.
+    std::ofstream touch(job.incomplete, std::ios::binary | std::ios::app);
+    if (!touch) throw IoError(job.incomplete.string() + ": cannot create the download of " + job.url);
+  }
+  try {
+    transfer(client, job);
+  } catch (...) {
+    // A partial file is worth keeping for the next attempt; an empty one is only litter in blobs/.
+    std::error_code ec;
+    if (fs::exists(job.incomplete, ec) && size_or_zero(job.incomplete) == 0) fs::remove(job.incomplete, ec);
+    throw;
+  }
+}
+
+namespace {
+
+// The loop of download_blob: fetch what is missing until the file is whole, then verify and move it in place.
+void transfer(HttpClient& client, const BlobDownload& job) {
   ProgressBar bar(job.display_name, job.expected_size, job.progress);
   int attempts_left = job.max_resume_attempts;
   std::string last_failure;
@@ -179,7 +208,8 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
     if (!out) throw IoError(job.incomplete.string() + ": cannot open for writing the download of " + job.url);
 
     std::uint64_t written = have;
-    std::string refusal;  // why we stopped the transfer ourselves
+    std::string refusal;        // why we stopped the transfer ourselves
+    bool write_failed = false;  // the disk, not the network
     const auto start = [&](const HttpResponse& response) {
       if (have == 0) return true;
       if (response.status == 200) {
@@ -193,8 +223,8 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
       const auto range = response.header("content-range");
       if (response.status == 206 && range && range->rfind(expected_range, 0) == 0) return true;
       refusal = "GET " + response.url + " answered a request for the bytes from " + std::to_string(have) +
-                " with HTTP " + std::to_string(response.status) + " and Content-Range '" + range.value_or("") +
-                "'";
+                " with HTTP " + std::to_string(response.status) + " and Content-Range '" +
+                range.value_or("") + "'";
       return false;
     };
     const auto sink = [&](const char* data, std::size_t size) {
@@ -205,7 +235,7 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
       }
       out.write(data, static_cast<std::streamsize>(size));
       if (!out) {
-        refusal = "write failed";
+        write_failed = true;
         return false;
       }
       written += size;
@@ -214,7 +244,7 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
     const auto progress = [&](std::uint64_t, std::uint64_t) { bar.update(written); };
     const GetResult result = client.get(job.url, headers, start, sink, progress);
     out.close();
-    if (refusal == "write failed" || (!out && refusal.empty() && written > have))
+    if (write_failed || (!out && written > have))
       throw IoError(job.incomplete.string() + ": cannot write the download of " + job.url + " (disk full?)");
     if (!refusal.empty()) {
       std::error_code ec;
@@ -225,17 +255,18 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
       if (result.response.status == 416 && have > 0) {
         // Our partial file is longer than what the server has now: start over once.
         fs::resize_file(job.incomplete, 0);
-        if (--attempts_left < 0) throw HttpError(error_status_message(result.response, job.url), job.url, 416);
+        if (--attempts_left < 0)
+          throw HttpError(error_status_message(result.response, job.url), job.url, 416);
         continue;
       }
       throw HttpError(error_status_message(result.response, result.response.url), result.response.url,
                       result.response.status, result.response.header("x-error-code").value_or(""));
     }
     if (result.complete && written == job.expected_size) break;
-    last_failure = result.complete ? "GET " + result.response.url + ": the body ended after " +
-                                         std::to_string(written) + " of " + std::to_string(job.expected_size) +
-                                         " bytes"
-                                   : result.failure;
+    last_failure = result.complete
+                       ? "GET " + result.response.url + ": the body ended after " + std::to_string(written) +
+                             " of " + std::to_string(job.expected_size) + " bytes"
+                       : result.failure;
     // As huggingface_hub: any new byte renews the attempts, so a flaky but progressing link gets there.
     if (written > have)
       attempts_left = job.max_resume_attempts;
@@ -254,16 +285,18 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
   if (size != job.expected_size) {
     std::error_code ec;
     fs::remove(job.incomplete, ec);
-    throw NetworkError("download of " + job.display_name + " from " + job.url + " has " + std::to_string(size) +
-                       " bytes, expected " + std::to_string(job.expected_size) + "; the file was discarded");
+    throw NetworkError("download of " + job.display_name + " from " + job.url + " has " +
+                       std::to_string(size) + " bytes, expected " + std::to_string(job.expected_size) +
+                       "; the file was discarded");
   }
   if (is_sha256_hex(job.etag)) {
     const std::string actual = sha256_file_hex(job.incomplete);
     if (actual != job.etag) {
       std::error_code ec;
       fs::remove(job.incomplete, ec);
-      throw NetworkError("download of " + job.display_name + " from " + job.url + " is corrupt: its sha256 is " +
-                         actual + ", expected " + job.etag + " (the hub's X-Linked-Etag); the file was discarded");
+      throw NetworkError("download of " + job.display_name + " from " + job.url +
+                         " is corrupt: its sha256 is " + actual + ", expected " + job.etag +
+                         " (the hub's X-Linked-Etag); the file was discarded");
     }
   }
   std::error_code ec;
@@ -272,5 +305,7 @@ void download_blob(HttpClient& client, const BlobDownload& job) {
     throw IoError(job.destination.string() + ": cannot move the downloaded " + job.display_name +
                   " into place: " + ec.message());
 }
+
+}  // namespace
 
 }  // namespace visbone::hub

@@ -33,7 +33,8 @@ void global_init() {
   // any thread afterwards.
   static std::once_flag once;
   std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw NetworkError("libcurl could not be initialised");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      throw NetworkError("libcurl could not be initialised");
   });
 }
 
@@ -106,7 +107,8 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
   auto& t = *static_cast<Transfer*>(user);
   if (t.progress != nullptr && *t.progress)
-    (*t.progress)(static_cast<std::uint64_t>(now), static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
+    (*t.progress)(static_cast<std::uint64_t>(now),
+                  static_cast<std::uint64_t>(std::max<curl_off_t>(total, 0)));
   return 0;
 }
 
@@ -127,8 +129,8 @@ Slist make_headers(const std::vector<std::string>& headers) {
 }
 
 // Options every request shares; `errors` receives curl's detailed message.
-void set_common(CURL* curl, const std::string& url, curl_slist* headers, Transfer& t, const HttpTimeouts& timeouts,
-                char* errors) {
+void set_common(CURL* curl, const std::string& url, curl_slist* headers, Transfer& t,
+                const HttpTimeouts& timeouts, char* errors) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   const std::string agent = user_agent();
@@ -187,7 +189,9 @@ HttpClient::HttpClient(HttpTimeouts timeouts) : curl_(nullptr), timeouts_(timeou
   if (curl_ == nullptr) throw NetworkError("libcurl could not create a transfer handle");
 }
 
-HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+HttpClient::~HttpClient() {
+  curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
 
 HttpResponse HttpClient::head(const std::string& url, const std::vector<std::string>& headers) {
   CURL* curl = static_cast<CURL*>(curl_);
@@ -200,7 +204,8 @@ HttpResponse HttpClient::head(const std::string& url, const std::vector<std::str
   curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   // A HEAD has no body to stream, so the whole exchange gets one bound: connecting plus one stall period.
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>((timeouts_.connect + timeouts_.stall).count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>((timeouts_.connect + timeouts_.stall).count()));
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
     const long stall_s = std::max<long>(1, static_cast<long>((timeouts_.stall.count() + 999) / 1000));
@@ -254,7 +259,8 @@ std::string url_quote(std::string_view text, std::string_view safe) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~' || safe.find(static_cast<char>(c)) != safe.npos) {
+    if (std::isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~' ||
+        safe.find(static_cast<char>(c)) != safe.npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

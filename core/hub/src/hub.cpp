@@ -45,7 +45,8 @@ class Session {
     while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
     if (options_.token && options_.token->empty()) token_.reset();
     validate_revision(options.revision);
-    timeouts_.connect = options.connect_timeout.value_or(env_seconds("HF_HUB_ETAG_TIMEOUT", timeouts_.connect));
+    timeouts_.connect =
+        options.connect_timeout.value_or(env_seconds("HF_HUB_ETAG_TIMEOUT", timeouts_.connect));
     timeouts_.stall = options.stall_timeout.value_or(env_seconds("HF_HUB_DOWNLOAD_TIMEOUT", timeouts_.stall));
   }
 
@@ -77,11 +78,13 @@ class Session {
       response = head_resolve(client(), url, auth_headers());
       if (response.status >= 200 && response.status <= 399) meta = parse_file_metadata(response, url);
     } catch (const NetworkError&) {
-      // No usable answer (no connection, a timeout, not a hub): a cached copy still serves, as in huggingface_hub.
+      // No usable answer (no connection, a timeout, not a hub): a cached copy still serves, as in
+      // huggingface_hub.
       if (auto cached = cached_file(revision, filename)) return *cached;
       throw;
     }
-    if (response.status >= 200 && response.status <= 399) return {store(revision, filename, meta), meta.commit, false, url};
+    if (response.status >= 200 && response.status <= 399)
+      return {store(revision, filename, meta), meta.commit, false, url};
 
     const std::string code = response.header("x-error-code").value_or("");
     const std::string commit = response.header("x-repo-commit").value_or("");
@@ -105,8 +108,8 @@ class Session {
   }
 
   // The error for a file the repository does not have, as fetch() reported it.
-  [[noreturn]] void throw_missing(const Fetched& fetched, const std::string& revision, const std::string& filename,
-                                  const std::string& why = {}) const {
+  [[noreturn]] void throw_missing(const Fetched& fetched, const std::string& revision,
+                                  const std::string& filename, const std::string& why = {}) const {
     const std::string where = "file '" + filename + "' not found in repository '" + cache_.repo_id() +
                               "' at revision " + revision_text(revision, fetched.commit) + why;
     if (fetched.known_from_cache || fetched.url.empty())
@@ -135,11 +138,11 @@ class Session {
 
   std::string offline_message(const std::string& revision, const std::string& filename,
                               const std::optional<std::string>& commit) const {
-    const std::string why = options_.offline ? "offline mode was requested"
-                                             : "the hub is offline (HF_HUB_OFFLINE is set)";
+    const std::string why =
+        options_.offline ? "offline mode was requested" : "the hub is offline (HF_HUB_OFFLINE is set)";
     std::string message = "file '" + filename + "' of repository '" + cache_.repo_id() + "' at revision " +
-                          revision_text(revision, commit) + " is not in the cache at " + cache_.folder().string() +
-                          " and " + why;
+                          revision_text(revision, commit) + " is not in the cache at " +
+                          cache_.folder().string() + " and " + why;
     if (!commit) message += "; the cache has no refs/" + revision + " for that revision";
     return message + ". Download it while online first, e.g. `visbone download " + cache_.repo_id() +
            (options_.revision == "main" ? "" : " --revision " + options_.revision) + "`";
@@ -162,17 +165,20 @@ class Session {
       if (server_message == "Invalid credentials in Authorization header")
         text += "the hub rejected the token sent (from " + token_source() + "); check or renew it";
       else
-        text += "authentication needed: repository '" + repo +
-                "' is private or gated, or does not exist. " +
-                (token_ ? "The token sent (from " + token_source() + ") does not give access to it"
-                        : "No token was sent: set HF_TOKEN (or log in with `huggingface-cli login`, which writes " +
-                              (hf_home() / "token").string() + ") to a token that can read it");
+        text +=
+            "authentication needed: repository '" + repo + "' is private or gated, or does not exist. " +
+            (token_
+                 ? "The token sent (from " + token_source() + ") does not give access to it"
+                 : "No token was sent: set HF_TOKEN (or log in with `huggingface-cli login`, which writes " +
+                       (hf_home() / "token").string() + ") to a token that can read it");
     } else if (code == "GatedRepo") {
-      text += "repository '" + repo + "' is gated: accept its conditions on the hub, then use a token (HF_TOKEN)";
+      text +=
+          "repository '" + repo + "' is gated: accept its conditions on the hub, then use a token (HF_TOKEN)";
     } else if (status == 403) {
       text += "forbidden: the token has no access to repository '" + repo + "'";
     } else if (status == 404 && code == "RepoNotFound") {
-      text += "repository '" + repo + "' not found (check the name; a private repository also needs HF_TOKEN)";
+      text +=
+          "repository '" + repo + "' not found (check the name; a private repository also needs HF_TOKEN)";
     } else if (status == 404 && code == "RevisionNotFound") {
       text += "revision '" + revision + "' not found in repository '" + repo + "'";
     } else if (status == 404) {
@@ -207,7 +213,8 @@ class Session {
     cache_.write_cachedir_tag();
     cache_.write_ref(revision, meta.commit);
 
-    // One writer per blob across threads and processes (Python included); the others wait, then find it there.
+    // One writer per blob across threads and processes (Python included); the others wait, then find it
+    // there.
     const FileLock lock(cache_.lock_path(meta.etag));
     const fs::path blob = cache_.blob_path(meta.etag);
     if (!fs::is_regular_file(blob, ec)) {
@@ -218,7 +225,8 @@ class Session {
       // Not redirected: ask for the bytes of the exact commit the HEAD described, so a branch moving between
       // the two requests cannot give us a different file under this ETag.
       if (job.url == resolve_url)
-        job.url = endpoint_ + "/" + cache_.repo_id() + "/resolve/" + meta.commit + "/" + url_quote(filename, "/");
+        job.url =
+            endpoint_ + "/" + cache_.repo_id() + "/resolve/" + meta.commit + "/" + url_quote(filename, "/");
       // A redirect to another server (an LFS file's CDN) carries its own signature; the token stays with us.
       if (url_origin(job.url) == url_origin(endpoint_)) job.headers = auth_headers();
       job.incomplete = blob.string() + ".incomplete";
@@ -247,8 +255,10 @@ std::vector<std::string> shard_names(const fs::path& index_path) {
   const auto* object = index.if_object();
   const auto* map = object != nullptr ? object->if_contains("weight_map") : nullptr;
   if (map == nullptr || !map->is_object())
-    throw FormatError(index_path.string() + ": expected an object with a \"weight_map\" object (tensor name -> "
-                      "shard file), found " + (map == nullptr ? json_kind(index) : json_kind(*map)));
+    throw FormatError(index_path.string() +
+                      ": expected an object with a \"weight_map\" object (tensor name -> "
+                      "shard file), found " +
+                      (map == nullptr ? json_kind(index) : json_kind(*map)));
   std::set<std::string> names;  // sorted and unique, as transformers walks them
   for (const auto& [tensor, shard] : map->as_object()) {
     if (!shard.is_string())
@@ -262,7 +272,8 @@ std::vector<std::string> shard_names(const fs::path& index_path) {
     }
     names.insert(name);
   }
-  if (names.empty()) throw FormatError(index_path.string() + ": weight_map is empty, expected at least one shard");
+  if (names.empty())
+    throw FormatError(index_path.string() + ": weight_map is empty, expected at least one shard");
   return {names.begin(), names.end()};
 }
 
@@ -271,7 +282,8 @@ std::vector<std::string> shard_names(const fs::path& index_path) {
 fs::path hub_model(const std::string& repo_id, const ResolveOptions& options) {
   Session session(repo_id, options);
   const Fetched config = session.fetch(options.revision, "config.json");
-  if (!config.path) session.throw_missing(config, options.revision, "config.json", ", which every model needs");
+  if (!config.path)
+    session.throw_missing(config, options.revision, "config.json", ", which every model needs");
   // The snapshot folder's name is the commit; pin it for the other files.
   const std::string commit = config.path->parent_path().filename().string();
 
@@ -281,12 +293,14 @@ fs::path hub_model(const std::string& repo_id, const ResolveOptions& options) {
   if (!weights.path) {
     const Fetched index = session.fetch(commit, "model.safetensors.index.json");
     if (!index.path)
-      throw NotFoundError("repository '" + repo_id + "' at revision '" + options.revision + "' (commit " + commit +
+      throw NotFoundError("repository '" + repo_id + "' at revision '" + options.revision + "' (commit " +
+                          commit +
                           ") has neither model.safetensors nor model.safetensors.index.json; visbone reads "
                           "safetensors checkpoints");
     for (const std::string& shard : shard_names(*index.path)) {
       const Fetched file = session.fetch(commit, shard);
-      if (!file.path) session.throw_missing(file, commit, shard, ", a shard listed in model.safetensors.index.json");
+      if (!file.path)
+        session.throw_missing(file, commit, shard, ", a shard listed in model.safetensors.index.json");
     }
   }
   return session.cache().snapshot_dir(commit);
@@ -297,12 +311,14 @@ fs::path resolve_model(const std::string& name_or_path, const ResolveOptions& op
   const fs::path path(name_or_path);
   if (fs::exists(path, ec)) {
     if (fs::is_directory(path, ec)) return path;
-    throw ConfigError("'" + name_or_path +
-                      "' is a file; expected a model folder (config.json and weights) or a hub repository id");
+    throw ConfigError(
+        "'" + name_or_path +
+        "' is a file; expected a model folder (config.json and weights) or a hub repository id");
   }
   if (!is_repo_id(name_or_path))
-    throw NotFoundError("'" + name_or_path +
-                        "' is neither an existing folder nor a hub repository id (ORG/NAME, like google/bit-50)");
+    throw NotFoundError(
+        "'" + name_or_path +
+        "' is neither an existing folder nor a hub repository id (ORG/NAME, like google/bit-50)");
   if (name_or_path.find('/') != std::string::npos) return hub_model(name_or_path, options);
   // A bare name is as likely a mistyped folder as a hub repository: say both in the error.
   const std::string prefix = "no folder '" + name_or_path + "' here; as a hub repository: ";

@@ -4,6 +4,7 @@
 #include <limits>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <system_error>
 
 #include "visbone/core/errors.h"
@@ -11,7 +12,9 @@
 namespace visbone::image {
 namespace {
 
-[[noreturn]] void fail(const std::string& name, const std::string& what) { throw FormatError(name + ": " + what); }
+[[noreturn]] void fail(const std::string& name, const std::string& what) {
+  throw FormatError(name + ": " + what);
+}
 
 // Pillow's convert("RGB") from what OpenCV hands back (BGR order; alpha already dropped by IMREAD_ANYCOLOR).
 Image to_image(const cv::Mat& m, bool convert_rgb, const std::string& name) {
@@ -22,30 +25,31 @@ Image to_image(const cv::Mat& m, bool convert_rgb, const std::string& name) {
                    std::to_string(depth) + "); expected 8- or 16-bit gray or colour samples");
   const int out_channels = (convert_rgb || cn == 3) ? 3 : 1;
   Image img(m.cols, m.rows, out_channels);
+  if (depth == CV_8U) {
+    // The common case, done by OpenCV's vectorised conversions straight into our buffer.
+    cv::Mat dst(m.rows, m.cols, CV_MAKETYPE(CV_8U, out_channels), img.data());
+    if (cn == 3) {
+      cv::cvtColor(m, dst, cv::COLOR_BGR2RGB);
+    } else if (out_channels == 3) {
+      cv::cvtColor(m, dst, cv::COLOR_GRAY2RGB);
+    } else {
+      m.copyTo(dst);
+    }
+    return img;
+  }
   for (int y = 0; y < m.rows; ++y) {
     std::uint8_t* out = img.row(y);
     for (int x = 0; x < m.cols; ++x) {
       std::uint8_t px[3];
-      if (depth == CV_8U) {
-        const std::uint8_t* in = m.ptr<std::uint8_t>(y) + static_cast<std::size_t>(x) * cn;
-        if (cn == 1) {
-          px[0] = px[1] = px[2] = in[0];
-        } else {
-          px[0] = in[2];
-          px[1] = in[1];
-          px[2] = in[0];
-        }
+      const std::uint16_t* in = m.ptr<std::uint16_t>(y) + static_cast<std::size_t>(x) * cn;
+      if (cn == 1) {
+        // Pillow opens 16-bit gray as mode I;16 and its I;16 -> RGB conversion clips, it does not scale.
+        px[0] = px[1] = px[2] = static_cast<std::uint8_t>(in[0] > 255 ? 255 : in[0]);
       } else {
-        const std::uint16_t* in = m.ptr<std::uint16_t>(y) + static_cast<std::size_t>(x) * cn;
-        if (cn == 1) {
-          // Pillow opens 16-bit gray as mode I;16 and its I;16 -> RGB conversion clips, it does not scale.
-          px[0] = px[1] = px[2] = static_cast<std::uint8_t>(in[0] > 255 ? 255 : in[0]);
-        } else {
-          // Pillow's RGB;16 (and LA;16) unpackers keep the high byte of each sample.
-          px[0] = static_cast<std::uint8_t>(in[2] >> 8);
-          px[1] = static_cast<std::uint8_t>(in[1] >> 8);
-          px[2] = static_cast<std::uint8_t>(in[0] >> 8);
-        }
+        // Pillow's RGB;16 (and LA;16) unpackers keep the high byte of each sample.
+        px[0] = static_cast<std::uint8_t>(in[2] >> 8);
+        px[1] = static_cast<std::uint8_t>(in[1] >> 8);
+        px[2] = static_cast<std::uint8_t>(in[0] >> 8);
       }
       for (int c = 0; c < out_channels; ++c) out[static_cast<std::size_t>(x) * out_channels + c] = px[c];
     }
@@ -58,27 +62,45 @@ Image to_image(const cv::Mat& m, bool convert_rgb, const std::string& name) {
 cv::Mat orient(const cv::Mat& m, int orientation) {
   cv::Mat out;
   switch (orientation) {
-    case 2: cv::flip(m, out, 1); break;
-    case 3: cv::rotate(m, out, cv::ROTATE_180); break;
-    case 4: cv::flip(m, out, 0); break;
-    case 5: cv::transpose(m, out); break;
-    case 6: cv::rotate(m, out, cv::ROTATE_90_CLOCKWISE); break;
+    case 2:
+      cv::flip(m, out, 1);
+      break;
+    case 3:
+      cv::rotate(m, out, cv::ROTATE_180);
+      break;
+    case 4:
+      cv::flip(m, out, 0);
+      break;
+    case 5:
+      cv::transpose(m, out);
+      break;
+    case 6:
+      cv::rotate(m, out, cv::ROTATE_90_CLOCKWISE);
+      break;
     case 7: {
       cv::Mat t;
       cv::transpose(m, t);
       cv::rotate(t, out, cv::ROTATE_180);
       break;
     }
-    case 8: cv::rotate(m, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
-    default: out = m; break;
+    case 8:
+      cv::rotate(m, out, cv::ROTATE_90_COUNTERCLOCKWISE);
+      break;
+    default:
+      out = m;
+      break;
   }
   return out;
 }
 
 // 6 (clockwise) and 8 (counter-clockwise) undo each other; the flips and transposes undo themselves.
-int inverse_orientation(int orientation) { return orientation == 6 ? 8 : orientation == 8 ? 6 : orientation; }
+int inverse_orientation(int orientation) {
+  return orientation == 6 ? 8 : orientation == 8 ? 6 : orientation;
+}
 
-std::string size_str(std::int64_t w, std::int64_t h) { return std::to_string(w) + "x" + std::to_string(h); }
+std::string size_str(std::int64_t w, std::int64_t h) {
+  return std::to_string(w) + "x" + std::to_string(h);
+}
 
 void check_pixels(std::int64_t w, std::int64_t h, const DecodeOptions& options, const std::string& name,
                   std::string_view source) {
@@ -92,17 +114,21 @@ void check_pixels(std::int64_t w, std::int64_t h, const DecodeOptions& options, 
 
 }  // namespace
 
-Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name, const DecodeOptions& options) {
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
+                   const DecodeOptions& options) {
   const ImageInfo info = probe_image(bytes, name);
-  check_pixels(info.width, info.height, options, name, std::string(format_name(info.format)) + " header gives");
+  check_pixels(info.width, info.height, options, name,
+               std::string(format_name(info.format)) + " header gives");
   if (!options.convert_rgb && info.palette)
-    fail(name, "palette image with do_convert_rgb false: transformers would feed the palette indices to the "
-               "model; enable do_convert_rgb");
+    fail(name,
+         "palette image with do_convert_rgb false: transformers would feed the palette indices to the "
+         "model; enable do_convert_rgb");
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     fail(name, "file of " + std::to_string(bytes.size()) + " bytes is too large for the decoder");
 
   // Orientation is applied below from our own header parse, the way Pillow finds it, so OpenCV must not
-  // apply its own EXIF reading (IMREAD_UNCHANGED and IMREAD_IGNORE_ORIENTATION both keep it out). Without convert_rgb we need to see alpha to reject it, hence IMREAD_UNCHANGED.
+  // apply its own EXIF reading (IMREAD_UNCHANGED and IMREAD_IGNORE_ORIENTATION both keep it out). Without
+  // convert_rgb we need to see alpha to reject it, hence IMREAD_UNCHANGED.
   const int flags = options.convert_rgb
                         ? (cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH | cv::IMREAD_IGNORE_ORIENTATION)
                         : cv::IMREAD_UNCHANGED;
@@ -114,17 +140,20 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
     fail(name, std::string(format_name(info.format)) + " decoder failed: " + e.msg);
   }
   if (m.empty())
-    fail(name, "cannot decode the " + std::string(format_name(info.format)) + " data (" + size_str(info.width, info.height) +
+    fail(name, "cannot decode the " + std::string(format_name(info.format)) + " data (" +
+                   size_str(info.width, info.height) +
                    " header); the file is corrupt, truncated or uses an unsupported variant");
   check_pixels(m.cols, m.rows, options, name, "decoded image has");
 
   if (!options.convert_rgb) {
     if (m.channels() != 1 && m.channels() != 3)
-      fail(name, std::to_string(m.channels()) + "-channel image with do_convert_rgb false: transformers would keep "
-                 "the alpha channel; enable do_convert_rgb");
+      fail(name, std::to_string(m.channels()) +
+                     "-channel image with do_convert_rgb false: transformers would keep "
+                     "the alpha channel; enable do_convert_rgb");
     if (m.channels() == 1 && m.depth() == CV_16U)
-      fail(name, "16-bit grayscale image with do_convert_rgb false: transformers would feed 16-bit samples; "
-                 "enable do_convert_rgb");
+      fail(name,
+           "16-bit grayscale image with do_convert_rgb false: transformers would feed 16-bit samples; "
+           "enable do_convert_rgb");
   }
   // OpenCV's TIFF decoder (libtiff) applies the Orientation tag itself, whatever the flags; every other
   // decoder leaves it to us. So for TIFF the work is already done, or has to be undone.
@@ -141,7 +170,8 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
 Image read_image(const std::filesystem::path& path, const DecodeOptions& options) {
   const std::string name = path.string();
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw IoError(name + ": is a directory, expected an image file");
+  if (std::filesystem::is_directory(path, ec))
+    throw IoError(name + ": is a directory, expected an image file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(name + ": cannot open file");
   const auto size = std::filesystem::file_size(path, ec);
@@ -151,7 +181,8 @@ Image read_image(const std::filesystem::path& path, const DecodeOptions& options
                   std::to_string(options.max_file_bytes));
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
-    throw IoError(name + ": read failed after " + std::to_string(in.gcount()) + " of " + std::to_string(size) + " bytes");
+    throw IoError(name + ": read failed after " + std::to_string(in.gcount()) + " of " +
+                  std::to_string(size) + " bytes");
   return decode_image(bytes, name, options);
 }
 

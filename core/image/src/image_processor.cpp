@@ -28,7 +28,9 @@ using Locator = std::function<std::string(const std::string& key)>;
                     boost::json::serialize(found));
 }
 
-bool is_null(const boost::json::value* v) { return v == nullptr || v->is_null(); }
+bool is_null(const boost::json::value* v) {
+  return v == nullptr || v->is_null();
+}
 
 std::optional<double> as_number(const boost::json::value& v) {
   if (v.is_double()) return v.get_double();
@@ -129,7 +131,8 @@ std::pair<std::int64_t, std::int64_t> read_crop(const boost::json::value& v, con
   return {to_int(*h, at, "crop_size.height"), to_int(*w, at, "crop_size.width")};
 }
 
-ImageProcessorConfig parse_config(const boost::json::value& json, const std::string& where, const Locator& at) {
+ImageProcessorConfig parse_config(const boost::json::value& json, const std::string& where,
+                                  const Locator& at) {
   if (!json.is_object())
     throw ConfigError(where + ": expected an object of image processor settings, found " + json_kind(json));
   const auto& o = json.get_object();
@@ -145,20 +148,24 @@ ImageProcessorConfig parse_config(const boost::json::value& json, const std::str
     c.crop_height = h;
     c.crop_width = w;
   }
-  if (const auto* v = o.if_contains("resample"); !is_null(v)) c.resample = resample_from_pil(to_int(*v, at, "resample"), at("resample"));
+  if (const auto* v = o.if_contains("resample"); !is_null(v))
+    c.resample = resample_from_pil(to_int(*v, at, "resample"), at("resample"));
   if (const auto* v = o.if_contains("rescale_factor"); !is_null(v)) {
     const auto n = as_number(*v);
     if (!n) bad(at, "rescale_factor", "a number", *v);
     c.rescale_factor = *n;
   }
-  if (const auto* v = o.if_contains("image_mean"); !is_null(v)) c.image_mean = read_numbers(*v, at, "image_mean");
-  if (const auto* v = o.if_contains("image_std"); !is_null(v)) c.image_std = read_numbers(*v, at, "image_std");
+  if (const auto* v = o.if_contains("image_mean"); !is_null(v))
+    c.image_mean = read_numbers(*v, at, "image_mean");
+  if (const auto* v = o.if_contains("image_std"); !is_null(v))
+    c.image_std = read_numbers(*v, at, "image_std");
   c.validate(where);
   return c;
 }
 
 // YAML -> JSON, remembering where each key's value sits so errors can point at the YAML line.
-boost::json::value yaml_to_json(const YAML::Node& n, const std::string& path, std::map<std::string, YAML::Mark>& marks) {
+boost::json::value yaml_to_json(const YAML::Node& n, const std::string& path,
+                                std::map<std::string, YAML::Mark>& marks) {
   if (!path.empty()) marks.emplace(path, n.Mark());
   if (!n.IsDefined() || n.IsNull()) return nullptr;
   if (n.IsScalar()) {
@@ -167,16 +174,19 @@ boost::json::value yaml_to_json(const YAML::Node& n, const std::string& path, st
     bool b;
     if (YAML::convert<bool>::decode(n, b)) return b;
     std::int64_t i;
-    if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i); ec == std::errc() && p == s.data() + s.size())
+    if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+        ec == std::errc() && p == s.data() + s.size())
       return i;
     double d;
-    if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d); ec == std::errc() && p == s.data() + s.size())
+    if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        ec == std::errc() && p == s.data() + s.size())
       return d;
     return boost::json::string(s);
   }
   if (n.IsSequence()) {
     boost::json::array a;
-    for (std::size_t i = 0; i < n.size(); ++i) a.push_back(yaml_to_json(n[i], path + "[" + std::to_string(i) + "]", marks));
+    for (std::size_t i = 0; i < n.size(); ++i)
+      a.push_back(yaml_to_json(n[i], path + "[" + std::to_string(i) + "]", marks));
     return a;
   }
   boost::json::object o;
@@ -187,7 +197,27 @@ boost::json::value yaml_to_json(const YAML::Node& n, const std::string& path, st
   return o;
 }
 
-std::int64_t floor_div2(std::int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+// Pillow's convert("RGB") for L (gray replicated), LA (alpha dropped) and RGBA (alpha dropped, not
+// composited).
+Image to_rgb(const Image& src) {
+  Image out(src.width(), src.height(), 3);
+  const int c = src.channels();
+  for (int y = 0; y < src.height(); ++y) {
+    const std::uint8_t* in = src.row(y);
+    std::uint8_t* o = out.row(y);
+    for (int x = 0; x < src.width(); ++x, in += c, o += 3) {
+      const bool gray = c < 3;
+      o[0] = in[0];
+      o[1] = gray ? in[0] : in[1];
+      o[2] = gray ? in[0] : in[2];
+    }
+  }
+  return out;
+}
+
+std::int64_t floor_div2(std::int64_t v) {
+  return v >= 0 ? v / 2 : -((-v + 1) / 2);
+}
 
 // Largest image the processor will produce or pad to: the decompression-bomb limit applies to outputs too,
 // so a config cannot make a small input allocate gigabytes.
@@ -195,7 +225,8 @@ constexpr std::int64_t kMaxOutputPixels = kDefaultMaxPixels;
 
 }  // namespace
 
-ImageProcessorConfig ImageProcessorConfig::from_json(const boost::json::value& json, const std::string& where) {
+ImageProcessorConfig ImageProcessorConfig::from_json(const boost::json::value& json,
+                                                     const std::string& where) {
   return parse_config(json, where, [&](const std::string& key) { return where + ": key '" + key + "'"; });
 }
 
@@ -232,7 +263,8 @@ void ImageProcessorConfig::validate(const std::string& where) const {
   positive(crop_width, "crop_size.width");
   if (do_resize) {
     if (size.height.has_value() != size.width.has_value() || (!size.height && !size.shortest_edge))
-      throw ConfigError(where + ": size needs {shortest_edge}, {shortest_edge, longest_edge} or {height, width}");
+      throw ConfigError(where +
+                        ": size needs {shortest_edge}, {shortest_edge, longest_edge} or {height, width}");
     if (size.longest_edge && !size.shortest_edge)
       throw ConfigError(where + ": size.longest_edge needs size.shortest_edge");
     if (size.height && size.height.value() * size.width.value() > kMaxOutputPixels)
@@ -240,16 +272,17 @@ void ImageProcessorConfig::validate(const std::string& where) const {
                         " has more than " + std::to_string(kMaxOutputPixels) + " pixels");
   }
   if (do_center_crop && crop_height * crop_width > kMaxOutputPixels)
-    throw ConfigError(where + ": crop_size " + std::to_string(crop_height) + "x" + std::to_string(crop_width) +
-                      " has more than " + std::to_string(kMaxOutputPixels) + " pixels");
+    throw ConfigError(where + ": crop_size " + std::to_string(crop_height) + "x" +
+                      std::to_string(crop_width) + " has more than " + std::to_string(kMaxOutputPixels) +
+                      " pixels");
   if (do_rescale && !std::isfinite(rescale_factor))
     throw ConfigError(where + ": rescale_factor must be a finite number");
   if (do_normalize) {
     if (image_mean.empty() || image_std.empty())
       throw ConfigError(where + ": image_mean and image_std need at least one value");
     if (image_mean.size() != image_std.size())
-      throw ConfigError(where + ": image_mean has " + std::to_string(image_mean.size()) + " values but image_std has " +
-                        std::to_string(image_std.size()));
+      throw ConfigError(where + ": image_mean has " + std::to_string(image_mean.size()) +
+                        " values but image_std has " + std::to_string(image_std.size()));
     for (std::size_t i = 0; i < image_std.size(); ++i) {
       if (!std::isfinite(image_mean[i]) || !std::isfinite(image_std[i]) || image_std[i] == 0.0)
         throw ConfigError(where + ": image_mean/image_std value " + std::to_string(i) +
@@ -279,9 +312,9 @@ ImageProcessor::ImageProcessor(ImageProcessorConfig config) : config_(std::move(
 }
 
 DecodeOptions ImageProcessor::decode_options() const {
-  DecodeOptions o;
-  o.convert_rgb = config_.do_convert_rgb;
-  return o;
+  // load_image() ends with convert("RGB") unconditionally; do_convert_rgb only matters for images the
+  // processor receives already decoded.
+  return DecodeOptions{};
 }
 
 std::pair<int, int> ImageProcessor::resized_size(int height, int width) const {
@@ -318,7 +351,8 @@ std::pair<int, int> ImageProcessor::resized_size(int height, int width) const {
     const bool portrait = width <= height;
     const std::int64_t shorter = portrait ? width : height;
     const std::int64_t longer = portrait ? height : width;
-    const auto new_long = static_cast<std::int64_t>(static_cast<double>(size * longer) / static_cast<double>(shorter));
+    const auto new_long =
+        static_cast<std::int64_t>(static_cast<double>(size * longer) / static_cast<double>(shorter));
     oh = portrait ? new_long : size;
     ow = portrait ? size : new_long;
   } else {
@@ -327,27 +361,33 @@ std::pair<int, int> ImageProcessor::resized_size(int height, int width) const {
   }
   if (oh <= 0 || ow <= 0 || oh * ow > kMaxOutputPixels || oh > std::numeric_limits<int>::max() ||
       ow > std::numeric_limits<int>::max())
-    throw ShapeError("resizing a " + std::to_string(width) + "x" + std::to_string(height) + " image with this size setting gives " +
-                     std::to_string(ow) + "x" + std::to_string(oh) + ", expected a positive size of at most " +
-                     std::to_string(kMaxOutputPixels) + " pixels");
+    throw ShapeError("resizing a " + std::to_string(width) + "x" + std::to_string(height) +
+                     " image with this size setting gives " + std::to_string(ow) + "x" + std::to_string(oh) +
+                     ", expected a positive size of at most " + std::to_string(kMaxOutputPixels) + " pixels");
   return {static_cast<int>(oh), static_cast<int>(ow)};
 }
 
 std::pair<int, int> ImageProcessor::output_size(int height, int width) const {
-  if (config_.do_center_crop) return {static_cast<int>(config_.crop_height), static_cast<int>(config_.crop_width)};
+  if (config_.do_center_crop)
+    return {static_cast<int>(config_.crop_height), static_cast<int>(config_.crop_width)};
   return resized_size(height, width);
 }
 
 Image ImageProcessor::resize_and_crop(const Image& image) const {
   if (image.empty()) throw ShapeError("cannot preprocess an empty image");
-  Image resized;
+  Image converted;
   const Image* current = &image;
+  if (config_.do_convert_rgb && image.channels() != 3) {
+    converted = to_rgb(image);
+    current = &converted;
+  }
+  Image resized;
   if (config_.do_resize) {
-    const auto [h, w] = resized_size(image.height(), image.width());
-    resized = resize(image, w, h, config_.resample);
+    const auto [h, w] = resized_size(current->height(), current->width());
+    resized = resize(*current, w, h, config_.resample);
     current = &resized;
   }
-  if (!config_.do_center_crop) return current == &image ? image : resized;
+  if (!config_.do_center_crop) return *current;
 
   // transformers' center_crop: top = (H - crop_h) // 2 (floor); a crop larger than the image is padded with
   // zeros, ceil((crop - size) / 2) before the image, which lands every output pixel at source + top/left.
@@ -362,8 +402,8 @@ Image ImageProcessor::resize_and_crop(const Image& image) const {
   for (int y = 0; y < ch; ++y) {
     const std::int64_t sy = y + top;
     if (sy < 0 || sy >= src.height() || x0 >= x1) continue;
-    std::copy_n(src.row(static_cast<int>(sy)) + static_cast<std::size_t>(x0 + left) * c, static_cast<std::size_t>(x1 - x0) * c,
-                out.row(y) + static_cast<std::size_t>(x0) * c);
+    std::copy_n(src.row(static_cast<int>(sy)) + static_cast<std::size_t>(x0 + left) * c,
+                static_cast<std::size_t>(x1 - x0) * c, out.row(y) + static_cast<std::size_t>(x0) * c);
   }
   return out;
 }
@@ -376,19 +416,25 @@ void ImageProcessor::normalize_into(const Image& image, float* out) const {
                      std::to_string(config_.image_mean.size()) + " values");
   const int h = image.height(), w = image.width();
   const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
-  tbb::parallel_for(tbb::blocked_range<int>(0, h, std::max(1, 8192 / std::max(1, w))), [&](const tbb::blocked_range<int>& r) {
-    for (int y = r.begin(); y < r.end(); ++y) {
-      const std::uint8_t* in = image.row(y);
-      for (int c = 0; c < channels; ++c) {
-        const float* lut = lut_[static_cast<std::size_t>(c)].data();
-        float* o = out + static_cast<std::size_t>(c) * plane + static_cast<std::size_t>(y) * static_cast<std::size_t>(w);
-        for (int x = 0; x < w; ++x) o[x] = lut[in[static_cast<std::size_t>(x) * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)]];
-      }
-    }
-  });
+  tbb::parallel_for(tbb::blocked_range<int>(0, h, std::max(1, 8192 / std::max(1, w))),
+                    [&](const tbb::blocked_range<int>& r) {
+                      for (int y = r.begin(); y < r.end(); ++y) {
+                        const std::uint8_t* in = image.row(y);
+                        for (int c = 0; c < channels; ++c) {
+                          const float* lut = lut_[static_cast<std::size_t>(c)].data();
+                          float* o = out + static_cast<std::size_t>(c) * plane +
+                                     static_cast<std::size_t>(y) * static_cast<std::size_t>(w);
+                          for (int x = 0; x < w; ++x)
+                            o[x] = lut[in[static_cast<std::size_t>(x) * static_cast<std::size_t>(channels) +
+                                          static_cast<std::size_t>(c)]];
+                        }
+                      }
+                    });
 }
 
-Tensor ImageProcessor::preprocess(const Image& image) const { return preprocess(std::span<const Image>(&image, 1)); }
+Tensor ImageProcessor::preprocess(const Image& image) const {
+  return preprocess(std::span<const Image>(&image, 1));
+}
 
 Tensor ImageProcessor::preprocess(std::span<const Image> images) const {
   if (images.empty()) throw ShapeError("cannot preprocess an empty batch");
@@ -399,10 +445,11 @@ Tensor ImageProcessor::preprocess(std::span<const Image> images) const {
   for (std::size_t i = 1; i < prepared.size(); ++i) {
     const Image& p = prepared[i];
     if (p.width() != first.width() || p.height() != first.height() || p.channels() != first.channels())
-      throw ShapeError("image " + std::to_string(i) + " preprocesses to " + std::to_string(p.channels()) + "x" +
-                       std::to_string(p.height()) + "x" + std::to_string(p.width()) + " but image 0 to " +
-                       std::to_string(first.channels()) + "x" + std::to_string(first.height()) + "x" +
-                       std::to_string(first.width()) + "; a batch needs one size (enable do_center_crop or size {height, width})");
+      throw ShapeError("image " + std::to_string(i) + " preprocesses to " + std::to_string(p.channels()) +
+                       "x" + std::to_string(p.height()) + "x" + std::to_string(p.width()) +
+                       " but image 0 to " + std::to_string(first.channels()) + "x" +
+                       std::to_string(first.height()) + "x" + std::to_string(first.width()) +
+                       "; a batch needs one size (enable do_center_crop or size {height, width})");
   }
   Tensor out({static_cast<std::int64_t>(prepared.size()), first.channels(), first.height(), first.width()});
   const std::size_t per_image = first.stride() * static_cast<std::size_t>(first.height());

@@ -15,7 +15,9 @@ namespace {
 
 using detail::ByteReader;
 
-[[noreturn]] void fail(const std::string& name, const std::string& what) { throw FormatError(name + ": " + what); }
+[[noreturn]] void fail(const std::string& name, const std::string& what) {
+  throw FormatError(name + ": " + what);
+}
 
 std::string hex8(unsigned v) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -72,21 +74,39 @@ std::optional<TiffTags> read_tiff_ifd0(std::span<const std::uint8_t> bytes, std:
     const std::uint16_t tag = *r.u16(e, little);
     std::optional<std::uint64_t>* slot = nullptr;
     switch (tag) {
-      case 256: slot = &tags.width; break;
-      case 257: slot = &tags.height; break;
-      case 262: slot = &tags.photometric; break;
-      case 274: slot = &tags.orientation; break;
-      default: continue;
+      case 256:
+        slot = &tags.width;
+        break;
+      case 257:
+        slot = &tags.height;
+        break;
+      case 262:
+        slot = &tags.photometric;
+        break;
+      case 274:
+        slot = &tags.orientation;
+        break;
+      default:
+        continue;
     }
     const std::uint16_t type = *r.u16(e + 2, little);
     const std::uint64_t n = big ? *r.u64(e + 4, little) : *r.u32(e + 4, little);
     std::uint64_t size;
     switch (type) {
-      case 1: size = 1; break;   // BYTE
-      case 3: size = 2; break;   // SHORT
-      case 4: size = 4; break;   // LONG
-      case 16: size = 8; break;  // LONG8 (BigTIFF)
-      default: continue;         // other types cannot hold these tags
+      case 1:
+        size = 1;
+        break;  // BYTE
+      case 3:
+        size = 2;
+        break;  // SHORT
+      case 4:
+        size = 4;
+        break;  // LONG
+      case 16:
+        size = 8;
+        break;  // LONG8 (BigTIFF)
+      default:
+        continue;  // other types cannot hold these tags
     }
     if (n == 0) continue;
     const std::uint64_t field = e + (big ? 12 : 8);
@@ -151,7 +171,8 @@ ImageInfo probe_png(const ByteReader& r, const std::string& name) {
     }
     const std::uint32_t length = *r.be32(pos);
     const std::string type(reinterpret_cast<const char*>(r.sub(pos + 4, 4).data()), 4);
-    if (length > 0x7FFFFFFFu) fail(name, "corrupt PNG: chunk '" + type + "' declares " + std::to_string(length) + " bytes");
+    if (length > 0x7FFFFFFFu)
+      fail(name, "corrupt PNG: chunk '" + type + "' declares " + std::to_string(length) + " bytes");
     if (!r.has(pos + 8, std::uint64_t{length} + 4)) {
       fail(name, "truncated PNG: chunk '" + type + "' at byte " + std::to_string(pos) + " declares " +
                      std::to_string(length) + " bytes but the file ends at byte " + std::to_string(r.size()));
@@ -182,7 +203,8 @@ ImageInfo probe_png(const ByteReader& r, const std::string& name) {
     pos = data + length + 4;
   }
   if (info.width <= 0 || info.height <= 0 || info.width > 0x7FFFFFFF || info.height > 0x7FFFFFFF)
-    fail(name, "corrupt PNG: IHDR gives a size of " + std::to_string(info.width) + "x" + std::to_string(info.height));
+    fail(name, "corrupt PNG: IHDR gives a size of " + std::to_string(info.width) + "x" +
+                   std::to_string(info.height));
   info.orientation = resolve_orientation(exif, xmp);
   return info;
 }
@@ -200,9 +222,11 @@ ImageInfo probe_jpeg(const ByteReader& r, const std::string& name) {
   std::uint64_t pos = 2;
   for (;;) {
     if (!r.has(pos, 1))
-      fail(name, "truncated JPEG: the file ends at byte " + std::to_string(r.size()) + " before any image data");
+      fail(name,
+           "truncated JPEG: the file ends at byte " + std::to_string(r.size()) + " before any image data");
     if (*r.u8(pos) != 0xFF)
-      fail(name, "corrupt JPEG: expected a marker at byte " + std::to_string(pos) + ", found " + hex8(*r.u8(pos)));
+      fail(name,
+           "corrupt JPEG: expected a marker at byte " + std::to_string(pos) + ", found " + hex8(*r.u8(pos)));
     while (r.has(pos, 1) && *r.u8(pos) == 0xFF) ++pos;  // fill bytes
     const auto marker = r.u8(pos);
     if (!marker) fail(name, "truncated JPEG: the file ends inside a marker at byte " + std::to_string(pos));
@@ -211,17 +235,23 @@ ImageInfo probe_jpeg(const ByteReader& r, const std::string& name) {
     if (*marker == 0xD9) fail(name, "corrupt JPEG: end-of-image marker before any image data");
     const auto length = r.be16(pos);
     if (!length || !r.has(pos, *length))
-      fail(name, "truncated JPEG: segment 0xFF" + hex8(*marker).substr(2) + " at byte " + std::to_string(pos - 2) +
-                     " runs past the end of the file (" + std::to_string(r.size()) + " bytes)");
-    if (*length < 2) fail(name, "corrupt JPEG: segment length " + std::to_string(*length) + " at byte " + std::to_string(pos));
+      fail(name, "truncated JPEG: segment 0xFF" + hex8(*marker).substr(2) + " at byte " +
+                     std::to_string(pos - 2) + " runs past the end of the file (" + std::to_string(r.size()) +
+                     " bytes)");
+    if (*length < 2)
+      fail(name,
+           "corrupt JPEG: segment length " + std::to_string(*length) + " at byte " + std::to_string(pos));
     const std::uint64_t seg = pos + 2, seg_len = *length - 2u;
     if (is_jpeg_frame_marker(*marker) && !have_frame) {
-      if (seg_len < 6) fail(name, "corrupt JPEG: frame header is " + std::to_string(seg_len) + " bytes, expected at least 6");
+      if (seg_len < 6)
+        fail(name,
+             "corrupt JPEG: frame header is " + std::to_string(seg_len) + " bytes, expected at least 6");
       info.height = *r.be16(seg + 1);
       info.width = *r.be16(seg + 3);
       if (info.width == 0 || info.height == 0)
         fail(name, "unsupported JPEG: frame header gives a size of " + std::to_string(info.width) + "x" +
-                       std::to_string(info.height) + " (a height defined later by a DNL marker is not supported)");
+                       std::to_string(info.height) +
+                       " (a height defined later by a DNL marker is not supported)");
       have_frame = true;
     } else if (*marker == 0xE1) {
       if (r.matches(seg, "Exif\0\0")) {
@@ -265,13 +295,15 @@ ImageInfo probe_bmp(const ByteReader& r, const std::string& name) {
     h = *r.le16(20);
     bpp = *r.le16(24);
   } else {
-    if (*header < 40 || !r.has(14, 16)) fail(name, "corrupt or truncated BMP header (size " + std::to_string(*header) + ")");
+    if (*header < 40 || !r.has(14, 16))
+      fail(name, "corrupt or truncated BMP header (size " + std::to_string(*header) + ")");
     w = static_cast<std::int32_t>(*r.le32(18));
     h = static_cast<std::int32_t>(*r.le32(22));  // negative: rows stored top-down
     bpp = *r.le16(28);
     if (h < 0) h = -h;
   }
-  if (w <= 0 || h <= 0) fail(name, "corrupt BMP: header gives a size of " + std::to_string(w) + "x" + std::to_string(h));
+  if (w <= 0 || h <= 0)
+    fail(name, "corrupt BMP: header gives a size of " + std::to_string(w) + "x" + std::to_string(h));
   info.width = w;
   info.height = h;
   info.palette = bpp <= 8;
@@ -310,7 +342,8 @@ ImageInfo probe_webp(const ByteReader& r, const std::string& name) {
       fail(name, "truncated WebP: chunk '" + fourcc + "' at byte " + std::to_string(pos) + " declares " +
                      std::to_string(size) + " bytes but the file ends at byte " + std::to_string(r.size()));
     if (!have_size) {
-      if (fourcc == "VP8 " && size >= 10 && *r.u8(data + 3) == 0x9D && *r.u8(data + 4) == 0x01 && *r.u8(data + 5) == 0x2A) {
+      if (fourcc == "VP8 " && size >= 10 && *r.u8(data + 3) == 0x9D && *r.u8(data + 4) == 0x01 &&
+          *r.u8(data + 5) == 0x2A) {
         info.width = *r.le16(data + 6) & 0x3FFF;
         info.height = *r.le16(data + 8) & 0x3FFF;
       } else if (fourcc == "VP8L" && size >= 5 && *r.u8(data) == 0x2F) {
@@ -336,7 +369,8 @@ ImageInfo probe_webp(const ByteReader& r, const std::string& name) {
     pos = data + size + (size & 1u);  // chunks are padded to an even size
   }
   if (!have_size) fail(name, "truncated WebP: no image chunk");
-  if (info.width <= 0 || info.height <= 0) fail(name, "corrupt WebP: size " + std::to_string(info.width) + "x" + std::to_string(info.height));
+  if (info.width <= 0 || info.height <= 0)
+    fail(name, "corrupt WebP: size " + std::to_string(info.width) + "x" + std::to_string(info.height));
   info.orientation = resolve_orientation(exif, xmp);
   return info;
 }
@@ -345,11 +379,16 @@ ImageInfo probe_webp(const ByteReader& r, const std::string& name) {
 
 std::string_view format_name(ImageFormat format) {
   switch (format) {
-    case ImageFormat::png: return "PNG";
-    case ImageFormat::jpeg: return "JPEG";
-    case ImageFormat::bmp: return "BMP";
-    case ImageFormat::tiff: return "TIFF";
-    case ImageFormat::webp: return "WebP";
+    case ImageFormat::png:
+      return "PNG";
+    case ImageFormat::jpeg:
+      return "JPEG";
+    case ImageFormat::bmp:
+      return "BMP";
+    case ImageFormat::tiff:
+      return "TIFF";
+    case ImageFormat::webp:
+      return "WebP";
   }
   return "image";
 }

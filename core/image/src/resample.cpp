@@ -27,7 +27,9 @@ struct Filter {
   double support;
 };
 
-double box_weight(double x) { return (x > -0.5 && x <= 0.5) ? 1.0 : 0.0; }
+double box_weight(double x) {
+  return (x > -0.5 && x <= 0.5) ? 1.0 : 0.0;
+}
 
 double bilinear_weight(double x) {
   if (x < 0.0) x = -x;
@@ -64,12 +66,18 @@ double lanczos_weight(double x) {
 
 Filter filter_for(Resample r) {
   switch (r) {
-    case Resample::box: return {box_weight, 0.5};
-    case Resample::bilinear: return {bilinear_weight, 1.0};
-    case Resample::hamming: return {hamming_weight, 1.0};
-    case Resample::bicubic: return {bicubic_weight, 2.0};
-    case Resample::lanczos: return {lanczos_weight, 3.0};
-    case Resample::nearest: break;
+    case Resample::box:
+      return {box_weight, 0.5};
+    case Resample::bilinear:
+      return {bilinear_weight, 1.0};
+    case Resample::hamming:
+      return {hamming_weight, 1.0};
+    case Resample::bicubic:
+      return {bicubic_weight, 2.0};
+    case Resample::lanczos:
+      return {lanczos_weight, 3.0};
+    case Resample::nearest:
+      break;
   }
   throw ConfigError("internal: no convolution filter for resample " + std::string(resample_name(r)));
 }
@@ -113,7 +121,8 @@ Coefficients precompute(int in_size, int out_size, const Filter& filter) {
     for (int x = 0; x < n; ++x) {
       double w = k[static_cast<std::size_t>(x)];
       if (ww != 0.0) w /= ww;
-      out[x] = static_cast<std::int32_t>(w < 0 ? -0.5 + w * (1 << kPrecisionBits) : 0.5 + w * (1 << kPrecisionBits));
+      out[x] = static_cast<std::int32_t>(w < 0 ? -0.5 + w * (1 << kPrecisionBits)
+                                               : 0.5 + w * (1 << kPrecisionBits));
     }
     co.first[static_cast<std::size_t>(xx)] = xmin;
     co.count[static_cast<std::size_t>(xx)] = n;
@@ -133,13 +142,15 @@ std::size_t grain_for(std::size_t work_per_row) {
 }
 
 template <int C>
-void horizontal_rows(const Image& src, Image& dst, int row_offset, const Coefficients& co, int y_begin, int y_end) {
+void horizontal_rows(const Image& src, Image& dst, int row_offset, const Coefficients& co, int y_begin,
+                     int y_end) {
   const int out_w = dst.width();
   for (int y = y_begin; y < y_end; ++y) {
     const std::uint8_t* in = src.row(y + row_offset);
     std::uint8_t* out = dst.row(y);
     for (int xx = 0; xx < out_w; ++xx) {
-      const std::int32_t* k = co.weights.data() + static_cast<std::size_t>(xx) * static_cast<std::size_t>(co.ksize);
+      const std::int32_t* k =
+          co.weights.data() + static_cast<std::size_t>(xx) * static_cast<std::size_t>(co.ksize);
       const std::uint8_t* p = in + static_cast<std::size_t>(co.first[static_cast<std::size_t>(xx)]) * C;
       const int n = co.count[static_cast<std::size_t>(xx)];
       std::int32_t ss[C];
@@ -154,40 +165,50 @@ void horizontal_rows(const Image& src, Image& dst, int row_offset, const Coeffic
 void horizontal_pass(const Image& src, Image& dst, int row_offset, const Coefficients& co) {
   const auto work = static_cast<std::size_t>(dst.width()) * static_cast<std::size_t>(src.channels()) *
                     static_cast<std::size_t>(co.ksize);
-  tbb::parallel_for(tbb::blocked_range<int>(0, dst.height(), grain_for(work)), [&](const tbb::blocked_range<int>& r) {
-    switch (src.channels()) {
-      case 1: horizontal_rows<1>(src, dst, row_offset, co, r.begin(), r.end()); break;
-      case 2: horizontal_rows<2>(src, dst, row_offset, co, r.begin(), r.end()); break;
-      case 3: horizontal_rows<3>(src, dst, row_offset, co, r.begin(), r.end()); break;
-      default: horizontal_rows<4>(src, dst, row_offset, co, r.begin(), r.end()); break;
-    }
-  });
+  tbb::parallel_for(tbb::blocked_range<int>(0, dst.height(), grain_for(work)),
+                    [&](const tbb::blocked_range<int>& r) {
+                      switch (src.channels()) {
+                        case 1:
+                          horizontal_rows<1>(src, dst, row_offset, co, r.begin(), r.end());
+                          break;
+                        case 2:
+                          horizontal_rows<2>(src, dst, row_offset, co, r.begin(), r.end());
+                          break;
+                        case 3:
+                          horizontal_rows<3>(src, dst, row_offset, co, r.begin(), r.end());
+                          break;
+                        default:
+                          horizontal_rows<4>(src, dst, row_offset, co, r.begin(), r.end());
+                          break;
+                      }
+                    });
 }
 
 // `first` holds source rows relative to `src` (Pillow shifts them when the horizontal pass kept only the
 // rows the vertical pass reads).
 void vertical_pass(const Image& src, Image& dst, const Coefficients& co, int row_shift) {
   const std::size_t stride = dst.stride();
-  tbb::parallel_for(tbb::blocked_range<int>(0, dst.height(), grain_for(stride * static_cast<std::size_t>(co.ksize))),
-                    [&](const tbb::blocked_range<int>& r) {
-                      // Integer sums do not depend on the order of addition, so accumulating whole rows gives
-                      // Pillow's per-pixel results while letting the compiler vectorise.
-                      std::vector<std::int32_t> acc(stride);
-                      for (int yy = r.begin(); yy < r.end(); ++yy) {
-                        const std::int32_t* k =
-                            co.weights.data() + static_cast<std::size_t>(yy) * static_cast<std::size_t>(co.ksize);
-                        const int ymin = co.first[static_cast<std::size_t>(yy)] - row_shift;
-                        const int n = co.count[static_cast<std::size_t>(yy)];
-                        std::fill(acc.begin(), acc.end(), kHalf);
-                        for (int y = 0; y < n; ++y) {
-                          const std::uint8_t* in = src.row(ymin + y);
-                          const std::int32_t kv = k[y];
-                          for (std::size_t i = 0; i < stride; ++i) acc[i] += static_cast<std::int32_t>(in[i]) * kv;
-                        }
-                        std::uint8_t* out = dst.row(yy);
-                        for (std::size_t i = 0; i < stride; ++i) out[i] = clip8(acc[i]);
-                      }
-                    });
+  tbb::parallel_for(
+      tbb::blocked_range<int>(0, dst.height(), grain_for(stride * static_cast<std::size_t>(co.ksize))),
+      [&](const tbb::blocked_range<int>& r) {
+        // Integer sums do not depend on the order of addition, so accumulating whole rows gives
+        // Pillow's per-pixel results while letting the compiler vectorise.
+        std::vector<std::int32_t> acc(stride);
+        for (int yy = r.begin(); yy < r.end(); ++yy) {
+          const std::int32_t* k =
+              co.weights.data() + static_cast<std::size_t>(yy) * static_cast<std::size_t>(co.ksize);
+          const int ymin = co.first[static_cast<std::size_t>(yy)] - row_shift;
+          const int n = co.count[static_cast<std::size_t>(yy)];
+          std::fill(acc.begin(), acc.end(), kHalf);
+          for (int y = 0; y < n; ++y) {
+            const std::uint8_t* in = src.row(ymin + y);
+            const std::int32_t kv = k[y];
+            for (std::size_t i = 0; i < stride; ++i) acc[i] += static_cast<std::int32_t>(in[i]) * kv;
+          }
+          std::uint8_t* out = dst.row(yy);
+          for (std::size_t i = 0; i < stride; ++i) out[i] = clip8(acc[i]);
+        }
+      });
 }
 
 // Pillow's ImagingScaleAffine: source positions are accumulated by repeated addition from a half-pixel
@@ -219,8 +240,8 @@ Image resize_nearest(const Image& src, int width, int height) {
                         for (int x = 0; x < width; ++x) {
                           const int sx = xs[static_cast<std::size_t>(x)];
                           if (sx < 0) continue;
-                          std::memcpy(out + static_cast<std::size_t>(x) * c, in + static_cast<std::size_t>(sx) * c,
-                                      static_cast<std::size_t>(c));
+                          std::memcpy(out + static_cast<std::size_t>(x) * c,
+                                      in + static_cast<std::size_t>(sx) * c, static_cast<std::size_t>(c));
                         }
                       }
                     });
@@ -231,21 +252,28 @@ Image resize_nearest(const Image& src, int width, int height) {
 
 std::string_view resample_name(Resample filter) {
   switch (filter) {
-    case Resample::nearest: return "nearest";
-    case Resample::lanczos: return "lanczos";
-    case Resample::bilinear: return "bilinear";
-    case Resample::bicubic: return "bicubic";
-    case Resample::box: return "box";
-    case Resample::hamming: return "hamming";
+    case Resample::nearest:
+      return "nearest";
+    case Resample::lanczos:
+      return "lanczos";
+    case Resample::bilinear:
+      return "bilinear";
+    case Resample::bicubic:
+      return "bicubic";
+    case Resample::box:
+      return "box";
+    case Resample::hamming:
+      return "hamming";
   }
   return "unknown";
 }
 
 Resample resample_from_pil(std::int64_t code, const std::string& where) {
   if (code < 0 || code > 5)
-    throw ConfigError(where + ": resample " + std::to_string(code) +
-                      " is not a PIL filter; expected 0 (nearest), 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) "
-                      "or 5 (hamming)");
+    throw ConfigError(
+        where + ": resample " + std::to_string(code) +
+        " is not a PIL filter; expected 0 (nearest), 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) "
+        "or 5 (hamming)");
   return static_cast<Resample>(code);
 }
 

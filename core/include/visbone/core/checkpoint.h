@@ -26,8 +26,12 @@ class Checkpoint {
  public:
   // Reads config.json and opens the weights, validating every file (and, for shards, the index against the
   // shards) up front. Like transformers, a single model.safetensors is preferred when both forms are present.
-  // NotFoundError when the folder, config.json, the weights or a shard is missing; FormatError for bad content.
+  // NotFoundError when the folder, config.json, the weights or a shard is missing; FormatError for bad
+  // content.
   static Checkpoint open(const std::filesystem::path& dir);
+  // A checkpoint whose weights were converted in memory (timm or .npz weights under transformers' names);
+  // `dir` names it in messages.
+  static Checkpoint from_weights(std::filesystem::path dir, boost::json::value config, SafetensorsFile weights);
 
   const std::filesystem::path& dir() const { return dir_; }
   const boost::json::value& config() const { return config_; }
@@ -52,8 +56,8 @@ class Checkpoint {
   Checkpoint() = default;
 
   struct Entry {
-    std::size_t file;          // index into files_
-    const TensorInfo* info;    // owned by files_[file]; stays valid when the Checkpoint moves
+    std::size_t file;        // index into files_
+    const TensorInfo* info;  // owned by files_[file]; stays valid when the Checkpoint moves
   };
 
   std::filesystem::path dir_;

@@ -74,7 +74,11 @@ class SafetensorsFile {
 // multiple of 8 bytes so the data is aligned. Atomic: the bytes go to a temporary file in the same folder
 // which is then renamed over `path`, so readers never see a partial file. IoError when writing fails;
 // FormatError for tensors that cannot be written (duplicate or reserved names, invalid UTF-8, no storage).
-void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+// The bytes write_safetensors would write, in memory (for SafetensorsFile::from_bytes).
+std::string encode_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                               const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace visbone

@@ -49,6 +49,8 @@ struct BitConfig {
   // Parses a config.json object; `where` names the source in messages. Validates.
   static BitConfig from_json(const boost::json::value& json, const std::string& where);
   static BitConfig from_file(const std::filesystem::path& path);
+  // config.json as transformers writes it (model_type "bit", the architecture, labels, selection).
+  boost::json::value to_json() const;
 };
 
 std::string to_string(LayerType v);

@@ -18,19 +18,21 @@ struct FileMetadata {
   std::string commit;      // X-Repo-Commit: the commit the revision resolved to
   std::string etag;        // X-Linked-Etag (LFS: the sha256), else ETag (git sha1); quotes and W/ removed
   std::uint64_t size = 0;  // X-Linked-Size (LFS), else Content-Length
-  std::string location;    // where the bytes are: the redirect target (an LFS file's CDN URL) or the URL itself
+  std::string location;  // where the bytes are: the redirect target (an LFS file's CDN URL) or the URL itself
 };
 
-// An ETag header as a file name: W/ prefix and surrounding quotes removed (huggingface_hub's _normalize_etag).
+// An ETag header as a file name: W/ prefix and surrounding quotes removed (huggingface_hub's
+// _normalize_etag).
 std::string normalize_etag(std::string_view etag);
 
 // HEAD `url` with "Accept-Encoding: identity" (so sizes are the real ones), following redirects only within
-// the same server (a renamed repository) and not to another host (an LFS file's CDN), as huggingface_hub does.
-// Throws NetworkError naming the URL when there is no answer.
+// the same server (a renamed repository) and not to another host (an LFS file's CDN), as huggingface_hub
+// does. Throws NetworkError naming the URL when there is no answer.
 HttpResponse head_resolve(HttpClient& client, const std::string& url, std::vector<std::string> headers);
 
 // The metadata in a 2xx/3xx answer to head_resolve. Throws NetworkError naming the URL when the commit, ETag
-// or size is missing or malformed (the endpoint is then not a Hugging Face hub, or a proxy altered the answer).
+// or size is missing or malformed (the endpoint is then not a Hugging Face hub, or a proxy altered the
+// answer).
 FileMetadata parse_file_metadata(const HttpResponse& response, const std::string& url);
 
 enum class ProgressMode {
@@ -41,13 +43,13 @@ enum class ProgressMode {
 };
 
 struct BlobDownload {
-  std::string url;                   // where to GET the bytes
-  std::vector<std::string> headers;  // sent with every GET (authorization, ...)
-  std::filesystem::path incomplete;  // the partial file; a previous interrupted download is resumed from it
+  std::string url;                    // where to GET the bytes
+  std::vector<std::string> headers;   // sent with every GET (authorization, ...)
+  std::filesystem::path incomplete;   // the partial file; a previous interrupted download is resumed from it
   std::filesystem::path destination;  // the blob, which appears only once complete and verified
   std::uint64_t expected_size = 0;
-  std::string etag;          // when it is 64 hex digits (an LFS file) it is the contents' sha256, verified
-  std::string display_name;  // the file's name in the repository, for the progress bar and messages
+  std::string etag;             // when it is 64 hex digits (an LFS file) it is the contents' sha256, verified
+  std::string display_name;     // the file's name in the repository, for the progress bar and messages
   int max_resume_attempts = 5;  // consecutive attempts that bring no new byte before giving up
   std::chrono::milliseconds retry_delay{300};
   ProgressMode progress = ProgressMode::automatic;

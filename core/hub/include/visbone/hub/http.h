@@ -58,7 +58,7 @@ struct GetResult {
 
 class HttpClient {
  public:
-  using Start = std::function<bool(const HttpResponse& response)>;      // false stops the transfer
+  using Start = std::function<bool(const HttpResponse& response)>;       // false stops the transfer
   using Sink = std::function<bool(const char* data, std::size_t size)>;  // false stops the transfer
   using Progress = std::function<void(std::uint64_t received, std::uint64_t total)>;
 

@@ -16,11 +16,11 @@
 namespace visbone::hub {
 
 struct ResolveOptions {
-  std::string revision = "main";                  // a branch, a tag or a commit hash
-  std::optional<std::string> endpoint;            // default: default_endpoint() ($HF_ENDPOINT)
-  std::optional<std::string> token;               // default: default_token() ($HF_TOKEN, the token file)
+  std::string revision = "main";                   // a branch, a tag or a commit hash
+  std::optional<std::string> endpoint;             // default: default_endpoint() ($HF_ENDPOINT)
+  std::optional<std::string> token;                // default: default_token() ($HF_TOKEN, the token file)
   std::optional<std::filesystem::path> cache_dir;  // default: default_cache_dir() ($HF_HUB_CACHE, ...)
-  std::optional<bool> offline;                    // default: default_offline() ($HF_HUB_OFFLINE)
+  std::optional<bool> offline;                     // default: default_offline() ($HF_HUB_OFFLINE)
   ProgressMode progress = ProgressMode::automatic;
   // Defaults: $HF_HUB_ETAG_TIMEOUT and $HF_HUB_DOWNLOAD_TIMEOUT seconds, else 10 s each.
   std::optional<std::chrono::milliseconds> connect_timeout;  // to connect, and to get an answer to a HEAD
@@ -30,9 +30,11 @@ struct ResolveOptions {
 
 // The local folder holding the model `name_or_path`:
 // - an existing directory is returned as it is;
-// - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is returned
-//   once config.json, preprocessor_config.json (when the repository has one) and the weights (model.safetensors,
-//   or model.safetensors.index.json and every shard it lists) are in it, downloaded when needed.
+// - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is
+// returned
+//   once config.json, preprocessor_config.json (when the repository has one) and the weights
+//   (model.safetensors, or model.safetensors.index.json and every shard it lists) are in it, downloaded when
+//   needed.
 // Errors: NotFoundError for a name that is neither, or a file missing from the cache while offline;
 // HttpError/NetworkError for the hub's refusals and connection problems (with the URL); ConfigError for an
 // existing path that is not a folder.
@@ -50,7 +52,8 @@ std::filesystem::path hub_file(const std::string& repo_id, const std::string& fi
                                const ResolveOptions& options = {});
 
 // As hub_file, but a file the repository does not have is std::nullopt (and recorded in .no_exist/).
-std::optional<std::filesystem::path> hub_file_if_exists(const std::string& repo_id, const std::string& filename,
+std::optional<std::filesystem::path> hub_file_if_exists(const std::string& repo_id,
+                                                        const std::string& filename,
                                                         const ResolveOptions& options = {});
 
 }  // namespace visbone::hub

@@ -52,7 +52,8 @@ ImageInfo probe_image(std::span<const std::uint8_t> bytes, const std::string& na
 
 // Decodes an image held in memory. Throws FormatError (undecodable or truncated data, too many pixels,
 // unsupported sample format), naming `name`.
-Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name, const DecodeOptions& options = {});
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
+                   const DecodeOptions& options = {});
 
 // Reads and decodes a file. Throws IoError when it cannot be read, FormatError as decode_image.
 Image read_image(const std::filesystem::path& path, const DecodeOptions& options = {});

@@ -21,7 +21,9 @@ class Image {
   int channels() const { return channels_; }
   bool empty() const { return pixels_.empty(); }
   // Bytes per row (width * channels; rows are packed, no padding).
-  std::size_t stride() const { return static_cast<std::size_t>(width_) * static_cast<std::size_t>(channels_); }
+  std::size_t stride() const {
+    return static_cast<std::size_t>(width_) * static_cast<std::size_t>(channels_);
+  }
 
   std::uint8_t* data() { return pixels_.data(); }
   const std::uint8_t* data() const { return pixels_.data(); }

@@ -65,7 +65,8 @@ class ImageProcessor {
   explicit ImageProcessor(ImageProcessorConfig config);
 
   const ImageProcessorConfig& config() const { return config_; }
-  // How images must be decoded for this config (convert_rgb follows do_convert_rgb).
+  // How image files are decoded: as transformers' load_image() loads a path or URL (what a processor given
+  // file names does): EXIF orientation applied and converted to RGB, whatever do_convert_rgb says.
   DecodeOptions decode_options() const;
 
   // Height and width after do_resize for an input of this size (transformers' get_resize_output_image_size /
@@ -74,7 +75,9 @@ class ImageProcessor {
   // Height and width of the pixel values for an input of this size.
   std::pair<int, int> output_size(int height, int width) const;
 
-  // Resize and center crop: the uint8 image that rescale and normalize turn into pixel values.
+  // Convert (do_convert_rgb: an image in memory with 1, 2 or 4 channels is taken as Pillow's L, LA or RGBA
+  // and converted as convert("RGB") does), resize and center crop: the uint8 image that rescale and
+  // normalize turn into pixel values.
   Image resize_and_crop(const Image& image) const;
   // Rescale and normalize `image` (the output of resize_and_crop) into C*H*W floats at `out`, with numpy's
   // float32 arithmetic: float32(u8 * rescale_factor as float64), then (x - mean) / std in float32.

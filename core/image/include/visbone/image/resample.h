@@ -1,7 +1,7 @@
 // Pillow-exact resizing (Image.resize without reducing_gap), the resampling BiT checkpoints were trained
 // with. It differs from OpenCV's resize: the filter support grows with the downscale factor (antialiasing),
-// bicubic uses a = -0.5, coefficients are 22-bit fixed point, and each pass (horizontal, then vertical) rounds
-// and clips to uint8. An axis whose size does not change is not resampled at all.
+// bicubic uses a = -0.5, coefficients are 22-bit fixed point, and each pass (horizontal, then vertical)
+// rounds and clips to uint8. An axis whose size does not change is not resampled at all.
 #pragma once
 
 #include <cstdint>

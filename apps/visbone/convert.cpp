@@ -1,0 +1,92 @@
+// `visbone convert SRC --to hf|timm DEST`: moves BiT weights between ecosystems. SRC is any format visbone
+// reads (transformers or timm folder, .npz); DEST gets config.json + model.safetensors in the chosen naming.
+#include <boost/json.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "args.h"
+#include "model_arg.h"
+#include "visbone/bit/checkpoint_formats.h"
+#include "visbone/core/checkpoint.h"
+#include "visbone/core/errors.h"
+#include "visbone/core/safetensors.h"
+
+namespace visbone::app {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+// timm's config.json for a BiT ResNetV2 (model_args as timm's constructor takes them).
+json::value timm_config_json(const bit::BitConfig& c) {
+  const int stem = c.embedding_size / c.width_factor;
+  if (c.embedding_size % c.width_factor || bit::make_div(static_cast<double>(stem) * c.width_factor) != c.embedding_size)
+    throw ConfigError("embedding_size " + std::to_string(c.embedding_size) + " is not a timm stem width scaled by width_factor " +
+                      std::to_string(c.width_factor));
+  if (c.layer_type != bit::LayerType::Preactivation || c.global_padding != bit::Padding::Default ||
+      c.hidden_act != bit::Activation::Relu || c.embedding_dynamic_padding)
+    throw ConfigError("only preactivation BiT models with default padding and relu have a timm ResNetV2 equivalent");
+  return json::object{{"architecture", "resnetv2"},
+                      {"num_classes", c.num_labels()},
+                      {"num_features", c.stage_channels(static_cast<int>(c.depths.size()))},
+                      {"model_args", {{"layers", json::value_from(c.depths)},
+                                      {"channels", json::value_from(c.hidden_sizes)},
+                                      {"stem_chs", stem},
+                                      {"width_factor", c.width_factor},
+                                      {"num_groups", c.num_groups},
+                                      {"output_stride", c.output_stride},
+                                      {"stem_type", "fixed"},
+                                      {"conv_eps", 1e-8},
+                                      {"preact", true}}}};
+}
+
+}  // namespace
+
+int convert(const Args& args) {
+  po::options_description opts("visbone convert SRC --to hf|timm DEST");
+  opts.add_options()("help,h", "show this help")("src", po::value<std::string>(), "checkpoint folder or .npz")(
+      "dest", po::value<std::string>(), "output folder (created)")("to", po::value<std::string>(), "hf or timm")(
+      "config", po::value<std::string>(), "config.json giving the architecture of a .npz named unlike Google's");
+  po::positional_options_description pos;
+  pos.add("src", 1).add("dest", 1);
+  const auto vm = parse_args(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (!vm.count("src") || !vm.count("dest") || !vm.count("to")) throw ConfigError("visbone convert: SRC, DEST and --to are required");
+  const std::string to = vm["to"].as<std::string>();
+  if (to != "hf" && to != "timm") throw ConfigError("--to '" + to + "': expected hf or timm");
+
+  const fs::path src = resolve_model_arg(vm["src"].as<std::string>());
+  bit::ConvertedWeights w;
+  switch (bit::detect_format(src)) {
+    case bit::WeightFormat::Transformers: {
+      auto ckpt = Checkpoint::open(src);
+      w.config = bit::BitConfig::from_json(ckpt.config(), (src / "config.json").string());
+      for (const auto& name : ckpt.tensor_names()) w.tensors.emplace_back(name, ckpt.load(name, ckpt.find(name)->shape));
+      break;
+    }
+    case bit::WeightFormat::Timm:
+      w = bit::load_timm(src);
+      break;
+    case bit::WeightFormat::Npz: {
+      std::optional<bit::BitConfig> config;
+      if (vm.count("config")) config = bit::BitConfig::from_file(vm["config"].as<std::string>());
+      w = bit::load_npz(src, config);
+      break;
+    }
+  }
+  const fs::path dest = vm["dest"].as<std::string>();
+  fs::create_directories(dest);
+  const json::value config = to == "hf" ? w.config.to_json() : timm_config_json(w.config);
+  const auto tensors = to == "hf" ? w.tensors : bit::to_timm_names(w.tensors);
+  write_safetensors(dest / "model.safetensors", tensors);
+  const fs::path tmp = dest / ".config.json.tmp";
+  std::ofstream(tmp) << json::serialize(config) << "\n";
+  fs::rename(tmp, dest / "config.json");
+  std::cerr << "wrote " << tensors.size() << " tensors (" << to << " names) to " << dest.string() << "\n";
+  return 0;
+}
+
+}  // namespace visbone::app

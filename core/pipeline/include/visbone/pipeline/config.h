@@ -1,0 +1,158 @@
+// The YAML configuration of a pipeline run, in the style of mmengine/detectron2 configs:
+//
+//   source: {type: folder, path: ../data/digits, labels_from_folders: true}
+//   model: {checkpoint: ../tests/data/models/bit-tiny-digits, out_features: [stage4]}
+//   heads: [{type: classification, top_k: 3}]
+//   sinks: [{type: jsonl, path: predictions.jsonl}]
+//   batch_size: 32
+//
+// Parsing is strict: an unknown key, a value of the wrong type or a missing required key is a ConfigError
+// "FILE:LINE:COLUMN: ..." naming the key and what was expected (and, for a misspelt key, the closest valid
+// one), so a typo never silently falls back to a default. Relative paths resolve against the config file's
+// folder; sink paths against `output_dir` when it is given. The full reference is in the README.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace visbone::pipeline {
+
+// Where a value sits in the config file, so checks made after parsing (when the graph is built) can still
+// point at the line. line/column are 1-based; 0 when the value did not come from the file (an override).
+struct ConfigPlace {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  // "FILE:LINE:COLUMN" (or "FILE" without a position).
+  std::string str() const;
+};
+
+enum class SourceType { files, folder, glob, list, video };
+std::string_view to_string(SourceType t);
+
+struct SourceConfig {
+  ConfigPlace place;
+  SourceType type = SourceType::folder;
+  std::vector<std::filesystem::path> paths;  // files: the images, resolved
+  std::filesystem::path path;                // folder, list, video: resolved
+  std::string pattern;                       // glob: resolved against the config folder ("**" spans folders)
+  bool recursive = true;                     // folder: descend into subfolders
+  std::vector<std::string> extensions;       // folder, glob: lower case with the dot; empty = image types
+  bool labels_from_folders = false;          // ImageFolder layout: an item's label is its top folder's name
+  int every = 1;                             // video: keep frames 0, N, 2N, ...
+  std::int64_t max_frames = 0;               // video: stop after this many kept frames (0 = all)
+};
+
+struct ModelConfig {
+  ConfigPlace place;
+  std::string type = "bit";  // the backbone family
+  // Exactly one of checkpoint (a folder, resolved, or a hub id as written) and preset (a known short name).
+  std::string checkpoint;
+  std::string preset;
+  std::string revision = "main";  // hub revision
+  std::optional<std::vector<std::string>> out_features;
+  std::optional<std::vector<int>> out_indices;
+};
+
+struct PreprocessConfig {
+  ConfigPlace place;
+  // The base settings: "checkpoint" (its preprocessor_config.json), "defaults" (transformers'
+  // BitImageProcessor defaults) or a resolved path to a preprocessor_config.json (or a folder holding one).
+  std::string from = "checkpoint";
+  // preprocessor_config.json keys given inline, applied over the base (a YAML mapping, possibly empty). They
+  // keep their marks so a bad value is reported at its line when the processor is built.
+  YAML::Node overrides;
+};
+
+enum class HeadType { classification, feature_maps, embedding };
+std::string_view to_string(HeadType t);
+
+struct HeadConfig {
+  ConfigPlace place;
+  HeadType type = HeadType::classification;
+  std::string name;  // unique; defaults to the type's name (a second head of a type must be named)
+  int top_k = 5;     // classification: labels kept per input (capped at the number of labels)
+  // feature_maps: stages to return (transformers' semantics); neither = the model's out_features.
+  std::optional<std::vector<std::string>> out_features;
+  std::optional<std::vector<int>> out_indices;
+  bool normalize = false;  // embedding: L2-normalise the pooled features
+};
+
+enum class SinkType { jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet };
+std::string_view to_string(SinkType t);
+
+struct SinkConfig {
+  ConfigPlace place;
+  SinkType type = SinkType::jsonl;
+  // A file (jsonl, csv, safetensors, contact_sheet) or a folder (annotated_images, heatmap), as written;
+  // PipelineConfig::output_path resolves it.
+  std::filesystem::path path;
+  std::string head;                // the head it reads (classification or feature_maps); "" = the only one
+  std::vector<std::string> heads;  // safetensors: heads whose tensors are written; empty = every tensor head
+  bool stack = false;              // safetensors: one (N, ...) tensor per output instead of one per input
+  std::string stage;               // heatmap: the feature map drawn
+  double alpha = 0.5;              // heatmap: weight of the heat map over the image
+  int top_k = 0;                   // csv, annotated_images: labels shown (0 = as many as the head keeps)
+  int min_size = 256;              // annotated_images, heatmap: small images are enlarged to this short side
+  int columns = 0;                 // contact_sheet: tiles per row (0 = about square)
+  int tile = 64;                   // contact_sheet: tile edge in pixels
+  std::int64_t max_images = 1000;  // contact_sheet: inputs shown (keeps a huge run's sheet bounded)
+  std::string format = "png";      // annotated_images, heatmap: png or jpg
+};
+
+struct Concurrency {
+  int decode = 2;      // decode runs beside the backbone's OpenMP threads; keep it modest
+  int preprocess = 2;
+  int heads = 1;       // per head; heads run in parallel with each other
+};
+
+struct PipelineConfig {
+  std::filesystem::path file;      // the config file, for messages
+  std::filesystem::path base_dir;  // its folder: relative paths resolve against it
+  std::vector<SourceConfig> sources;
+  ModelConfig model;
+  PreprocessConfig preprocess;
+  std::vector<HeadConfig> heads;
+  std::vector<SinkConfig> sinks;
+  std::optional<std::filesystem::path> output_dir;  // resolved; sink paths are relative to it when set
+  std::optional<std::filesystem::path> summary;     // where to write the summary as JSON (resolved like sinks)
+  int batch_size = 8;
+  int threads = 0;        // cores for the whole run (0 = all)
+  int max_in_flight = 0;  // items between the source and the sinks (0 = chosen from batch_size)
+  Concurrency concurrency;
+  std::int64_t max_pixels = 0;  // 0 = the decoder's default limit (Pillow's decompression-bomb limit)
+  bool fail_on_error = true;    // a failed input makes the exit status non-zero
+
+  // A sink's (or the summary's) path: absolute as is, else under output_dir, else under base_dir.
+  std::filesystem::path output_path(const std::filesystem::path& p) const;
+  // In-flight bound actually used (max_in_flight, or 4 * batch_size + the decode and preprocess workers).
+  int in_flight() const;
+};
+
+// Reads and parses a config file. IoError if it cannot be read; ConfigError "FILE:LINE:COL: ..." otherwise.
+PipelineConfig load_config(const std::filesystem::path& file);
+// Parses YAML text; `file` names it in messages and its folder is the base for relative paths.
+PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& file);
+
+// Command-line values that replace the config's (relative paths here resolve against the working folder,
+// as command-line paths do).
+struct Overrides {
+  std::optional<std::string> input;   // replaces the sources with one source of the type PATH implies
+  std::optional<std::string> output;  // replaces output_dir
+  std::optional<int> batch_size;
+  std::optional<int> threads;
+};
+// Applies overrides; ConfigError naming the option for a bad value.
+void apply_overrides(PipelineConfig& config, const Overrides& overrides);
+
+// The source a bare path implies: a folder, a glob (has * ? or [), a video (by extension), a list (.txt or
+// .lst) or one image file. Relative paths resolve against `base`.
+SourceConfig source_for_path(const std::string& path, const std::filesystem::path& base);
+
+}  // namespace visbone::pipeline
