@@ -12,10 +12,10 @@ namespace {
 
 constexpr std::align_val_t kAlignment{64};
 
-std::shared_ptr<float[]> allocate(std::int64_t numel) {
+std::shared_ptr<float[]> allocate(std::int64_t numel, bool zero) {
   const auto bytes = static_cast<std::size_t>(std::max<std::int64_t>(numel, 1)) * sizeof(float);
   auto* raw = static_cast<float*>(::operator new[](bytes, kAlignment));
-  std::memset(raw, 0, bytes);
+  if (zero) std::memset(raw, 0, bytes);
   return std::shared_ptr<float[]>(raw, [](float* p) { ::operator delete[](p, kAlignment); });
 }
 
@@ -47,8 +47,19 @@ std::int64_t shape_numel(const Shape& shape) {
 Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(shape_numel(shape_)) {
   if (numel_ > (std::numeric_limits<std::int64_t>::max() / 8))
     throw ShapeError("tensor of shape " + shape_str(shape_) + " is too large to allocate");
-  storage_ = allocate(numel_);
+  storage_ = allocate(numel_, true);
   data_ = storage_.get();
+}
+
+Tensor Tensor::uninitialized(Shape shape) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  if (t.numel_ > (std::numeric_limits<std::int64_t>::max() / 8))
+    throw ShapeError("tensor of shape " + shape_str(t.shape_) + " is too large to allocate");
+  t.storage_ = allocate(t.numel_, false);
+  t.data_ = t.storage_.get();
+  return t;
 }
 
 Tensor Tensor::view(Shape shape) const {

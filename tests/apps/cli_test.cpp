@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <sys/wait.h>
 
+#include "bit/fixtures.h"
+#include "visbone/bit/bit_backbone.h"
 #include "visbone/core/safetensors.h"
 
 namespace visbone {
@@ -94,6 +96,24 @@ TEST(Cli, ForwardWritesTransformersNames) {
     EXPECT_NE(f.find(key), nullptr) << key;
   EXPECT_EQ(f.find("backbone.feature_maps.1"), nullptr);
   std::filesystem::remove(out);
+}
+
+// timm-tiny-w2/npz -> hf and -> timm: each result loads and reproduces timm's outputs.
+TEST(Cli, ConvertNpzToHfAndTimmKeepsTheOutputs) {
+  const auto ref = SafetensorsFile::open(kData + "/models/timm-tiny-w2/reference.safetensors");
+  for (const std::string to : {"hf", "timm"}) {
+    const auto dest = std::filesystem::temp_directory_path() / ("visbone_convert_" + to);
+    std::filesystem::remove_all(dest);
+    const auto r = run("convert " + kData + "/models/timm-tiny-w2/npz/model.npz --config " + kData +
+                           "/models/timm-tiny-w2/hf/config.json --to " + to + " " + dest.string(),
+                       true);
+    ASSERT_EQ(r.status, 0) << r.out;
+    auto backbone = bit::BitBackbone::from_pretrained(dest);
+    const auto out = backbone->forward(ref.load("a.pixel_values"), {{"stage4"}, true, true});
+    EXPECT_LE(testing::relative_error(out.stages.at("stage4"), ref.load("a.stage.4")), 1e-4) << to;
+    EXPECT_LE(testing::relative_error(out.logits, ref.load("a.logits")), 1e-4) << to;
+    EXPECT_LE(testing::relative_error(out.pooled, ref.load("a.pooled")), 1e-4) << to;
+  }
 }
 
 }  // namespace

@@ -68,6 +68,19 @@ TEST(OtherFormats, TimmW2InEveryFormatMatchesTimm) {
   check_against_timm(*npz, "timm-tiny-w2", "timm-tiny-w2/npz");
 }
 
+// timm's stem_conv tap (stride 2, before pad and pool) for timm-origin models; not for transformers ones.
+TEST(OtherFormats, StemConvTapForTimmModels) {
+  auto timm = bit::BitBackbone::from_pretrained(model_dir("timm-tiny-w2") / "timm");
+  EXPECT_EQ(timm->output_shape().at("stem_conv"), (StageShape{32, 2}));
+  const auto ref = SafetensorsFile::open(model_dir("timm-tiny-w2") / "reference.safetensors");
+  const auto out = timm->forward(ref.load("b.pixel_values"), {{"stem_conv", "stem"}, false, false});
+  EXPECT_LE(relative_error(out.stages.at("stem_conv"), ref.load("b.stem_conv")), 1e-4);
+  EXPECT_LE(relative_error(out.stages.at("stem"), ref.load("b.stem")), 1e-4);
+  auto hf = bit::BitBackbone::from_pretrained(model_dir("timm-tiny-w2") / "hf");
+  EXPECT_EQ(hf->output_shape().count("stem_conv"), 0u);
+  EXPECT_THROW(hf->forward(ref.load("b.pixel_values"), {{"stem_conv"}, false, false}), NotFoundError);
+}
+
 TEST(OtherFormats, TimmOs16DilatesLikeTimm) {
   auto timm = bit::BitBackbone::from_pretrained(model_dir("timm-tiny-os16") / "timm");
   check_against_timm(*timm, "timm-tiny-os16", "timm-tiny-os16/timm");

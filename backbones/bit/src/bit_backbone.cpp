@@ -47,6 +47,10 @@ ForwardResult BitBackbone::forward(const Tensor& batch, const ForwardRequest& re
   const auto names = stage_names();
   BitRequest r;
   for (const auto& s : request.stages) {
+    if (s == kStemConv && output_shape().count(kStemConv)) {
+      r.stem_conv = true;
+      continue;
+    }
     const auto it = std::find(names.begin(), names.end(), s);
     if (it == names.end())
       throw NotFoundError("stage '" + s + "' does not exist; stages are " + py_repr(names));
@@ -54,12 +58,22 @@ ForwardResult BitBackbone::forward(const Tensor& batch, const ForwardRequest& re
   }
   r.pooled = request.pooled;
   r.logits = request.logits;
+  r.last_hidden_state = request.last_hidden_state;
   auto out = model_->forward(batch, r);
   ForwardResult result;
   for (auto& [i, t] : out.stages) result.stages[names[static_cast<std::size_t>(i)]] = std::move(t);
+  if (r.stem_conv) result.stages[kStemConv] = std::move(out.stem_conv);
   if (request.pooled) result.pooled = out.pooled.view({out.pooled.dim(0), out.pooled.dim(1)});
   result.logits = std::move(out.logits);
+  result.last_hidden_state = std::move(out.last_hidden_state);
   return result;
+}
+
+std::optional<LinearClassifier> BitBackbone::classifier() const {
+  if (!model_->has_classifier()) return std::nullopt;
+  LinearClassifier c{model_->classifier_weight(), model_->classifier_bias(), {}};
+  for (const auto& [index, label] : model_->config().id2label) c.labels.push_back(label);
+  return c;
 }
 
 std::vector<Tensor> BitBackbone::feature_maps(const Tensor& batch) {

@@ -118,6 +118,7 @@ std::map<std::string, StageShape> BitModel::output_shape() const {
   const auto names = stage_names();
   for (std::size_t i = 0; i < names.size(); ++i)
     shapes[names[i]] = {config_.stage_channels(static_cast<int>(i)), stage_strides_[i]};
+  if (config_.semantics == Semantics::Timm) shapes[kStemConv] = {config_.embedding_size, 2};
   return shapes;
 }
 
@@ -167,10 +168,10 @@ HW plan_unit(const BitUnit& u, std::int64_t n, HW in) {
 FeatureMap run_unit(BitUnit& u, FeatureMap x, dnnl::stream& s) {
   auto fresh = [&](const WsConv& conv, const FeatureMap& in) {
     const auto [oh, ow] = conv.out_size(in.h, in.w, u.name);
-    return FeatureMap::zeros(in.n, conv.out_channels(), oh, ow);
+    return FeatureMap::for_output(in.n, conv.out_channels(), oh, ow);
   };
   if (u.preact) {
-    auto p = FeatureMap::zeros(x.n, x.c, x.h, x.w);
+    auto p = FeatureMap::for_output(x.n, x.c, x.h, x.w);
     u.norm1.run(x, p);
     FeatureMap out = x;  // identity shortcut: accumulate into x's own storage
     if (u.downsample) {
@@ -246,10 +247,11 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
 
   // Stem: conv, zero pad (unless SAME), GroupNorm+act (bottleneck models), max pool.
   const StemPlan plan = plan_stem(config_, stem_conv_, {pixels.dim(2), pixels.dim(3)});
-  auto x = FeatureMap::zeros(n, config_.embedding_size, plan.conv.first, plan.conv.second);
+  auto x = FeatureMap::for_output(n, config_.embedding_size, plan.conv.first, plan.conv.second);
   dnnl::memory in(nchw_desc(pixels.shape()), cpu_engine(), pixels.data());
   stem_conv_.run(in, x, false, s);
   s.wait();
+  if (req.stem_conv) result.stem_conv = to_nchw(x, s);
   Pad1d ph = plan.pool_h, pw = plan.pool_w;
   if (plan.static_pad) {
     if (stem_norm_) {
@@ -270,7 +272,7 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   if (!head) return result;
 
   if (final_norm_) {
-    auto normed = FeatureMap::zeros(x.n, x.c, x.h, x.w);
+    auto normed = FeatureMap::for_output(x.n, x.c, x.h, x.w);
     final_norm_->run(x, normed);
     x = std::move(normed);
   }

@@ -16,6 +16,13 @@ FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std
   return m;
 }
 
+FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
+  if (c % kBlock != 0) return zeros(n, c, h, w);
+  FeatureMap m{n, c, h, w, {}};
+  m.data = Tensor::uninitialized({n, m.blocks(), h, w, kBlock});
+  return m;
+}
+
 dnnl::memory::desc FeatureMap::desc() const { return {{n, c, h, w}, dt::f32, tag::nChw16c}; }
 
 dnnl::memory FeatureMap::memory() const { return {desc(), cpu_engine(), data.data()}; }

@@ -46,48 +46,55 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
   const std::int64_t per_group = c / groups_;
   const std::int64_t units = n * cb;
 
-  // Pass 1: per-channel sums. Pass 2: per-channel squared deviations from the group mean.
-  std::vector<double> sum(static_cast<std::size_t>(n * cb * kBlock), 0.0);
-  std::vector<double> sq(sum.size(), 0.0);
+  // Statistics in one read. Each channel is shifted by its first value (so the sums are of small numbers
+  // even when the mean is large against the spread), summed in float over short runs of pixels and in
+  // double across runs; the groups are then combined exactly in double:
+  //   sum over the group of (x - m)^2 = sum_c [S2_c + 2 (k_c - m) S1_c + n (k_c - m)^2],  x - k_c summed in S1_c.
+  const std::size_t lanes = static_cast<std::size_t>(n * cb * kBlock);
+  std::vector<double> s1(lanes, 0.0), s2(lanes, 0.0), shift0(lanes, 0.0);
   std::vector<double> mean(static_cast<std::size_t>(n * groups_), 0.0), rstd(mean.size(), 0.0);
   const float* x = src.data.data();
+  constexpr std::int64_t kRun = 64;
 
 #pragma omp parallel for schedule(static)
   for (std::int64_t u = 0; u < units; ++u) {
     const float* base = x + u * hw * kBlock;
-    double acc[kBlock] = {};
-    for (std::int64_t p = 0; p < hw; ++p)
-      for (int l = 0; l < kBlock; ++l) acc[l] += base[p * kBlock + l];
-    for (int l = 0; l < kBlock; ++l) sum[static_cast<std::size_t>(u * kBlock + l)] = acc[l];
-  }
-  const double count = static_cast<double>(per_group * hw);
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t ch = 0; ch < c; ++ch)
-      mean[static_cast<std::size_t>(b * groups_ + ch / per_group)] += sum[static_cast<std::size_t>(b * cb * kBlock + ch)];
-  for (auto& m : mean) m /= count;
-
-#pragma omp parallel for schedule(static)
-  for (std::int64_t u = 0; u < units; ++u) {
-    const std::int64_t b = u / cb, blk = u % cb;
-    double mu[kBlock];
-    for (int l = 0; l < kBlock; ++l) {
-      const std::int64_t ch = std::min<std::int64_t>(blk * kBlock + l, c - 1);
-      mu[l] = mean[static_cast<std::size_t>(b * groups_ + ch / per_group)];
-    }
-    const float* base = x + u * hw * kBlock;
-    double acc[kBlock] = {};
-    for (std::int64_t p = 0; p < hw; ++p)
-      for (int l = 0; l < kBlock; ++l) {
-        const double d = base[p * kBlock + l] - mu[l];
-        acc[l] += d * d;
+    float k[kBlock];
+    for (int l = 0; l < kBlock; ++l) k[l] = hw > 0 ? base[l] : 0.0f;
+    double d1[kBlock] = {}, d2[kBlock] = {};
+    for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
+      float a1[kBlock] = {}, a2[kBlock] = {};
+      const std::int64_t p1 = std::min(hw, p0 + kRun);
+      for (std::int64_t p = p0; p < p1; ++p) {
+#pragma omp simd
+        for (int l = 0; l < kBlock; ++l) {
+          const float d = base[p * kBlock + l] - k[l];
+          a1[l] += d;
+          a2[l] += d * d;
+        }
       }
-    for (int l = 0; l < kBlock; ++l) sq[static_cast<std::size_t>(u * kBlock + l)] = acc[l];
+      for (int l = 0; l < kBlock; ++l) d1[l] += a1[l], d2[l] += a2[l];
+    }
+    for (int l = 0; l < kBlock; ++l) {
+      const auto i = static_cast<std::size_t>(u * kBlock + l);
+      s1[i] = d1[l], s2[i] = d2[l], shift0[i] = k[l];
+    }
   }
-  for (std::int64_t b = 0; b < n; ++b) {
-    for (std::int64_t ch = 0; ch < c; ++ch)
-      rstd[static_cast<std::size_t>(b * groups_ + ch / per_group)] += sq[static_cast<std::size_t>(b * cb * kBlock + ch)];
-  }
-  for (auto& r : rstd) r = 1.0 / std::sqrt(r / count + eps_);
+  const double count = static_cast<double>(per_group * hw), pixels = static_cast<double>(hw);
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      const auto i = static_cast<std::size_t>(b * cb * kBlock + ch);
+      mean[static_cast<std::size_t>(b * groups_ + ch / per_group)] += s1[i] + pixels * shift0[i];
+    }
+  for (auto& m : mean) m /= count;
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      const auto i = static_cast<std::size_t>(b * cb * kBlock + ch);
+      const auto g = static_cast<std::size_t>(b * groups_ + ch / per_group);
+      const double delta = shift0[i] - mean[g];
+      rstd[g] += s2[i] + 2.0 * delta * s1[i] + pixels * delta * delta;
+    }
+  for (auto& r : rstd) r = 1.0 / std::sqrt(std::max(r, 0.0) / count + eps_);
 
   // Pass 3: per-channel mean, scale and shift, then one fused sweep.
   std::vector<float> hi(static_cast<std::size_t>(n * cb * kBlock), 0.0f), lo(hi.size(), 0.0f),

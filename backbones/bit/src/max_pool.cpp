@@ -14,7 +14,7 @@ FeatureMap zero_pad_max_pool(const FeatureMap& src, Pad1d ph, Pad1d pw, int kern
   if (oh < 1 || ow < 1)
     throw ShapeError("max pool: a " + std::to_string(src.h) + "x" + std::to_string(src.w) +
                      " map is too small for a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " window");
-  auto dst = FeatureMap::zeros(src.n, src.c, oh, ow);
+  auto dst = FeatureMap::for_output(src.n, src.c, oh, ow);
   const std::int64_t units = src.n * src.blocks();
   const float* x = src.data.data();
   float* y = dst.data.data();

@@ -21,6 +21,8 @@ class Tensor {
   Tensor() = default;
   // Zero-filled tensor of the given shape.
   explicit Tensor(Shape shape);
+  // Storage left unset, for outputs that a kernel fills entirely (saves a pass over memory).
+  static Tensor uninitialized(Shape shape);
 
   const Shape& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }

@@ -37,6 +37,8 @@ class BitBackbone : public Backbone {
   std::map<std::string, StageShape> output_shape() const override { return model_->output_shape(); }
   int pooled_channels() const override;
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
+  // classifier.1 with the config's id2label, when the checkpoint has it.
+  std::optional<LinearClassifier> classifier() const override;
   // The feature maps of the configured selection, in out_features order (transformers' BackboneOutput).
   std::vector<Tensor> feature_maps(const Tensor& batch);
 

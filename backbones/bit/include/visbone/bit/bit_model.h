@@ -24,6 +24,10 @@ class Checkpoint;
 
 namespace visbone::bit {
 
+// timm's first feature tap: the stem convolution's output (stride 2), before the zero pad and max pool that
+// make transformers' "stem" (stride 4). Offered, besides stage_names(), for models of timm origin.
+inline constexpr const char* kStemConv = "stem_conv";
+
 // One residual unit (transformers' BitPreActivationBottleneckLayer or BitBottleneckLayer).
 struct BitUnit {
   std::string name;  // "bit.encoder.stages.S.layers.L", for messages
@@ -39,10 +43,12 @@ struct BitRequest {
   bool last_hidden_state = false;   // the last stage after the final norm (preactivation models)
   bool pooled = false;              // global average of last_hidden_state, (N, C, 1, 1)
   bool logits = false;              // classifier output (N, num_labels); needs classifier weights
+  bool stem_conv = false;           // timm's feature 0: the 7x7/2 conv alone, stride 2, before pad and pool
 };
 
 struct BitResult {
   std::map<int, Tensor> stages;
+  Tensor stem_conv;
   Tensor last_hidden_state, pooled, logits;
 };
 
@@ -54,9 +60,13 @@ class BitModel {
 
   const BitConfig& config() const { return config_; }
   std::vector<std::string> stage_names() const { return config_.stage_names(); }
-  // Channels and stride of every stage, as the layers are built (width_factor, dilation included).
+  // Channels and stride of every stage, as the layers are built (width_factor, dilation included); for
+  // timm-origin models also "stem_conv" (see kStemConv).
   std::map<std::string, StageShape> output_shape() const;
   bool has_classifier() const { return !classifier_w_.empty(); }
+  // The classification layer (classifier.1): (num_labels, C) and (num_labels); empty tensors without one.
+  const Tensor& classifier_weight() const { return classifier_w_; }
+  const Tensor& classifier_bias() const { return classifier_b_; }
   std::int64_t parameter_count() const { return parameters_; }
 
   // Checks an input shape against the whole network before running: channels, and that every unit's

@@ -20,6 +20,8 @@ struct FeatureMap {
 
   // A zero-filled map of the given logical (N, C, H, W) size.
   static FeatureMap zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w);
+  // For outputs a kernel writes entirely: unset when C fills whole blocks, else zeroed (padding lanes).
+  static FeatureMap for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w);
   std::int64_t blocks() const { return (c + kBlock - 1) / kBlock; }
   Shape shape() const { return {n, c, h, w}; }
   dnnl::memory::desc desc() const;

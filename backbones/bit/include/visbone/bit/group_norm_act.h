@@ -1,7 +1,7 @@
 // GroupNorm + optional residual add + activation in one kernel over the blocked layout:
 //   dst = act(group_norm(src) * gamma + beta [+ residual])
-// Statistics are exact two-pass (mean, then the mean squared deviation) in double, so a large mean
-// against a small spread loses no digits.
+// Statistics take one read of the input and stay exact when the mean is large against the spread (see
+// the kernel); the output takes one more read and one write.
 #pragma once
 
 #include "visbone/bit/activation.h"

@@ -1,0 +1,155 @@
+#include "visbone/bit/bit_component.h"
+
+#include <boost/json.hpp>
+
+#include "visbone/bit/bit_backbone.h"
+#include "visbone/bit/bit_presets.h"
+#include "visbone/bit/checkpoint_formats.h"
+#include "visbone/core/checkpoint.h"
+#include "visbone/core/errors.h"
+#include "visbone/core/json.h"
+#include "visbone/core/safetensors.h"
+
+namespace visbone::bit {
+namespace {
+
+namespace fs = std::filesystem;
+using registry::Params;
+
+BitBackboneOptions selection(const Params& p) {
+  BitBackboneOptions o;
+  o.out_features = p.find<std::vector<std::string>>("out_features");
+  o.out_indices = p.find<std::vector<int>>("out_indices");
+  return o;
+}
+
+// A `checkpoint` value as a local path: an existing file or folder as is (relative to the YAML's folder),
+// else a hub id through the resolver.
+fs::path local_checkpoint(const Params& p, const ModelResolver& resolver) {
+  const auto value = p.get<std::string>("checkpoint");
+  const auto revision = p.get<std::string>("revision", "main");
+  const fs::path resolved = p.path("checkpoint");
+  std::error_code ec;
+  if (fs::exists(resolved, ec)) return resolved;
+  if (value.find('/') != std::string::npos && !fs::path(value).is_absolute() && value.rfind("./", 0) != 0 &&
+      value.rfind("../", 0) != 0) {
+    if (!resolver)
+      p.fail("checkpoint", "'" + value + "' is not a local file or folder, and this program has no hub client to "
+                           "fetch it as a hub id; download it first (visbone download) and give the folder");
+    return resolver(value, revision);
+  }
+  p.fail("checkpoint", "'" + resolved.string() + "' does not exist (expected a checkpoint folder, a .npz file or a "
+                       "hub id such as google/bit-50)");
+}
+
+std::optional<Semantics> semantics(const Params& p) {
+  const auto s = p.find<std::string>("semantics");
+  if (!s) return std::nullopt;
+  if (*s == "transformers") return Semantics::Transformers;
+  if (*s == "timm") return Semantics::Timm;
+  p.fail("semantics", "is '" + *s + "', expected transformers or timm");
+}
+
+// The model_type of a folder's config.json ("" when it has none or it is not a transformers config).
+std::string model_type(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "config.json", ec)) return "";
+  const auto config = read_json_file(dir / "config.json");
+  const auto* t = config.is_object() ? config.as_object().if_contains("model_type") : nullptr;
+  return t && t->is_string() ? std::string(t->as_string()) : "";
+}
+
+// transformers' ViT-hybrid checkpoints hold a BitBackbone under "[vit.]embeddings.patch_embeddings.backbone."
+// and its BitConfig as config.json's backbone_config: take that part as a BiT checkpoint of its own.
+std::unique_ptr<Backbone> load_vit_hybrid(const fs::path& dir, const BitBackboneOptions& options) {
+  auto ckpt = Checkpoint::open(dir);
+  const auto where = (dir / "config.json").string();
+  const auto* backbone_config = ckpt.config().as_object().if_contains("backbone_config");
+  if (!backbone_config || !backbone_config->is_object())
+    throw ConfigError(where + ": a vit-hybrid config without backbone_config (the BiT backbone's BitConfig)");
+  static const std::string kStem = "patch_embeddings.backbone.bit.embedder.convolution.weight";
+  std::string prefix;
+  for (const auto& name : ckpt.tensor_names())
+    if (name.size() >= kStem.size() && name.compare(name.size() - kStem.size(), kStem.size(), kStem) == 0)
+      prefix = name.substr(0, name.size() - kStem.size()) + "patch_embeddings.backbone.";
+  if (prefix.empty())
+    throw NotFoundError(dir.string() + ": no ViT-hybrid backbone weights (a tensor ending in '" + kStem + "')");
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& name : ckpt.tensor_names())
+    if (name.rfind(prefix, 0) == 0) tensors.emplace_back(name.substr(prefix.size()), ckpt.load(name, ckpt.find(name)->shape));
+  auto bit = Checkpoint::from_weights(dir, *backbone_config,
+                                      SafetensorsFile::from_bytes(encode_safetensors(tensors), dir.string()));
+  auto config = BitConfig::from_json(*backbone_config, where + ": backbone_config");
+  if (options.semantics) config.semantics = *options.semantics;
+  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), bit), options);
+}
+
+std::unique_ptr<Backbone> load(const fs::path& path, const Params& p, BitBackboneOptions options) {
+  options.semantics = semantics(p);
+  std::error_code ec;
+  if (fs::is_directory(path, ec) && model_type(path) == "vit-hybrid") return load_vit_hybrid(path, options);
+  return BitBackbone::from_pretrained(path, options);
+}
+
+std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolver) {
+  const bool has_checkpoint = p.has("checkpoint"), has_config = p.has("config");
+  if (has_checkpoint == has_config)
+    p.fail(has_config ? "config" : "type",
+           "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with weights)");
+  if (has_checkpoint) return load(local_checkpoint(p, resolver), p, selection(p));
+
+  auto options = selection(p);
+  const auto config_json = p.json("config");
+  options.config = BitConfig::from_json(config_json, p.where("config"));
+  if (!p.has("weights")) p.fail("weights", "is required with config (a .safetensors file, a folder or a .npz file)");
+  const fs::path weights = p.path("weights");
+  std::error_code ec;
+  if (!fs::exists(weights, ec)) p.fail("weights", "'" + weights.string() + "' does not exist");
+  if (fs::is_directory(weights, ec) || weights.extension() == ".npz") return load(weights, p, options);
+  // A bare safetensors file under transformers' names: the inline config is the only description it has.
+  auto ckpt = Checkpoint::from_weights(weights, config_json, SafetensorsFile::open(weights));
+  auto config = *options.config;
+  if (const auto s = semantics(p)) config.semantics = *s;
+  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), ckpt), options);
+}
+
+std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p, const ModelResolver& resolver) {
+  auto options = selection(p);
+  fs::path path;
+  if (p.has("checkpoint")) {
+    path = local_checkpoint(p, resolver);
+  } else if (!preset.model_id.empty()) {
+    if (!resolver)
+      p.fail("checkpoint", "is needed: preset " + preset.name + " would fetch " + preset.model_id +
+                               " from the hub, and this program has no hub client; give a local folder");
+    path = resolver(preset.model_id, p.get<std::string>("revision", "main"));
+  } else {
+    p.fail("checkpoint", "is required: preset " + preset.name + " has no transformers BiT checkpoint on the hub" +
+                             (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
+                             "; give a timm folder, a BiT .npz file or a transformers folder");
+  }
+  // A .npz named unlike Google's releases carries no architecture: the preset supplies it.
+  std::error_code ec;
+  if (!fs::is_directory(path, ec) && detect_format(path) == WeightFormat::Npz) options.config = preset.config;
+  auto backbone = load(path, p, options);
+  const auto& loaded = static_cast<BitBackbone&>(*backbone).model().config();
+  std::string diff;
+  if (!same_architecture(loaded, preset.config, &diff))
+    p.fail("checkpoint", "'" + path.string() + "' is not a " + preset.name + " model: " + diff +
+                             " (checkpoint vs preset)");
+  return backbone;
+}
+
+}  // namespace
+
+void register_components(registry::ComponentRegistrar& registrar, ModelResolver resolver) {
+  registrar.add_backbone("bit",
+                         "BiT (ResNetV2, GroupNorm, weight-standardized convs) from checkpoint: (transformers/timm "
+                         "folder, .npz, hub id) or an inline config: with weights:",
+                         [resolver](const Params& p) { return make_bit(p, resolver); });
+  for (const auto& preset : bit_presets())
+    registrar.add_backbone(preset.name, preset.description,
+                           [&preset, resolver](const Params& p) { return make_preset(preset, p, resolver); });
+}
+
+}  // namespace visbone::bit
