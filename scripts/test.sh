@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # The quick start's test command: set up, build, and run the whole test suite.
+#   scripts/test.sh          Release build in build/
+#   scripts/test.sh --asan   AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+if [ "${1:-}" = "--asan" ]; then
+  export VISBONE_BUILD_DIR=build-asan
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  bash scripts/setup.sh -DVISBONE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+else
+  bash scripts/setup.sh
+fi
 BUILD_DIR=${VISBONE_BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"

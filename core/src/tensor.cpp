@@ -51,6 +51,9 @@ Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(shape_numel(shape
   data_ = storage_.get();
 }
 
+Tensor::Tensor(std::shared_ptr<float[]> storage, Shape shape)
+    : storage_(std::move(storage)), data_(storage_.get()), shape_(std::move(shape)), numel_(shape_numel(shape_)) {}
+
 Tensor Tensor::uninitialized(Shape shape) {
   Tensor t;
   t.shape_ = std::move(shape);

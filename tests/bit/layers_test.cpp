@@ -127,5 +127,23 @@ TEST(WeightStandardization, ZeroMeanUnitVariancePerOutputChannel) {
   EXPECT_NEAR(s.data()[0], -1.0 / std::sqrt(2.0 / 3.0), 1e-6);
 }
 
+TEST(BufferPool, ReusesReturnedBuffersAndOutlivesItsOwner) {
+  auto pool = std::make_shared<BufferPool>();
+  float* first = nullptr;
+  {
+    Tensor t = pool->take({2, 3, 64});
+    first = t.data();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % 64, 0u);
+  }
+  EXPECT_EQ(pool->free_bytes(), 2u * 3 * 64 * sizeof(float));
+  Tensor again = pool->take({6, 64});  // same size: the same block
+  EXPECT_EQ(again.data(), first);
+  EXPECT_EQ(pool->free_bytes(), 0u);
+  Tensor other = pool->take({5});
+  EXPECT_NE(other.data(), first);
+  pool.reset();  // the tensors keep the pool alive until they are gone
+  again.data()[0] = 1.0f;
+}
+
 }  // namespace
 }  // namespace visbone::bit

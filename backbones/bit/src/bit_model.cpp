@@ -228,6 +228,7 @@ void BitModel::check_input(const Shape& shape) const {
 
 BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   std::lock_guard lock(mutex_);
+  const PoolScope pool(*pool_);
   check_input(pixels.shape());
   if (req.logits && !has_classifier())
     throw NotFoundError("logits requested but the checkpoint has no classifier (classifier.1.weight)");

@@ -1,5 +1,8 @@
 #include "visbone/bit/feature_map.h"
 
+#include <algorithm>
+#include <new>
+
 namespace visbone::bit {
 
 using tag = dnnl::memory::format_tag;
@@ -16,10 +19,55 @@ FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std
   return m;
 }
 
+namespace {
+thread_local BufferPool* current_pool = nullptr;
+constexpr std::align_val_t kAlign{64};
+}  // namespace
+
+BufferPool::~BufferPool() {
+  for (auto& [floats, block] : free_) ::operator delete[](block, kAlign);
+}
+
+Tensor BufferPool::take(const Shape& shape) {
+  const auto floats = static_cast<std::size_t>(std::max<std::int64_t>(shape_numel(shape), 1));
+  float* block = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = free_.find(floats); it != free_.end()) {
+      block = it->second;
+      free_.erase(it);
+    }
+  }
+  if (!block) block = static_cast<float*>(::operator new[](floats * sizeof(float), kAlign));
+  // The deleter keeps the pool alive until every buffer it handed out has come back.
+  std::shared_ptr<float[]> storage(block, [pool = shared_from_this(), floats](float* p) { pool->give_back(p, floats); });
+  return Tensor(std::move(storage), shape);
+}
+
+void BufferPool::give_back(float* block, std::size_t floats) {
+  std::lock_guard lock(mutex_);
+  free_.emplace(floats, block);
+}
+
+std::size_t BufferPool::free_bytes() const {
+  std::lock_guard lock(mutex_);
+  std::size_t total = 0;
+  for (const auto& [floats, block] : free_) total += floats * sizeof(float);
+  return total;
+}
+
+PoolScope::PoolScope(BufferPool& pool) : previous_(current_pool) { current_pool = &pool; }
+PoolScope::~PoolScope() { current_pool = previous_; }
+
 FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
-  if (c % kBlock != 0) return zeros(n, c, h, w);
   FeatureMap m{n, c, h, w, {}};
-  m.data = Tensor::uninitialized({n, m.blocks(), h, w, kBlock});
+  const Shape shape{n, m.blocks(), h, w, kBlock};
+  if (c % kBlock != 0) {
+    // Padding lanes must read as zero; partial blocks only occur in small models.
+    m.data = Tensor(shape);
+  } else {
+    m.data = current_pool ? current_pool->take(shape) : Tensor::uninitialized(shape);
+  }
   return m;
 }
 

@@ -23,6 +23,9 @@ class Tensor {
   explicit Tensor(Shape shape);
   // Storage left unset, for outputs that a kernel fills entirely (saves a pass over memory).
   static Tensor uninitialized(Shape shape);
+  // A tensor over storage someone else manages (e.g. a buffer pool whose deleter takes the memory back);
+  // `storage` must hold at least shape_numel(shape) floats, 64-byte aligned.
+  Tensor(std::shared_ptr<float[]> storage, Shape shape);
 
   const Shape& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "visbone/bit/bit_config.h"
+#include "visbone/bit/feature_map.h"
 #include "visbone/bit/group_norm_act.h"
 #include "visbone/bit/ws_conv.h"
 #include "visbone/core/backbone.h"
@@ -84,6 +85,7 @@ class BitModel {
   std::optional<GroupNormAct> final_norm_;  // preactivation models
   Tensor classifier_w_, classifier_b_;
   std::int64_t parameters_ = 0;
+  std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
   std::mutex mutex_;
 };
 

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "visbone/core/tensor.h"
@@ -26,6 +29,33 @@ struct FeatureMap {
   Shape shape() const { return {n, c, h, w}; }
   dnnl::memory::desc desc() const;
   dnnl::memory memory() const;
+};
+
+// Reuses activation buffers across forward passes: a buffer handed out returns here when its last Tensor
+// goes, so a steady-state pass allocates nothing (and touches no fresh pages).
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  ~BufferPool();
+  // An unset buffer of exactly `shape`'s size.
+  Tensor take(const Shape& shape);
+  std::size_t free_bytes() const;
+
+ private:
+  void give_back(float* block, std::size_t floats);
+  mutable std::mutex mutex_;
+  std::multimap<std::size_t, float*> free_;  // by size in floats
+};
+
+// While alive, FeatureMap::for_output on this thread draws from `pool`.
+class PoolScope {
+ public:
+  explicit PoolScope(BufferPool& pool);
+  ~PoolScope();
+  PoolScope(const PoolScope&) = delete;
+  PoolScope& operator=(const PoolScope&) = delete;
+
+ private:
+  BufferPool* previous_;
 };
 
 dnnl::memory::desc nchw_desc(const Shape& shape);
