@@ -42,8 +42,8 @@ int download(const Args& args) {
   else if (progress != "auto")
     throw ConfigError("--progress: '" + progress + "' is not one of auto, always, never");
 
-  // Always the hub (or its cache): a folder that happens to share the repository's name is not what was
-  // asked.
+  // Always the hub (or its cache): a folder that happens to share
+  // the repository's name is not what was asked.
   const auto folder = hub::hub_model(repo, options);
   std::cout << folder.string() << "\n";
   return 0;

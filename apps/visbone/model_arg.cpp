@@ -1,13 +1,15 @@
 #include "model_arg.h"
 
 #include "visbone/core/errors.h"
+#include "visbone/hub/hub.h"
 
 namespace visbone::app {
 
 std::filesystem::path resolve_model_arg(const std::string& model) {
-  if (!std::filesystem::exists(model))
-    throw NotFoundError(model + ": no such checkpoint folder or .npz file");
-  return model;
+  // A local folder or .npz file as is; anything else names a hub repository (org/name), fetched into or
+  // found in the huggingface_hub cache.
+  if (std::filesystem::exists(model)) return model;
+  return hub::resolve_model(model);
 }
 
 bit::BitBackboneOptions selection_options(const po::variables_map& vm) {

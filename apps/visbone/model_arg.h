@@ -9,7 +9,7 @@
 
 namespace visbone::app {
 
-// A local checkpoint folder as is (later also a hub id through the cache).
+// A local checkpoint folder or .npz file as is; otherwise a hub id (org/name), resolved through the cache.
 std::filesystem::path resolve_model_arg(const std::string& model);
 // --out-features / --out-indices (either or both) as backbone options.
 bit::BitBackboneOptions selection_options(const po::variables_map& vm);

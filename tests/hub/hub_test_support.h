@@ -116,8 +116,9 @@ class FakeHub {
  public:
   explicit FakeHub(const fs::path& root = kModels, const std::vector<std::string>& extra_args = {}) {
     fs::create_directories(state_.path());
-    std::vector<std::string> argv_s = {kPython3.string(), kFakeHubScript.string(), "--root",     root.string(),
-                                       "--state", state_.path().string(),  "--lifetime", "120"};
+    std::vector<std::string> argv_s = {
+        kPython3.string(), kFakeHubScript.string(), "--root",     root.string(),
+        "--state",         state_.path().string(),  "--lifetime", "120"};
     argv_s.insert(argv_s.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());

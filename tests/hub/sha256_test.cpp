@@ -25,8 +25,8 @@ TEST(Sha256, NistVectors) {
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-// Lengths around 56 and 64 bytes exercise the one- and two-block padding paths (values from Python's
-// hashlib).
+// Lengths around 56 and 64 bytes exercise the one- and
+// two-block padding paths (values from Python's hashlib).
 TEST(Sha256, PaddingBoundaries) {
   EXPECT_EQ(sha256_hex(std::string(55, 'x')),
             "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072");

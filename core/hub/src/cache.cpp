@@ -301,8 +301,8 @@ fs::path RepoCache::link_snapshot_file(const std::string& commit, const std::str
   fs::remove(pointer, ec);
   fs::create_symlink(target, pointer, ec);
   if (ec) {
-    // Another process may have linked the same file between our remove and create: fine if it is the same
-    // blob.
+    // Another process may have linked the same file between our
+    // remove and create: fine if it is the same blob.
     std::error_code read_ec;
     if (fs::is_symlink(pointer, read_ec) && fs::read_symlink(pointer, read_ec) == target) return pointer;
     throw IoError(pointer.string() + ": cannot create the snapshot symlink to " + target.string() + ": " +
@@ -325,8 +325,8 @@ void RepoCache::write_cachedir_tag() const {
 
 FileLock::FileLock(const fs::path& path) {
   fs::create_directories(path.parent_path());
-  // 0664 as huggingface_hub's WeakFileLock uses, so users sharing a cache through a group can wait on each
-  // other.
+  // 0664 as huggingface_hub's WeakFileLock uses, so users sharing
+  // a cache through a group can wait on each other.
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
   if (fd_ < 0) throw IoError(path.string() + ": cannot open lock file: " + std::strerror(errno));
   const auto start = std::chrono::steady_clock::now();

@@ -29,8 +29,8 @@ std::string trim(std::string_view text) {
 }
 
 void global_init() {
-  // curl_global_init is not thread-safe; doing it once before the first handle makes the client usable from
-  // any thread afterwards.
+  // curl_global_init is not thread-safe; doing it once before the
+  // first handle makes the client usable from any thread afterwards.
   static std::once_flag once;
   std::call_once(once, [] {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -213,8 +213,8 @@ class Session {
     cache_.write_cachedir_tag();
     cache_.write_ref(revision, meta.commit);
 
-    // One writer per blob across threads and processes (Python included); the others wait, then find it
-    // there.
+    // One writer per blob across threads and processes (Python
+    // included); the others wait, then find it there.
     const FileLock lock(cache_.lock_path(meta.etag));
     const fs::path blob = cache_.blob_path(meta.etag);
     if (!fs::is_regular_file(blob, ec)) {

@@ -34,8 +34,8 @@ bool is_commit_hash(std::string_view revision);
 bool is_repo_id(std::string_view name);
 // Throws ConfigError unless is_repo_id(repo_id).
 void validate_repo_id(const std::string& repo_id);
-// Throws ConfigError unless `revision` can name a ref file under refs/ (a branch, a tag, refs/pr/N, a
-// commit).
+// Throws ConfigError unless `revision` can name a ref file
+// under refs/ (a branch, a tag, refs/pr/N, a commit).
 void validate_revision(const std::string& revision);
 // Throws ConfigError unless `filename` is a relative path inside a repository (no "..", no leading '/').
 void validate_repo_filename(const std::string& filename);
@@ -71,9 +71,9 @@ class RepoCache {
 
   // The commit `revision` stands for: itself when it is a commit hash, else the content of refs/<revision>.
   std::optional<std::string> resolve_revision(const std::string& revision) const;
-  // Records that `revision` points at `commit` (atomically: write a temporary file, then rename). Does
-  // nothing when the revision is the commit itself or the ref already says so, so a read-only cache stays
-  // usable.
+  // Records that `revision` points at `commit` (atomically: write a temporary
+  // file, then rename). Does nothing when the revision is the commit itself
+  // or the ref already says so, so a read-only cache stays usable.
   void write_ref(const std::string& revision, const std::string& commit) const;
   // Records that `filename` does not exist in `commit`, as huggingface_hub does on a 404 EntryNotFound.
   void mark_no_exist(const std::string& commit, const std::string& filename) const;
@@ -91,9 +91,9 @@ class RepoCache {
   std::filesystem::path folder_;
 };
 
-// An exclusive flock(2) on a lock file, the same kind of lock the `filelock` package takes for
-// huggingface_hub, so visbone and Python processes downloading the same blob wait for each other. Released by
-// the destructor.
+// An exclusive flock(2) on a lock file, the same kind of lock the `filelock`
+// package takes for huggingface_hub, so visbone and Python processes
+// downloading the same blob wait for each other. Released by the destructor.
 class FileLock {
  public:
   explicit FileLock(const std::filesystem::path& path);

@@ -30,9 +30,9 @@ std::string normalize_etag(std::string_view etag);
 // does. Throws NetworkError naming the URL when there is no answer.
 HttpResponse head_resolve(HttpClient& client, const std::string& url, std::vector<std::string> headers);
 
-// The metadata in a 2xx/3xx answer to head_resolve. Throws NetworkError naming the URL when the commit, ETag
-// or size is missing or malformed (the endpoint is then not a Hugging Face hub, or a proxy altered the
-// answer).
+// The metadata in a 2xx/3xx answer to head_resolve. Throws NetworkError
+// naming the URL when the commit, ETag or size is missing or malformed (the
+// endpoint is then not a Hugging Face hub, or a proxy altered the answer).
 FileMetadata parse_file_metadata(const HttpResponse& response, const std::string& url);
 
 enum class ProgressMode {

@@ -18,7 +18,7 @@ namespace visbone::hub {
 struct ResolveOptions {
   std::string revision = "main";                   // a branch, a tag or a commit hash
   std::optional<std::string> endpoint;             // default: default_endpoint() ($HF_ENDPOINT)
-  std::optional<std::string> token;                // default: default_token() ($HF_TOKEN, the token file)
+  std::optional<std::string> token;                // default: default_token() ($HF_TOKEN...); "" for none
   std::optional<std::filesystem::path> cache_dir;  // default: default_cache_dir() ($HF_HUB_CACHE, ...)
   std::optional<bool> offline;                     // default: default_offline() ($HF_HUB_OFFLINE)
   ProgressMode progress = ProgressMode::automatic;
@@ -31,10 +31,9 @@ struct ResolveOptions {
 // The local folder holding the model `name_or_path`:
 // - an existing directory is returned as it is;
 // - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is
-// returned
-//   once config.json, preprocessor_config.json (when the repository has one) and the weights
-//   (model.safetensors, or model.safetensors.index.json and every shard it lists) are in it, downloaded when
-//   needed.
+//   returned once config.json, preprocessor_config.json (when the repository has one) and the weights
+//   (model.safetensors, or model.safetensors.index.json and every shard it lists) are in it, downloaded
+//   when needed.
 // Errors: NotFoundError for a name that is neither, or a file missing from the cache while offline;
 // HttpError/NetworkError for the hub's refusals and connection problems (with the URL); ConfigError for an
 // existing path that is not a folder.
@@ -45,9 +44,9 @@ std::filesystem::path resolve_model(const std::string& name_or_path, const Resol
 // folder of the same name is not consulted.
 std::filesystem::path hub_model(const std::string& repo_id, const ResolveOptions& options = {});
 
-// One file of a hub repository, from the cache or downloaded into it; returns its snapshot path.
-// A file the repository does not have is an HttpError 404 (online) or a NotFoundError (offline, or known
-// from a .no_exist marker).
+// One file of a hub repository, from the cache or downloaded into it; returns
+// its snapshot path. A file the repository does not have is an HttpError 404
+// (online) or a NotFoundError (offline, or known from a .no_exist marker).
 std::filesystem::path hub_file(const std::string& repo_id, const std::string& filename,
                                const ResolveOptions& options = {});
 

@@ -1,0 +1,96 @@
+// Where the time of a BiT-R50x1 forward goes, piece by piece:
+// - GroupNorm+ReLU over each activation shape, with bytes/s against a plain copy of the same bytes (the
+//   bandwidth bound: the kernel reads its input twice and writes once);
+// - each distinct convolution shape at 224x224, with FLOP/s (2 x multiply-adds) to compare with the GEMM peak.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+
+#include "visbone/bit/group_norm_act.h"
+#include "visbone/bit/ws_conv.h"
+
+namespace visbone::bit {
+namespace {
+
+FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
+  auto m = FeatureMap::zeros(n, c, h, w);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0.5f, 1.0f);
+  for (float& v : m.data) v = d(rng);
+  return m;
+}
+
+void BM_GroupNormRelu(benchmark::State& state) {
+  const std::int64_t c = state.range(0), hw = state.range(1);
+  auto x = random_map(1, c, hw, hw);
+  auto y = FeatureMap::zeros(1, c, hw, hw);
+  Tensor gamma({c}), beta({c});
+  for (float& g : gamma) g = 1.0f;
+  const GroupNormAct gn(gamma, beta, 32, Act::Relu);
+  for (auto _ : state) {
+    gn.run(x, y);
+    benchmark::DoNotOptimize(y.data.data());
+  }
+  state.SetBytesProcessed(state.iterations() * x.data.numel() * 4 * 3);
+}
+
+void BM_CopyBound(benchmark::State& state) {
+  const std::int64_t c = state.range(0), hw = state.range(1);
+  auto x = random_map(1, c, hw, hw);
+  auto y = FeatureMap::zeros(1, c, hw, hw);
+  for (auto _ : state) {
+    std::memcpy(y.data.data(), x.data.data(), static_cast<std::size_t>(x.data.numel()) * 4);
+    benchmark::DoNotOptimize(y.data.data());
+  }
+  state.SetBytesProcessed(state.iterations() * x.data.numel() * 4 * 2);
+}
+
+// The GroupNorm shapes of R50x1 at 224 (channels, spatial size).
+void norm_shapes(benchmark::internal::Benchmark* b) {
+  for (auto [c, hw] : {std::pair{64, 56}, {256, 56}, {128, 28}, {512, 28}, {256, 14}, {1024, 14}, {512, 7}, {2048, 7}})
+    b->Args({c, hw});
+}
+BENCHMARK(BM_GroupNormRelu)->Apply(norm_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CopyBound)->Apply(norm_shapes)->Unit(benchmark::kMicrosecond);
+
+void BM_Conv(benchmark::State& state) {
+  const int ic = static_cast<int>(state.range(0)), oc = static_cast<int>(state.range(1)),
+            k = static_cast<int>(state.range(2)), stride = static_cast<int>(state.range(3));
+  const std::int64_t in = state.range(4);
+  Tensor w({oc, ic, k, k});
+  std::mt19937 rng(2);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  for (float& v : w) v = d(rng);
+  WsConv conv(w, stride, 1, Padding::Default);
+  const auto x = random_map(1, ic, in, in);
+  const auto [oh, ow] = conv.out_size(in, in, "bench");
+  auto y = FeatureMap::zeros(1, oc, oh, ow);
+  dnnl::stream s(cpu_engine());
+  for (auto _ : state) {
+    conv.run(x.memory(), y, false, s);
+    s.wait();
+  }
+  const double flops = 2.0 * oc * ic * k * k * static_cast<double>(oh * ow);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Every distinct (in, out, kernel, stride, input size) convolution of R50x1 at 224 except the stem.
+void conv_shapes(benchmark::internal::Benchmark* b) {
+  const int sizes[] = {56, 56, 28, 14, 7};
+  const int widths[] = {64, 256, 512, 1024, 2048};
+  for (int s = 1; s <= 4; ++s) {
+    const int out = widths[s], mid = out / 4, in_first = widths[s - 1], stride = s == 1 ? 1 : 2;
+    const int in_size = sizes[s - 1], out_size = sizes[s];
+    b->Args({in_first, out, 1, stride, in_size});  // projection shortcut
+    b->Args({in_first, mid, 1, 1, in_size});       // first unit conv1
+    b->Args({mid, mid, 3, stride, in_size});       // first unit conv2 (strided)
+    b->Args({mid, out, 1, 1, out_size});           // conv3
+    b->Args({out, mid, 1, 1, out_size});           // later units conv1
+    b->Args({mid, mid, 3, 1, out_size});           // later units conv2
+  }
+}
+BENCHMARK(BM_Conv)->Apply(conv_shapes)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace visbone::bit
