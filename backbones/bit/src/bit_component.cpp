@@ -98,10 +98,10 @@ std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolve
            "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with weights)");
   if (has_checkpoint) return load(local_checkpoint(p, resolver), p, selection(p));
 
+  if (!p.has("weights")) p.fail("weights", "is required with config (a .safetensors file, a folder or a .npz file)");
   auto options = selection(p);
   const auto config_json = p.json("config");
   options.config = BitConfig::from_json(config_json, p.where("config"));
-  if (!p.has("weights")) p.fail("weights", "is required with config (a .safetensors file, a folder or a .npz file)");
   const fs::path weights = p.path("weights");
   std::error_code ec;
   if (!fs::exists(weights, ec)) p.fail("weights", "'" + weights.string() + "' does not exist");

@@ -1,7 +1,7 @@
 #include "visbone/bit/checkpoint_formats.h"
 
 #include <boost/json.hpp>
-#include <regex>
+#include <charconv>
 
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
@@ -13,6 +13,44 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+
+// Reads a non-negative decimal number at the front of `s`, advancing it.
+std::optional<int> take_number(std::string_view& s) {
+  int v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end == s.data() || v < 0) return std::nullopt;
+  s.remove_prefix(static_cast<std::size_t>(end - s.data()));
+  return v;
+}
+
+bool take(std::string_view& s, std::string_view token) {
+  if (!s.starts_with(token)) return false;
+  s.remove_prefix(token.size());
+  return true;
+}
+
+// "<prefix>S<middle>U<sep>rest" -> (S, U, rest), e.g. stages.2.blocks.0.conv1.weight.
+struct Indexed {
+  int stage, unit;
+  std::string rest;
+};
+std::optional<Indexed> parse_indexed(std::string_view s, std::string_view prefix, std::string_view middle, char sep) {
+  if (!take(s, prefix)) return std::nullopt;
+  const auto a = take_number(s);
+  if (!a || !take(s, middle)) return std::nullopt;
+  const auto b = take_number(s);
+  if (!b || s.empty() || s.front() != sep) return std::nullopt;
+  return Indexed{*a, *b, std::string(s.substr(1))};
+}
+
+// "50x3" -> (50, 3) when the depth is one of BiT's.
+std::optional<std::pair<int, int>> parse_depth_width(std::string_view& s) {
+  const auto layers = take_number(s);
+  if (!layers || !take(s, "x")) return std::nullopt;
+  const auto width = take_number(s);
+  if (!width || *width < 1 || (*layers != 50 && *layers != 101 && *layers != 152)) return std::nullopt;
+  return std::pair{*layers, *width};
+}
 
 // BiT's three depths, by the number in the architecture name.
 std::optional<std::vector<int>> bit_depths(int layers) {
@@ -94,10 +132,12 @@ BitConfig timm_config(const json::value& cfg, const std::string& where) {
   BitConfig c;
   if (const auto* arch = o.if_contains("architecture"); arch && arch->is_string()) {
     const std::string name(arch->as_string());
-    static const std::regex bit(R"(resnetv2_(50|101|152)x(\d+)_bit(\..*)?)");
-    std::smatch m;
-    if (std::regex_match(name, m, bit)) {
-      c = bit_architecture(std::stoi(m[1]), std::stoi(m[2]));
+    // resnetv2_50x1_bit, with an optional pretrained tag: resnetv2_50x1_bit.goog_in21k
+    std::string_view rest = std::string_view(name).substr(0, name.find('.'));
+    std::optional<std::pair<int, int>> dw;
+    if (take(rest, "resnetv2_")) dw = parse_depth_width(rest);
+    if (dw && rest == "_bit") {
+      c = bit_architecture(dw->first, dw->second);
     } else if (!o.contains("model_args")) {
       throw ConfigError(where + ": architecture '" + name +
                         "' is not a BiT model (expected resnetv2_{50,101,152}x{N}_bit) and there are no model_args");
@@ -138,26 +178,29 @@ BitConfig timm_config(const json::value& cfg, const std::string& where) {
 }
 
 std::optional<BitConfig> bit_release_config(const std::string& file_name) {
-  static const std::regex release(R"(BiT-([MSL])-R(50|101|152)x(\d+)(-.*)?\.npz)");
-  std::smatch m;
-  if (!std::regex_match(file_name, m, release)) return std::nullopt;
-  return bit_architecture(std::stoi(m[2]), std::stoi(m[3]));
+  // BiT-M-R50x1.npz, BiT-S-R101x3-ILSVRC2012.npz
+  std::string_view s = file_name;
+  if (!take(s, "BiT-") || s.empty() || std::string_view("MSL").find(s.front()) == std::string_view::npos)
+    return std::nullopt;
+  s.remove_prefix(1);
+  if (!take(s, "-R")) return std::nullopt;
+  const auto dw = parse_depth_width(s);
+  if (!dw || !s.ends_with(".npz") || (s != ".npz" && !s.starts_with("-"))) return std::nullopt;
+  return bit_architecture(dw->first, dw->second);
 }
 
 ConvertedWeights load_timm(const fs::path& dir) {
   ConvertedWeights w;
   w.config = timm_config(read_json_file(dir / "config.json"), (dir / "config.json").string());
   const auto file = SafetensorsFile::open(dir / "model.safetensors");
-  static const std::regex stage(R"(stages\.(\d+)\.blocks\.(\d+)\.(.*))");
   bool has_head = false;
   for (const auto& t : file.tensors()) {
-    std::smatch m;
     std::string name = t.name;
     Tensor value = file.load(t.name);
     if (name == "stem.conv.weight") {
       name = "bit.embedder.convolution.weight";
-    } else if (std::regex_match(t.name, m, stage)) {
-      name = "bit.encoder.stages." + m[1].str() + ".layers." + m[2].str() + "." + m[3].str();
+    } else if (const auto i = parse_indexed(t.name, "stages.", ".blocks.", '.')) {
+      name = "bit.encoder.stages." + std::to_string(i->stage) + ".layers." + std::to_string(i->unit) + "." + i->rest;
     } else if (name == "norm.weight" || name == "norm.bias") {
       name = "bit." + name;
     } else if (name == "head.fc.weight") {
@@ -197,13 +240,11 @@ ConvertedWeights load_npz(const fs::path& path, std::optional<BitConfig> config)
   }
   w.config.semantics = Semantics::Timm;
 
-  static const std::regex unit(R"(resnet/block(\d+)/unit(\d+)/(a|b|c)/(proj/)?(standardized_conv2d/kernel|group_norm/gamma|group_norm/beta))");
   bool has_head = false;
   for (const auto& a : npz.arrays()) {
     const std::string where = npz.name() + ": array '" + a.name + "'";
     Tensor v = npz.load(a.name);
     std::string name;
-    std::smatch m;
     auto flat = [&](Tensor t) { return t.view({t.numel()}); };  // gammas may be stored (1, 1, 1, C)
     if (a.name == "resnet/root_block/standardized_conv2d/kernel") {
       name = "bit.embedder.convolution.weight";
@@ -219,22 +260,25 @@ ConvertedWeights load_npz(const fs::path& path, std::optional<BitConfig> config)
       set_labels(w.config, v.dim(0));
     } else if (a.name == "resnet/head/conv2d/bias") {
       name = "classifier.1.bias";
-    } else if (std::regex_match(a.name, m, unit)) {
-      const int block = std::stoi(m[1]), u = std::stoi(m[2]);
-      if (block < 1 || u < 1) throw FormatError(where + ": block and unit numbers start at 1");
+    } else if (const auto i = parse_indexed(a.name, "resnet/block", "/unit", '/')) {
+      // resnet/blockN/unitMM/{a,b,c}/[proj/]{standardized_conv2d/kernel, group_norm/gamma, group_norm/beta}
+      if (i->stage < 1 || i->unit < 1) throw FormatError(where + ": block and unit numbers start at 1");
       const std::string prefix =
-          "bit.encoder.stages." + std::to_string(block - 1) + ".layers." + std::to_string(u - 1) + ".";
-      const int k = m[3].str()[0] - 'a' + 1;
-      if (m[4].matched) {
-        if (m[5] != "standardized_conv2d/kernel") throw FormatError(where + ": unexpected projection array");
-        name = prefix + "downsample.conv.weight";
+          "bit.encoder.stages." + std::to_string(i->stage - 1) + ".layers." + std::to_string(i->unit - 1) + ".";
+      std::string_view rest = i->rest;
+      const char part = rest.empty() ? '?' : rest.front();
+      if (part == 'a' || part == 'b' || part == 'c') rest.remove_prefix(1);
+      const bool is_part = (part == 'a' || part == 'b' || part == 'c') && take(rest, "/");
+      const bool proj = is_part && take(rest, "proj/");
+      const std::string k = std::to_string(part - 'a' + 1);
+      if (is_part && rest == "standardized_conv2d/kernel") {
+        name = proj ? prefix + "downsample.conv.weight" : prefix + "conv" + k + ".weight";
         v = hwio_to_oihw(v, where);
-      } else if (m[5] == "standardized_conv2d/kernel") {
-        name = prefix + "conv" + std::to_string(k) + ".weight";
-        v = hwio_to_oihw(v, where);
-      } else {
-        name = prefix + "norm" + std::to_string(k) + (m[5] == "group_norm/gamma" ? ".weight" : ".bias");
+      } else if (is_part && !proj && (rest == "group_norm/gamma" || rest == "group_norm/beta")) {
+        name = prefix + "norm" + k + (rest == "group_norm/gamma" ? ".weight" : ".bias");
         v = flat(v);
+      } else {
+        name = a.name;
       }
     } else {
       name = a.name;  // unknown: reported as unused by the loader
@@ -246,14 +290,12 @@ ConvertedWeights load_npz(const fs::path& path, std::optional<BitConfig> config)
 }
 
 std::vector<std::pair<std::string, Tensor>> to_timm_names(const std::vector<std::pair<std::string, Tensor>>& hf) {
-  static const std::regex stage(R"(bit\.encoder\.stages\.(\d+)\.layers\.(\d+)\.(.*))");
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& [name, t] : hf) {
-    std::smatch m;
     if (name == "bit.embedder.convolution.weight")
       out.emplace_back("stem.conv.weight", t);
-    else if (std::regex_match(name, m, stage))
-      out.emplace_back("stages." + m[1].str() + ".blocks." + m[2].str() + "." + m[3].str(), t);
+    else if (const auto i = parse_indexed(name, "bit.encoder.stages.", ".layers.", '.'))
+      out.emplace_back("stages." + std::to_string(i->stage) + ".blocks." + std::to_string(i->unit) + "." + i->rest, t);
     else if (name == "bit.norm.weight" || name == "bit.norm.bias")
       out.emplace_back(name.substr(4), t);
     else if (name == "classifier.1.weight")
