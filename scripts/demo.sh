@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-build/bin/visbone inspect tests/data/models/bit-tiny-digits
+build/bin/visbone run configs/default.yaml

@@ -15,5 +15,7 @@ int bench(const Args& args);
 int convert(const Args& args);
 int download(const Args& args);
 int preprocess(const Args& args);
+int run(const Args& args);
+int list(const Args& args);
 
 }  // namespace visbone::app

@@ -22,6 +22,8 @@ constexpr Command kCommands[] = {
     {"convert", "write a checkpoint (transformers, timm or .npz) in hf or timm naming", visbone::app::convert},
     {"download", "fetch a model from the Hugging Face hub into the shared cache", visbone::app::download},
     {"preprocess", "decode images and write their BitImageProcessor pixel values", visbone::app::preprocess},
+    {"run", "run a YAML-configured pipeline: images -> backbone -> heads -> outputs, with a summary", visbone::app::run},
+    {"list", "print every registered backbone, head, source and sink, with where it came from", visbone::app::list},
 };
 
 int usage(std::ostream& out) {

@@ -33,7 +33,7 @@ std::string join(const std::vector<std::string>& names) {
 
 }  // namespace
 
-Checkpoint Checkpoint::open(const fs::path& dir) {
+Checkpoint Checkpoint::open(const fs::path& dir, const SafetensorsLimits& limits) {
   Checkpoint c;
   c.dir_ = dir;
   const std::string where = dir.string();
@@ -51,13 +51,17 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
   const fs::path single = dir / kSafetensorsWeightsName;
   const fs::path index_path = dir / kSafetensorsIndexName;
   if (is_file(single)) {
-    c.files_.push_back(SafetensorsFile::open(single));
+    c.files_.push_back(SafetensorsFile::open(single, limits));
   } else if (is_file(index_path)) {
     const std::string index = index_path.string();
     const auto root = read_json_file(index_path);
     const auto* map = root.is_object() ? root.get_object().if_contains("weight_map") : nullptr;
     if (!map || !map->is_object())
       throw FormatError(index + ": expected an object with a \"weight_map\" object");
+    if (map->get_object().size() > limits.max_tensors)
+      throw FormatError(index + ": weight_map lists " + std::to_string(map->get_object().size()) +
+                        " tensors, more than the limit of " + std::to_string(limits.max_tensors) +
+                        " (SafetensorsLimits::max_tensors)");
 
     // Open each shard once, in name order so that errors do not depend on the JSON's key order.
     std::map<std::string, std::size_t> shard_index;
@@ -75,7 +79,7 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
       if (!is_file(p))
         throw NotFoundError(index + ": shard '" + shard + "' does not exist (" + p.string() + ")");
       i = c.files_.size();
-      c.files_.push_back(SafetensorsFile::open(p));
+      c.files_.push_back(SafetensorsFile::open(p, limits));
     }
     // The index and the shards must agree exactly: a tensor in the shard the index names, in no other shard,
     // and no shard tensor the index does not list.

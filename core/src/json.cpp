@@ -1,14 +1,51 @@
 #include "visbone/core/json.h"
 
 #include <fstream>
+#include <new>
 #include <sstream>
 
 #include "visbone/core/errors.h"
 
 namespace visbone {
 
-boost::json::value parse_json(std::string_view text, const std::string& where) {
-  boost::json::stream_parser parser;
+namespace {
+
+// Allocates a document's memory from the heap, charging each allocation to a budget.
+class BudgetResource final : public boost::json::memory_resource {
+ public:
+  explicit BudgetResource(MemoryBudget budget) : budget_(std::move(budget)) {}
+
+ private:
+  void* do_allocate(std::size_t bytes, std::size_t align) override {
+    budget_.charge(bytes);
+    try {
+      return ::operator new(bytes, std::align_val_t(align));
+    } catch (...) {
+      budget_.release(bytes);
+      throw;
+    }
+  }
+  void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
+    ::operator delete(p, bytes, std::align_val_t(align));
+    budget_.release(bytes);
+  }
+  bool do_is_equal(const boost::json::memory_resource& other) const noexcept override { return this == &other; }
+
+  MemoryBudget budget_;
+};
+
+}  // namespace
+
+boost::json::value parse_json(std::string_view text, const std::string& where, std::uint64_t max_memory_bytes) {
+  return parse_json(text, where, MemoryBudget(max_memory_bytes, where + ": the JSON document",
+                                              "the limit for one JSON document"));
+}
+
+boost::json::value parse_json(std::string_view text, const std::string& where, const MemoryBudget& budget) {
+  // The parser's working stack and the document both come from the budget.
+  const boost::json::storage_ptr storage = boost::json::make_shared_resource<BudgetResource>(budget);
+  boost::json::stream_parser parser(storage);
+  parser.reset(storage);
   boost::json::error_code ec;
   std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
@@ -44,8 +81,9 @@ std::string read_text_file(const std::filesystem::path& path, std::size_t max_by
   return ss.str();
 }
 
-boost::json::value read_json_file(const std::filesystem::path& path, std::size_t max_bytes) {
-  return parse_json(read_text_file(path, max_bytes), path.string());
+boost::json::value read_json_file(const std::filesystem::path& path, std::size_t max_bytes,
+                                  std::uint64_t max_memory_bytes) {
+  return parse_json(read_text_file(path, max_bytes), path.string(), max_memory_bytes);
 }
 
 std::string json_kind(const boost::json::value& v) {

@@ -9,7 +9,6 @@ namespace {
 
 constexpr std::uint32_t kEocd = 0x06054b50, kZip64Locator = 0x07064b50, kZip64Eocd = 0x06064b50,
                         kCentral = 0x02014b50, kLocal = 0x04034b50;
-constexpr std::size_t kMaxArrays = 1'000'000;
 
 // Bounds-checked little-endian reads over the archive; every failure names the archive and what was read.
 class Cursor {
@@ -135,23 +134,23 @@ void parse_npy_header(std::string_view h, NpyInfo& info, const std::string& wher
 
 }  // namespace
 
-NpzFile NpzFile::open(const std::filesystem::path& path) {
+NpzFile NpzFile::open(const std::filesystem::path& path, const NpzLimits& limits) {
   NpzFile f;
   f.name_ = path.string();
   f.bytes_ = map_file(path, "a .npz archive");
-  f.parse();
+  f.parse(limits);
   return f;
 }
 
-NpzFile NpzFile::from_bytes(std::string bytes, std::string name) {
+NpzFile NpzFile::from_bytes(std::string bytes, std::string name, const NpzLimits& limits) {
   NpzFile f;
   f.name_ = std::move(name);
   f.bytes_ = own_bytes(std::move(bytes));
-  f.parse();
+  f.parse(limits);
   return f;
 }
 
-void NpzFile::parse() {
+void NpzFile::parse(const NpzLimits& limits) {
   const Cursor c(bytes_.bytes, name_);
   if (c.size() < 22) throw FormatError(name_ + ": not a zip archive (" + std::to_string(c.size()) + " bytes)");
   // The end-of-central-directory record is within the last 22 + 65535 bytes (its comment is at most 64 KiB).
@@ -176,7 +175,9 @@ void NpzFile::parse() {
     cd_size = c.get<std::uint64_t>(z + 40, "zip64 directory size");
     cd_offset = c.get<std::uint64_t>(z + 48, "zip64 directory offset");
   }
-  if (count > kMaxArrays) throw FormatError(name_ + ": " + std::to_string(count) + " entries, more than the limit");
+  if (count > limits.max_arrays)
+    throw FormatError(name_ + ": " + std::to_string(count) + " entries, more than the limit of " +
+                      std::to_string(limits.max_arrays) + " arrays (NpzLimits::max_arrays)");
   if (cd_offset > c.size() || cd_size > c.size() - cd_offset)
     throw FormatError(name_ + ": the zip directory lies outside the file (truncated archive?)");
 
@@ -233,12 +234,20 @@ void NpzFile::parse() {
       throw FormatError(where + ": unsupported .npy version " + std::to_string(major));
     }
     if (hstart - data + hlen > usize) throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " runs past the member");
+    if (hlen > limits.max_npy_header_bytes)
+      throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " is over the limit of " +
+                        std::to_string(limits.max_npy_header_bytes) + " bytes (NpzLimits::max_npy_header_bytes)");
     NpyInfo info;
     info.name = member.size() > 4 && member.ends_with(".npy") ? member.substr(0, member.size() - 4) : member;
     parse_npy_header(c.text(hstart, hlen, "npy header"), info, where);
     info.offset = hstart + hlen;
     info.size = data + usize - info.offset;
-    const std::int64_t numel = shape_numel(info.shape);
+    std::int64_t numel = 0;
+    try {
+      numel = shape_numel(info.shape);
+    } catch (const ShapeError& e) {
+      throw FormatError(where + ": " + e.what());  // dims whose product overflows
+    }
     const auto esize = dtype_size(info.dtype);
     if (static_cast<std::uint64_t>(numel) > info.size / esize || static_cast<std::uint64_t>(numel) * esize != info.size)
       throw FormatError(where + ": shape " + shape_str(info.shape) + " of " + std::string(dtype_name(info.dtype)) +

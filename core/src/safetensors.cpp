@@ -18,6 +18,7 @@
 
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/memory_budget.h"
 
 namespace visbone {
 namespace {
@@ -89,12 +90,16 @@ std::string brief(const boost::json::value& v) {
 // twice with the reader silently picking one. This SAX pass finds the first duplicate key in any object.
 class DuplicateKeyFinder {
  public:
+  // Every key is kept until the end of its object; each is charged to `budget`.
+  explicit DuplicateKeyFinder(const MemoryBudget& budget) : budget_(budget) {}
+
   static constexpr std::size_t max_object_size = std::size_t(-1);
   static constexpr std::size_t max_array_size = std::size_t(-1);
   static constexpr std::size_t max_key_size = std::size_t(-1);
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
   bool found() const { return found_; }
+  std::uint64_t charged() const { return charged_; }
   const std::string& key() const { return dup_key_; }
   const std::string& parent() const { return dup_parent_; }  // key of the enclosing object, "" at top level
 
@@ -112,6 +117,9 @@ class DuplicateKeyFinder {
   }
   bool on_key(boost::json::string_view s, std::size_t, boost::json::error_code&) {
     pending_.append(s.data(), s.size());
+    const std::uint64_t cost = pending_.size() + kKeyOverheadBytes;
+    budget_.charge(cost);
+    charged_ += cost;
     Frame& f = frames_.back();
     if (!f.keys.insert(pending_).second && !found_) {
       found_ = true;
@@ -146,18 +154,24 @@ class DuplicateKeyFinder {
     return true;
   }
 
+  // A set node and the string's own header, about.
+  static constexpr std::uint64_t kKeyOverheadBytes = 64;
+
+  const MemoryBudget& budget_;
+  std::uint64_t charged_ = 0;
   std::vector<Frame> frames_;
   std::string pending_;
   bool found_ = false;
   std::string dup_key_, dup_parent_;
 };
 
-void check_no_duplicate_keys(std::string_view text, const std::string& file) {
-  boost::json::basic_parser<DuplicateKeyFinder> parser{boost::json::parse_options{}};
+void check_no_duplicate_keys(std::string_view text, const std::string& file, const MemoryBudget& budget) {
+  boost::json::basic_parser<DuplicateKeyFinder> parser{boost::json::parse_options{}, budget};
   boost::json::error_code ec;
   parser.write_some(false, text.data(), text.size(), ec);
   // The text already parsed as a DOM, so ec is clear here; a failure would be a syntax error reported there.
   const auto& h = parser.handler();
+  budget.release(h.charged());  // the keys are freed with the parser
   if (!h.found()) return;
   if (h.parent().empty())
     throw FormatError(file + ": header has the key '" + h.key() +
@@ -261,16 +275,16 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const b
 
 }  // namespace
 
-void SafetensorsFile::parse() {
+void SafetensorsFile::parse(const SafetensorsLimits& limits) {
   const std::uint64_t size = bytes_.size();
   if (size < kPrefixBytes)
     throw FormatError(name_ + ": file is " + std::to_string(size) +
                       " bytes, shorter than the 8-byte header length that starts a safetensors file");
   std::uint64_t header_len = 0;
   std::memcpy(&header_len, bytes_.data(), kPrefixBytes);
-  if (header_len > kSafetensorsMaxHeaderBytes)
+  if (header_len > limits.max_header_bytes)
     throw FormatError(name_ + ": header length " + std::to_string(header_len) + " is over the limit of " +
-                      std::to_string(kSafetensorsMaxHeaderBytes) + " bytes");
+                      std::to_string(limits.max_header_bytes) + " bytes (SafetensorsLimits::max_header_bytes)");
   if (header_len > size - kPrefixBytes)
     throw FormatError(name_ + ": header length " + std::to_string(header_len) +
                       " runs past the end of the file (" + std::to_string(size) + " bytes, so at most " +
@@ -280,10 +294,19 @@ void SafetensorsFile::parse() {
 
   if (const auto bad = invalid_utf8_at(header); bad != std::string_view::npos)
     throw FormatError(name_ + ": header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
-  const boost::json::value root = parse_json(header, name_ + " (header)");
-  check_no_duplicate_keys(header, name_);
+  // One budget for everything the header makes us allocate: the parsed JSON, the duplicate-key check and the
+  // tensor table (which the file keeps).
+  const MemoryBudget budget(limits.max_memory_bytes, name_ + ": the header", "SafetensorsLimits::max_memory_bytes");
+  const boost::json::value root = parse_json(header, name_ + " (header)", budget);
   if (!root.is_object())
     throw FormatError(name_ + ": header is a JSON " + json_kind(root) + ", expected an object");
+  const std::uint64_t count = root.get_object().size() - (root.get_object().contains(kMetadataKey) ? 1 : 0);
+  if (count > limits.max_tensors)
+    throw FormatError(name_ + ": header describes " + std::to_string(count) + " tensors, more than the limit of " +
+                      std::to_string(limits.max_tensors) + " (SafetensorsLimits::max_tensors)");
+  check_no_duplicate_keys(header, name_, budget);
+  // A map node and the strings' own headers, about; what the table keeps per entry beyond its text.
+  constexpr std::uint64_t kEntryOverheadBytes = 64;
 
   std::vector<TensorInfo> tensors;
   for (const auto& kv : root.get_object()) {
@@ -296,11 +319,16 @@ void SafetensorsFile::parse() {
         if (!m.value().is_string())
           throw FormatError(name_ + ": __metadata__ entry '" + std::string(m.key()) + "' is a " +
                             json_kind(m.value()) + ", expected a string");
+        budget.charge(m.key().size() + m.value().get_string().size() + kEntryOverheadBytes);
         metadata_.emplace(std::string(m.key()), std::string(m.value().get_string()));
       }
       continue;
     }
-    tensors.push_back(parse_entry(name_, key, kv.value()));
+    TensorInfo t = parse_entry(name_, key, kv.value());
+    // The info itself, its name twice (here and in by_name_) and its dims.
+    budget.charge(sizeof(TensorInfo) + 2 * t.name.size() + t.shape.size() * sizeof(std::int64_t) +
+                  kEntryOverheadBytes);
+    tensors.push_back(std::move(t));
   }
 
   // Sorted by offset the tensors must tile the data section exactly: no gaps, no overlaps, nothing after.
@@ -336,17 +364,17 @@ void SafetensorsFile::parse() {
   for (std::size_t i = 0; i < tensors_.size(); ++i) by_name_.emplace(tensors_[i].name, i);
 }
 
-SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name) {
+SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name, const SafetensorsLimits& limits) {
   SafetensorsFile f;
   f.name_ = std::move(name);
   auto owned = std::make_shared<const std::string>(std::move(bytes));
   f.bytes_ = std::as_bytes(std::span<const char>(owned->data(), owned->size()));
   f.keepalive_ = std::move(owned);
-  f.parse();
+  f.parse(limits);
   return f;
 }
 
-SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
+SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const SafetensorsLimits& limits) {
   SafetensorsFile f;
   f.name_ = path.string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -367,7 +395,7 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
         std::shared_ptr<const void>(addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
     f.bytes_ = std::span<const std::byte>(static_cast<const std::byte*>(addr), size);
   }
-  f.parse();
+  f.parse(limits);
   return f;
 }
 

@@ -34,12 +34,15 @@ fs::path local_checkpoint(const Params& p, const ModelResolver& resolver) {
   if (value.find('/') != std::string::npos && !fs::path(value).is_absolute() && value.rfind("./", 0) != 0 &&
       value.rfind("../", 0) != 0) {
     if (!resolver)
-      p.fail("checkpoint", "'" + value + "' is not a local file or folder, and this program has no hub client to "
-                           "fetch it as a hub id; download it first (visbone download) and give the folder");
+      p.fail("checkpoint",
+             "'" + value +
+                 "' is not a local file or folder, and this program has no hub client to "
+                 "fetch it as a hub id; download it first (visbone download) and give the folder");
     return resolver(value, revision);
   }
-  p.fail("checkpoint", "'" + resolved.string() + "' does not exist (expected a checkpoint folder, a .npz file or a "
-                       "hub id such as google/bit-50)");
+  p.fail("checkpoint", "'" + resolved.string() +
+                           "' does not exist (expected a checkpoint folder, a .npz file or a "
+                           "hub id such as google/bit-50)");
 }
 
 std::optional<Semantics> semantics(const Params& p) {
@@ -73,13 +76,24 @@ std::unique_ptr<Backbone> load_vit_hybrid(const fs::path& dir, const BitBackbone
     if (name.size() >= kStem.size() && name.compare(name.size() - kStem.size(), kStem.size(), kStem) == 0)
       prefix = name.substr(0, name.size() - kStem.size()) + "patch_embeddings.backbone.";
   if (prefix.empty())
-    throw NotFoundError(dir.string() + ": no ViT-hybrid backbone weights (a tensor ending in '" + kStem + "')");
+    throw NotFoundError(dir.string() + ": no ViT-hybrid backbone weights (a tensor ending in '" + kStem +
+                        "')");
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& name : ckpt.tensor_names())
-    if (name.rfind(prefix, 0) == 0) tensors.emplace_back(name.substr(prefix.size()), ckpt.load(name, ckpt.find(name)->shape));
-  auto bit = Checkpoint::from_weights(dir, *backbone_config,
+    if (name.rfind(prefix, 0) == 0)
+      tensors.emplace_back(name.substr(prefix.size()), ckpt.load(name, ckpt.find(name)->shape));
+  // ViTHybridConfig's default backbone keeps BitConfig's four hidden_sizes for its three depths;
+  // transformers' BitEncoder zips the two lists, so the extra sizes are never built.
+  boost::json::value bit_config = *backbone_config;
+  auto& bc = bit_config.as_object();
+  const auto* depths = bc.if_contains("depths");
+  auto* sizes = bc.if_contains("hidden_sizes");
+  if (depths && sizes && depths->is_array() && sizes->is_array() &&
+      sizes->as_array().size() > depths->as_array().size())
+    sizes->as_array().resize(depths->as_array().size());
+  auto bit = Checkpoint::from_weights(dir, bit_config,
                                       SafetensorsFile::from_bytes(encode_safetensors(tensors), dir.string()));
-  auto config = BitConfig::from_json(*backbone_config, where + ": backbone_config");
+  auto config = BitConfig::from_json(bit_config, where + ": backbone_config");
   if (options.semantics) config.semantics = *options.semantics;
   return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), bit), options);
 }
@@ -95,10 +109,12 @@ std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolve
   const bool has_checkpoint = p.has("checkpoint"), has_config = p.has("config");
   if (has_checkpoint == has_config)
     p.fail(has_config ? "config" : "type",
-           "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with weights)");
+           "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with "
+           "weights)");
   if (has_checkpoint) return load(local_checkpoint(p, resolver), p, selection(p));
 
-  if (!p.has("weights")) p.fail("weights", "is required with config (a .safetensors file, a folder or a .npz file)");
+  if (!p.has("weights"))
+    p.fail("weights", "is required with config (a .safetensors file, a folder or a .npz file)");
   auto options = selection(p);
   const auto config_json = p.json("config");
   options.config = BitConfig::from_json(config_json, p.where("config"));
@@ -113,7 +129,8 @@ std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolve
   return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), ckpt), options);
 }
 
-std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p, const ModelResolver& resolver) {
+std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p,
+                                      const ModelResolver& resolver) {
   auto options = selection(p);
   fs::path path;
   if (p.has("checkpoint")) {
@@ -124,7 +141,8 @@ std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p, 
                                " from the hub, and this program has no hub client; give a local folder");
     path = resolver(preset.model_id, p.get<std::string>("revision", "main"));
   } else {
-    p.fail("checkpoint", "is required: preset " + preset.name + " has no transformers BiT checkpoint on the hub" +
+    p.fail("checkpoint", "is required: preset " + preset.name +
+                             " has no transformers BiT checkpoint on the hub" +
                              (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
                              "; give a timm folder, a BiT .npz file or a transformers folder");
   }
@@ -135,18 +153,19 @@ std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p, 
   const auto& loaded = static_cast<BitBackbone&>(*backbone).model().config();
   std::string diff;
   if (!same_architecture(loaded, preset.config, &diff))
-    p.fail("checkpoint", "'" + path.string() + "' is not a " + preset.name + " model: " + diff +
-                             " (checkpoint vs preset)");
+    p.fail("checkpoint",
+           "'" + path.string() + "' is not a " + preset.name + " model: " + diff + " (checkpoint vs preset)");
   return backbone;
 }
 
 }  // namespace
 
 void register_components(registry::ComponentRegistrar& registrar, ModelResolver resolver) {
-  registrar.add_backbone("bit",
-                         "BiT (ResNetV2, GroupNorm, weight-standardized convs) from checkpoint: (transformers/timm "
-                         "folder, .npz, hub id) or an inline config: with weights:",
-                         [resolver](const Params& p) { return make_bit(p, resolver); });
+  registrar.add_backbone(
+      "bit",
+      "BiT from checkpoint: (transformers/timm/ViT-hybrid folder, .npz, hub id) or config: + "
+      "weights:",
+      [resolver](const Params& p) { return make_bit(p, resolver); });
   for (const auto& preset : bit_presets())
     registrar.add_backbone(preset.name, preset.description,
                            [&preset, resolver](const Params& p) { return make_preset(preset, p, resolver); });

@@ -98,7 +98,14 @@ E parse_enum(const Reader& r, std::string_view key, const std::vector<std::pair<
 
 }  // namespace
 
+namespace {
+// Far above any BiT (R152x4 has 8192); keeps every channel count, times width_factor <= 64, inside int.
+constexpr int kMaxChannels = 1 << 16;
+}  // namespace
+
 int make_div(double value, int divisor) {
+  // Saturates rather than overflow int (validate() rejects such channel counts with a message).
+  if (!(value <= 1e9)) value = 1e9;
   int new_value = std::max(divisor, static_cast<int>(value + divisor / 2.0) / divisor * divisor);
   if (new_value < 0.9 * value) new_value += divisor;
   return new_value;
@@ -141,7 +148,8 @@ void BitConfig::validate() const {
     throw ConfigError("BitConfig: '" + key + "' is " + value + ", expected " + expected);
   };
   if (num_channels < 1) bad("num_channels", std::to_string(num_channels), "at least 1");
-  if (embedding_size < 1) bad("embedding_size", std::to_string(embedding_size), "at least 1");
+  if (embedding_size < 1 || embedding_size > kMaxChannels)
+    bad("embedding_size", std::to_string(embedding_size), "1 to 65536");
   if (depths.empty()) bad("depths", "empty", "at least one stage");
   if (hidden_sizes.size() != depths.size())
     bad("hidden_sizes", py_repr(hidden_sizes), "one entry per stage like depths " + py_repr(depths) + " (" +
@@ -149,10 +157,10 @@ void BitConfig::validate() const {
   for (int d : depths)
     if (d < 1) bad("depths", py_repr(depths), "positive numbers of units per stage");
   for (int h : hidden_sizes)
-    if (h < 1) bad("hidden_sizes", py_repr(hidden_sizes), "positive channel counts");
+    if (h < 1 || h > kMaxChannels) bad("hidden_sizes", py_repr(hidden_sizes), "channel counts from 1 to 65536");
   if (output_stride != 8 && output_stride != 16 && output_stride != 32)
     bad("output_stride", std::to_string(output_stride), "8, 16 or 32");
-  if (width_factor < 1) bad("width_factor", std::to_string(width_factor), "at least 1");
+  if (width_factor < 1 || width_factor > 64) bad("width_factor", std::to_string(width_factor), "1 to 64");
   if (!(drop_path_rate >= 0.0 && drop_path_rate < 1.0))
     bad("drop_path_rate", std::to_string(drop_path_rate), "a rate in [0, 1)");
   if (num_groups < 1) bad("num_groups", std::to_string(num_groups), "at least 1");

@@ -22,8 +22,11 @@ BitPreset released(const std::string& layers, std::vector<int> depths, int width
   const std::string timm = "resnetv2_" + layers + "x" + std::to_string(width) + "_bit";
   return {name,
           "BiT ResNetV2-" + layers + "x" + std::to_string(width) + " (timm " + timm +
-              "); weights from checkpoint: a timm folder, a BiT .npz or a transformers folder",
-          "", timm, architecture(std::move(depths), width), 1000};
+              "); weights from checkpoint:",
+          "",
+          timm,
+          architecture(std::move(depths), width),
+          1000};
 }
 
 std::vector<BitPreset> make_presets() {
@@ -50,8 +53,8 @@ std::vector<BitPreset> make_presets() {
   hybrid.out_features = {"stage3"};
   hybrid.out_indices = {3};
   p.push_back({"vit-hybrid-bit",
-               "the BiT backbone of ViT-hybrid (google/vit-hybrid-base-bit-384): bottleneck units, SAME padding, "
-               "3 stages; weights from checkpoint:",
+               "ViT-hybrid's BiT (google/vit-hybrid-base-bit-384): bottleneck, SAME, 3 stages; weights from "
+               "checkpoint:",
                "google/vit-hybrid-base-bit-384", "", hybrid, 0});
   for (const auto& preset : p) preset.config.validate();
   return p;
@@ -74,11 +77,12 @@ const BitPreset& bit_preset(std::string_view name) {
 
 std::int64_t parameter_count(const BitConfig& c, int num_labels) {
   c.validate();
-  if (num_labels < 0) throw ConfigError("parameter_count: num_labels is " + std::to_string(num_labels) + ", expected >= 0");
+  if (num_labels < 0)
+    throw ConfigError("parameter_count: num_labels is " + std::to_string(num_labels) + ", expected >= 0");
   const bool preact = c.layer_type == LayerType::Preactivation;
   const std::int64_t emb = c.embedding_size;
   std::int64_t n = emb * c.num_channels * 7 * 7;  // the stem's 7x7 convolution
-  if (!preact) n += 2 * emb;                       // its GroupNorm (bottleneck models only)
+  if (!preact) n += 2 * emb;                      // its GroupNorm (bottleneck models only)
   std::int64_t prev = emb;
   for (std::size_t s = 0; s < c.depths.size(); ++s) {
     const std::int64_t out = c.stage_channels(static_cast<int>(s) + 1);
@@ -103,12 +107,14 @@ bool same_architecture(const BitConfig& a, const BitConfig& b, std::string* diff
     if (difference) *difference = what + " " + va + " vs " + vb;
     return false;
   };
-  if (a.layer_type != b.layer_type) return differ("layer_type", to_string(a.layer_type), to_string(b.layer_type));
+  if (a.layer_type != b.layer_type)
+    return differ("layer_type", to_string(a.layer_type), to_string(b.layer_type));
   if (a.depths != b.depths) return differ("depths", py_repr(a.depths), py_repr(b.depths));
   if (a.num_channels != b.num_channels)
     return differ("num_channels", std::to_string(a.num_channels), std::to_string(b.num_channels));
   if (a.embedding_size != b.embedding_size)
-    return differ("embedding_size (stem width)", std::to_string(a.embedding_size), std::to_string(b.embedding_size));
+    return differ("embedding_size (stem width)", std::to_string(a.embedding_size),
+                  std::to_string(b.embedding_size));
   for (int s = 1; s <= static_cast<int>(a.depths.size()); ++s)
     if (a.stage_channels(s) != b.stage_channels(s))
       return differ("stage" + std::to_string(s) + " channels (hidden_sizes x width_factor)",
@@ -118,7 +124,8 @@ bool same_architecture(const BitConfig& a, const BitConfig& b, std::string* diff
   if (a.embedding_dynamic_padding != b.embedding_dynamic_padding)
     return differ("embedding_dynamic_padding", a.embedding_dynamic_padding ? "true" : "false",
                   b.embedding_dynamic_padding ? "true" : "false");
-  if (a.num_groups != b.num_groups) return differ("num_groups", std::to_string(a.num_groups), std::to_string(b.num_groups));
+  if (a.num_groups != b.num_groups)
+    return differ("num_groups", std::to_string(a.num_groups), std::to_string(b.num_groups));
   return true;
 }
 

@@ -48,7 +48,9 @@ std::optional<std::pair<int, int>> parse_depth_width(std::string_view& s) {
   const auto layers = take_number(s);
   if (!layers || !take(s, "x")) return std::nullopt;
   const auto width = take_number(s);
-  if (!width || *width < 1 || (*layers != 50 && *layers != 101 && *layers != 152)) return std::nullopt;
+  // Widths past 64 are refused here (validate() would) before make_div(64 * width) could overflow.
+  if (!width || *width < 1 || *width > 64 || (*layers != 50 && *layers != 101 && *layers != 152))
+    return std::nullopt;
   return std::pair{*layers, *width};
 }
 
@@ -69,6 +71,9 @@ BitConfig bit_architecture(int layers, int width) {
   c.embedding_size = make_div(64.0 * width);
   return c;
 }
+
+// More classes than any real dataset has (ImageNet-21k: 21843); bounds the label table a timm config asks for.
+constexpr std::int64_t kMaxTimmClasses = 1'000'000;
 
 void set_labels(BitConfig& c, std::int64_t n) {
   c.id2label.clear();
@@ -147,7 +152,13 @@ BitConfig timm_config(const json::value& cfg, const std::string& where) {
     if (!a->is_object()) throw ConfigError(where + ": model_args must be an object");
     const auto& args = a->as_object();
     auto ints = [&](const char* key) { return json::value_to<std::vector<int>>(args.at(key)); };
-    auto num = [&](const char* key) { return static_cast<int>(args.at(key).to_number<std::int64_t>()); };
+    auto num = [&](const char* key) {
+      const auto v = args.at(key).to_number<std::int64_t>();
+      // Bounded before make_div and int arithmetic see it; validate() then checks each value's own range.
+      if (v < 0 || v > (1 << 20))
+        throw ConfigError(where + ": model_args." + key + " is " + std::to_string(v) + ", expected 0 to 1048576");
+      return static_cast<int>(v);
+    };
     try {
       if (args.contains("layers")) c.depths = ints("layers");
       if (args.contains("channels")) c.hidden_sizes = ints("channels");
@@ -165,7 +176,15 @@ BitConfig timm_config(const json::value& cfg, const std::string& where) {
       throw ConfigError(where + ": model_args: " + e.what());
     }
   }
-  if (const auto* n = o.if_contains("num_classes"); n && n->is_number()) set_labels(c, n->to_number<std::int64_t>());
+  if (const auto* n = o.if_contains("num_classes"); n && !n->is_null()) {
+    // An integer (20.0 too), bounded so that a config cannot ask for a label table of any size.
+    json::error_code ec;
+    const std::int64_t count = n->is_number() ? n->to_number<std::int64_t>(ec) : -1;
+    if (!n->is_number() || ec || count < 0 || count > kMaxTimmClasses)
+      throw ConfigError(where + ": num_classes is " + json::serialize(*n) + ", expected an integer from 0 to " +
+                        std::to_string(kMaxTimmClasses));
+    set_labels(c, count);
+  }
   c.semantics = Semantics::Timm;
   c.out_features = {"stage" + std::to_string(c.depths.size())};
   c.out_indices = {static_cast<int>(c.depths.size())};

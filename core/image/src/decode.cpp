@@ -112,6 +112,22 @@ void check_pixels(std::int64_t w, std::int64_t h, const DecodeOptions& options, 
                    " (DecodeOptions::max_pixels; Pillow's decompression-bomb limit is 178956970)");
 }
 
+// Decoding allocates the decoder's buffer (a second one when the orientation is applied) and the 8-bit image
+// returned (at most 3 channels); all of it must fit in options.max_bytes.
+void check_memory(const ImageInfo& info, const DecodeOptions& options, const std::string& name) {
+  const auto pixels = static_cast<std::uint64_t>(info.width) * static_cast<std::uint64_t>(info.height);
+  const std::uint64_t buffers = info.orientation != 1 ? 2 : 1;
+  std::uint64_t decoded = 0, out = 0, needed = 0;
+  const bool overflow =
+      __builtin_mul_overflow(pixels, static_cast<std::uint64_t>(info.max_decoded_bytes_per_pixel) * buffers, &decoded) ||
+      __builtin_mul_overflow(pixels, std::uint64_t{3}, &out) || __builtin_add_overflow(decoded, out, &needed);
+  if (overflow || needed > options.max_bytes)
+    fail(name, "decoding this " + size_str(info.width, info.height) + " " + std::string(format_name(info.format)) +
+                   " may take " + (overflow ? std::string("more than 2^64") : std::to_string(needed)) +
+                   " bytes of memory, more than the limit of " + std::to_string(options.max_bytes) +
+                   " (DecodeOptions::max_bytes)");
+}
+
 }  // namespace
 
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
@@ -119,6 +135,7 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
   const ImageInfo info = probe_image(bytes, name);
   check_pixels(info.width, info.height, options, name,
                std::string(format_name(info.format)) + " header gives");
+  check_memory(info, options, name);
   if (!options.convert_rgb && info.palette)
     fail(name,
          "palette image with do_convert_rgb false: transformers would feed the palette indices to the "

@@ -291,7 +291,8 @@ void ImageProcessorConfig::validate(const std::string& where) const {
   }
 }
 
-ImageProcessor::ImageProcessor(ImageProcessorConfig config) : config_(std::move(config)) {
+ImageProcessor::ImageProcessor(ImageProcessorConfig config, std::uint64_t max_bytes_per_image)
+    : config_(std::move(config)), max_bytes_per_image_(max_bytes_per_image) {
   config_.validate("image processor config");
   // A single mean/std value applies to every channel, as a scalar does in transformers' normalize().
   const std::size_t n = config_.do_normalize ? config_.image_mean.size() : 1;
@@ -373,8 +374,48 @@ std::pair<int, int> ImageProcessor::output_size(int height, int width) const {
   return resized_size(height, width);
 }
 
+std::uint64_t ImageProcessor::preprocess_bytes(int height, int width, int channels) const {
+  // In double: the sizes multiply past 64 bits only for limits no one sets, and the result is a bound.
+  const int out_channels = config_.do_convert_rgb && channels != 3 ? 3 : channels;
+  const double c = out_channels;
+  double bytes = 0;
+  if (out_channels != channels) bytes += static_cast<double>(width) * height * 3;
+  double h = height, w = width;
+  if (config_.do_resize) {
+    const auto [rh, rw] = resized_size(height, width);
+    if (rh != height || rw != width) {
+      if (config_.resample == Resample::nearest) {
+        bytes += (static_cast<double>(rw) + rh) * sizeof(int);
+      } else {
+        // Resampling weights: per output index, 2 * ceil(support * scale) + 1 taps (support at most 3, lanczos).
+        const auto coefficients = [](double in, double out) {
+          return out * ((2 * std::ceil(3.0 * std::max(1.0, in / out)) + 1) * sizeof(std::int32_t) + 2 * sizeof(int));
+        };
+        bytes += coefficients(height, rh);
+        if (rw != width) bytes += coefficients(width, rw) + static_cast<double>(rw) * height * c;
+      }
+      bytes += static_cast<double>(rw) * rh * c;
+    }
+    h = rh;
+    w = rw;
+  }
+  if (config_.do_center_crop) {
+    h = static_cast<double>(config_.crop_height);
+    w = static_cast<double>(config_.crop_width);
+    bytes += h * w * c;
+  }
+  bytes += h * w * c * sizeof(float);
+  return bytes >= 1.8e19 ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(bytes);
+}
+
 Image ImageProcessor::resize_and_crop(const Image& image) const {
   if (image.empty()) throw ShapeError("cannot preprocess an empty image");
+  if (const auto needed = preprocess_bytes(image.height(), image.width(), image.channels());
+      needed > max_bytes_per_image_)
+    throw ShapeError("preprocessing a " + std::to_string(image.width()) + "x" + std::to_string(image.height()) +
+                     " image with this config takes up to " + std::to_string(needed) +
+                     " bytes of memory, more than the limit of " + std::to_string(max_bytes_per_image_) +
+                     " per image (ImageProcessor's max_bytes_per_image)");
   Image converted;
   const Image* current = &image;
   if (config_.do_convert_rgb && image.channels() != 3) {

@@ -29,6 +29,7 @@ std::string hex8(unsigned v) {
 struct TiffTags {
   std::optional<std::uint64_t> width;        // 256 ImageWidth
   std::optional<std::uint64_t> height;       // 257 ImageLength
+  std::optional<std::uint64_t> bits;         // 258 BitsPerSample (the first sample's)
   std::optional<std::uint64_t> photometric;  // 262 PhotometricInterpretation
   std::optional<std::uint64_t> orientation;  // 274 Orientation
 };
@@ -80,6 +81,9 @@ std::optional<TiffTags> read_tiff_ifd0(std::span<const std::uint8_t> bytes, std:
       case 257:
         slot = &tags.height;
         break;
+      case 258:
+        slot = &tags.bits;
+        break;
       case 262:
         slot = &tags.photometric;
         break;
@@ -115,6 +119,7 @@ std::optional<TiffTags> read_tiff_ifd0(std::span<const std::uint8_t> bytes, std:
     if (n > inline_bytes / size)  // the values do not fit in the entry: the field holds their offset
       at = *r.uint(field, static_cast<int>(inline_bytes), little);
     const std::optional<std::uint64_t> v = r.uint(at, static_cast<int>(size), little);
+    if (!v && tag == 258) continue;  // only bounds the memory estimate; libtiff judges the file
     if (!v) {
       error = "value of TIFF tag " + std::to_string(tag) + " lies outside the data";
       return std::nullopt;
@@ -185,6 +190,7 @@ ImageInfo probe_png(const ByteReader& r, const std::string& name) {
       info.height = *r.be32(data + 4);
       const int color_type = *r.u8(data + 9);
       info.palette = color_type == 3;
+      info.max_decoded_bytes_per_pixel = *r.u8(data + 8) == 16 ? 8 : 4;
       have_header = true;
     } else if (type == "eXIf" && !exif_seen) {
       exif_seen = true;
@@ -322,6 +328,8 @@ ImageInfo probe_tiff(std::span<const std::uint8_t> bytes, const std::string& nam
   info.width = static_cast<std::int64_t>(*tags->width);
   info.height = static_cast<std::int64_t>(*tags->height);
   info.palette = tags->photometric == 3u;
+  // Up to 4 channels of up to 64-bit samples; a missing tag means 1 bit.
+  info.max_decoded_bytes_per_pixel = 4 * static_cast<int>((std::clamp<std::uint64_t>(tags->bits.value_or(1), 1, 64) + 7) / 8);
   std::optional<int> orientation;
   if (tags->orientation) orientation = static_cast<int>(std::min<std::uint64_t>(*tags->orientation, 1000));
   info.orientation = resolve_orientation(orientation, std::nullopt);

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <regex>
 #include <set>
 
+#include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "yaml_fields.h"
@@ -22,32 +22,38 @@ std::string ConfigPlace::str() const {
 
 std::string_view to_string(SourceType t) {
   switch (t) {
-    case SourceType::files: return "files";
-    case SourceType::folder: return "folder";
-    case SourceType::glob: return "glob";
-    case SourceType::list: return "list";
-    case SourceType::video: return "video";
-  }
-  return "?";
-}
-
-std::string_view to_string(HeadType t) {
-  switch (t) {
-    case HeadType::classification: return "classification";
-    case HeadType::feature_maps: return "feature_maps";
-    case HeadType::embedding: return "embedding";
+    case SourceType::files:
+      return "files";
+    case SourceType::folder:
+      return "folder";
+    case SourceType::glob:
+      return "glob";
+    case SourceType::list:
+      return "list";
+    case SourceType::video:
+      return "video";
+    case SourceType::plugin:
+      return "plugin";
   }
   return "?";
 }
 
 std::string_view to_string(SinkType t) {
   switch (t) {
-    case SinkType::jsonl: return "jsonl";
-    case SinkType::csv: return "csv";
-    case SinkType::safetensors: return "safetensors";
-    case SinkType::annotated_images: return "annotated_images";
-    case SinkType::heatmap: return "heatmap";
-    case SinkType::contact_sheet: return "contact_sheet";
+    case SinkType::jsonl:
+      return "jsonl";
+    case SinkType::csv:
+      return "csv";
+    case SinkType::safetensors:
+      return "safetensors";
+    case SinkType::annotated_images:
+      return "annotated_images";
+    case SinkType::heatmap:
+      return "heatmap";
+    case SinkType::contact_sheet:
+      return "contact_sheet";
+    case SinkType::plugin:
+      return "plugin";
   }
   return "?";
 }
@@ -57,33 +63,34 @@ fs::path PipelineConfig::output_path(const fs::path& p) const {
   return ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
 }
 
-int PipelineConfig::in_flight() const {
+int PipelineConfig::in_flight(bool images_kept) const {
   if (max_in_flight > 0) return max_in_flight;
-  // Room for one batch filling while another runs and a third drains through heads and sinks, plus what the
-  // decode and preprocess workers hold.
-  return 4 * batch_size + concurrency.decode + concurrency.preprocess;
+  // Room for one batch filling while another runs and others drain through heads and sinks, plus what the
+  // decode and preprocess workers hold. Decoded images kept for drawing sinks are the largest thing an item
+  // carries, so fewer items are let in then.
+  return (images_kept ? 2 : 4) * batch_size + concurrency.decode + concurrency.preprocess;
 }
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {
-    "source",    "sources", "model",         "preprocess",   "heads",       "sinks",      "output_dir", "summary",
-    "batch_size", "threads", "max_in_flight", "concurrency", "max_pixels", "fail_on_error"};
+const std::vector<std::string> kTopKeys = {"source",     "sources",       "model",         "preprocess",
+                                           "heads",      "sinks",         "output_dir",    "summary",
+                                           "batch_size", "threads",       "max_in_flight", "concurrency",
+                                           "max_pixels", "fail_on_error", "plugins"};
 const std::vector<std::string> kSourceTypes = {"files", "folder", "glob", "list", "video"};
-const std::vector<std::string> kHeadTypes = {"classification", "feature_maps", "embedding"};
-const std::vector<std::string> kSinkTypes = {"jsonl",          "csv",     "safetensors",
-                                             "annotated_images", "heatmap", "contact_sheet"};
+const std::vector<std::string> kSinkTypes = {"jsonl",   "csv",          "safetensors", "annotated_images",
+                                             "heatmap", "contact_sheet"};
 // preprocessor_config.json keys that change what BitImageProcessor computes.
-const std::vector<std::string> kProcessorKeys = {"do_convert_rgb", "do_resize",     "size",         "resample",
-                                                 "do_center_crop", "crop_size",     "do_rescale",   "rescale_factor",
-                                                 "do_normalize",   "image_mean",    "image_std"};
-// Short names for checkpoints on the hub.
-const std::map<std::string, std::string> kPresets = {{"bit-50", "google/bit-50"}};
+const std::vector<std::string> kProcessorKeys = {
+    "do_convert_rgb", "do_resize",      "size",         "resample",   "do_center_crop", "crop_size",
+    "do_rescale",     "rescale_factor", "do_normalize", "image_mean", "image_std"};
 
-const std::vector<std::string> kVideoExtensions = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"};
+const std::vector<std::string> kVideoExtensions = {".mp4",  ".avi", ".mov", ".mkv",
+                                                   ".webm", ".m4v", ".mpg", ".mpeg"};
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -109,14 +116,24 @@ SourceConfig parse_source(const YAML::Node& node, const std::string& file, const
   MapReader r(node, file, context);
   SourceConfig s;
   s.place = r.place();
-  if (!r.has("type")) r.fail_missing("type", "one of " + detail::join(kSourceTypes));
-  const std::string type = *r.choice("type", kSourceTypes);
-  s.type = static_cast<SourceType>(std::find(kSourceTypes.begin(), kSourceTypes.end(), type) - kSourceTypes.begin());
+  if (!r.has("type"))
+    r.fail_missing("type", "one of " + detail::join(kSourceTypes) + ", or a plugin's source");
+  const std::string type = *r.string("type");
+  const auto known = std::find(kSourceTypes.begin(), kSourceTypes.end(), type);
+  if (known == kSourceTypes.end()) {
+    // Possibly a plugin's; the registry knows once plugins are loaded, and checks its keys then.
+    s.type = SourceType::plugin;
+    s.type_name = type;
+    s.spec = node;
+    return s;
+  }
+  s.type = static_cast<SourceType>(known - kSourceTypes.begin());
   switch (s.type) {
     case SourceType::files: {
       r.check_keys({"type", "paths", "labels_from_folders"});
       if (!r.has("paths")) r.fail_missing("paths", "a list of image files");
-      for (const auto& p : *r.string_list("paths")) s.paths.push_back(resolve(base, p));
+      const auto paths = r.string_list("paths");  // a named optional: ranging over *temporary would dangle
+      for (const auto& p : *paths) s.paths.push_back(resolve(base, p));
       if (s.paths.empty()) r.fail_value("paths", "at least one image file");
       break;
     }
@@ -128,7 +145,8 @@ SourceConfig parse_source(const YAML::Node& node, const std::string& file, const
       break;
     case SourceType::glob:
       r.check_keys({"type", "pattern", "labels_from_folders"});
-      s.pattern = resolve(base, r.required_string("pattern", "a path pattern such as images/**/*.png")).string();
+      s.pattern =
+          resolve(base, r.required_string("pattern", "a path pattern such as images/**/*.png")).string();
       break;
     case SourceType::list:
       r.check_keys({"type", "path", "labels_from_folders"});
@@ -140,51 +158,31 @@ SourceConfig parse_source(const YAML::Node& node, const std::string& file, const
       s.every = static_cast<int>(r.integer("every", 1, 1'000'000).value_or(1));
       s.max_frames = r.integer("max_frames", 0, std::int64_t{1} << 40).value_or(0);
       break;
+    case SourceType::plugin:
+      break;
   }
   s.labels_from_folders = r.boolean("labels_from_folders").value_or(false);
   return s;
 }
 
-ModelConfig parse_model(const YAML::Node& node, const std::string& file, const fs::path& base) {
+ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
   MapReader r(node, file, "model");
-  r.check_keys({"type", "checkpoint", "preset", "revision", "out_features", "out_indices"});
   ModelConfig m;
   m.place = r.place();
-  m.type = r.choice("type", {"bit"}).value_or("bit");
-  if (r.has("checkpoint") == r.has("preset")) {
-    if (r.has("checkpoint")) r.fail_at(r.get("preset"), "model: give either 'checkpoint' or 'preset', not both");
+  if (r.has("preset") && r.has("type"))
+    r.fail_at(r.get("preset"), "model: give either 'type' or 'preset' (shorthand for type), not both");
+  if (const auto preset = r.string("preset")) m.type = *preset;
+  if (const auto type = r.string("type")) m.type = *type;
+  // The BiT backbones' keys are known here, so a typo is named before anything loads; other backbone types
+  // (plugins) check their own keys when built.
+  const bool is_bit = m.type == "bit" || std::any_of(bit::bit_presets().begin(), bit::bit_presets().end(),
+                                                     [&](const bit::BitPreset& p) { return p.name == m.type; });
+  if (is_bit)
+    r.check_keys({"type", "preset", "checkpoint", "revision", "config", "weights", "out_features", "out_indices",
+                  "semantics"});
+  if (!r.has("checkpoint") && !r.has("config") && !r.has("preset") && m.type == "bit")
     r.fail_missing("checkpoint", "a checkpoint folder or a hub id such as google/bit-50; or give 'preset'");
-  }
-  if (const auto ckpt = r.string("checkpoint")) {
-    const fs::path local = resolve(base, *ckpt);
-    // A local folder wins over a hub id of the same spelling, as in transformers' from_pretrained.
-    static const std::regex kHubId(R"([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*)");
-    if (fs::is_directory(local)) {
-      m.checkpoint = local.string();
-    } else if (std::regex_match(*ckpt, kHubId)) {
-      m.checkpoint = *ckpt;
-    } else {
-      r.fail_at(r.get("checkpoint"), "model.checkpoint: '" + *ckpt + "' is neither a folder (looked for " +
-                                         local.string() + ") nor a hub id of the form ORG/NAME");
-    }
-  }
-  if (const auto preset = r.string("preset")) {
-    const auto it = kPresets.find(*preset);
-    if (it == kPresets.end()) {
-      std::vector<std::string> names;
-      for (const auto& [k, v] : kPresets) names.push_back(k + " (" + v + ")");
-      std::vector<std::string> keys;
-      for (const auto& [k, v] : kPresets) keys.push_back(k);
-      std::string msg = "model.preset: unknown preset '" + *preset + "'";
-      if (const auto near = detail::closest(*preset, keys); !near.empty()) msg += "; did you mean '" + near + "'?";
-      r.fail_at(r.get("preset"), msg + " (known: " + detail::join(names) + ")");
-    }
-    m.preset = *preset;
-    m.checkpoint = it->second;
-  }
-  m.revision = r.string("revision").value_or("main");
-  m.out_features = r.string_list("out_features");
-  m.out_indices = r.int_list("out_indices");
+  m.spec = node;
   return m;
 }
 
@@ -213,25 +211,9 @@ HeadConfig parse_head(const YAML::Node& node, const std::string& file, const std
   MapReader r(node, file, context);
   HeadConfig h;
   h.place = r.place();
-  if (!r.has("type")) r.fail_missing("type", "one of " + detail::join(kHeadTypes));
-  const std::string type = *r.choice("type", kHeadTypes);
-  h.type = static_cast<HeadType>(std::find(kHeadTypes.begin(), kHeadTypes.end(), type) - kHeadTypes.begin());
-  switch (h.type) {
-    case HeadType::classification:
-      r.check_keys({"type", "name", "top_k"});
-      h.top_k = static_cast<int>(r.integer("top_k", 1, 100'000).value_or(5));
-      break;
-    case HeadType::feature_maps:
-      r.check_keys({"type", "name", "out_features", "out_indices"});
-      h.out_features = r.string_list("out_features");
-      h.out_indices = r.int_list("out_indices");
-      break;
-    case HeadType::embedding:
-      r.check_keys({"type", "name", "normalize"});
-      h.normalize = r.boolean("normalize").value_or(false);
-      break;
-  }
-  h.name = r.string("name").value_or(type);
+  h.type = r.required_string("type", "a head type such as classification, feature_maps or embedding");
+  h.name = r.string("name").value_or(h.type);
+  h.spec = node;
   return h;
 }
 
@@ -239,9 +221,16 @@ SinkConfig parse_sink(const YAML::Node& node, const std::string& file, const std
   MapReader r(node, file, context);
   SinkConfig s;
   s.place = r.place();
-  if (!r.has("type")) r.fail_missing("type", "one of " + detail::join(kSinkTypes));
-  const std::string type = *r.choice("type", kSinkTypes);
-  s.type = static_cast<SinkType>(std::find(kSinkTypes.begin(), kSinkTypes.end(), type) - kSinkTypes.begin());
+  if (!r.has("type")) r.fail_missing("type", "one of " + detail::join(kSinkTypes) + ", or a plugin's sink");
+  const std::string type = *r.string("type");
+  const auto known = std::find(kSinkTypes.begin(), kSinkTypes.end(), type);
+  if (known == kSinkTypes.end()) {
+    s.type = SinkType::plugin;
+    s.type_name = type;
+    s.spec = node;
+    return s;
+  }
+  s.type = static_cast<SinkType>(known - kSinkTypes.begin());
   std::string path_what = "the file to write";
   switch (s.type) {
     case SinkType::jsonl:
@@ -265,6 +254,8 @@ SinkConfig parse_sink(const YAML::Node& node, const std::string& file, const std
       r.check_keys({"type", "path", "head", "columns", "tile", "max_images"});
       path_what = "the image file to write";
       break;
+    case SinkType::plugin:
+      break;
   }
   s.path = r.required_string("path", path_what);
   s.head = r.string("head").value_or("");
@@ -286,22 +277,28 @@ std::vector<T> parse_list(const MapReader& top, const std::string& key, F parse_
   const YAML::Node n = top.get(key);
   if (!n.IsSequence()) top.fail_value(key, "a list of mappings");
   std::vector<T> out;
-  for (std::size_t i = 0; i < n.size(); ++i) out.push_back(parse_one(n[i], key + "[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < n.size(); ++i)
+    out.push_back(parse_one(n[i], key + "[" + std::to_string(i) + "]"));
   return out;
 }
 
 }  // namespace
 
-PipelineConfig parse_config(std::string_view yaml, const fs::path& file) {
+PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const YamlLimits& limits) {
   const std::string where = file.string();
+  check_yaml_size(yaml, where, limits);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::ParserException& e) {
-    throw ConfigError(where + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                      ": invalid YAML: " + e.msg);
+    throw ConfigError(where + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
-  if (!root.IsDefined() || root.IsNull()) throw ConfigError(where + ": the config is empty; expected a mapping");
+  if (!root.IsDefined() || root.IsNull())
+    throw ConfigError(where + ": the config is empty; expected a mapping");
+  // Before anything walks the document: the specs kept for the registry are walked again when the pipeline
+  // is built, and an alias bomb or deep nesting must be stopped here.
+  check_yaml_limits(root, where, limits);
 
   PipelineConfig c;
   c.file = file;
@@ -325,7 +322,7 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file) {
   }
 
   if (!top.has("model")) top.fail_missing("model", "{checkpoint: FOLDER_OR_HUB_ID} or {preset: NAME}");
-  c.model = parse_model(top.get("model"), where, base);
+  c.model = parse_model(top.get("model"), where);
 
   if (top.has("preprocess")) {
     c.preprocess = parse_preprocess(top.get("preprocess"), where, base);
@@ -338,13 +335,17 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file) {
   c.heads = parse_list<HeadConfig>(
       top, "heads", [&](const YAML::Node& n, const std::string& ctx) { return parse_head(n, where, ctx); });
   if (c.heads.empty()) top.fail_value("heads", "at least one head");
-  std::set<std::string> names;
+  // Head names become keys of the JSON Lines record, next to the record's own keys.
+  std::set<std::string> names = {"index", "id", "path", "label", "ok", "width", "height", "stage", "error"};
   for (std::size_t i = 0; i < c.heads.size(); ++i) {
     if (names.insert(c.heads[i].name).second) continue;
     throw ConfigError(c.heads[i].place.str() + ": heads[" + std::to_string(i) + "]: a head named '" +
-                      c.heads[i].name + "' already exists; give this one a different 'name'");
+                      c.heads[i].name +
+                      "' already exists (or is a reserved record key); give this one a different 'name'");
   }
 
+  if (const auto plugins = top.string_list("plugins"))
+    for (const auto& p : *plugins) c.plugins.push_back(resolve(base, p));
   if (top.has("sinks"))
     c.sinks = parse_list<SinkConfig>(
         top, "sinks", [&](const YAML::Node& n, const std::string& ctx) { return parse_sink(n, where, ctx); });
@@ -355,23 +356,24 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file) {
   c.threads = static_cast<int>(top.integer("threads", 0, 4096).value_or(0));
   c.max_in_flight = static_cast<int>(top.integer("max_in_flight", 1, 1'000'000).value_or(0));
   if (c.max_in_flight > 0 && c.max_in_flight < c.batch_size)
-    top.fail_value("max_in_flight", "at least batch_size (" + std::to_string(c.batch_size) +
-                                        ") so a batch can fill");
+    top.fail_value("max_in_flight",
+                   "at least batch_size (" + std::to_string(c.batch_size) + ") so a batch can fill");
   c.max_pixels = top.integer("max_pixels", 1, std::int64_t{1} << 40).value_or(0);
   c.fail_on_error = top.boolean("fail_on_error").value_or(true);
   if (top.has("concurrency")) {
     MapReader r(top.get("concurrency"), where, "concurrency");
     r.check_keys({"decode", "preprocess", "heads"});
     c.concurrency.decode = static_cast<int>(r.integer("decode", 1, 256).value_or(c.concurrency.decode));
-    c.concurrency.preprocess = static_cast<int>(r.integer("preprocess", 1, 256).value_or(c.concurrency.preprocess));
+    c.concurrency.preprocess =
+        static_cast<int>(r.integer("preprocess", 1, 256).value_or(c.concurrency.preprocess));
     c.concurrency.heads = static_cast<int>(r.integer("heads", 1, 256).value_or(c.concurrency.heads));
   }
   return c;
 }
 
-PipelineConfig load_config(const fs::path& file) {
+PipelineConfig load_config(const fs::path& file, const YamlLimits& limits) {
   // Configs are small; the cap keeps a wrong path (a video, a device) from being read whole.
-  return parse_config(read_text_file(file, 16u << 20), file);
+  return parse_config(read_text_file(file, limits.max_bytes), file, limits);
 }
 
 SourceConfig source_for_path(const std::string& path, const fs::path& base) {
@@ -424,8 +426,10 @@ void apply_overrides(PipelineConfig& config, const Overrides& o) {
   }
   if (o.batch_size) {
     if (*o.batch_size < 1 || *o.batch_size > 4096)
-      throw ConfigError("--batch-size: expected an integer from 1 to 4096, found " + std::to_string(*o.batch_size));
+      throw ConfigError("--batch-size: expected an integer from 1 to 4096, found " +
+                        std::to_string(*o.batch_size));
     config.batch_size = *o.batch_size;
+    // A bound below the new batch size could never fill a batch; the command line wins, so the bound follows.
     if (config.max_in_flight > 0 && config.max_in_flight < config.batch_size) config.max_in_flight = 0;
   }
   if (o.threads) {

@@ -54,14 +54,20 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
   std::size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     const std::size_t d = edit_distance(word, c);
-    if (d < best_d) {
+    // On a tie, a candidate the word begins ("top" -> "top_k") is the likelier intent than one it resembles.
+    if (d < best_d || (d == best_d && c.starts_with(word) && !best.starts_with(word))) {
       best_d = d;
       best = c;
     }
   }
-  // Beyond this the "suggestion" would be a guess, which misleads more than it helps.
+  // Beyond this the "suggestion" would be a guess, which misleads more than it helps...
   const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
-  return best_d <= limit ? best : std::string();
+  if (best_d <= limit) return best;
+  // ...unless the word is the start of a key ("batch" for "batch_size").
+  if (word.size() >= 3)
+    for (const auto& c : candidates)
+      if (c.starts_with(word)) return c;
+  return std::string();
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
@@ -89,7 +95,8 @@ MapReader::MapReader(const YAML::Node& node, std::string file, std::string conte
     fail_at(node, what + ": expected a mapping of keys, found " + describe(node));
   }
   for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) fail_at(kv.first, key_path("") + "keys must be plain names, found " + describe(kv.first));
+    if (!kv.first.IsScalar())
+      fail_at(kv.first, key_path("") + "keys must be plain names, found " + describe(kv.first));
     const std::string key = kv.first.Scalar();
     for (const auto& [k, n] : keys_)
       if (k == key)
@@ -102,7 +109,8 @@ MapReader::MapReader(const YAML::Node& node, std::string file, std::string conte
 void MapReader::check_keys(const std::vector<std::string>& allowed) const {
   for (const auto& [key, key_node] : keys_) {
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    std::string msg = "unknown key '" + key + "'" + (context_.empty() ? " at the top level" : " in " + context_);
+    std::string msg =
+        "unknown key '" + key + "'" + (context_.empty() ? " at the top level" : " in " + context_);
     if (const auto near = closest(key, allowed); !near.empty()) msg += "; did you mean '" + near + "'?";
     msg += " (valid keys: " + join(allowed) + ")";
     fail_at(key_node, msg);
@@ -153,7 +161,8 @@ std::string MapReader::required_string(std::string_view key, const std::string& 
   return *string(key);
 }
 
-std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min,
+                                               std::int64_t max) const {
   if (!has(key)) return std::nullopt;
   const auto v = scalar_integer(get(key));
   if (!v || *v < min || *v > max)
@@ -218,13 +227,15 @@ std::optional<std::vector<int>> MapReader::int_list(std::string_view key) const 
   for (std::size_t i = 0; i < n.size(); ++i) {
     const auto v = scalar_integer(n[i]);
     if (!v || *v < -1000 || *v > 1000)
-      fail_at(n[i], key_path(key) + "[" + std::to_string(i) + "]: expected an integer, found " + describe(n[i]));
+      fail_at(n[i],
+              key_path(key) + "[" + std::to_string(i) + "]: expected an integer, found " + describe(n[i]));
     out.push_back(static_cast<int>(*v));
   }
   return out;
 }
 
-std::optional<std::string> MapReader::choice(std::string_view key, const std::vector<std::string>& choices) const {
+std::optional<std::string> MapReader::choice(std::string_view key,
+                                             const std::vector<std::string>& choices) const {
   const auto v = string(key);
   if (!v) return v;
   if (std::find(choices.begin(), choices.end(), *v) != choices.end()) return v;

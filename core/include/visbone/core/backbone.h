@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,23 @@ struct ForwardRequest {
   std::vector<std::string> stages;  // stage names to return, as raw (N, C, H, W) maps
   bool pooled = false;              // also return the pooled features (N, C) after the final norm
   bool logits = false;              // also return the classifier logits (N, num_labels), if the model has them
+  // Also return the last stage after the final norm (transformers' last_hidden_state, timm's norm=True
+  // features); the raw last stage for models without a final norm.
+  bool last_hidden_state = false;
 };
 
 struct ForwardResult {
   std::map<std::string, Tensor> stages;
   Tensor pooled;
   Tensor logits;
+  Tensor last_hidden_state;  // (N, C, H, W), when asked for
+};
+
+// A linear classifier over the pooled features, as an image-classification checkpoint carries it.
+struct LinearClassifier {
+  Tensor weight;                    // (num_labels, channels)
+  Tensor bias;                      // (num_labels)
+  std::vector<std::string> labels;  // class names by index (id2label)
 };
 
 class Backbone {
@@ -42,6 +54,8 @@ class Backbone {
   virtual int pooled_channels() const = 0;
   // Runs a float32 (N, C, H, W) batch; returns what `request` asks for.
   virtual ForwardResult forward(const Tensor& batch, const ForwardRequest& request) = 0;
+  // The classifier the weights came with, if any; heads use it as the default classification layer.
+  virtual std::optional<LinearClassifier> classifier() const { return std::nullopt; }
 };
 
 }  // namespace visbone

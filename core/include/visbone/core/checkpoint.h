@@ -27,8 +27,8 @@ class Checkpoint {
   // Reads config.json and opens the weights, validating every file (and, for shards, the index against the
   // shards) up front. Like transformers, a single model.safetensors is preferred when both forms are present.
   // NotFoundError when the folder, config.json, the weights or a shard is missing; FormatError for bad
-  // content.
-  static Checkpoint open(const std::filesystem::path& dir);
+  // content. `limits` applies to each weights file, and max_tensors also to the index's weight_map.
+  static Checkpoint open(const std::filesystem::path& dir, const SafetensorsLimits& limits = {});
   // A checkpoint whose weights were converted in memory (timm or .npz weights under transformers' names);
   // `dir` names it in messages.
   static Checkpoint from_weights(std::filesystem::path dir, boost::json::value config, SafetensorsFile weights);

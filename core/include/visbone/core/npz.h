@@ -24,13 +24,20 @@ struct NpyInfo {
   std::uint64_t offset = 0, size = 0;  // the array's bytes within the archive
 };
 
+// What one archive may make the reader do; over a limit, FormatError naming it.
+struct NpzLimits {
+  std::uint64_t max_arrays = 1'000'000;
+  // One .npy header (the dict text); numpy's own reader refuses more than 10000 bytes by default.
+  std::uint64_t max_npy_header_bytes = 10'000;
+};
+
 class NpzFile {
  public:
   // FormatError naming the file (and member) for anything malformed: no end-of-directory record, entries
   // outside the file, compressed or encrypted members, bad .npy magic or header, unsupported dtypes
-  // (big-endian, objects), shapes whose byte size does not match the data.
-  static NpzFile open(const std::filesystem::path& path);
-  static NpzFile from_bytes(std::string bytes, std::string name);
+  // (big-endian, objects), shapes whose byte size does not match the data, anything over `limits`.
+  static NpzFile open(const std::filesystem::path& path, const NpzLimits& limits = {});
+  static NpzFile from_bytes(std::string bytes, std::string name, const NpzLimits& limits = {});
 
   const std::string& name() const { return name_; }
   const std::vector<NpyInfo>& arrays() const { return arrays_; }
@@ -39,7 +46,7 @@ class NpzFile {
   Tensor load(std::string_view array) const;
 
  private:
-  void parse();
+  void parse(const NpzLimits& limits);
   std::string name_;
   MappedBytes bytes_;
   std::vector<NpyInfo> arrays_;

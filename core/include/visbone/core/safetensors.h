@@ -33,13 +33,23 @@ struct TensorInfo {
 // Headers longer than this are rejected (the limit the reference implementation uses).
 inline constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
 
+// What one file may make the reader do; a file over a limit is rejected with a FormatError naming the limit
+// before the work it bounds. The defaults are far above any real checkpoint.
+struct SafetensorsLimits {
+  std::uint64_t max_header_bytes = kSafetensorsMaxHeaderBytes;
+  // Tensors in one file (for a sharded checkpoint also entries in the index's weight_map).
+  std::uint64_t max_tensors = 1'000'000;
+  // Memory for reading the header: the parsed JSON, the duplicate-key check and the tensor table together.
+  std::uint64_t max_memory_bytes = std::uint64_t{512} << 20;
+};
+
 class SafetensorsFile {
  public:
   // Maps the file and validates the header and the data layout. IoError if the file cannot be opened or
-  // mapped, FormatError (naming the file and tensor) for any violation of the format.
-  static SafetensorsFile open(const std::filesystem::path& path);
+  // mapped, FormatError (naming the file and tensor) for any violation of the format or of `limits`.
+  static SafetensorsFile open(const std::filesystem::path& path, const SafetensorsLimits& limits = {});
   // Same checks on bytes in memory; `name` stands for the file in messages.
-  static SafetensorsFile from_bytes(std::string bytes, std::string name);
+  static SafetensorsFile from_bytes(std::string bytes, std::string name, const SafetensorsLimits& limits = {});
 
   SafetensorsFile(SafetensorsFile&&) noexcept = default;
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;
@@ -59,7 +69,7 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
-  void parse();
+  void parse(const SafetensorsLimits& limits);
 
   std::string name_;
   std::shared_ptr<const void> keepalive_;  // the mapping or the owned string behind bytes_

@@ -19,7 +19,8 @@ namespace visbone::bit {
 
 // Turns a hub model id (and revision) into a local folder, e.g. hub::resolve_model; supplied by programs
 // that link the hub client so visbone_bit does not have to.
-using ModelResolver = std::function<std::filesystem::path(const std::string& model_id, const std::string& revision)>;
+using ModelResolver =
+    std::function<std::filesystem::path(const std::string& model_id, const std::string& revision)>;
 
 // Registers `bit` and one backbone per preset (bit_presets()). Without a resolver, hub ids are reported as
 // needing one (pass a local folder as `checkpoint` instead).

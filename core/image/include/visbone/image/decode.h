@@ -16,6 +16,9 @@ namespace visbone::image {
 
 // Pillow's Image.MAX_IMAGE_PIXELS is 89,478,485; Pillow raises DecompressionBombError above twice that.
 inline constexpr std::int64_t kDefaultMaxPixels = 178'956'970;
+// Enough for any 8- or 16-bit image within kDefaultMaxPixels (16-bit RGBA with orientation: 19 bytes per
+// pixel); what it stops by default are wider samples (32- and 64-bit TIFF) that the pixel count does not bound.
+inline constexpr std::uint64_t kDefaultMaxDecodeBytes = std::uint64_t{4} << 30;
 
 enum class ImageFormat { png, jpeg, bmp, tiff, webp };
 std::string_view format_name(ImageFormat format);
@@ -30,12 +33,17 @@ struct ImageInfo {
   int orientation = 1;
   // Samples are palette indices (PNG colour type 3, BMP of 8 bits or fewer, TIFF photometric 3).
   bool palette = false;
+  // The most bytes per pixel the decoder can produce for this file: 4 channels of the header's sample size
+  // (2 bytes for 16-bit PNG, up to 8 for TIFF's BitsPerSample; 1 for the 8-bit formats).
+  int max_decoded_bytes_per_pixel = 4;
 };
 
 struct DecodeOptions {
   // An image with more pixels than this is rejected from its header, before decoding.
   std::int64_t max_pixels = kDefaultMaxPixels;
-  // Rotate/flip by the EXIF orientation, as transformers' load_image does (ImageOps.exif_transpose).
+  // Rotate/flip by the EXIF orientation, as transformers' load_image does (ImageOps.exif_transpose). OpenCV
+  // applies it for no format except TIFF, whose decoder always does; we apply it for the others and undo it
+  // for TIFF when this is false.
   bool apply_exif_orientation = true;
   // Pillow's convert("RGB"): alpha dropped (not composited), gray replicated, palettes expanded, 16-bit
   // gray clipped to 255 (Pillow's I;16 -> RGB) and 16-bit colour reduced to its high byte (Pillow's
@@ -44,6 +52,9 @@ struct DecodeOptions {
   bool convert_rgb = true;
   // Files larger than this are not read at all.
   std::uint64_t max_file_bytes = std::uint64_t{1} << 30;
+  // Memory decoding one image may take: the decoder's buffer (with a second one when the orientation is
+  // applied) and the 8-bit image returned, computed from the header before anything is decoded.
+  std::uint64_t max_bytes = kDefaultMaxDecodeBytes;
 };
 
 // Reads the header of an image held in memory. `name` identifies the input in error messages.

@@ -59,12 +59,21 @@ struct ImageProcessorConfig {
   void validate(const std::string& where) const;
 };
 
+// Memory preprocessing one image may take unless the processor is given another limit.
+inline constexpr std::uint64_t kDefaultMaxPreprocessBytes = std::uint64_t{1} << 30;
+
 class ImageProcessor {
  public:
-  // Validates the config (ConfigError).
-  explicit ImageProcessor(ImageProcessorConfig config);
+  // Validates the config (ConfigError). Preprocessing one image may allocate at most max_bytes_per_image
+  // (see preprocess_bytes), so that no config can make a small image take gigabytes.
+  explicit ImageProcessor(ImageProcessorConfig config,
+                          std::uint64_t max_bytes_per_image = kDefaultMaxPreprocessBytes);
 
   const ImageProcessorConfig& config() const { return config_; }
+  std::uint64_t max_bytes_per_image() const { return max_bytes_per_image_; }
+  // The bytes preprocessing an image of this size allocates, at most: the RGB conversion, the resampling
+  // coefficients and passes, the crop and the float32 pixel values. ShapeError as resized_size.
+  std::uint64_t preprocess_bytes(int height, int width, int channels) const;
   // How image files are decoded: as transformers' load_image() loads a path or URL (what a processor given
   // file names does): EXIF orientation applied and converted to RGB, whatever do_convert_rgb says.
   DecodeOptions decode_options() const;
@@ -77,7 +86,7 @@ class ImageProcessor {
 
   // Convert (do_convert_rgb: an image in memory with 1, 2 or 4 channels is taken as Pillow's L, LA or RGBA
   // and converted as convert("RGB") does), resize and center crop: the uint8 image that rescale and
-  // normalize turn into pixel values.
+  // normalize turn into pixel values. ShapeError when preprocess_bytes is over max_bytes_per_image.
   Image resize_and_crop(const Image& image) const;
   // Rescale and normalize `image` (the output of resize_and_crop) into C*H*W floats at `out`, with numpy's
   // float32 arithmetic: float32(u8 * rescale_factor as float64), then (x - mean) / std in float32.
@@ -91,6 +100,7 @@ class ImageProcessor {
 
  private:
   ImageProcessorConfig config_;
+  std::uint64_t max_bytes_per_image_;
   // Per channel, the pixel value of each uint8 level: exact and cheaper than computing per pixel.
   std::vector<std::vector<float>> lut_;
 };

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "visbone/pipeline/yaml_limits.h"
+
 namespace visbone::pipeline {
 
 // Where a value sits in the config file, so checks made after parsing (when the graph is built) can still
@@ -33,7 +35,9 @@ struct ConfigPlace {
   std::string str() const;
 };
 
-enum class SourceType { files, folder, glob, list, video };
+// `plugin`: a type registered by a plugin (or any type not built in); its keys are checked by the registry
+// when the pipeline is built.
+enum class SourceType { files, folder, glob, list, video, plugin };
 std::string_view to_string(SourceType t);
 
 struct SourceConfig {
@@ -43,21 +47,23 @@ struct SourceConfig {
   std::filesystem::path path;                // folder, list, video: resolved
   std::string pattern;                       // glob: resolved against the config folder ("**" spans folders)
   bool recursive = true;                     // folder: descend into subfolders
-  std::vector<std::string> extensions;       // folder, glob: lower case with the dot; empty = image types
-  bool labels_from_folders = false;          // ImageFolder layout: an item's label is its top folder's name
+  std::vector<std::string> extensions;       // folder: lower case with the dot; empty = image types
+  // The label is the name of the item's class folder: the first folder under the root (folder, glob), the
+  // folder holding the file (files, list). ImageFolder layout; gives the summary its accuracy.
+  bool labels_from_folders = false;
   int every = 1;                             // video: keep frames 0, N, 2N, ...
   std::int64_t max_frames = 0;               // video: stop after this many kept frames (0 = all)
+  std::string type_name;                     // plugin: the registered type
+  YAML::Node spec;                           // plugin: the whole mapping, for the registry
 };
 
+// The backbone: a registry spec (mmengine style) such as {type: bit, checkpoint: FOLDER_OR_HUB_ID,
+// out_features: [...]}. `type` defaults to bit; `preset: NAME` is shorthand for `type: NAME` (bit-50, R50x1,
+// ...). Keys other than type/preset are the backbone's own and are checked by it when the pipeline is built.
 struct ModelConfig {
   ConfigPlace place;
-  std::string type = "bit";  // the backbone family
-  // Exactly one of checkpoint (a folder, resolved, or a hub id as written) and preset (a known short name).
-  std::string checkpoint;
-  std::string preset;
-  std::string revision = "main";  // hub revision
-  std::optional<std::vector<std::string>> out_features;
-  std::optional<std::vector<int>> out_indices;
+  std::string type = "bit";
+  YAML::Node spec;  // the mapping as written
 };
 
 struct PreprocessConfig {
@@ -70,21 +76,16 @@ struct PreprocessConfig {
   YAML::Node overrides;
 };
 
-enum class HeadType { classification, feature_maps, embedding };
-std::string_view to_string(HeadType t);
-
+// A head: a registry spec ({type: classification, top_k: 5}); the registry checks its keys when the
+// pipeline is built. `name` (default: the type) keys the head's results in records and sinks.
 struct HeadConfig {
   ConfigPlace place;
-  HeadType type = HeadType::classification;
-  std::string name;  // unique; defaults to the type's name (a second head of a type must be named)
-  int top_k = 5;     // classification: labels kept per input (capped at the number of labels)
-  // feature_maps: stages to return (transformers' semantics); neither = the model's out_features.
-  std::optional<std::vector<std::string>> out_features;
-  std::optional<std::vector<int>> out_indices;
-  bool normalize = false;  // embedding: L2-normalise the pooled features
+  std::string type;
+  std::string name;
+  YAML::Node spec;  // the mapping as written (`name` included; the pipeline reads it, the factory ignores it)
 };
 
-enum class SinkType { jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet };
+enum class SinkType { jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet, plugin };
 std::string_view to_string(SinkType t);
 
 struct SinkConfig {
@@ -93,35 +94,40 @@ struct SinkConfig {
   // A file (jsonl, csv, safetensors, contact_sheet) or a folder (annotated_images, heatmap), as written;
   // PipelineConfig::output_path resolves it.
   std::filesystem::path path;
-  std::string head;                // the head it reads (classification or feature_maps); "" = the only one
-  std::vector<std::string> heads;  // safetensors: heads whose tensors are written; empty = every tensor head
-  bool stack = false;              // safetensors: one (N, ...) tensor per output instead of one per input
-  std::string stage;               // heatmap: the feature map drawn
-  double alpha = 0.5;              // heatmap: weight of the heat map over the image
-  int top_k = 0;                   // csv, annotated_images: labels shown (0 = as many as the head keeps)
-  int min_size = 256;              // annotated_images, heatmap: small images are enlarged to this short side
-  int columns = 0;                 // contact_sheet: tiles per row (0 = about square)
-  int tile = 64;                   // contact_sheet: tile edge in pixels
+  std::string head;  // the head it reads; "" = the only classification (feature_maps) head
+  std::vector<std::string>
+      heads;           // safetensors: heads whose tensors are written; empty = all but classifiers
+  bool stack = false;  // safetensors: one (N, ...) tensor per output instead of one per input
+  std::string stage;   // heatmap: the feature map drawn
+  double alpha = 0.5;  // heatmap: weight of the heat map over the image
+  int top_k = 0;       // csv, annotated_images: labels shown (0 = as many as the head keeps)
+  int min_size = 256;  // annotated_images, heatmap: small images are enlarged to this short side
+  int columns = 0;     // contact_sheet: tiles per row (0 = about square)
+  int tile = 64;       // contact_sheet: tile edge in pixels
   std::int64_t max_images = 1000;  // contact_sheet: inputs shown (keeps a huge run's sheet bounded)
   std::string format = "png";      // annotated_images, heatmap: png or jpg
+  std::string type_name;           // plugin: the registered type
+  YAML::Node spec;                 // plugin: the whole mapping, for the registry
 };
 
 struct Concurrency {
-  int decode = 2;      // decode runs beside the backbone's OpenMP threads; keep it modest
+  int decode = 2;  // decode runs beside the backbone's OpenMP threads; keep it modest
   int preprocess = 2;
-  int heads = 1;       // per head; heads run in parallel with each other
+  int heads = 1;  // per head; heads run in parallel with each other
 };
 
 struct PipelineConfig {
   std::filesystem::path file;      // the config file, for messages
   std::filesystem::path base_dir;  // its folder: relative paths resolve against it
+  std::vector<std::filesystem::path>
+      plugins;  // plugin libraries to load (resolved), besides $VISBONE_PLUGIN_PATH
   std::vector<SourceConfig> sources;
   ModelConfig model;
   PreprocessConfig preprocess;
   std::vector<HeadConfig> heads;
   std::vector<SinkConfig> sinks;
   std::optional<std::filesystem::path> output_dir;  // resolved; sink paths are relative to it when set
-  std::optional<std::filesystem::path> summary;     // where to write the summary as JSON (resolved like sinks)
+  std::optional<std::filesystem::path> summary;  // where to write the summary as JSON (resolved like sinks)
   int batch_size = 8;
   int threads = 0;        // cores for the whole run (0 = all)
   int max_in_flight = 0;  // items between the source and the sinks (0 = chosen from batch_size)
@@ -131,14 +137,16 @@ struct PipelineConfig {
 
   // A sink's (or the summary's) path: absolute as is, else under output_dir, else under base_dir.
   std::filesystem::path output_path(const std::filesystem::path& p) const;
-  // In-flight bound actually used (max_in_flight, or 4 * batch_size + the decode and preprocess workers).
-  int in_flight() const;
+  // In-flight bound actually used: max_in_flight, or 4 * batch_size (2 * batch_size when sinks keep the
+  // decoded images) + the decode and preprocess workers.
+  int in_flight(bool images_kept = false) const;
 };
 
-// Reads and parses a config file. IoError if it cannot be read; ConfigError "FILE:LINE:COL: ..." otherwise.
-PipelineConfig load_config(const std::filesystem::path& file);
+// Reads and parses a config file. IoError if it cannot be read (or is over limits.max_bytes); ConfigError
+// "FILE:LINE:COL: ..." otherwise, including for a document over `limits`.
+PipelineConfig load_config(const std::filesystem::path& file, const YamlLimits& limits = {});
 // Parses YAML text; `file` names it in messages and its folder is the base for relative paths.
-PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& file);
+PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& file, const YamlLimits& limits = {});
 
 // Command-line values that replace the config's (relative paths here resolve against the working folder,
 // as command-line paths do).

@@ -2,33 +2,24 @@
 // any step keeps going with its error set, so the sinks can record it in input order and the run goes on.
 #pragma once
 
-#include <boost/json.hpp>
 #include <cstdint>
-#include <memory>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "visbone/core/tensor.h"
+#include "visbone/core/head.h"
 #include "visbone/image/image.h"
 
 namespace visbone::pipeline {
 
-// One of a classification head's best labels.
+// One of a classifying head's best labels (from its record's "predictions").
 struct TopK {
-  int index = 0;
+  int index = -1;
   std::string label;
-  float score = 0;  // softmax probability
-  float logit = 0;
-};
-
-// What one head computed for one input.
-struct HeadOutput {
-  std::string head;                                     // the head's name
-  boost::json::object record;                           // its part of the JSON Lines record
-  std::vector<std::pair<std::string, Tensor>> tensors;  // named tensors for tensor sinks (no batch dim)
-  std::vector<TopK> top_k;                              // classification heads only, best first
+  float score = 0;                                        // the head's score (softmax probability by default)
+  float logit = std::numeric_limits<float>::quiet_NaN();  // NaN when the head gives no logits
 };
 
 struct Item {
@@ -43,9 +34,11 @@ struct Item {
   bool decoded = false;
   Tensor pixels;  // (1, C, H, W) after preprocessing
 
-  std::string error;        // non-empty once the item failed
-  std::string error_stage;  // decode, preprocess, backbone
-  std::vector<HeadOutput> heads;  // one per head, in config order (empty when failed)
+  std::string error;                     // non-empty once the item failed
+  std::string error_stage;               // source, decode, preprocess, backbone, head NAME
+  std::vector<HeadResult> heads;         // one per head, in config order (empty when failed)
+  std::vector<std::vector<TopK>> top_k;  // per head: its predictions, best first (empty if it gives none)
+  std::vector<std::uint8_t> bytes;       // an encoded image a plugin source handed over (else read from path)
 
   bool failed() const { return !error.empty(); }
   void fail(std::string stage, std::string message) {
@@ -53,9 +46,15 @@ struct Item {
     error = std::move(message);
     image = {};
     pixels = {};
+    bytes = {};
+    heads.clear();
+    top_k.clear();
   }
 };
 
-using ItemPtr = std::shared_ptr<Item>;
+// A classifying head's predictions: its record's "predictions" list ({index, label, score}, best first, as
+// the classification head writes it), each entry given a "logit" from the result's "logits" tensor when the
+// head has one. Empty for heads that give no predictions.
+std::vector<TopK> read_predictions(HeadResult& result);
 
 }  // namespace visbone::pipeline

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "visbone/core/source.h"
 #include "visbone/image/image.h"
 #include "visbone/pipeline/config.h"
 
@@ -21,6 +22,7 @@ struct SourceItem {
   // Sources that decode themselves (video) hand over pixels; file sources leave this empty for the decoder.
   image::Image image;
   bool decoded = false;
+  std::vector<std::uint8_t> bytes;  // an encoded image (plugin sources); decoded downstream instead of `path`
   std::string error;  // set when the source itself could not produce the input (an unreadable folder, ...)
 };
 
@@ -37,6 +39,8 @@ class Source {
 // Checks that the source's root exists (NotFoundError "FILE:LINE:COL: source: ...") and opens it.
 // `max_pixels` applies to frames a video source decodes.
 std::unique_ptr<Source> make_source(const SourceConfig& config, std::int64_t max_pixels);
+// A plugin's source (the registry's Source interface) as a pipeline source.
+std::unique_ptr<Source> adapt_source(std::unique_ptr<visbone::Source> source);
 // Several sources one after the other.
 std::unique_ptr<Source> concat_sources(std::vector<std::unique_ptr<Source>> sources);
 

@@ -1,0 +1,115 @@
+// Loading a backbone the way Python code does (`AutoBackbone.from_pretrained("google/bit-50",
+// out_features=[...])`), for C++ programs that use visbone as a library:
+//
+//   #include <visbone/visbone.h>
+//   visbone::BackboneOptions options;
+//   options.out_features = {"stage2", "stage3", "stage4"};
+//   auto backbone = visbone::load_backbone("google/bit-50", options);   // or a folder, a .npz, a preset
+//   std::map<std::string, visbone::Tensor> maps = backbone->forward(pixel_values);  // (N, C, H, W) each
+//   int stride = backbone->output_shape().at("stage3").stride;                       // 16
+//
+// Units: images are float32 NCHW pixel values as ImageProcessor makes them; a stage's stride is input pixels
+// per output pixel (a 224x224 input gives 224/stride x 224/stride maps).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "visbone/bit/bit_config.h"
+#include "visbone/core/backbone.h"
+#include "visbone/core/stage_selection.h"
+#include "visbone/core/tensor.h"
+#include "visbone/hub/hub.h"
+
+namespace visbone {
+
+// Every member has a default, so designated initializers may name only what they change:
+//   visbone::load_backbone("google/bit-50", {.out_features = {{"stage3", "stage4"}}, .threads = 4})
+struct BackboneOptions {
+  // The stages forward(batch) returns, with transformers' out_features / out_indices semantics (names
+  // "stem", "stage1".."stageN"; indices into that list, negative from the end). Neither given: the
+  // checkpoint config's selection (transformers' default: the last stage).
+  std::optional<std::vector<std::string>> out_features{};
+  std::optional<std::vector<int>> out_indices{};
+  // OpenMP threads for loading and for each forward pass (oneDNN's CPU runtime is OpenMP). 0 leaves the
+  // calling thread's OpenMP setting alone (by default: every core). The setting is applied around each call
+  // and restored afterwards, so it does not leak into the rest of the program.
+  int threads = 0;
+  // Whether forward(batch) returns the last stage after the model's final GroupNorm + activation
+  // (transformers' last_hidden_state, timm's forward_intermediates(norm=True)) instead of the raw stage
+  // output that transformers' BitBackbone returns. Requires the last stage to be selected. Models without a
+  // final norm (bottleneck layer type) return the raw stage either way.
+  bool final_norm = false;
+  // Overrides the semantics that follow the checkpoint's origin (see README: transformers vs timm).
+  std::optional<bit::Semantics> semantics{};
+  // The architecture, for a BiT .npz whose file name does not say it (Google's release names do).
+  std::optional<bit::BitConfig> config{};
+  // How hub ids are fetched: revision, cache folder, offline mode, endpoint, token, timeouts. Defaults
+  // follow huggingface_hub's environment variables (HF_HUB_CACHE, HF_HUB_OFFLINE, HF_ENDPOINT, HF_TOKEN).
+  hub::ResolveOptions hub{};
+};
+
+// A backbone with the options of load_backbone applied: the Backbone contract (usable wherever a Backbone
+// is, e.g. by heads) plus a forward pass that returns the selected stages by name.
+//
+// Thread-safety: every member may be called from several threads at once. forward() calls on one backbone
+// run one at a time (each pass already uses all the cores it is given through oneDNN/OpenMP), so two threads
+// sharing a backbone get correct results but no speed-up; for concurrent passes load one backbone per
+// thread with `threads` set to share the cores between them.
+class LoadedBackbone final : public Backbone {
+ public:
+  // Wraps any backbone (built-in, plugin or your own). The selection (options.out_features / out_indices)
+  // is resolved against inner's stage_names(); without one, inner's own out_features() are used.
+  // ConfigError for an invalid selection, or final_norm without the last stage selected.
+  LoadedBackbone(std::unique_ptr<Backbone> inner, BackboneOptions options);
+
+  // The Backbone contract. output_shape() covers every stage, selected or not.
+  std::vector<std::string> stage_names() const override;
+  std::vector<std::string> out_features() const override { return selection_.out_features; }
+  std::map<std::string, StageShape> output_shape() const override;
+  int pooled_channels() const override;
+  std::optional<LinearClassifier> classifier() const override;
+  // Raw stages, pooled features, logits and last_hidden_state as `request` asks (final_norm does not apply
+  // here: the request says what it wants). Heads call this one.
+  ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
+
+  // The selected stages (out_features) of a float32 (N, C, H, W) batch, by stage name, each (N, C', H', W')
+  // with C' = output_shape().at(name).channels and H' = H / stride (W' likewise) for sizes divisible by the
+  // stride. ShapeError when the batch is not 4-D, has the wrong channel count or a size the network cannot
+  // take (VALID padding with a size that leaves residual and shortcut shapes unequal).
+  std::map<std::string, Tensor> forward(const Tensor& batch);
+
+  // The same maps in out_features() order (what transformers' BackboneOutput.feature_maps holds).
+  std::vector<Tensor> feature_maps(const Tensor& batch);
+
+  // out_indices of the selection (as given, negative indices stay negative, like transformers).
+  const std::vector<int>& out_indices() const { return selection_.out_indices; }
+  const BackboneOptions& options() const { return options_; }
+  // The wrapped backbone (a bit::BitBackbone for BiT checkpoints).
+  Backbone& inner() { return *inner_; }
+  const Backbone& inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<Backbone> inner_;
+  BackboneOptions options_;
+  StageSelection selection_;
+  std::mutex mutex_;  // serialises forward calls whatever the inner backbone guarantees
+};
+
+// Loads a backbone from, in this order:
+// - a local path: a transformers or timm checkpoint folder, or a BiT .npz file;
+// - a preset name ("bit-50", "R50x1", ..., see bit::bit_presets()): its transformers checkpoint from the hub
+//   (presets without one are a ConfigError saying to pass a folder or .npz file), checked to have the
+//   preset's architecture;
+// - a hub repository id ("google/bit-50"), fetched into (or found in) the huggingface_hub cache.
+// Errors (all derived from visbone::Error): NotFoundError for a name that is none of these or a missing
+// weight; ConfigError for a bad config or selection; FormatError for unreadable weights; ShapeError for a
+// weight of the wrong shape; hub::HttpError / NetworkError from the hub. Safe to call from several threads.
+std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path, const BackboneOptions& options = {});
+
+}  // namespace visbone

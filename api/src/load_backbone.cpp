@@ -1,0 +1,154 @@
+#include "visbone/api/load_backbone.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <system_error>
+
+#include "omp_threads.h"
+#include "visbone/bit/bit_backbone.h"
+#include "visbone/bit/bit_component.h"
+#include "visbone/bit/bit_presets.h"
+#include "visbone/bit/checkpoint_formats.h"
+#include "visbone/core/errors.h"
+#include "visbone/hub/cache.h"
+#include "visbone/registry/registry.h"
+
+namespace visbone {
+namespace {
+
+namespace fs = std::filesystem;
+
+StageSelection resolve_selection(const Backbone& inner, const BackboneOptions& options) {
+  StageSelection s;
+  if (options.out_features || options.out_indices) {
+    s = resolve_stage_selection(inner.stage_names(), options.out_features, options.out_indices);
+  } else {
+    // The inner backbone's own selection, aligned with indices the same way.
+    s = resolve_stage_selection(inner.stage_names(), inner.out_features(), std::nullopt);
+  }
+  if (options.final_norm) {
+    const auto names = inner.stage_names();
+    if (names.empty()) throw ConfigError("final_norm: the backbone reports no stages");
+    if (std::find(s.out_features.begin(), s.out_features.end(), names.back()) == s.out_features.end())
+      throw ConfigError("final_norm applies the final norm to the last stage '" + names.back() +
+                        "', which is not selected (out_features " + py_repr(s.out_features) + ")");
+  }
+  return s;
+}
+
+bit::BitBackboneOptions bit_options(const BackboneOptions& o) {
+  bit::BitBackboneOptions b;
+  b.out_features = o.out_features;
+  b.out_indices = o.out_indices;
+  b.config = o.config;
+  b.semantics = o.semantics;
+  return b;
+}
+
+// Presets are built by the BiT registry component, which knows what each needs (the hub checkpoint, the
+// architecture check, the ViT-hybrid layout); hub ids are resolved with this call's hub options.
+std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const BackboneOptions& options) {
+  if (options.config)
+    throw ConfigError("load_backbone('" + preset.name + "'): options.config is for .npz files whose name does not "
+                      "say the architecture; a preset has its own");
+  if (preset.model_id.empty())
+    throw ConfigError("preset '" + preset.name + "' has no transformers BiT checkpoint on the hub" +
+                      (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
+                      "; pass a timm folder, a BiT .npz file or a transformers folder to load_backbone instead");
+  registry::Registry components;
+  bit::register_components(components, [hub = options.hub](const std::string& model_id, const std::string& revision) {
+    auto o = hub;
+    o.revision = revision;
+    return hub::resolve_model(model_id, o);
+  });
+  YAML::Node spec(YAML::NodeType::Map);
+  spec["type"] = preset.name;
+  spec["revision"] = options.hub.revision;
+  if (options.out_features) spec["out_features"] = *options.out_features;
+  if (options.out_indices) spec["out_indices"] = *options.out_indices;
+  if (options.semantics) spec["semantics"] = bit::to_string(*options.semantics);
+  return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
+}
+
+// Python's from_pretrained order: a local path wins, then a preset, then a hub id.
+std::unique_ptr<Backbone> load_inner(const std::string& name, const BackboneOptions& options) {
+  if (name.empty()) throw NotFoundError("load_backbone: empty model name (expected a folder, a .npz file, a preset "
+                                        "such as bit-50 or a hub id such as google/bit-50)");
+  std::error_code ec;
+  if (fs::exists(name, ec)) return bit::BitBackbone::from_pretrained(name, bit_options(options));
+  const auto& presets = bit::bit_presets();
+  const auto preset = std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
+  if (preset != presets.end()) return load_preset(*preset, options);
+  if (name.find('/') != std::string::npos && hub::is_repo_id(name))
+    return bit::BitBackbone::from_pretrained(hub::resolve_model(name, options.hub), bit_options(options));
+  std::string names;
+  for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p.name;
+  throw NotFoundError("load_backbone: '" + name + "' is not an existing file or folder, a preset (" + names +
+                      ") or a hub repository id (ORG/NAME)");
+}
+
+}  // namespace
+
+LoadedBackbone::LoadedBackbone(std::unique_ptr<Backbone> inner, BackboneOptions options)
+    : inner_(std::move(inner)), options_(std::move(options)) {
+  if (!inner_) throw ConfigError("LoadedBackbone: no backbone given");
+  if (options_.threads < 0)
+    throw ConfigError("threads is " + std::to_string(options_.threads) + ", expected 0 (OpenMP's default) or more");
+  selection_ = resolve_selection(*inner_, options_);
+}
+
+std::vector<std::string> LoadedBackbone::stage_names() const { return inner_->stage_names(); }
+std::map<std::string, StageShape> LoadedBackbone::output_shape() const { return inner_->output_shape(); }
+int LoadedBackbone::pooled_channels() const { return inner_->pooled_channels(); }
+std::optional<LinearClassifier> LoadedBackbone::classifier() const { return inner_->classifier(); }
+
+ForwardResult LoadedBackbone::forward(const Tensor& batch, const ForwardRequest& request) {
+  if (batch.rank() != 4)
+    throw ShapeError("backbone input " + shape_str(batch.shape()) + ": expected a float32 (N, C, H, W) batch");
+  const detail::OmpThreadsScope threads(options_.threads);
+  const std::lock_guard lock(mutex_);
+  return inner_->forward(batch, request);
+}
+
+std::map<std::string, Tensor> LoadedBackbone::forward(const Tensor& batch) {
+  // The stage that comes after the final norm when final_norm is set (the constructor checked it is selected).
+  const std::string last = options_.final_norm ? inner_->stage_names().back() : std::string();
+  ForwardRequest request;
+  for (const auto& s : selection_.out_features) {
+    if (options_.final_norm && s == last)
+      request.last_hidden_state = true;
+    else
+      request.stages.push_back(s);
+  }
+  auto result = forward(batch, request);
+  std::map<std::string, Tensor> maps;
+  for (const auto& s : selection_.out_features) {
+    Tensor t;
+    if (options_.final_norm && s == last) {
+      t = std::move(result.last_hidden_state);
+    } else if (auto it = result.stages.find(s); it != result.stages.end()) {
+      t = std::move(it->second);
+    }
+    if (t.empty()) throw ShapeError("the backbone returned no map for stage '" + s + "'");
+    maps.emplace(s, std::move(t));
+  }
+  return maps;
+}
+
+std::vector<Tensor> LoadedBackbone::feature_maps(const Tensor& batch) {
+  auto maps = forward(batch);
+  std::vector<Tensor> out;
+  out.reserve(selection_.out_features.size());
+  for (const auto& s : selection_.out_features) out.push_back(std::move(maps.at(s)));
+  return out;
+}
+
+std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path, const BackboneOptions& options) {
+  if (options.threads < 0)
+    throw ConfigError("threads is " + std::to_string(options.threads) + ", expected 0 (OpenMP's default) or more");
+  const detail::OmpThreadsScope threads(options.threads);
+  return std::make_unique<LoadedBackbone>(load_inner(name_or_path, options), options);
+}
+
+}  // namespace visbone

@@ -1,0 +1,77 @@
+// `visbone list [--plugin PATH]... [--json]`: every registered component (backbones, heads, sources, sinks)
+// with its one-line description and where it came from, then the plugins that were loaded.
+#include <boost/json.hpp>
+#include <iostream>
+
+#include "args.h"
+#include "components.h"
+
+namespace visbone::app {
+namespace {
+
+constexpr registry::ComponentKind kKinds[] = {registry::ComponentKind::backbone,
+                                              registry::ComponentKind::head, registry::ComponentKind::source,
+                                              registry::ComponentKind::sink};
+
+}  // namespace
+
+int list(const Args& args) {
+  po::options_description opts("visbone list [options]");
+  opts.add_options()("help,h", "show this help")("plugin", po::value<std::vector<std::string>>()->composing(),
+                                                 "also load this plugin library (or every .so in this "
+                                                 "folder); repeatable. $VISBONE_PLUGIN_PATH is always "
+                                                 "loaded")("json", "print JSON instead of a table");
+  const auto vm = parse_args(args, opts, {});
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  registry::Registry registry;
+  register_builtin_components(registry);
+  load_plugins(registry,
+               vm.count("plugin") ? vm["plugin"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  const auto components = registry.list();
+
+  if (vm.count("json")) {
+    boost::json::object out;
+    for (const auto kind : kKinds) {
+      boost::json::array items;
+      for (const auto& c : components)
+        if (c.kind == kind)
+          items.push_back({{"name", c.name}, {"description", c.description}, {"origin", c.origin}});
+      out[std::string(registry::to_string(kind)) + "s"] = std::move(items);
+    }
+    boost::json::array plugins;
+    for (const auto& p : registry.plugins())
+      plugins.push_back({{"name", p.name},
+                         {"version", p.version},
+                         {"file", p.file.string()},
+                         {"description", p.description}});
+    out["plugins"] = std::move(plugins);
+    std::cout << boost::json::serialize(out) << "\n";
+    return 0;
+  }
+
+  std::size_t width = 0;
+  for (const auto& c : components) width = std::max(width, c.name.size());
+  for (const auto kind : kKinds) {
+    std::cout << registry::to_string(kind) << "s:\n";
+    bool any = false;
+    for (const auto& c : components) {
+      if (c.kind != kind) continue;
+      any = true;
+      std::cout << "  " << c.name << std::string(width + 2 - c.name.size(), ' ') << c.description << "  ["
+                << c.origin << "]\n";
+    }
+    if (!any) std::cout << "  (none registered)\n";
+  }
+  if (!registry.plugins().empty()) {
+    std::cout << "plugins:\n";
+    for (const auto& p : registry.plugins())
+      std::cout << "  " << p.name << " " << p.version << "  " << p.file.string() << "  " << p.description
+                << "\n";
+  }
+  return 0;
+}
+
+}  // namespace visbone::app

@@ -1,0 +1,176 @@
+// `visbone run CONFIG.yaml [--input PATH] [--output DIR] [--batch-size N] [--threads N] [--allow-errors]`:
+// runs a YAML-configured pipeline (see the README's "visbone run" section). Progress goes to stderr (a bar on
+// a terminal, plain periodic lines otherwise), the summary to stdout. Exit status: 0 when every input went
+// through; 1 when some input failed (unless --allow-errors or `fail_on_error: false`) or the run stopped;
+// 2 for a config or usage error.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "args.h"
+#include "visbone/core/errors.h"
+#include "visbone/pipeline/config.h"
+#include "visbone/pipeline/pipeline.h"
+
+namespace visbone::app {
+
+namespace {
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
+  return buf;
+}
+
+// Shows progress on stderr: a bar redrawn in place on a terminal, or a plain line every `interval` seconds
+// (logs and CI output stay readable). Failures are listed as they happen, up to a limit.
+class ProgressPrinter {
+ public:
+  enum class Mode { bar, lines, none };
+  ProgressPrinter(Mode mode, double interval) : mode_(mode), interval_(interval) {}
+
+  void update(const pipeline::Progress& p) {
+    if (!p.error.empty() && shown_errors_ < kMaxErrors) {
+      clear_bar();
+      std::cerr << "failed: " << p.error << "\n";
+      if (++shown_errors_ == kMaxErrors)
+        std::cerr << "(further failures are only in the outputs and the summary)\n";
+    }
+    last_ = p;
+    const double since = p.seconds - last_print_;
+    if (mode_ == Mode::bar && since >= 0.1) {
+      draw_bar(p);
+      last_print_ = p.seconds;
+    } else if (mode_ == Mode::lines && since >= interval_) {
+      std::cerr << line(p) << "\n";
+      last_print_ = p.seconds;
+    }
+  }
+
+  void finish() {
+    if (mode_ == Mode::none || last_.done == 0) return;
+    if (mode_ == Mode::bar) {
+      draw_bar(last_);
+      std::cerr << "\n";
+    } else if (last_print_ != last_.seconds) {
+      std::cerr << line(last_) << "\n";
+    }
+  }
+
+ private:
+  static constexpr int kMaxErrors = 20;
+
+  static std::string line(const pipeline::Progress& p) {
+    std::ostringstream o;
+    o.setf(std::ios::fixed);
+    o.precision(1);
+    const double rate = p.seconds > 0 ? static_cast<double>(p.done) / p.seconds : 0.0;
+    o << "progress: " << p.done;
+    if (p.total)
+      o << "/" << *p.total << " ("
+        << (*p.total ? 100.0 * static_cast<double>(p.done) / static_cast<double>(*p.total) : 100.0) << "%)";
+    o << " items, " << p.failed << " failed, " << rate << " images/s, elapsed " << clock_text(p.seconds);
+    if (p.total && rate > 0 && *p.total >= p.done)
+      o << ", ETA " << clock_text(static_cast<double>(*p.total - p.done) / rate);
+    return o.str();
+  }
+
+  void draw_bar(const pipeline::Progress& p) {
+    constexpr int kWidth = 30;
+    std::ostringstream o;
+    o.setf(std::ios::fixed);
+    o.precision(1);
+    const double rate = p.seconds > 0 ? static_cast<double>(p.done) / p.seconds : 0.0;
+    o << "\r";
+    if (p.total && *p.total > 0) {
+      const double f = std::min(1.0, static_cast<double>(p.done) / static_cast<double>(*p.total));
+      const int full = static_cast<int>(f * kWidth);
+      o << "[" << std::string(static_cast<std::size_t>(full), '#')
+        << std::string(static_cast<std::size_t>(kWidth - full), '.') << "] " << p.done << "/" << *p.total;
+      if (rate > 0)
+        o << " ETA " << clock_text(static_cast<double>(*p.total - std::min(p.done, *p.total)) / rate);
+    } else {
+      o << p.done << " items";
+    }
+    o << "  " << rate << " img/s";
+    if (p.failed) o << "  " << p.failed << " failed";
+    o << "\033[K";
+    std::cerr << o.str() << std::flush;
+    bar_shown_ = true;
+  }
+
+  void clear_bar() {
+    if (bar_shown_) std::cerr << "\r\033[K";
+    bar_shown_ = false;
+  }
+
+  Mode mode_;
+  double interval_;
+  double last_print_ = 0;
+  int shown_errors_ = 0;
+  bool bar_shown_ = false;
+  pipeline::Progress last_;
+};
+
+}  // namespace
+
+int run(const Args& args) {
+  po::options_description opts("visbone run CONFIG.yaml [options]");
+  opts.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                 "the pipeline's YAML file")(
+      "input", po::value<std::string>(),
+      "replace the config's sources: a folder, glob, video, .txt list or image")(
+      "output", po::value<std::string>(), "replace output_dir (where relative sink paths go)")(
+      "batch-size", po::value<int>(), "replace batch_size")("threads", po::value<int>(),
+                                                            "replace threads (0: all cores)")(
+      "allow-errors", "exit with 0 even when some inputs failed")(
+      "progress", po::value<std::string>()->default_value("auto"),
+      "auto (a bar on a terminal, else lines), bar, lines or none")(
+      "progress-interval", po::value<double>()->default_value(10.0), "seconds between progress lines");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  const auto vm = parse_args(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (!vm.count("config")) throw ConfigError("visbone run: no config given (visbone run CONFIG.yaml)");
+
+  ProgressPrinter::Mode mode = ProgressPrinter::Mode::none;
+  const std::string progress = vm["progress"].as<std::string>();
+  if (progress == "auto")
+    mode = ::isatty(STDERR_FILENO) ? ProgressPrinter::Mode::bar : ProgressPrinter::Mode::lines;
+  else if (progress == "bar")
+    mode = ProgressPrinter::Mode::bar;
+  else if (progress == "lines")
+    mode = ProgressPrinter::Mode::lines;
+  else if (progress != "none")
+    throw ConfigError("--progress: '" + progress + "' is not one of auto, bar, lines, none");
+  const double interval = vm["progress-interval"].as<double>();
+  if (!(interval >= 0)) throw ConfigError("--progress-interval: expected seconds >= 0");
+
+  pipeline::PipelineConfig config = pipeline::load_config(vm["config"].as<std::string>());
+  pipeline::Overrides o;
+  if (vm.count("input")) o.input = vm["input"].as<std::string>();
+  if (vm.count("output")) o.output = vm["output"].as<std::string>();
+  if (vm.count("batch-size")) o.batch_size = vm["batch-size"].as<int>();
+  if (vm.count("threads")) o.threads = vm["threads"].as<int>();
+  pipeline::apply_overrides(config, o);
+  const bool fail_on_error = config.fail_on_error && !vm.count("allow-errors");
+
+  pipeline::Pipeline p(std::move(config));
+  ProgressPrinter printer(mode, interval);
+  const pipeline::Summary summary = p.run([&](const pipeline::Progress& pr) { printer.update(pr); });
+  printer.finish();
+  std::cout << summary.text();
+  return summary.failed > 0 && fail_on_error ? 1 : 0;
+}
+
+}  // namespace visbone::app

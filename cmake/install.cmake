@@ -1,0 +1,93 @@
+# Installation and packaging: `cmake --install` puts the headers, the (static) libraries, the visbone
+# program, the example plugins, a CMake package (find_package(visbone CONFIG)) and a pkg-config file under
+# the prefix; `cpack -G DEB` makes two Debian packages from the same rules:
+#   visbone      (component runtime)      the program and the plugins; Depends: the shared libraries they load
+#   visbone-dev  (component development)  headers, libraries, CMake package, pkg-config; Depends: visbone and
+#                                         the -dev packages a consumer's build needs
+# Included from the top-level CMakeLists.txt once every target exists.
+include(CMakePackageConfigHelpers)
+
+set(VISBONE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/visbone)
+
+# Every library a consumer may link, dependents first (the order pkg-config's Libs needs). They are static, so
+# their private dependencies (visbone_warnings included: it only adds compile flags) end up in the export too.
+set(VISBONE_LIBRARIES visbone_api visbone_pipeline visbone_bit_component visbone_heads visbone_registry visbone_bit
+                      visbone_hub visbone_image visbone_core)
+
+set(VISBONE_PC_LIBS "")
+foreach(lib IN LISTS VISBONE_LIBRARIES)
+  string(APPEND VISBONE_PC_LIBS " -l${lib}")
+  # visbone_core -> visbone::core (visbone_api is visbone::visbone, set in api/CMakeLists.txt).
+  get_target_property(export_name ${lib} EXPORT_NAME)
+  if(NOT export_name)
+    string(REGEX REPLACE "^visbone_" "" export_name ${lib})
+    set_target_properties(${lib} PROPERTIES EXPORT_NAME ${export_name})
+  endif()
+  # Areas give their include folder as a plain source path; installed, the headers are under include/.
+  get_target_property(includes ${lib} INTERFACE_INCLUDE_DIRECTORIES)
+  set(rewritten "")
+  foreach(dir IN LISTS includes)
+    if(dir MATCHES "^\\$<")
+      list(APPEND rewritten "${dir}")
+    else()
+      list(APPEND rewritten "$<BUILD_INTERFACE:${dir}>")
+      install(DIRECTORY ${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
+              FILES_MATCHING PATTERN "*.h")
+    endif()
+  endforeach()
+  list(APPEND rewritten "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>")
+  list(REMOVE_DUPLICATES rewritten)
+  set_target_properties(${lib} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${rewritten}")
+endforeach()
+string(STRIP "${VISBONE_PC_LIBS}" VISBONE_PC_LIBS)
+set_target_properties(visbone_warnings PROPERTIES EXPORT_NAME warnings)
+
+install(TARGETS ${VISBONE_LIBRARIES} visbone_warnings EXPORT visboneTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
+# The umbrella header and the generated version header.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/api/include/ ${PROJECT_BINARY_DIR}/api/include/
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development FILES_MATCHING PATTERN "*.h")
+install(EXPORT visboneTargets NAMESPACE visbone:: DESTINATION ${VISBONE_CMAKE_DIR} COMPONENT development)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/visboneConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cmake/visboneConfig.cmake
+  INSTALL_DESTINATION ${VISBONE_CMAKE_DIR}
+  PATH_VARS CMAKE_INSTALL_INCLUDEDIR VISBONE_PLUGIN_DIR)
+# 0.x: minor versions may break the API.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/visboneConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cmake/visboneConfig.cmake ${PROJECT_BINARY_DIR}/cmake/visboneConfigVersion.cmake
+        DESTINATION ${VISBONE_CMAKE_DIR} COMPONENT development)
+
+# pkg-config: a prefix relative to the .pc file, so the installed tree can be moved.
+file(RELATIVE_PATH VISBONE_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+string(REGEX REPLACE "/$" "" VISBONE_PC_TO_PREFIX "${VISBONE_PC_TO_PREFIX}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/visbone.pc.in ${PROJECT_BINARY_DIR}/cmake/visbone.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/cmake/visbone.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+        COMPONENT development)
+
+install(TARGETS visbone RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+
+# Debian packages. The runtime dependencies are the Debian 12 packages holding the shared libraries the
+# program and the plugins load (scripts/package.sh checks the list against their DT_NEEDED entries).
+set(CPACK_PACKAGE_NAME visbone)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Vision backbones (BiT) as parts of larger C++ systems")
+set(CPACK_PACKAGE_CONTACT "visbone maintainers <visbone@users.noreply.github.com>")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL runtime development)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME visbone)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION science)
+# (dpkg-shlibdeps on the program and the plugins gives the same list and versions.)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
+  "libboost-json1.81.0 (>= 1.81.0), libboost-program-options1.81.0 (>= 1.81.0), libc6 (>= 2.34), libcurl4 (>= 7.63.0), libdnnl2 (>= 2.0), libgcc-s1 (>= 3.0), libgomp1 (>= 4.9), libopencv-core406 (>= 4.6.0+dfsg), libopencv-imgcodecs406 (>= 4.6.0+dfsg), libopencv-imgproc406 (>= 4.6.0+dfsg), libopencv-videoio406 (>= 4.6.0+dfsg), libstdc++6 (>= 11), libtbb12 (>= 2021.4.0), libyaml-cpp0.7 (>= 0.7.0)")
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME visbone-dev)
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
+  "visbone (= ${PROJECT_VERSION}), libdnnl-dev, libboost1.81-dev, libboost-json1.81-dev, libopencv-dev, libtbb-dev, libyaml-cpp-dev, libcurl4-openssl-dev | libcurl-dev")
+set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "the visbone command-line program and example plugins")
+set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION "visbone C++ headers, static libraries, CMake package and pkg-config file")
+include(CPack)

@@ -1,0 +1,84 @@
+// The pipeline: a oneTBB flow graph built from a PipelineConfig.
+//
+//   source -> limiter -> decode -> preprocess -> sequencer -> batch -> backbone -> heads (in parallel)
+//          -> sequencer -> sinks (in parallel, each in input order) -> done -> (frees a limiter token)
+//
+// - A limiter bounds the items between the source and the sinks, so memory stays flat however many inputs
+//   there are; sequencers put items back in input order before batching and before the sinks.
+// - Batching groups up to batch_size consecutive items of one pixel size; an end-of-input marker flushes the
+//   last batch.
+// - The backbone node runs one batch at a time: oneDNN's OpenMP threads own the cores while it runs, so the
+//   TBB stages around it are kept small (concurrency.decode / .preprocess) rather than oversubscribing.
+// - A bad input (undecodable, over the pixel limit, rejected by the backbone) becomes an error record and
+//   the run goes on; an error writing outputs stops the run, and no output file then appears.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "visbone/core/backbone.h"
+#include "visbone/pipeline/config.h"
+
+namespace visbone::pipeline {
+
+// Busy time of one stage, summed over its workers.
+struct StageTime {
+  std::string stage;
+  double seconds = 0;
+};
+
+struct Summary {
+  std::uint64_t items = 0, ok = 0, failed = 0;
+  double seconds = 0;  // wall time of the run
+  std::vector<StageTime> stages;
+  // Inputs with a known label (from folder names) that got a prediction, and how many of those the first
+  // classification head's top-1 label matches (by name).
+  std::uint64_t labeled = 0, correct = 0;
+  std::vector<std::string> unknown_labels;  // folder labels the model has no class of that name for
+  std::vector<std::string> outputs;         // what each sink wrote
+
+  double images_per_second() const { return seconds > 0 ? static_cast<double>(items) / seconds : 0.0; }
+  std::optional<double> accuracy() const;
+  // A few human-readable lines.
+  std::string text() const;
+  boost::json::object json() const;
+};
+
+struct Progress {
+  std::uint64_t done = 0, failed = 0;
+  std::optional<std::uint64_t> total;  // when the source could count its inputs
+  double seconds = 0;
+  // The input just finished, and its error when it failed (so a front end can show failures as they come).
+  std::string id;
+  std::string error;
+};
+
+class Pipeline {
+ public:
+  // Opens the sources, loads the model (a hub id is fetched through the cache), builds the image processor,
+  // the heads and the sinks, and checks that they fit together, all before any input is read. ConfigError
+  // "FILE:LINE:COL: ..." for a mismatch; NotFoundError / IoError for missing inputs or checkpoints.
+  explicit Pipeline(PipelineConfig config);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Runs every input through the graph once. `on_progress` is called after each input reaches the sinks
+  // (from one thread at a time). Throws when the run cannot go on (an output cannot be written); failed
+  // inputs do not throw, they are counted in the summary.
+  Summary run(const std::function<void(const Progress&)>& on_progress = {});
+
+  const PipelineConfig& config() const;
+  const Backbone& backbone() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace visbone::pipeline

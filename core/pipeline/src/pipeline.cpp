@@ -1,0 +1,683 @@
+#include "visbone/pipeline/pipeline.h"
+
+#include <omp.h>
+#include <tbb/flow_graph.h>
+#include <tbb/global_control.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <opencv2/core.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "sink_support.h"
+#include "visbone/bit/bit_backbone.h"
+#include "visbone/bit/bit_component.h"
+#include "visbone/bit/bit_presets.h"
+#include "visbone/core/errors.h"
+#include "visbone/core/json.h"
+#include "visbone/heads/classification_head.h"
+#include "visbone/heads/components.h"
+#include "visbone/heads/feature_maps_head.h"
+#include "visbone/hub/hub.h"
+#include "visbone/image/decode.h"
+#include "visbone/image/image_processor.h"
+#include "visbone/pipeline/atomic_file.h"
+#include "visbone/pipeline/sink.h"
+#include "visbone/pipeline/source.h"
+#include "visbone/registry/plugin_loader.h"
+#include "visbone/registry/registry.h"
+#include "yaml_fields.h"
+
+namespace visbone::pipeline {
+
+namespace fs = std::filesystem;
+namespace flow = tbb::flow;
+using Clock = std::chrono::steady_clock;
+
+std::optional<double> Summary::accuracy() const {
+  if (labeled == 0) return std::nullopt;
+  return static_cast<double>(correct) / static_cast<double>(labeled);
+}
+
+std::string Summary::text() const {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(2);
+  o << "items: " << items << " (" << ok << " ok, " << failed << " failed) in " << seconds << " s, "
+    << images_per_second() << " images/s\n";
+  o << "time per stage (busy, summed over workers):";
+  for (const auto& s : stages) o << " " << s.stage << " " << s.seconds << " s";
+  o << "\n";
+  if (const auto a = accuracy()) {
+    o.precision(4);
+    o << "accuracy: " << *a << " (" << correct << "/" << labeled
+      << " labelled inputs, top-1 vs folder name)\n";
+    if (!unknown_labels.empty()) {
+      o << "note: folder labels the model has no class for:";
+      for (const auto& l : unknown_labels) o << " " << l;
+      o << "\n";
+    }
+  }
+  for (const auto& out : outputs) o << "wrote " << out << "\n";
+  return o.str();
+}
+
+boost::json::object Summary::json() const {
+  boost::json::object stages_json;
+  for (const auto& s : stages) stages_json[s.stage] = s.seconds;
+  boost::json::object j{{"items", items},
+                        {"ok", ok},
+                        {"failed", failed},
+                        {"seconds", seconds},
+                        {"images_per_second", images_per_second()},
+                        {"stage_seconds", std::move(stages_json)},
+                        {"labeled", labeled},
+                        {"correct", correct}};
+  if (const auto a = accuracy())
+    j["accuracy"] = *a;
+  else
+    j["accuracy"] = nullptr;
+  j["unknown_labels"] = boost::json::value_from(unknown_labels);
+  j["outputs"] = boost::json::value_from(outputs);
+  return j;
+}
+
+namespace {
+
+enum Stage { kSource, kDecode, kPreprocess, kBackbone, kHeads, kSinks, kStages };
+constexpr const char* kStageNames[kStages] = {"source", "decode", "preprocess", "backbone", "heads", "sinks"};
+
+struct Timers {
+  std::atomic<std::int64_t> ns[kStages] = {};
+};
+
+class ScopedTimer {
+ public:
+  ScopedTimer(Timers& t, Stage s) : slot_(t.ns[s]), start_(Clock::now()) {}
+  ~ScopedTimer() {
+    slot_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
+  }
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
+
+ private:
+  std::atomic<std::int64_t>& slot_;
+  Clock::time_point start_;
+};
+
+// An item on its way through the graph, with the count of sinks still to see it.
+struct Work {
+  Item item;
+  std::atomic<int> pending{0};
+};
+using WorkPtr = std::shared_ptr<Work>;
+
+struct Batch {
+  std::vector<WorkPtr> items;  // in input order, failed ones included
+  std::vector<WorkPtr> good;   // the ones the backbone ran on, in the batch tensor's order
+  ForwardResult result;
+  std::atomic<int> pending{0};  // heads still to run
+  std::mutex errors_mutex;
+  std::vector<std::pair<std::string, std::string>> errors;  // head name, message
+};
+using BatchPtr = std::shared_ptr<Batch>;
+
+std::string where(const ConfigPlace& p, const std::string& what) {
+  return p.str() + ": " + what;
+}
+
+// The preprocessor settings: the base (checkpoint file, defaults or a file) with the inline keys over it.
+image::ImageProcessorConfig processor_config(const PreprocessConfig& p,
+                                             const std::optional<fs::path>& checkpoint,
+                                             const std::string& file) {
+  boost::json::object base;
+  std::string base_name = "transformers' defaults";
+  if (p.from != "defaults") {
+    if (p.from == "checkpoint" && !checkpoint)
+      throw ConfigError(where(p.place,
+                              "preprocess: the model has no checkpoint folder to read "
+                              "preprocessor_config.json from; give the settings inline (preprocess: {size: "
+                              "..., crop_size: ...}) or use preprocess: {from: defaults}"));
+    fs::path path = p.from == "checkpoint" ? *checkpoint : fs::path(p.from);
+    if (fs::is_directory(path)) path /= "preprocessor_config.json";
+    if (!fs::is_regular_file(path)) {
+      if (p.from == "checkpoint")
+        throw ConfigError(
+            where(p.place, "preprocess: the checkpoint has no preprocessor_config.json (" + path.string() +
+                               "); give the settings inline (preprocess: {size: ..., crop_size: ...}) "
+                               "or use preprocess: {from: defaults}"));
+      throw NotFoundError(where(p.place, "preprocess.from: " + path.string() + " does not exist"));
+    }
+    const auto json = read_json_file(path);
+    if (!json.is_object()) throw ConfigError(path.string() + ": expected a JSON object");
+    base = json.as_object();
+    base_name = path.string();
+  }
+  // Checked alone first, so a bad value in the file is reported against the file.
+  if (!base.empty()) (void)image::ImageProcessorConfig::from_json(base, base_name);
+  // Inline keys win; the rest come from the base.
+  const YAML::Node& overrides = p.overrides;
+  YAML::Node merged(YAML::NodeType::Map);
+  for (const auto& [k, v] : base) {
+    if (overrides[std::string(k)]) continue;
+    merged[std::string(k)] = YAML::Load(boost::json::serialize(v));
+  }
+  for (const auto& kv : overrides) merged[kv.first.Scalar()] = kv.second;
+  return image::ImageProcessorConfig::from_yaml(merged, file);
+}
+
+// A hub id as the BiT component recognises one: ORG/NAME, not a path that merely does not exist.
+bool looks_like_hub_id(const std::string& v) {
+  static const std::regex kHubId(R"([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*)");
+  return std::regex_match(v, kHubId);
+}
+
+std::string names_list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s.empty() ? "none" : s;
+}
+
+// The error for a `type:` that is neither built in nor registered by a plugin.
+[[noreturn]] void unknown_type(const YAML::Node& spec, const std::string& file, const std::string& context,
+                               const std::string& kind, const std::string& type,
+                               std::vector<std::string> builtin, const std::vector<std::string>& registered) {
+  std::vector<std::string> all = builtin;
+  all.insert(all.end(), registered.begin(), registered.end());
+  std::string msg = context + ".type: unknown " + kind + " type '" + type + "'";
+  if (const auto near = detail::closest(type, all); !near.empty()) msg += "; did you mean '" + near + "'?";
+  msg += " (built in: " + names_list(builtin) + "; from plugins: " + names_list(registered) + ")";
+  throw ConfigError(detail::place_of(spec["type"], file).str() + ": " + msg);
+}
+
+}  // namespace
+
+struct Pipeline::Impl {
+  PipelineConfig config;
+  registry::Registry registry;
+  std::unique_ptr<Source> source;
+  std::unique_ptr<Backbone> backbone;
+  std::unique_ptr<image::ImageProcessor> processor;
+  image::DecodeOptions decode;
+  std::vector<std::unique_ptr<Head>> heads;
+  std::vector<HeadInfo> head_info;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  ForwardRequest request;
+  std::set<std::string> labels;  // the classification heads' class names, to spot folder labels they lack
+  bool keep_images = false;
+  bool ran = false;
+};
+
+Pipeline::Pipeline(PipelineConfig config) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.config = std::move(config);
+  const PipelineConfig& c = m.config;
+  const std::string file = c.file.string();
+  const auto resolver = [](const std::string& id, const std::string& revision) {
+    hub::ResolveOptions o;
+    o.revision = revision;
+    return hub::resolve_model(id, o);
+  };
+  bit::register_components(m.registry, resolver);
+  heads::register_components(m.registry);
+  registry::load_plugins_from_env(m.registry);
+  for (const auto& p : c.plugins) {
+    try {
+      registry::load_plugin(m.registry, p);
+    } catch (const Error& e) {
+      throw ConfigError(file + ": plugins: " + e.what());
+    }
+  }
+
+  // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded.
+  const std::int64_t max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
+  std::vector<std::unique_ptr<Source>> sources;
+  for (std::size_t i = 0; i < c.sources.size(); ++i) {
+    const SourceConfig& s = c.sources[i];
+    if (s.type != SourceType::plugin) {
+      sources.push_back(make_source(s, max_pixels));
+      continue;
+    }
+    if (!m.registry.contains(registry::ComponentKind::source, s.type_name))
+      unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
+                   "source", s.type_name, {"files", "folder", "glob", "list", "video"},
+                   m.registry.names(registry::ComponentKind::source));
+    sources.push_back(adapt_source(m.registry.build_source(registry::Params(s.spec, file, c.base_dir))));
+  }
+  m.source = concat_sources(std::move(sources));
+
+  // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
+  // folder can also provide preprocessor_config.json.
+  YAML::Node spec(YAML::NodeType::Map);
+  for (const auto& kv : c.model.spec)
+    if (kv.first.Scalar() != "preset") spec[kv.first] = kv.second;
+  const YAML::Node& read = spec;  // const lookups never add keys the backbone would then see as unknown
+  if (!read["type"]) spec["type"] = c.model.type;
+  const std::string revision =
+      read["revision"] && read["revision"].IsScalar() ? read["revision"].Scalar() : "main";
+  std::optional<fs::path> folder;
+  const auto fetch = [&](const std::string& id, const YAML::Node& at) {
+    try {
+      return resolver(id, revision);
+    } catch (const Error& e) {
+      throw NotFoundError(detail::place_of(at, file).str() + ": model: " + e.what());
+    }
+  };
+  if (const YAML::Node ckpt = c.model.spec["checkpoint"]; ckpt && ckpt.IsScalar()) {
+    const fs::path local = (c.base_dir / ckpt.Scalar()).lexically_normal();
+    if (fs::is_directory(local)) {
+      folder = local;
+    } else if (!fs::exists(local) && looks_like_hub_id(ckpt.Scalar())) {
+      folder = fetch(ckpt.Scalar(), ckpt);
+      spec["checkpoint"] = folder->string();
+    }
+  } else if (!read["config"]) {
+    for (const auto& preset : bit::bit_presets())
+      if (preset.name == c.model.type && !preset.model_id.empty()) {
+        folder = fetch(preset.model_id, c.model.spec);
+        spec["checkpoint"] = folder->string();
+      }
+  }
+  if (!m.registry.contains(registry::ComponentKind::backbone, c.model.type))
+    unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
+                 "model", "backbone", c.model.type, {}, m.registry.names(registry::ComponentKind::backbone));
+  try {
+    m.backbone = m.registry.build_backbone(registry::Params(spec, file, c.base_dir));
+  } catch (const ConfigError& e) {
+    // Errors raised past the parameters (the stage selection, checked by the model) carry the file but no
+    // position; point them at the selection, or at the model.
+    const std::string msg = e.what();
+    if (msg.rfind(file + ": ", 0) != 0) throw;
+    const YAML::Node at = c.model.spec["out_features"]  ? YAML::Node(c.model.spec["out_features"])
+                          : c.model.spec["out_indices"] ? YAML::Node(c.model.spec["out_indices"])
+                                                        : YAML::Node(c.model.spec);
+    throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
+  }
+  auto* bit_backbone = dynamic_cast<bit::BitBackbone*>(m.backbone.get());
+
+  m.processor = std::make_unique<image::ImageProcessor>(processor_config(c.preprocess, folder, file));
+  m.decode = m.processor->decode_options();
+  m.decode.max_pixels = max_pixels;
+  if (bit_backbone) {
+    const bit::BitConfig& bc = bit_backbone->model().config();
+    const auto& pc = m.processor->config();
+    const int channels = static_cast<int>(pc.image_mean.size());
+    if (channels != bc.num_channels)
+      throw ConfigError(where(c.preprocess.place, "preprocess: image_mean has " + std::to_string(channels) +
+                                                      " entries but the model takes " +
+                                                      std::to_string(bc.num_channels) +
+                                                      "-channel inputs (num_channels in its config.json)"));
+    if (pc.do_convert_rgb && bc.num_channels != 3)
+      throw ConfigError(
+          where(c.preprocess.place, "preprocess: do_convert_rgb makes 3-channel images but the model takes " +
+                                        std::to_string(bc.num_channels) + " (num_channels)"));
+    // When every input comes out one size, check now that the network can take it, not mid-stream.
+    if (pc.do_center_crop || (pc.do_resize && pc.size.height)) {
+      const auto [h, w] = pc.do_center_crop ? std::pair<int, int>{static_cast<int>(pc.crop_height),
+                                                                  static_cast<int>(pc.crop_width)}
+                                            : m.processor->resized_size(1, 1);
+      try {
+        bit_backbone->model().check_input({1, bc.num_channels, h, w});
+      } catch (const ShapeError& e) {
+        throw ConfigError(where(c.preprocess.place, "preprocess: the model cannot take " + std::to_string(h) +
+                                                        "x" + std::to_string(w) + " inputs: " + e.what()));
+      }
+    }
+  }
+
+  // Heads that embed reference images while they are built (the few-shot head) see them exactly as the
+  // pipeline will see its inputs.
+  HeadContext context{*m.backbone, [&m](const std::vector<fs::path>& paths) {
+                        std::vector<image::Image> images;
+                        for (const auto& p : paths) images.push_back(image::read_image(p, m.decode));
+                        return m.processor->preprocess(images);
+                      }};
+  for (std::size_t i = 0; i < c.heads.size(); ++i) {
+    const HeadConfig& hc = c.heads[i];
+    registry::Params params(hc.spec, file, c.base_dir);
+    (void)params.has("name");  // the pipeline's key, read above; not the factory's
+    if (!m.registry.contains(registry::ComponentKind::head, hc.type))
+      unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type, {},
+                   m.registry.names(registry::ComponentKind::head));
+    m.heads.push_back(m.registry.build_head(params, context));
+    merge_into(m.request, m.heads.back()->needs());
+    HeadInfo info{hc.name, hc.type, 0, {}};
+    if (const auto* ch = dynamic_cast<const heads::ClassificationHead*>(m.heads.back().get())) {
+      info.top_k = ch->top_k();
+      m.labels.insert(ch->labels().begin(), ch->labels().end());
+    }
+    if (const auto* fh = dynamic_cast<const heads::FeatureMapsHead*>(m.heads.back().get()))
+      info.stages = fh->stages();
+    m.head_info.push_back(std::move(info));
+  }
+
+  SinkContext ctx;
+  ctx.config = &m.config;
+  ctx.heads = m.head_info;
+  ctx.processor = m.processor.get();
+  std::set<fs::path> paths;
+  for (std::size_t i = 0; i < c.sinks.size(); ++i) {
+    const SinkConfig& s = c.sinks[i];
+    const std::string context_name = "sinks[" + std::to_string(i) + "]";
+    if (s.type == SinkType::plugin) {
+      if (!m.registry.contains(registry::ComponentKind::sink, s.type_name))
+        unknown_type(s.spec, file, context_name, "sink", s.type_name,
+                     {"jsonl", "csv", "safetensors", "annotated_images", "heatmap", "contact_sheet"},
+                     m.registry.names(registry::ComponentKind::sink));
+      m.sinks.push_back(detail::adapt_sink(m.registry.build_sink(registry::Params(s.spec, file, c.base_dir)),
+                                           m.head_info, s.type_name));
+      continue;
+    }
+    const fs::path out = c.output_path(s.path);
+    if (!paths.insert(out).second)
+      throw ConfigError(
+          where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
+    m.sinks.push_back(make_sink(s, context_name, ctx));
+    m.keep_images = m.keep_images || m.sinks.back()->needs_image();
+  }
+}
+
+Pipeline::~Pipeline() = default;
+
+const PipelineConfig& Pipeline::config() const {
+  return impl_->config;
+}
+const Backbone& Pipeline::backbone() const {
+  return *impl_->backbone;
+}
+
+Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
+  Impl& m = *impl_;
+  if (m.ran) throw Error("Pipeline::run: a pipeline runs once (its sources and sinks are used up)");
+  m.ran = true;
+  const PipelineConfig& c = m.config;
+  const auto start = Clock::now();
+
+  // `threads` caps the TBB workers here and the OpenMP team in the backbone node.
+  std::optional<tbb::global_control> limit;
+  if (c.threads > 0)
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(c.threads));
+
+  Timers timers;
+  Progress progress;
+  progress.total = m.source->count();
+  std::set<std::string> unknown;
+  Summary summary;
+
+  const std::size_t num_heads = m.heads.size();
+  const std::size_t num_sinks = m.sinks.size();
+  const std::size_t batch_size = static_cast<std::size_t>(c.batch_size);
+
+  flow::graph g;
+
+  std::uint64_t next_seq = 0;
+  bool end_sent = false;
+  flow::input_node<WorkPtr> source(g, [&](tbb::flow_control& fc) -> WorkPtr {
+    ScopedTimer t(timers, kSource);
+    auto w = std::make_shared<Work>();
+    w->item.seq = next_seq;
+    std::optional<SourceItem> s = end_sent ? std::nullopt : m.source->next();
+    if (!s) {
+      if (end_sent) {
+        fc.stop();
+        return {};
+      }
+      end_sent = true;
+      w->item.end = true;
+      return w;
+    }
+    ++next_seq;
+    Item& it = w->item;
+    it.id = std::move(s->id);
+    it.path = std::move(s->path);
+    it.label = std::move(s->label);
+    if (!s->error.empty()) {
+      it.fail("source", std::move(s->error));
+    } else if (!s->bytes.empty()) {
+      it.bytes = std::move(s->bytes);
+    } else if (s->decoded) {
+      it.image = std::move(s->image);
+      it.decoded = true;
+      it.width = it.image.width();
+      it.height = it.image.height();
+    }
+    return w;
+  });
+
+  flow::limiter_node<WorkPtr> limiter(g, static_cast<std::size_t>(c.in_flight(m.keep_images)));
+
+  flow::function_node<WorkPtr, WorkPtr> decode(
+      g, static_cast<std::size_t>(c.concurrency.decode), [&](WorkPtr w) {
+        Item& it = w->item;
+        if (it.end || it.failed() || it.decoded) return w;
+        ScopedTimer t(timers, kDecode);
+        try {
+          if (!it.bytes.empty()) {
+            it.image = image::decode_image(it.bytes, it.id, m.decode);
+            it.bytes = {};
+          } else {
+            it.image = image::read_image(it.path, m.decode);
+          }
+          it.decoded = true;
+          it.width = it.image.width();
+          it.height = it.image.height();
+        } catch (const Error& e) {
+          it.fail("decode", e.what());
+        } catch (const cv::Exception& e) {
+          it.fail("decode", it.path + ": OpenCV: " + e.what());
+        } catch (const std::bad_alloc&) {
+          it.fail("decode", it.path + ": out of memory while decoding");
+        }
+        return w;
+      });
+
+  flow::function_node<WorkPtr, WorkPtr> preprocess(
+      g, static_cast<std::size_t>(c.concurrency.preprocess), [&](WorkPtr w) {
+        Item& it = w->item;
+        if (it.end || it.failed()) return w;
+        ScopedTimer t(timers, kPreprocess);
+        try {
+          it.pixels = m.processor->preprocess(it.image);
+        } catch (const Error& e) {
+          it.fail("preprocess", it.path + ": " + e.what());
+        } catch (const std::bad_alloc&) {
+          it.fail("preprocess", it.path + ": out of memory while preprocessing");
+        }
+        if (!m.keep_images) it.image = {};
+        return w;
+      });
+
+  const auto by_seq = [](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq); };
+  flow::sequencer_node<WorkPtr> in_order(g, by_seq);
+
+  // Consecutive items of one pixel size form a batch. Failed items ride along (so the batcher only ever holds
+  // a contiguous run of items, which keeps the limiter from starving it), and count towards the batch size.
+  std::vector<WorkPtr> pending;
+  Shape pending_shape;
+  bool pending_has_good = false;
+  using BatcherNode = flow::multifunction_node<WorkPtr, std::tuple<BatchPtr>>;
+  BatcherNode batcher(g, flow::serial, [&](const WorkPtr& w, BatcherNode::output_ports_type& ports) {
+    const auto flush = [&] {
+      if (pending.empty()) return;
+      auto b = std::make_shared<Batch>();
+      b->items = std::move(pending);
+      pending.clear();
+      pending_has_good = false;
+      std::get<0>(ports).try_put(b);
+    };
+    if (w->item.end) {
+      flush();
+      return;
+    }
+    if (!w->item.failed()) {
+      if (pending_has_good && w->item.pixels.shape() != pending_shape) flush();
+      pending_shape = w->item.pixels.shape();
+      pending_has_good = true;
+    }
+    pending.push_back(w);
+    if (pending.size() >= batch_size) flush();
+  });
+
+  flow::function_node<BatchPtr, BatchPtr> backbone(g, flow::serial, [&](BatchPtr b) {
+    // Set before any head can see the batch, so the last head to finish knows it is the last.
+    b->pending = static_cast<int>(num_heads);
+    for (const auto& w : b->items)
+      if (!w->item.failed()) b->good.push_back(w);
+    if (b->good.empty()) return b;
+    ScopedTimer t(timers, kBackbone);
+    if (c.threads > 0) omp_set_num_threads(c.threads);  // per thread in OpenMP, so set where it runs
+    const Shape& s = b->good.front()->item.pixels.shape();
+    const auto n = static_cast<std::int64_t>(b->good.size());
+    Tensor input({n, s[1], s[2], s[3]});
+    const std::int64_t per = s[1] * s[2] * s[3];
+    for (std::int64_t i = 0; i < n; ++i) {
+      Item& it = b->good[static_cast<std::size_t>(i)]->item;
+      std::memcpy(input.data() + i * per, it.pixels.data(), static_cast<std::size_t>(per) * sizeof(float));
+      it.pixels = {};
+      it.heads.resize(num_heads);
+      it.top_k.resize(num_heads);
+    }
+    try {
+      b->result = m.backbone->forward(input, m.request);
+    } catch (const Error& e) {
+      for (auto& w : b->good) w->item.fail("backbone", w->item.path + ": " + e.what());
+      b->good.clear();
+    }
+    return b;
+  });
+
+  flow::broadcast_node<BatchPtr> to_heads(g);
+  std::vector<std::unique_ptr<flow::function_node<BatchPtr, BatchPtr>>> head_nodes;
+  for (std::size_t h = 0; h < num_heads; ++h) {
+    head_nodes.push_back(std::make_unique<flow::function_node<BatchPtr, BatchPtr>>(
+        g, static_cast<std::size_t>(c.concurrency.heads), [&, h](BatchPtr b) {
+          if (b->good.empty()) return b;
+          ScopedTimer t(timers, kHeads);
+          try {
+            auto outs = m.heads[h]->run(b->result);
+            if (outs.size() != b->good.size())
+              throw ShapeError("gave " + std::to_string(outs.size()) + " results for a batch of " +
+                               std::to_string(b->good.size()));
+            for (std::size_t i = 0; i < b->good.size(); ++i) {
+              Item& it = b->good[i]->item;
+              it.heads[h] = std::move(outs[i]);
+              it.top_k[h] = read_predictions(it.heads[h]);
+            }
+          } catch (const Error& e) {
+            std::lock_guard lock(b->errors_mutex);
+            b->errors.emplace_back(m.head_info[h].name, e.what());
+          }
+          return b;
+        }));
+  }
+
+  // Fan-in of the heads: the last head to finish a batch releases its items, one by one.
+  using GatherNode = flow::multifunction_node<BatchPtr, std::tuple<WorkPtr>>;
+  GatherNode heads_done(g, flow::unlimited, [&](const BatchPtr& b, GatherNode::output_ports_type& ports) {
+    if (--b->pending > 0) return;
+    for (const auto& [head, message] : b->errors)
+      for (auto& w : b->good)
+        if (!w->item.failed()) w->item.fail("head " + head, w->item.path + ": " + message);
+    b->result = {};
+    for (const auto& w : b->items) {
+      w->pending = static_cast<int>(num_sinks);
+      std::get<0>(ports).try_put(w);
+    }
+  });
+  flow::sequencer_node<WorkPtr> out_order(g, by_seq);
+  flow::broadcast_node<WorkPtr> to_sinks(g);
+  std::vector<std::unique_ptr<flow::function_node<WorkPtr, WorkPtr>>> sink_nodes;
+  for (std::size_t s = 0; s < num_sinks; ++s) {
+    // Serial and fed in order by the sequencer: every sink sees the inputs in input order.
+    sink_nodes.push_back(
+        std::make_unique<flow::function_node<WorkPtr, WorkPtr>>(g, flow::serial, [&, s](WorkPtr w) {
+          ScopedTimer t(timers, kSinks);
+          m.sinks[s]->write(w->item);
+          return w;
+        }));
+  }
+  using SinkGather = flow::multifunction_node<WorkPtr, std::tuple<WorkPtr>>;
+  SinkGather sinks_done(g, flow::unlimited, [&](const WorkPtr& w, SinkGather::output_ports_type& ports) {
+    if (--w->pending == 0) std::get<0>(ports).try_put(w);
+  });
+
+  flow::function_node<WorkPtr, flow::continue_msg> done(g, flow::serial, [&](const WorkPtr& w) {
+    const Item& it = w->item;
+    ++progress.done;
+    if (it.failed()) {
+      ++progress.failed;
+    } else if (it.label) {
+      // Accuracy follows the first head (in config order) that gives predictions.
+      const auto top =
+          std::find_if(it.top_k.begin(), it.top_k.end(), [](const auto& t) { return !t.empty(); });
+      if (top != it.top_k.end()) {
+        ++summary.labeled;
+        if (top->front().label == *it.label) ++summary.correct;
+        if (!m.labels.empty() && !m.labels.count(*it.label) && unknown.size() < 100)
+          unknown.insert(*it.label);
+      }
+    }
+    progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (on_progress) {
+      progress.id = it.id;
+      progress.error = it.error;
+      on_progress(progress);
+    }
+    return flow::continue_msg();
+  });
+
+  flow::make_edge(source, limiter);
+  flow::make_edge(limiter, decode);
+  flow::make_edge(decode, preprocess);
+  flow::make_edge(preprocess, in_order);
+  flow::make_edge(in_order, batcher);
+  flow::make_edge(flow::output_port<0>(batcher), backbone);
+  flow::make_edge(backbone, to_heads);
+  for (auto& n : head_nodes) {
+    flow::make_edge(to_heads, *n);
+    flow::make_edge(*n, heads_done);
+  }
+  flow::make_edge(flow::output_port<0>(heads_done), out_order);
+  if (num_sinks == 0) {
+    flow::make_edge(out_order, done);
+  } else {
+    flow::make_edge(out_order, to_sinks);
+    for (auto& n : sink_nodes) {
+      flow::make_edge(to_sinks, *n);
+      flow::make_edge(*n, sinks_done);
+    }
+    flow::make_edge(flow::output_port<0>(sinks_done), done);
+  }
+  flow::make_edge(done, limiter.decrementer());
+
+  source.activate();
+  g.wait_for_all();
+
+  {
+    ScopedTimer t(timers, kSinks);
+    for (auto& s : m.sinks) s->finish();
+  }
+  summary.items = progress.done;
+  summary.failed = progress.failed;
+  summary.ok = progress.done - progress.failed;
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (int s = 0; s < kStages; ++s)
+    summary.stages.push_back({kStageNames[s], static_cast<double>(timers.ns[s]) * 1e-9});
+  summary.unknown_labels.assign(unknown.begin(), unknown.end());
+  for (const auto& s : m.sinks) summary.outputs.push_back(s->describe());
+  if (c.summary) {
+    const fs::path p = c.output_path(*c.summary);
+    summary.outputs.push_back("summary -> " + p.string());
+    const std::string text = boost::json::serialize(summary.json()) + "\n";
+    write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+  }
+  return summary;
+}
+
+}  // namespace visbone::pipeline

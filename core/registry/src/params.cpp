@@ -1,0 +1,296 @@
+#include "visbone/registry/params.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <cstdint>
+#include <optional>
+
+#include "visbone/core/errors.h"
+
+namespace visbone::registry {
+namespace {
+
+std::string mark_str(const YAML::Mark& m) {
+  if (m.is_null() || m.line < 0) return "";
+  return ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+std::string kind_of(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      return "nothing";
+  }
+  return "?";
+}
+
+template <typename T>
+const char* type_name();
+template <>
+const char* type_name<bool>() {
+  return "true or false";
+}
+template <>
+const char* type_name<int>() {
+  return "an integer";
+}
+template <>
+const char* type_name<std::int64_t>() {
+  return "an integer";
+}
+template <>
+const char* type_name<double>() {
+  return "a number";
+}
+template <>
+const char* type_name<std::string>() {
+  return "a string";
+}
+template <>
+const char* type_name<std::vector<std::string>>() {
+  return "a list of strings";
+}
+template <>
+const char* type_name<std::vector<int>>() {
+  return "a list of integers";
+}
+template <>
+const char* type_name<std::vector<double>>() {
+  return "a list of numbers";
+}
+
+enum class Number { integer, real };
+
+// Whether `s` is a decimal integer ([-+]?[0-9]+) or a float
+// ([-+]?(.[0-9]+|[0-9]+(.[0-9]*)?)([eE][-+]?[0-9]+)?) in YAML's core schema; nullopt for anything else.
+std::optional<Number> core_schema_number(const std::string& s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    return i - start;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  const std::size_t whole = digits();
+  std::size_t fraction = 0;
+  bool real = false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    fraction = digits();
+    real = true;
+  }
+  if (whole == 0 && fraction == 0) return std::nullopt;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return std::nullopt;
+    real = true;
+  }
+  if (i != s.size()) return std::nullopt;
+  return real ? Number::real : Number::integer;
+}
+
+template <typename T>
+T scalar_as(const YAML::Node& n) {
+  if (!n.IsScalar()) throw YAML::BadConversion(n.Mark());
+  return n.as<T>();
+}
+
+}  // namespace
+
+Params::Params() : node_(YAML::NodeType::Map), asked_(std::make_shared<std::set<std::string>>()) {}
+
+Params::Params(YAML::Node node, std::string where, std::filesystem::path base_dir)
+    : node_(std::move(node)),
+      where_(std::move(where)),
+      base_dir_(std::move(base_dir)),
+      asked_(std::make_shared<std::set<std::string>>()) {
+  if (!node_ || node_.IsNull()) node_ = YAML::Node(YAML::NodeType::Map);
+  if (!node_.IsMap())
+    throw ConfigError(where_ + mark_str(node_.Mark()) +
+                      ": expected a mapping of parameters (key: value), got " + kind_of(node_));
+}
+
+Params Params::parse(std::string_view yaml, std::string where, std::filesystem::path base_dir) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where + mark_str(e.mark) + ": invalid YAML: " + e.msg);
+  }
+  return Params(std::move(node), std::move(where), std::move(base_dir));
+}
+
+std::string Params::where(std::string_view key) const {
+  const YAML::Node v = node_[std::string(key)];
+  return where_ + (v ? mark_str(v.Mark()) : mark_str(node_.Mark())) + ": " + std::string(key);
+}
+
+bool Params::has(std::string_view key) const {
+  asked_->insert(std::string(key));
+  const YAML::Node v = node_[std::string(key)];
+  return v && !v.IsNull();
+}
+
+void Params::fail(std::string_view key, const std::string& message) const {
+  throw ConfigError(where(key) + ": " + message);
+}
+
+template <typename T>
+T Params::get(std::string_view key) const {
+  if (!has(key)) fail(key, std::string("is required (") + type_name<T>() + ")");
+  const YAML::Node v = node_[std::string(key)];
+  try {
+    if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int>> ||
+                  std::is_same_v<T, std::vector<double>>) {
+      if (!v.IsSequence()) throw YAML::BadConversion(v.Mark());
+      T out;
+      for (const auto& e : v) out.push_back(scalar_as<typename T::value_type>(e));
+      return out;
+    } else {
+      return scalar_as<T>(v);
+    }
+  } catch (const YAML::BadConversion&) {
+    fail(key, "has value " + kind_of(v) + ", expected " + type_name<T>());
+  }
+}
+
+template bool Params::get<bool>(std::string_view) const;
+template int Params::get<int>(std::string_view) const;
+template std::int64_t Params::get<std::int64_t>(std::string_view) const;
+template double Params::get<double>(std::string_view) const;
+template std::string Params::get<std::string>(std::string_view) const;
+template std::vector<std::string> Params::get<std::vector<std::string>>(std::string_view) const;
+template std::vector<int> Params::get<std::vector<int>>(std::string_view) const;
+template std::vector<double> Params::get<std::vector<double>>(std::string_view) const;
+
+std::filesystem::path Params::path(std::string_view key) const {
+  const std::filesystem::path p = get<std::string>(key);
+  if (p.empty()) fail(key, "is an empty path");
+  return p.is_relative() && !base_dir_.empty() ? base_dir_ / p : p;
+}
+
+Params Params::child(std::string_view key) const {
+  if (!has(key)) fail(key, "is required (a mapping)");
+  const YAML::Node v = node_[std::string(key)];
+  if (!v.IsMap()) fail(key, "has value " + kind_of(v) + ", expected a mapping");
+  return Params(v, where_ + "." + std::string(key), base_dir_);
+}
+
+boost::json::value Params::json(std::string_view key) const {
+  if (!has(key)) fail(key, "is required");
+  return yaml_to_json(node_[std::string(key)], where(key));
+}
+
+boost::json::value yaml_to_json(const YAML::Node& node, const std::string& where) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      boost::json::array a;
+      for (const auto& e : node) a.push_back(yaml_to_json(e, where));
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      boost::json::object o;
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar())
+          throw ConfigError(where + mark_str(kv.first.Mark()) + ": a key is " + kind_of(kv.first) +
+                            ", expected a string");
+        o[kv.first.Scalar()] = yaml_to_json(kv.second, where);
+      }
+      return o;
+    }
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return boost::json::string(s);  // quoted: a string whatever it looks like
+  // YAML 1.2 core schema (hand-written: libstdc++'s <regex> warns under the sanitizers).
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (const auto number = core_schema_number(s)) {
+    try {
+      if (*number == Number::integer) return std::stoll(s);
+      return std::stod(s);
+    } catch (const std::out_of_range&) {
+      throw ConfigError(where + mark_str(node.Mark()) + ": number " + s + " is out of range");
+    }
+  }
+  return boost::json::string(s);
+}
+
+std::vector<std::string> Params::unread() const {
+  std::vector<std::string> keys;
+  for (const auto& kv : node_) {
+    const auto k = kv.first.Scalar();
+    if (k != "type" && !asked_->count(k)) keys.push_back(k);
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+void Params::check_all_read(const std::string& component) const {
+  const auto unknown = unread();
+  if (unknown.empty()) return;
+  std::vector<std::string> known;
+  for (const auto& k : *asked_)
+    if (k != "type") known.push_back(k);
+  std::string msg = "unknown parameter '" + unknown.front() + "' for " + component;
+  if (const auto best = closest_match(unknown.front(), known); !best.empty())
+    msg += "; closest match: '" + best + "'";
+  if (!known.empty()) {
+    msg += "; it takes: ";
+    for (std::size_t i = 0; i < known.size(); ++i) msg += (i ? ", " : "") + known[i];
+  } else {
+    msg += "; it takes no parameters";
+  }
+  fail(unknown.front(), msg);
+}
+
+std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
+  auto lower = [](std::string_view s) {
+    std::string r(s);
+    std::transform(r.begin(), r.end(), r.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return r;
+  };
+  // Levenshtein distance with one rolling row.
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diag = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        const std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    return row[b.size()];
+  };
+  const std::string n = lower(name);
+  std::string best;
+  std::size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    const std::size_t d = distance(n, lower(c));
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+}  // namespace visbone::registry

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs visbone into a temporary prefix and builds and runs every example in examples/ against it, with
+# only that prefix on CMAKE_PREFIX_PATH (the examples see nothing of the source or build tree). Also compiles
+# the feature example with pkg-config alone, and runs the installed program. Prints the time taken.
+#   scripts/examples.sh            uses the Release build in build/ (built if needed)
+#   VISBONE_BUILD_DIR=dir scripts/examples.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_DIR=${VISBONE_BUILD_DIR:-build}
+MODEL=$ROOT/tests/data/models/bit-50-random-fp16
+IMAGES=$ROOT/tests/data/preprocess/images
+t0=$(date +%s)
+
+[ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+
+WORK=$(mktemp -d /tmp/visbone-examples-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+PREFIX=$WORK/prefix
+cmake --install "$BUILD_DIR" --prefix "$PREFIX" > "$WORK/install.log"
+echo "examples: installed into $PREFIX"
+
+fail() { echo "examples: FAILED: $*" >&2; exit 1; }
+
+build_example() {
+  local name=$1
+  cmake -S "examples/$name" -B "$WORK/$name" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DCMAKE_COMPILE_WARNING_AS_ERROR=ON -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic" > "$WORK/$name.configure.log" \
+    || { cat "$WORK/$name.configure.log"; fail "configuring $name"; }
+  # The package must come from the prefix, not from a visbone installed elsewhere.
+  grep -q "^visbone_DIR:PATH=$PREFIX/" "$WORK/$name/CMakeCache.txt" || fail "$name found visbone outside $PREFIX"
+  cmake --build "$WORK/$name" -j "$(nproc)" > "$WORK/$name.build.log" || { cat "$WORK/$name.build.log"; fail "building $name"; }
+}
+
+# 1. Multi-scale features for a detector neck: bit-50's stage2..stage4 at 224x224.
+build_example feature_pyramid
+"$WORK/feature_pyramid/feature_pyramid" "$MODEL" "$IMAGES/chelsea.png" "$IMAGES/astronaut.png" | tee "$WORK/features.txt"
+grep -qx "stage2 \[2, 512, 28, 28\] stride 8" "$WORK/features.txt" || fail "feature_pyramid: stage2"
+grep -qx "stage3 \[2, 1024, 14, 14\] stride 16" "$WORK/features.txt" || fail "feature_pyramid: stage3"
+grep -qx "stage4 \[2, 2048, 7, 7\] stride 32" "$WORK/features.txt" || fail "feature_pyramid: stage4"
+
+# 2. Top-5 classification.
+build_example classify
+"$WORK/classify/classify" "$MODEL" "$IMAGES/chelsea.png" | tee "$WORK/classify.txt"
+[ "$(grep -c '^[1-5]\. ' "$WORK/classify.txt")" = 5 ] || fail "classify: expected 5 ranked labels"
+
+# 3. A custom head registered in-process.
+build_example custom_head
+"$WORK/custom_head/custom_head" "$MODEL" "$IMAGES/chelsea.png" | tee "$WORK/custom.txt"
+grep -q '"pixel":\[' "$WORK/custom.txt" || fail "custom_head: no result"
+grep -q "closest match: 'stage'" "$WORK/custom.txt" || fail "custom_head: misspelt parameter not reported"
+
+# The pkg-config file alone is enough to build against the prefix too.
+export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+# shellcheck disable=SC2046
+g++ -std=c++20 -O1 -o "$WORK/feature_pyramid_pc" examples/feature_pyramid/main.cpp $(pkg-config --cflags --libs visbone) \
+  || fail "pkg-config build"
+"$WORK/feature_pyramid_pc" "$MODEL" "$IMAGES/chelsea.png" | grep -qx "stage4 \[1, 2048, 7, 7\] stride 32" \
+  || fail "pkg-config build: wrong output"
+echo "examples: pkg-config build ok (plugindir $(pkg-config --variable=plugindir visbone))"
+
+# The installed program and plugins.
+"$PREFIX/bin/visbone" inspect "$MODEL" > "$WORK/inspect.json" || fail "installed visbone inspect"
+grep -q '"stage4"' "$WORK/inspect.json" || fail "installed visbone inspect: no stage4"
+for p in fewshot_head tiny_cnn_backbone; do
+  [ -f "$PREFIX/lib/visbone/plugins/$p.so" ] || fail "plugin $p not installed"
+done
+
+t1=$(date +%s)
+echo "examples: all passed in $((t1 - t0)) s"

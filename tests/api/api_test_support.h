@@ -1,0 +1,99 @@
+// Helpers for the façade tests: fixture paths, a temporary folder, a hub cache laid out by hand (so hub ids
+// and presets resolve offline), random batches and exact tensor comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+#include "visbone/core/tensor.h"
+#include "visbone/hub/hub.h"
+
+namespace visbone::api_test {
+
+namespace fs = std::filesystem;
+
+inline const fs::path kData = VISBONE_TEST_DATA;
+inline const fs::path kModels = kData / "models";
+inline const fs::path kTiny = kModels / "tiny-preact";
+inline const fs::path kBit50 = kModels / "bit-50-random-fp16";
+inline const fs::path kChelsea = kData / "preprocess" / "images" / "chelsea.png";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "visbone-api-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A huggingface_hub cache holding `repo_id` at revision main, its snapshot files symlinked to `model`'s, and
+// options that read it offline.
+inline hub::ResolveOptions offline_cache(const fs::path& cache, const std::string& repo_id, const fs::path& model) {
+  const std::string commit = "0123456789abcdef0123456789abcdef01234567";
+  std::string folder = "models--" + repo_id;
+  for (std::size_t i = folder.find('/'); i != std::string::npos; i = folder.find('/')) folder.replace(i, 1, "--");
+  const fs::path repo = cache / folder;
+  fs::create_directories(repo / "refs");
+  std::ofstream(repo / "refs" / "main") << commit;
+  const fs::path snapshot = repo / "snapshots" / commit;
+  fs::create_directories(snapshot);
+  for (const auto& entry : fs::directory_iterator(model))
+    if (entry.is_regular_file()) fs::create_symlink(fs::absolute(entry.path()), snapshot / entry.path().filename());
+  // What huggingface_hub records for files a repository does not have (asked about before the index).
+  for (const char* optional : {"preprocessor_config.json", "model.safetensors"})
+    if (!fs::exists(snapshot / optional)) {
+      fs::create_directories(repo / ".no_exist" / commit);
+      std::ofstream(repo / ".no_exist" / commit / optional);
+    }
+  hub::ResolveOptions o;
+  o.cache_dir = cache;
+  o.offline = true;
+  o.progress = hub::ProgressMode::never;
+  return o;
+}
+
+inline Tensor random_batch(Shape shape, unsigned seed) {
+  Tensor t(std::move(shape));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (float& v : t) v = dist(rng);
+  return t;
+}
+
+// Same shape and the same bits in every element.
+inline ::testing::AssertionResult identical(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape())
+    return ::testing::AssertionFailure() << "shapes " << shape_str(a.shape()) << " and " << shape_str(b.shape());
+  if (a.numel() > 0 && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) != 0)
+    return ::testing::AssertionFailure() << "values differ";
+  return ::testing::AssertionSuccess();
+}
+
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  double m = 0;
+  for (std::int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, static_cast<double>(std::abs(a.data()[i] - b.data()[i])));
+  return m;
+}
+
+}  // namespace visbone::api_test

@@ -1,0 +1,127 @@
+// `visbone run` as a user runs it: the default demo, exit statuses for failed inputs and config errors,
+// progress lines when stderr is not a terminal, and flat peak memory over many inputs.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "pipeline_test_support.h"
+
+namespace visbone::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kData;
+using testing::run_visbone;
+using testing::TempDir;
+
+const std::string kDigitsModel = kData + "/models/bit-tiny-digits";
+
+TEST(RunCli, DefaultDemoPrintsSummaryWithAccuracy) {
+  TempDir out;
+  const auto r = run_visbone(
+      {"run", (testing::project_dir() / "configs/default.yaml").string(), "--output", out.path().string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("items: 300 (300 ok, 0 failed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("images/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("backbone"), std::string::npos) << "per-stage times: " << r.out;
+  EXPECT_NE(r.out.find("accuracy: 0.98"), std::string::npos) << r.out;
+  // stderr is a file here, so progress comes as plain lines, the last one complete.
+  EXPECT_NE(r.err.find("progress: 300/300 (100.0%) items, 0 failed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no bar redraws outside a terminal";
+  EXPECT_TRUE(fs::exists(out.path() / "contact_sheet.png"));
+  EXPECT_TRUE(fs::exists(out.path() / "predictions.jsonl"));
+}
+
+TEST(RunCli, FailedInputsMakeTheStatusNonZeroUnlessAllowed) {
+  TempDir d;
+  d.write("in/a.png", testing::read_file(kData + "/digits/images/digit_0000.png"));
+  d.write("in/b.png", "broken");
+  const fs::path cfg =
+      d.write("c.yaml", "source: {type: folder, path: nowhere}\nmodel: {checkpoint: " + kDigitsModel +
+                            "}\nheads: [{type: classification}]\n"
+                            "sinks: [{type: jsonl, path: out.jsonl}]\n");
+  // --input replaces the config's source (whose folder does not even exist).
+  auto r = run_visbone({"run", cfg.string(), "--input", (d.path() / "in").string(), "--progress", "none"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("items: 2 (1 ok, 1 failed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("failed: " + (d.path() / "in/b.png").string()), std::string::npos) << r.err;
+  EXPECT_EQ(testing::read_lines(d.path() / "out.jsonl").size(), 2u);
+
+  r = run_visbone({"run", cfg.string(), "--input", (d.path() / "in").string(), "--allow-errors"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+TEST(RunCli, ConfigErrorsExitWithTwoAndPointAtTheLine) {
+  TempDir d;
+  const fs::path cfg =
+      d.write("c.yaml", "source: {type: folder, path: x}\nmodel: {checkpoint: x}\nheads: []\nbatch: 4\n");
+  const auto r = run_visbone({"run", cfg.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(
+      r.err.find(cfg.string() + ":4:1: unknown key 'batch' at the top level; did you mean 'batch_size'?"),
+      std::string::npos)
+      << r.err;
+  EXPECT_EQ(run_visbone({"run", cfg.string(), "--batch-size", "0"}).status, 2);
+  EXPECT_EQ(run_visbone({"run"}).status, 2);
+}
+
+TEST(RunCli, ProgressLinesArePeriodic) {
+  TempDir d;
+  const fs::path cfg = d.write("c.yaml", "source: {type: folder, path: " + kData +
+                                             "/digits/images}\nmodel: {checkpoint: " + kDigitsModel +
+                                             "}\nheads: [{type: classification}]\nbatch_size: 50\n");
+  const auto r = run_visbone({"run", cfg.string(), "--progress", "lines", "--progress-interval", "0"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::size_t lines = 0;
+  for (std::size_t at = 0; (at = r.err.find("progress: ", at)) != std::string::npos; ++at) ++lines;
+  // Interval 0: a line per finished input.
+  EXPECT_GE(lines, 300u) << r.err;
+  EXPECT_NE(r.err.find("ETA"), std::string::npos);
+
+  // The terminal form redraws one line in place: items, rate and ETA, ending complete.
+  const auto bar = run_visbone({"run", cfg.string(), "--progress", "bar"});
+  ASSERT_EQ(bar.status, 0) << bar.err;
+  EXPECT_NE(bar.err.find("\r[##############################] 300/300 ETA 0:00"), std::string::npos) << bar.err;
+  EXPECT_NE(bar.err.find(" img/s"), std::string::npos) << bar.err;
+  EXPECT_EQ(bar.err.find("progress: "), std::string::npos) << "no plain lines in bar mode";
+}
+
+// Peak memory of a run must not grow with the number of inputs: the limiter bounds what is in flight, sources
+// stream, and JSON Lines go straight to their (temporary) file.
+TEST(RunCli, PeakMemoryStaysFlatFrom500To2000Images) {
+  TempDir d;
+  for (int i = 0; i < 2000; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%s/%05d.png", i < 500 ? "small" : "rest", i);
+    d.write(name, testing::png_bytes(12, 12, i));
+  }
+  // The 2,000-image run reads both folders (a list file names them all).
+  {
+    std::ofstream list(d.path() / "all.txt");
+    for (const auto& dir : {"small", "rest"})
+      for (const auto& e : fs::directory_iterator(d.path() / dir)) list << e.path().string() << "\n";
+  }
+  // 16x16 model inputs keep the 2,500 forward passes quick; memory is what is measured.
+  const fs::path cfg =
+      d.write("c.yaml", "source: {type: folder, path: small}\nmodel: {checkpoint: " + kDigitsModel +
+                            "}\npreprocess: {size: {shortest_edge: 16}, crop_size: 16}\n"
+                            "heads: [{type: classification}]\n"
+                            "sinks: [{type: jsonl, path: out.jsonl}]\nbatch_size: 8\n");
+  // One thread: the tiny model runs fastest that way, and the two runs are alike in everything but their
+  // input.
+  const auto small = run_visbone({"run", cfg.string(), "--progress", "none", "--threads", "1"});
+  const auto large = run_visbone({"run", cfg.string(), "--input", (d.path() / "all.txt").string(),
+                                  "--progress", "none", "--threads", "1"});
+  ASSERT_EQ(small.status, 0) << small.err;
+  ASSERT_EQ(large.status, 0) << large.err;
+  EXPECT_NE(small.out.find("items: 500 (500 ok"), std::string::npos) << small.out;
+  EXPECT_NE(large.out.find("items: 2000 (2000 ok"), std::string::npos) << large.out;
+  std::cout << "[ memory ] peak RSS: " << small.peak_rss_kib / 1024.0 << " MiB at 500 images, "
+            << large.peak_rss_kib / 1024.0 << " MiB at 2,000 images\n";
+  // Four times the inputs: at most a few MiB more (allocator and thread-stack noise), not 4x the per-item
+  // cost.
+  EXPECT_LE(large.peak_rss_kib, small.peak_rss_kib + 6 * 1024);
+}
+
+}  // namespace
+}  // namespace visbone::pipeline

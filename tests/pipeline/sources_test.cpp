@@ -1,0 +1,183 @@
+// Sources: what each type yields, in which order, with which ids and labels.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "pipeline_test_support.h"
+#include "visbone/core/errors.h"
+#include "visbone/pipeline/source.h"
+
+namespace visbone::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+std::vector<SourceItem> drain(Source& s) {
+  std::vector<SourceItem> out;
+  while (auto i = s.next()) out.push_back(std::move(*i));
+  return out;
+}
+
+std::vector<std::string> ids(const std::vector<SourceItem>& items) {
+  std::vector<std::string> out;
+  for (const auto& i : items) out.push_back(i.id);
+  return out;
+}
+
+// A small ImageFolder tree with files that must be skipped (other extensions, hidden entries).
+void make_tree(const TempDir& d) {
+  for (const char* f : {"b/2.png", "b/10.JPG", "a/x.png", "a/deep/y.webp", "top.png", "b/notes.txt",
+                        "a/.hidden.png", ".cache/z.png", "c/readme.md"})
+    d.write(std::string("root/") + f, "data");
+}
+
+TEST(FolderSource, WalksRecursivelyInSortedOrderWithImageExtensionsOnly) {
+  TempDir d;
+  make_tree(d);
+  SourceConfig c;
+  c.type = SourceType::folder;
+  c.path = d.path() / "root";
+  auto s = make_source(c, 1000);
+  EXPECT_EQ(s->count(), 5u);
+  const auto items = drain(*s);
+  // Sorted by name at each level (so "10.JPG" before "2.png"), subfolders where their names fall.
+  EXPECT_EQ(ids(items),
+            (std::vector<std::string>{"a/deep/y.webp", "a/x.png", "b/10.JPG", "b/2.png", "top.png"}));
+  EXPECT_EQ(items[1].path, (d.path() / "root/a/x.png").string());
+  for (const auto& i : items) EXPECT_FALSE(i.label) << "labels were not asked for";
+}
+
+TEST(FolderSource, LabelsFromFoldersExtensionsAndNonRecursive) {
+  TempDir d;
+  make_tree(d);
+  SourceConfig c;
+  c.type = SourceType::folder;
+  c.path = d.path() / "root";
+  c.labels_from_folders = true;
+  c.extensions = {".png"};
+  auto items = drain(*make_source(c, 1000));
+  ASSERT_EQ(ids(items), (std::vector<std::string>{"a/x.png", "b/2.png", "top.png"}));
+  EXPECT_EQ(items[0].label, "a");
+  EXPECT_EQ(items[1].label, "b");
+  EXPECT_FALSE(items[2].label) << "a file in the root has no class folder";
+
+  c.recursive = false;
+  c.extensions = {};
+  EXPECT_EQ(ids(drain(*make_source(c, 1000))), (std::vector<std::string>{"top.png"}));
+}
+
+TEST(FolderSource, MissingFolderIsAnErrorNamingTheConfigLine) {
+  SourceConfig c;
+  c.type = SourceType::folder;
+  c.path = "/nonexistent/visbone";
+  c.place = {"p.yaml", 3, 5};
+  try {
+    make_source(c, 1000);
+    FAIL();
+  } catch (const NotFoundError& e) {
+    EXPECT_STREQ(e.what(), "p.yaml:3:5: source (folder): /nonexistent/visbone is not a folder");
+  }
+}
+
+TEST(GlobSource, MatchesAcrossFoldersWithDoubleStar) {
+  TempDir d;
+  make_tree(d);
+  SourceConfig c;
+  c.type = SourceType::glob;
+  c.pattern = (d.path() / "root/**/*.png").string();
+  c.labels_from_folders = true;
+  auto items = drain(*make_source(c, 1000));
+  EXPECT_EQ(ids(items), (std::vector<std::string>{"a/x.png", "b/2.png", "top.png"}));
+  EXPECT_EQ(items[0].label, "a");
+
+  c.pattern = (d.path() / "root/*/[xy]*").string();
+  EXPECT_EQ(ids(drain(*make_source(c, 1000))), (std::vector<std::string>{"a/x.png"}));
+
+  EXPECT_TRUE(glob_match("**/*.png", "a.png"));
+  EXPECT_TRUE(glob_match("**/*.png", "a/b/c.png"));
+  EXPECT_TRUE(glob_match("a/**/c.png", "a/c.png"));
+  EXPECT_FALSE(glob_match("*.png", "a/b.png")) << "* stays within one folder";
+  EXPECT_FALSE(glob_match("a/?.png", "a/bb.png"));
+}
+
+TEST(ListSource, ReadsPathsRelativeToTheListSkippingBlanksAndComments) {
+  TempDir d;
+  const fs::path list = d.write("lists/l.txt", "# inputs\nimgs/a.png\r\n\n   /abs/b.png  \nc d.png\n");
+  SourceConfig c;
+  c.type = SourceType::list;
+  c.path = list;
+  c.labels_from_folders = true;
+  auto s = make_source(c, 1000);
+  EXPECT_EQ(s->count(), 3u);
+  const auto items = drain(*s);
+  EXPECT_EQ(ids(items), (std::vector<std::string>{"imgs/a.png", "/abs/b.png", "c d.png"}));
+  EXPECT_EQ(items[0].path, (d.path() / "lists/imgs/a.png").string());
+  EXPECT_EQ(items[1].path, "/abs/b.png");
+  EXPECT_EQ(items[0].label, "imgs");
+  EXPECT_EQ(items[1].label, "abs");
+  EXPECT_FALSE(items[2].label);
+}
+
+TEST(FilesSource, KeepsTheGivenOrder) {
+  SourceConfig c;
+  c.type = SourceType::files;
+  c.paths = {"/x/b.png", "/y/a.png"};
+  c.labels_from_folders = true;
+  auto items = drain(*make_source(c, 1000));
+  EXPECT_EQ(ids(items), (std::vector<std::string>{"/x/b.png", "/y/a.png"}));
+  EXPECT_EQ(items[1].label, "y");
+}
+
+// Ten 32x24 frames whose gray level is 20 * frame index.
+fs::path make_video(const TempDir& d) {
+  const fs::path p = d.path() / "clip.avi";
+  cv::VideoWriter w(p.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10, cv::Size(32, 24));
+  EXPECT_TRUE(w.isOpened());
+  for (int i = 0; i < 10; ++i) w.write(cv::Mat(24, 32, CV_8UC3, cv::Scalar::all(20 * i)));
+  return p;
+}
+
+TEST(VideoSource, KeepsEveryNthFrameDecodedToRgb) {
+  TempDir d;
+  SourceConfig c;
+  c.type = SourceType::video;
+  c.path = make_video(d);
+  c.every = 3;
+  auto s = make_source(c, 1000);
+  EXPECT_EQ(s->count(), 4u);
+  const auto items = drain(*s);
+  ASSERT_EQ(ids(items), (std::vector<std::string>{"clip.avi/frame_000000", "clip.avi/frame_000003",
+                                                  "clip.avi/frame_000006", "clip.avi/frame_000009"}));
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const auto& img = items[k].image;
+    ASSERT_TRUE(items[k].decoded);
+    ASSERT_EQ(img.width(), 32);
+    ASSERT_EQ(img.height(), 24);
+    ASSERT_EQ(img.channels(), 3);
+    // MJPEG is lossy: the level is close, not exact.
+    EXPECT_NEAR(img.at(12, 16, 1), 20.0 * 3 * static_cast<double>(k), 4.0) << items[k].id;
+  }
+
+  c.max_frames = 2;
+  EXPECT_EQ(drain(*make_source(c, 1000)).size(), 2u);
+  // Frames over the pixel limit become failed inputs, not a stopped run.
+  c.max_frames = 0;
+  const auto big = drain(*make_source(c, 100));
+  ASSERT_EQ(big.size(), 4u);
+  EXPECT_NE(big[0].error.find("exceeds the limit of 100"), std::string::npos) << big[0].error;
+}
+
+TEST(VideoSource, AFileThatIsNotAVideoIsOneFailedInput) {
+  TempDir d;
+  SourceConfig c;
+  c.type = SourceType::video;
+  c.path = d.write("bad.mp4", "not a video at all");
+  const auto items = drain(*make_source(c, 1000));
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_NE(items[0].error.find("cannot open this video"), std::string::npos) << items[0].error;
+}
+
+}  // namespace
+}  // namespace visbone::pipeline
