@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <random>
 
 #include "args.h"
 #include "model_arg.h"
+#include "visbone/bit/ws_conv.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::app {
@@ -23,7 +25,8 @@ int bench(const Args& args) {
       "batch", po::value<int>()->default_value(1), "batch size")(
       "threads", po::value<int>()->default_value(0), "threads (0: all cores)")(
       "runs", po::value<int>()->default_value(20), "timed runs")(
-      "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object");
+      "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object")(
+      "winograd", "use Winograd for 3x3 stride-1 convolutions (same as VISBONE_WINOGRAD=1)");
   po::positional_options_description pos;
   pos.add("model", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -36,6 +39,7 @@ int bench(const Args& args) {
   if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0)
     throw ConfigError("visbone bench: --size, --batch and --runs must be positive, --warmup and --threads >= 0");
   if (threads > 0) omp_set_num_threads(threads);
+  if (vm.count("winograd")) setenv("VISBONE_WINOGRAD", "1", 1);  // read once, when the first conv is built
 
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
@@ -76,7 +80,8 @@ int bench(const Args& args) {
                           {"batch", batch},
                           {"threads", threads > 0 ? threads : omp_get_max_threads()},
                           {"runs", runs},
-                          {"warmup", warmup}};
+                          {"warmup", warmup},
+                          {"winograd", bit::winograd_enabled()}};
   if (vm.count("json")) {
     std::cout << boost::json::serialize(out) << "\n";
   } else {

@@ -1,6 +1,9 @@
 #include "visbone/bit/ws_conv.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
 
 #include "visbone/core/errors.h"
 
@@ -72,6 +75,14 @@ std::pair<std::int64_t, std::int64_t> WsConv::out_size(std::int64_t h, std::int6
   return {oh, ow};
 }
 
+bool winograd_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("VISBONE_WINOGRAD");
+    return v && std::string_view(v) == "1";
+  }();
+  return on;
+}
+
 WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
   for (auto& c : cache_)
     if (c->src == src && c->accumulate == accumulate) return *c;
@@ -86,10 +97,22 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  const dnnl::convolution_forward::desc desc(
-      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wdesc, dst, {stride_, stride_},
-      {dilation_ - 1, dilation_ - 1}, {ph.before, pw.before}, {ph.after, pw.after});
-  const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+  auto make = [&](dnnl::algorithm alg) {
+    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src, wdesc, dst,
+                                               {stride_, stride_}, {dilation_ - 1, dilation_ - 1},
+                                               {ph.before, pw.before}, {ph.after, pw.after});
+    return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
+  };
+  // Winograd (opt-in): fewer multiplications for 3x3 stride-1 convolutions, where oneDNN supports them.
+  std::optional<dnnl::convolution_forward::primitive_desc> wino;
+  if (winograd_enabled() && k_ == 3 && stride_ == 1 && dilation_ == 1) {
+    try {
+      wino = make(dnnl::algorithm::convolution_winograd);
+    } catch (const dnnl::error&) {
+      wino.reset();  // not available for this shape or CPU: the direct algorithm serves
+    }
+  }
+  const auto pd = wino ? *wino : make(dnnl::algorithm::convolution_direct);
 
   auto c = std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), dnnl::memory(pd.weights_desc(), cpu_engine())});
   dnnl::memory plain({{out_, in_, k_, k_}, dt::f32, tag::oihw}, cpu_engine(), weight_.data());

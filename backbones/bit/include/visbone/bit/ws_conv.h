@@ -25,6 +25,10 @@ Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int6
 // Output size of a padded convolution / pooling window; 0 or less means the input is too small.
 std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
 
+// Whether 3x3 stride-1 convolutions use oneDNN's Winograd algorithm: opt-in with VISBONE_WINOGRAD=1 (read
+// once per process). Faster; the parity suite runs with it on as well as off.
+bool winograd_enabled();
+
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
 Tensor standardize_weight(const Tensor& oihw, double eps);
 
