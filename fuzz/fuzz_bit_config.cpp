@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto written = config.to_json();
     const auto again = visbone::bit::BitConfig::from_json(written, "round trip");
     if (boost::json::serialize(again.to_json()) != boost::json::serialize(written))
-      visbone::fuzz::finding("BitConfig changed in a to_json/from_json round trip: " + boost::json::serialize(written));
+      visbone::fuzz::finding("BitConfig changed in a to_json/from_json round trip: " +
+                             boost::json::serialize(written));
   } catch (const visbone::Error& e) {
     visbone::fuzz::expect_named(e, kName);
   }

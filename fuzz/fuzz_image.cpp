@@ -8,13 +8,15 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   constexpr std::string_view kName = "fuzz-image";
   // Small sizes: the same resize and crop code as 224, at a fraction of the cost per input.
-  static const visbone::image::ImageProcessor processor([] {
-    visbone::image::ImageProcessorConfig c;
-    c.size.shortest_edge = 12;
-    c.crop_height = 10;
-    c.crop_width = 10;
-    return c;
-  }(), 8 << 20);
+  static const visbone::image::ImageProcessor processor(
+      [] {
+        visbone::image::ImageProcessorConfig c;
+        c.size.shortest_edge = 12;
+        c.crop_height = 10;
+        c.crop_width = 10;
+        return c;
+      }(),
+      8 << 20);
   visbone::image::DecodeOptions options;
   // Small enough that a fuzzed header cannot make one run slow; the limit itself is what is under test.
   options.max_pixels = 1 << 22;
@@ -26,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto info = visbone::image::probe_image({data, size}, std::string(kName));
     image = visbone::image::decode_image({data, size}, std::string(kName), options);
     const bool swapped = info.orientation >= 5 && options.apply_exif_orientation;
-    if (image.width() != (swapped ? info.height : info.width) || image.height() != (swapped ? info.width : info.height))
+    if (image.width() != (swapped ? info.height : info.width) ||
+        image.height() != (swapped ? info.width : info.height))
       visbone::fuzz::finding("decoded size differs from the header's");
   } catch (const visbone::Error& e) {
     visbone::fuzz::expect_named(e, kName);

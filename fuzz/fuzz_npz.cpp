@@ -8,8 +8,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     visbone::NpzLimits limits;
     limits.max_arrays = 1000;
-    const auto npz =
-        visbone::NpzFile::from_bytes(std::string(visbone::fuzz::as_text(data, size)), std::string(kName), limits);
+    const auto npz = visbone::NpzFile::from_bytes(std::string(visbone::fuzz::as_text(data, size)),
+                                                  std::string(kName), limits);
     for (const auto& a : npz.arrays()) {
       const auto t = npz.load(a.name);
       if (t.shape() != a.shape) visbone::fuzz::finding("array '" + a.name + "' loaded with another shape");

@@ -17,10 +17,12 @@ using visbone::image::ImageProcessorConfig;
 
 void run(const ImageProcessorConfig& config) {
   // A per-image memory limit far below the default keeps every input fast; hitting it is a ShapeError.
-  const ImageProcessor processor(config, 8 << 20);
-  for (const auto& [w, h, c] : {std::tuple{5, 3, 3}, std::tuple{1, 7, 1}, std::tuple{4, 4, 4}, std::tuple{2, 1, 2}}) {
+  const ImageProcessor processor(config, 256 << 10);
+  for (const auto& [w, h, c] :
+       {std::tuple{5, 3, 3}, std::tuple{1, 7, 1}, std::tuple{4, 4, 4}, std::tuple{2, 1, 2}}) {
     Image image(w, h, c);
-    for (std::size_t i = 0; i < image.pixels().size(); ++i) image.data()[i] = static_cast<std::uint8_t>(i * 37);
+    for (std::size_t i = 0; i < image.pixels().size(); ++i)
+      image.data()[i] = static_cast<std::uint8_t>(i * 37);
     try {
       const auto t = processor.preprocess(image);
       const auto [oh, ow] = processor.output_size(h, w);

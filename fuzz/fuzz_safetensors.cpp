@@ -16,8 +16,8 @@ constexpr std::string_view kName = "fuzz.safetensors";
 void check_round_trip(const visbone::SafetensorsFile& file) {
   std::vector<std::pair<std::string, visbone::Tensor>> tensors;
   for (const auto& t : file.tensors()) tensors.emplace_back(t.name, file.load(t.name));
-  const auto again = visbone::SafetensorsFile::from_bytes(visbone::encode_safetensors(tensors, file.metadata()),
-                                                          "round trip");
+  const auto again = visbone::SafetensorsFile::from_bytes(
+      visbone::encode_safetensors(tensors, file.metadata()), "round trip");
   if (again.tensors().size() != tensors.size() || again.metadata() != file.metadata())
     visbone::fuzz::finding("round trip changed the tensor count or the metadata");
   for (const auto& [name, t] : tensors) {

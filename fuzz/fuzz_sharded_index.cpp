@@ -32,13 +32,15 @@ void remove_dir() {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   std::string templ = (base / "visbone-fuzz-index-XXXXXX").string();
-  if (!::mkdtemp(templ.data())) visbone::fuzz::finding("cannot create a temporary folder under " + base.string());
+  if (!::mkdtemp(templ.data()))
+    visbone::fuzz::finding("cannot create a temporary folder under " + base.string());
   g_dir = templ;
   std::atexit(remove_dir);
   write_file(g_dir / "config.json", R"({"model_type": "bit"})");
   visbone::write_safetensors(g_dir / "model-00001-of-00002.safetensors",
                              {{"a.weight", visbone::Tensor({2, 3})}, {"a.bias", visbone::Tensor({3})}});
-  visbone::write_safetensors(g_dir / "model-00002-of-00002.safetensors", {{"b.weight", visbone::Tensor({4})}});
+  visbone::write_safetensors(g_dir / "model-00002-of-00002.safetensors",
+                             {{"b.weight", visbone::Tensor({4})}});
   return 0;
 }
 

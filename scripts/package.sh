@@ -3,7 +3,8 @@
 # pkg-config files) with CPack and checks them:
 #   - every shared library the program and the plugins load (DT_NEEDED) belongs to a Debian package that the
 #     visbone package Depends on, so the list in cmake/install.cmake cannot fall behind the code;
-#   - the packages hold what they should.
+#   - the packages hold what they should;
+#   - apt could resolve their dependencies on a Debian 12 with nothing installed (simulated).
 #   scripts/package.sh                 packages from build/ into build/packages/
 #   scripts/package.sh --install-test  also installs visbone_*.deb with apt-get (root), runs the installed
 #                                      `visbone inspect` on a fixture, and removes the package again
@@ -23,7 +24,7 @@ mkdir -p "$OUT"
 RUNTIME=$(ls "$OUT"/visbone_*.deb)
 DEV=$(ls "$OUT"/visbone-dev_*.deb)
 dpkg-deb -I "$RUNTIME"
-dpkg-deb -I "$DEV" | sed -n '/Package:/,$p'
+dpkg-deb -f "$DEV" Package Version Section Depends Description
 
 # Depends of the runtime package vs the packages owning the libraries its files need.
 depends=$(dpkg-deb -f "$RUNTIME" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/[[:space:]]//g' | sort -u)
@@ -35,7 +36,7 @@ ls "$CONTENT"/usr/lib/visbone/plugins/*.so > /dev/null || fail "no plugins in $R
 needed=$(for f in "$CONTENT/usr/bin/visbone" "$CONTENT"/usr/lib/visbone/plugins/*.so; do
   objdump -p "$f" | awk '/NEEDED/ {print $2}'; done | sort -u)
 for soname in $needed; do
-  path=$(ldconfig -p | awk -v l="$soname" '$1 == l {print $NF; exit}')
+  path=$(ldconfig -p | awk -v l="$soname" '$1 == l && !found {print $NF; found = 1}')
   [ -n "$path" ] || fail "$soname is not installed here, cannot tell its package"
   owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path")
   pkg=${owner%%:*}
@@ -50,6 +51,17 @@ for f in ./usr/include/visbone/visbone.h ./usr/include/visbone/version.h ./usr/l
          ./usr/lib/pkgconfig/visbone.pc; do
   grep -qx "$f" <<< "$dev_files" || fail "$f missing from $DEV"
 done
+
+# Would apt resolve both packages on a Debian 12 with nothing installed? (apt-get's solver, run against an
+# empty dpkg status and this machine's package lists; skipped when there are no lists.)
+if compgen -G "/var/lib/apt/lists/*_Packages*" > /dev/null; then
+  : > "$CONTENT/empty-status"
+  apt-get -s -o Dir::State::status="$CONTENT/empty-status" install "$ROOT/$RUNTIME" "$ROOT/$DEV" > "$CONTENT/resolve.log" 2>&1 \
+    || { tail -20 "$CONTENT/resolve.log"; fail "apt cannot resolve the packages' dependencies on a bare system"; }
+  echo "package: on a bare Debian 12, apt would install $(grep -c '^Inst ' "$CONTENT/resolve.log") packages for them"
+else
+  echo "package: no apt package lists here (run apt-get update); dependency resolution not checked"
+fi
 
 if [ "${1:-}" = "--install-test" ]; then
   SUDO=""

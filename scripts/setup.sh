@@ -9,6 +9,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-filesystem1.81-dev
   libdnnl-dev libopencv-dev libtbb-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # clang with libFuzzer (compiler-rt) and its OpenMP runtime, for the fuzz targets (fuzz/run.sh)
+  clang libclang-rt-14-dev libomp-14-dev
   python3
 )
 

@@ -18,8 +18,9 @@ registry::Params parse_spec(std::string_view spec, const std::filesystem::path& 
   try {
     node = YAML::Load(std::string(spec));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(kWhere + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                      ": invalid YAML: " + e.msg + " (in '" + std::string(spec) + "')");
+    throw ConfigError(kWhere + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg + " (in '" +
+                      std::string(spec) + "')");
   }
   if (node.IsScalar()) {
     // A bare type name: "embedding" means {type: embedding}.
@@ -28,8 +29,9 @@ registry::Params parse_spec(std::string_view spec, const std::filesystem::path& 
     node = map;
   }
   if (!node.IsMap())
-    throw ConfigError(kWhere + ": '" + std::string(spec) +
-                      "' is not a head: expected a type name or a mapping such as {type: classification, top_k: 5}");
+    throw ConfigError(
+        kWhere + ": '" + std::string(spec) +
+        "' is not a head: expected a type name or a mapping such as {type: classification, top_k: 5}");
   return registry::Params(node, kWhere, base_dir);
 }
 
@@ -60,10 +62,11 @@ std::unique_ptr<Head> make_head(std::string_view spec, Backbone& backbone, const
   return make_head(parse_spec(spec, options.base_dir), backbone, registry, options);
 }
 
-std::unique_ptr<Head> make_head(const registry::Params& spec, Backbone& backbone, const registry::Registry& registry,
-                                const HeadOptions& options) {
-  HeadContext context{backbone, [processor = options.processor.value_or(ImageProcessor())](
-                                    const std::vector<std::filesystem::path>& paths) { return processor.process(paths); }};
+std::unique_ptr<Head> make_head(const registry::Params& spec, Backbone& backbone,
+                                const registry::Registry& registry, const HeadOptions& options) {
+  HeadContext context{
+      backbone, [processor = options.processor.value_or(ImageProcessor())](
+                    const std::vector<std::filesystem::path>& paths) { return processor.process(paths); }};
   return registry.build_head(spec, context);
 }
 
@@ -71,7 +74,8 @@ std::vector<HeadResult> run_head(Backbone& backbone, const Head& head, const Ten
   return head.run(backbone.forward(batch, head.needs().request()));
 }
 
-std::vector<std::vector<HeadResult>> run_heads(Backbone& backbone, const std::vector<std::unique_ptr<Head>>& heads,
+std::vector<std::vector<HeadResult>> run_heads(Backbone& backbone,
+                                               const std::vector<std::unique_ptr<Head>>& heads,
                                                const Tensor& batch) {
   ForwardRequest request;
   for (const auto& h : heads) {

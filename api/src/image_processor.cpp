@@ -30,10 +30,12 @@ fs::path config_file(const std::string& name, const hub::ResolveOptions& options
     path = name;
   } else {
     const auto& presets = bit::bit_presets();
-    const auto preset = std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
+    const auto preset =
+        std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
     if (preset != presets.end()) {
       if (preset->model_id.empty())
-        throw ConfigError("preset '" + name + "' has no transformers checkpoint on the hub to read "
+        throw ConfigError("preset '" + name +
+                          "' has no transformers checkpoint on the hub to read "
                           "preprocessor_config.json from; pass a file or folder, or use ImageProcessor() for "
                           "transformers' defaults");
       path = hub::resolve_model(preset->model_id, options);
@@ -47,9 +49,11 @@ fs::path config_file(const std::string& name, const hub::ResolveOptions& options
   if (fs::is_directory(path, ec)) {
     const fs::path file = path / "preprocessor_config.json";
     if (!fs::is_regular_file(file, ec))
-      throw NotFoundError(file.string() + " does not exist: the checkpoint was saved without an image processor; "
-                          "use ImageProcessor() for transformers' BitImageProcessor defaults, or give the settings "
-                          "as an ImageProcessorConfig");
+      throw NotFoundError(
+          file.string() +
+          " does not exist: the checkpoint was saved without an image processor; "
+          "use ImageProcessor() for transformers' BitImageProcessor defaults, or give the settings "
+          "as an ImageProcessorConfig");
     return file;
   }
   return path;
@@ -62,7 +66,8 @@ ImageProcessor::ImageProcessor() : ImageProcessor(ImageProcessorConfig{}) {}
 ImageProcessor::ImageProcessor(ImageProcessorConfig config)
     : processor_(std::move(config)), decode_(processor_.decode_options()) {}
 
-ImageProcessor ImageProcessor::from_pretrained(const std::string& name_or_path, const hub::ResolveOptions& hub) {
+ImageProcessor ImageProcessor::from_pretrained(const std::string& name_or_path,
+                                               const hub::ResolveOptions& hub) {
   return ImageProcessor(ImageProcessorConfig::from_file(config_file(name_or_path, hub)));
 }
 
@@ -74,7 +79,8 @@ void ImageProcessor::set_max_pixels(std::int64_t max_pixels) {
 
 image::Image to_image(const cv::Mat& mat, ChannelOrder order) {
   if (mat.empty()) throw ShapeError("image: the cv::Mat is empty");
-  if (mat.dims != 2) throw ShapeError("image: a cv::Mat of " + std::to_string(mat.dims) + " dimensions, expected 2");
+  if (mat.dims != 2)
+    throw ShapeError("image: a cv::Mat of " + std::to_string(mat.dims) + " dimensions, expected 2");
   const int channels = mat.channels();
   if (mat.depth() != CV_8U || channels < 1 || channels > 4)
     throw FormatError("image: a cv::Mat of type " + mat_type_name(mat) +

@@ -9,7 +9,6 @@
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
-#include "visbone/bit/checkpoint_formats.h"
 #include "visbone/core/errors.h"
 #include "visbone/hub/cache.h"
 #include "visbone/registry/registry.h"
@@ -50,18 +49,21 @@ bit::BitBackboneOptions bit_options(const BackboneOptions& o) {
 // architecture check, the ViT-hybrid layout); hub ids are resolved with this call's hub options.
 std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const BackboneOptions& options) {
   if (options.config)
-    throw ConfigError("load_backbone('" + preset.name + "'): options.config is for .npz files whose name does not "
+    throw ConfigError("load_backbone('" + preset.name +
+                      "'): options.config is for .npz files whose name does not "
                       "say the architecture; a preset has its own");
   if (preset.model_id.empty())
-    throw ConfigError("preset '" + preset.name + "' has no transformers BiT checkpoint on the hub" +
-                      (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
-                      "; pass a timm folder, a BiT .npz file or a transformers folder to load_backbone instead");
+    throw ConfigError(
+        "preset '" + preset.name + "' has no transformers BiT checkpoint on the hub" +
+        (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
+        "; pass a timm folder, a BiT .npz file or a transformers folder to load_backbone instead");
   registry::Registry components;
-  bit::register_components(components, [hub = options.hub](const std::string& model_id, const std::string& revision) {
-    auto o = hub;
-    o.revision = revision;
-    return hub::resolve_model(model_id, o);
-  });
+  bit::register_components(components,
+                           [hub = options.hub](const std::string& model_id, const std::string& revision) {
+                             auto o = hub;
+                             o.revision = revision;
+                             return hub::resolve_model(model_id, o);
+                           });
   YAML::Node spec(YAML::NodeType::Map);
   spec["type"] = preset.name;
   spec["revision"] = options.hub.revision;
@@ -73,12 +75,15 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
 
 // Python's from_pretrained order: a local path wins, then a preset, then a hub id.
 std::unique_ptr<Backbone> load_inner(const std::string& name, const BackboneOptions& options) {
-  if (name.empty()) throw NotFoundError("load_backbone: empty model name (expected a folder, a .npz file, a preset "
-                                        "such as bit-50 or a hub id such as google/bit-50)");
+  if (name.empty())
+    throw NotFoundError(
+        "load_backbone: empty model name (expected a folder, a .npz file, a preset "
+        "such as bit-50 or a hub id such as google/bit-50)");
   std::error_code ec;
   if (fs::exists(name, ec)) return bit::BitBackbone::from_pretrained(name, bit_options(options));
   const auto& presets = bit::bit_presets();
-  const auto preset = std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
+  const auto preset =
+      std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
   if (preset != presets.end()) return load_preset(*preset, options);
   if (name.find('/') != std::string::npos && hub::is_repo_id(name))
     return bit::BitBackbone::from_pretrained(hub::resolve_model(name, options.hub), bit_options(options));
@@ -94,25 +99,35 @@ LoadedBackbone::LoadedBackbone(std::unique_ptr<Backbone> inner, BackboneOptions 
     : inner_(std::move(inner)), options_(std::move(options)) {
   if (!inner_) throw ConfigError("LoadedBackbone: no backbone given");
   if (options_.threads < 0)
-    throw ConfigError("threads is " + std::to_string(options_.threads) + ", expected 0 (OpenMP's default) or more");
+    throw ConfigError("threads is " + std::to_string(options_.threads) +
+                      ", expected 0 (OpenMP's default) or more");
   selection_ = resolve_selection(*inner_, options_);
 }
 
-std::vector<std::string> LoadedBackbone::stage_names() const { return inner_->stage_names(); }
-std::map<std::string, StageShape> LoadedBackbone::output_shape() const { return inner_->output_shape(); }
-int LoadedBackbone::pooled_channels() const { return inner_->pooled_channels(); }
-std::optional<LinearClassifier> LoadedBackbone::classifier() const { return inner_->classifier(); }
+std::vector<std::string> LoadedBackbone::stage_names() const {
+  return inner_->stage_names();
+}
+std::map<std::string, StageShape> LoadedBackbone::output_shape() const {
+  return inner_->output_shape();
+}
+int LoadedBackbone::pooled_channels() const {
+  return inner_->pooled_channels();
+}
+std::optional<LinearClassifier> LoadedBackbone::classifier() const {
+  return inner_->classifier();
+}
 
 ForwardResult LoadedBackbone::forward(const Tensor& batch, const ForwardRequest& request) {
   if (batch.rank() != 4)
-    throw ShapeError("backbone input " + shape_str(batch.shape()) + ": expected a float32 (N, C, H, W) batch");
+    throw ShapeError("backbone input " + shape_str(batch.shape()) +
+                     ": expected a float32 (N, C, H, W) batch");
   const detail::OmpThreadsScope threads(options_.threads);
   const std::lock_guard lock(mutex_);
   return inner_->forward(batch, request);
 }
 
 std::map<std::string, Tensor> LoadedBackbone::forward(const Tensor& batch) {
-  // The stage that comes after the final norm when final_norm is set (the constructor checked it is selected).
+  // The stage taken after the final norm when final_norm is set (the constructor checked it is selected).
   const std::string last = options_.final_norm ? inner_->stage_names().back() : std::string();
   ForwardRequest request;
   for (const auto& s : selection_.out_features) {
@@ -144,9 +159,11 @@ std::vector<Tensor> LoadedBackbone::feature_maps(const Tensor& batch) {
   return out;
 }
 
-std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path, const BackboneOptions& options) {
+std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path,
+                                              const BackboneOptions& options) {
   if (options.threads < 0)
-    throw ConfigError("threads is " + std::to_string(options.threads) + ", expected 0 (OpenMP's default) or more");
+    throw ConfigError("threads is " + std::to_string(options.threads) +
+                      ", expected 0 (OpenMP's default) or more");
   const detail::OmpThreadsScope threads(options.threads);
   return std::make_unique<LoadedBackbone>(load_inner(name_or_path, options), options);
 }

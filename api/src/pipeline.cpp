@@ -1,6 +1,5 @@
 #include "visbone/api/pipeline.h"
 
-
 namespace visbone {
 
 std::unique_ptr<pipeline::Pipeline> load_pipeline(const std::filesystem::path& yaml_file,
@@ -10,7 +9,8 @@ std::unique_ptr<pipeline::Pipeline> load_pipeline(const std::filesystem::path& y
   return std::make_unique<pipeline::Pipeline>(std::move(config));
 }
 
-std::unique_ptr<pipeline::Pipeline> make_pipeline(std::string_view yaml, const std::filesystem::path& base_dir) {
+std::unique_ptr<pipeline::Pipeline> make_pipeline(std::string_view yaml,
+                                                  const std::filesystem::path& base_dir) {
   // parse_config resolves relative paths against its file argument's folder; the file itself is only named.
   const std::filesystem::path dir = base_dir.empty() ? std::filesystem::current_path() : base_dir;
   return std::make_unique<pipeline::Pipeline>(pipeline::parse_config(yaml, dir / "<pipeline>"));

@@ -17,8 +17,8 @@ void MemoryBudget::charge(std::uint64_t bytes) const {
   std::uint64_t next;
   do {
     if (bytes > s.limit || used > s.limit - bytes)
-      throw FormatError(s.what + " needs more than " + std::to_string(s.limit) + " bytes of memory (the limit, " +
-                        s.setting + ")");
+      throw FormatError(s.what + " needs more than " + std::to_string(s.limit) +
+                        " bytes of memory (the limit, " + s.setting + ")");
     next = used + bytes;
   } while (!s.used.compare_exchange_weak(used, next, std::memory_order_relaxed));
   std::uint64_t peak = s.peak.load(std::memory_order_relaxed);

@@ -236,7 +236,8 @@ void NpzFile::parse(const NpzLimits& limits) {
     if (hstart - data + hlen > usize) throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " runs past the member");
     if (hlen > limits.max_npy_header_bytes)
       throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " is over the limit of " +
-                        std::to_string(limits.max_npy_header_bytes) + " bytes (NpzLimits::max_npy_header_bytes)");
+                        std::to_string(limits.max_npy_header_bytes) +
+                        " bytes (NpzLimits::max_npy_header_bytes)");
     NpyInfo info;
     info.name = member.size() > 4 && member.ends_with(".npy") ? member.substr(0, member.size() - 4) : member;
     parse_npy_header(c.text(hstart, hlen, "npy header"), info, where);

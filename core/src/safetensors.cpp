@@ -284,7 +284,8 @@ void SafetensorsFile::parse(const SafetensorsLimits& limits) {
   std::memcpy(&header_len, bytes_.data(), kPrefixBytes);
   if (header_len > limits.max_header_bytes)
     throw FormatError(name_ + ": header length " + std::to_string(header_len) + " is over the limit of " +
-                      std::to_string(limits.max_header_bytes) + " bytes (SafetensorsLimits::max_header_bytes)");
+                      std::to_string(limits.max_header_bytes) +
+                      " bytes (SafetensorsLimits::max_header_bytes)");
   if (header_len > size - kPrefixBytes)
     throw FormatError(name_ + ": header length " + std::to_string(header_len) +
                       " runs past the end of the file (" + std::to_string(size) + " bytes, so at most " +
@@ -296,14 +297,16 @@ void SafetensorsFile::parse(const SafetensorsLimits& limits) {
     throw FormatError(name_ + ": header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
   // One budget for everything the header makes us allocate: the parsed JSON, the duplicate-key check and the
   // tensor table (which the file keeps).
-  const MemoryBudget budget(limits.max_memory_bytes, name_ + ": the header", "SafetensorsLimits::max_memory_bytes");
+  const MemoryBudget budget(limits.max_memory_bytes, name_ + ": the header",
+                            "SafetensorsLimits::max_memory_bytes");
   const boost::json::value root = parse_json(header, name_ + " (header)", budget);
   if (!root.is_object())
     throw FormatError(name_ + ": header is a JSON " + json_kind(root) + ", expected an object");
   const std::uint64_t count = root.get_object().size() - (root.get_object().contains(kMetadataKey) ? 1 : 0);
   if (count > limits.max_tensors)
-    throw FormatError(name_ + ": header describes " + std::to_string(count) + " tensors, more than the limit of " +
-                      std::to_string(limits.max_tensors) + " (SafetensorsLimits::max_tensors)");
+    throw FormatError(name_ + ": header describes " + std::to_string(count) +
+                      " tensors, more than the limit of " + std::to_string(limits.max_tensors) +
+                      " (SafetensorsLimits::max_tensors)");
   check_no_duplicate_keys(header, name_, budget);
   // A map node and the strings' own headers, about; what the table keeps per entry beyond its text.
   constexpr std::uint64_t kEntryOverheadBytes = 64;
@@ -364,7 +367,8 @@ void SafetensorsFile::parse(const SafetensorsLimits& limits) {
   for (std::size_t i = 0; i < tensors_.size(); ++i) by_name_.emplace(tensors_[i].name, i);
 }
 
-SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name, const SafetensorsLimits& limits) {
+SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name,
+                                            const SafetensorsLimits& limits) {
   SafetensorsFile f;
   f.name_ = std::move(name);
   auto owned = std::make_shared<const std::string>(std::move(bytes));

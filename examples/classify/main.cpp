@@ -7,9 +7,9 @@
 #include <exception>
 #include <string>
 
+#include <visbone/visbone.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <visbone/visbone.h>
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
     const std::string model = argv[1];
     auto backbone = visbone::load_backbone(model);
     if (!backbone->classifier()) {
-      std::fprintf(stderr, "error: %s has no classifier (it is not an image-classification checkpoint)\n", argv[1]);
+      std::fprintf(stderr, "error: %s has no classifier (it is not an image-classification checkpoint)\n",
+                   argv[1]);
       return 1;
     }
     auto head = visbone::make_head("{type: classification, top_k: 5}", *backbone);
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
     int rank = 0;
     for (const auto& p : results.at(0).record.at("predictions").as_array()) {
       std::printf("%d. %-30s %.4f (class %lld)\n", ++rank, std::string(p.at("label").as_string()).c_str(),
-                  p.at("score").to_number<double>(), static_cast<long long>(p.at("index").to_number<std::int64_t>()));
+                  p.at("score").to_number<double>(),
+                  static_cast<long long>(p.at("index").to_number<std::int64_t>()));
     }
     return rank == 5 ? 0 : 1;
   } catch (const visbone::Error& e) {

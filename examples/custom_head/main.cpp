@@ -64,14 +64,16 @@ int main(int argc, char** argv) {
   }
   try {
     // Register before heads are built (registration is not synchronised; building is).
-    visbone::default_registry().add_head(
-        "peak", "where a stage responds most strongly, in input pixels",
-        [](const visbone::registry::Params& params, visbone::HeadContext& context) -> std::unique_ptr<visbone::Head> {
-          const auto stage = params.get<std::string>("stage", "stage4");
-          const auto shapes = context.backbone.output_shape();
-          if (!shapes.count(stage)) params.fail("stage", "'" + stage + "' is not a stage of this backbone");
-          return std::make_unique<PeakHead>(stage, shapes.at(stage).stride);
-        });
+    visbone::default_registry().add_head("peak", "where a stage responds most strongly, in input pixels",
+                                         [](const visbone::registry::Params& params,
+                                            visbone::HeadContext& context) -> std::unique_ptr<visbone::Head> {
+                                           const auto stage = params.get<std::string>("stage", "stage4");
+                                           const auto shapes = context.backbone.output_shape();
+                                           if (!shapes.count(stage))
+                                             params.fail("stage",
+                                                         "'" + stage + "' is not a stage of this backbone");
+                                           return std::make_unique<PeakHead>(stage, shapes.at(stage).stride);
+                                         });
 
     auto backbone = visbone::load_backbone(argv[1]);
     auto head = visbone::make_head("{type: peak, stage: stage3}", *backbone);

@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
     const auto processor = processor_for(model);
 
     const visbone::Tensor pixels = processor.process(images);  // (N, 3, H, W), float32
-    const auto maps = backbone->forward(pixels);                // stage name -> (N, C, H / stride, W / stride)
-    const auto shapes = backbone->output_shape();               // stage name -> {channels, stride}
+    const auto maps = backbone->forward(pixels);               // stage -> (N, C, H / stride, W / stride)
+    const auto shapes = backbone->output_shape();              // stage name -> {channels, stride}
 
     std::printf("input %s\n", visbone::shape_str(pixels.shape()).c_str());
     for (const std::string& stage : backbone->out_features()) {

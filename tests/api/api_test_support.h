@@ -48,17 +48,20 @@ class TempDir {
 
 // A huggingface_hub cache holding `repo_id` at revision main, its snapshot files symlinked to `model`'s, and
 // options that read it offline.
-inline hub::ResolveOptions offline_cache(const fs::path& cache, const std::string& repo_id, const fs::path& model) {
+inline hub::ResolveOptions offline_cache(const fs::path& cache, const std::string& repo_id,
+                                         const fs::path& model) {
   const std::string commit = "0123456789abcdef0123456789abcdef01234567";
   std::string folder = "models--" + repo_id;
-  for (std::size_t i = folder.find('/'); i != std::string::npos; i = folder.find('/')) folder.replace(i, 1, "--");
+  for (std::size_t i = folder.find('/'); i != std::string::npos; i = folder.find('/'))
+    folder.replace(i, 1, "--");
   const fs::path repo = cache / folder;
   fs::create_directories(repo / "refs");
   std::ofstream(repo / "refs" / "main") << commit;
   const fs::path snapshot = repo / "snapshots" / commit;
   fs::create_directories(snapshot);
   for (const auto& entry : fs::directory_iterator(model))
-    if (entry.is_regular_file()) fs::create_symlink(fs::absolute(entry.path()), snapshot / entry.path().filename());
+    if (entry.is_regular_file())
+      fs::create_symlink(fs::absolute(entry.path()), snapshot / entry.path().filename());
   // What huggingface_hub records for files a repository does not have (asked about before the index).
   for (const char* optional : {"preprocessor_config.json", "model.safetensors"})
     if (!fs::exists(snapshot / optional)) {
@@ -83,8 +86,10 @@ inline Tensor random_batch(Shape shape, unsigned seed) {
 // Same shape and the same bits in every element.
 inline ::testing::AssertionResult identical(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape())
-    return ::testing::AssertionFailure() << "shapes " << shape_str(a.shape()) << " and " << shape_str(b.shape());
-  if (a.numel() > 0 && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) != 0)
+    return ::testing::AssertionFailure()
+           << "shapes " << shape_str(a.shape()) << " and " << shape_str(b.shape());
+  if (a.numel() > 0 &&
+      std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) != 0)
     return ::testing::AssertionFailure() << "values differ";
   return ::testing::AssertionSuccess();
 }

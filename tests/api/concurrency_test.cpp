@@ -25,7 +25,8 @@ TEST(Concurrency, ThreadsSharingABackboneGetTheSequentialResults) {
   // Distinct inputs (two sizes, so the per-shape primitive cache is exercised from several threads too).
   constexpr int kInputs = 6;
   std::vector<Tensor> inputs;
-  for (int i = 0; i < kInputs; ++i) inputs.push_back(random_batch({1 + i % 2, 3, i % 3 == 0 ? 64 : 96, 64}, 100u + i));
+  for (int i = 0; i < kInputs; ++i)
+    inputs.push_back(random_batch({1 + i % 2, 3, i % 3 == 0 ? 64 : 96, 64}, 100u + i));
   std::vector<std::map<std::string, Tensor>> expected;
   for (const auto& in : inputs) expected.push_back(bb->forward(in));
 
@@ -54,8 +55,8 @@ TEST(Concurrency, ThreadsSharingABackboneGetTheSequentialResults) {
         const auto& want = expected[static_cast<std::size_t>((i + t) % kInputs)];
         ASSERT_EQ(result.size(), want.size());
         for (const auto& [stage, map] : want)
-          EXPECT_TRUE(identical(result.at(stage), map)) << "thread " << t << " round " << r << " input " << i << " "
-                                                        << stage;
+          EXPECT_TRUE(identical(result.at(stage), map))
+              << "thread " << t << " round " << r << " input " << i << " " << stage;
       }
   }
 }
@@ -81,7 +82,9 @@ class ProbeBackbone final : public Backbone {
  public:
   std::vector<std::string> stage_names() const override { return {"stem", "stage1"}; }
   std::vector<std::string> out_features() const override { return {"stage1"}; }
-  std::map<std::string, StageShape> output_shape() const override { return {{"stem", {4, 2}}, {"stage1", {8, 4}}}; }
+  std::map<std::string, StageShape> output_shape() const override {
+    return {{"stem", {4, 2}}, {"stage1", {8, 4}}};
+  }
   int pooled_channels() const override { return 8; }
   ForwardResult forward(const Tensor& batch, const ForwardRequest&) override {
     const int now = ++inside;
@@ -107,7 +110,8 @@ TEST(Concurrency, ForwardCallsOnOneBackboneRunOneAtATime) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
-      for (int i = 0; i < 5; ++i) EXPECT_EQ(bb.forward(Tensor({1, 3, 16, 16})).at("stage1").shape(), (Shape{1, 8, 4, 4}));
+      for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(bb.forward(Tensor({1, 3, 16, 16})).at("stage1").shape(), (Shape{1, 8, 4, 4}));
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(p.max_inside.load(), 1);

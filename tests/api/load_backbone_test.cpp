@@ -38,7 +38,8 @@ TEST(LoadBackbone, SelectedStagesHaveTheirShapesAndStrides) {
   // feature_maps: the same maps in out_features order.
   const auto list = bb->feature_maps(batch);
   ASSERT_EQ(list.size(), 3u);
-  for (std::size_t i = 0; i < list.size(); ++i) EXPECT_TRUE(identical(list[i], maps.at(bb->out_features()[i])));
+  for (std::size_t i = 0; i < list.size(); ++i)
+    EXPECT_TRUE(identical(list[i], maps.at(bb->out_features()[i])));
 }
 
 TEST(LoadBackbone, OutIndicesAsTransformersTakesThem) {
@@ -123,12 +124,13 @@ TEST(LoadBackbone, BadInputIsAShapeError) {
 }
 
 TEST(LoadBackbone, EveryErrorIsAVisboneError) {
-  EXPECT_THROW(load_backbone("no/such-repo", [] {
-                 BackboneOptions o;
-                 o.hub.offline = true;
-                 o.hub.cache_dir = fs::temp_directory_path() / "visbone-api-empty-cache";
-                 return o;
-               }()),
+  EXPECT_THROW(load_backbone("no/such-repo",
+                             [] {
+                               BackboneOptions o;
+                               o.hub.offline = true;
+                               o.hub.cache_dir = fs::temp_directory_path() / "visbone-api-empty-cache";
+                               return o;
+                             }()),
                Error);
 }
 
@@ -173,7 +175,8 @@ TEST(LoadBackbone, PresetWithoutAHubCheckpoint) {
     load_backbone("R50x3");
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("pass a timm folder, a BiT .npz file"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("pass a timm folder, a BiT .npz file"), std::string::npos)
+        << e.what();
   }
 }
 

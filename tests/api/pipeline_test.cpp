@@ -14,7 +14,8 @@ TEST(PipelineApi, FromYamlTextWithRelativePaths) {
   TempDir dir;
   const fs::path images = kData / "digits" / "images";
   auto p = make_pipeline("source: {type: folder, path: " + images.string() + R"(}
-model: {checkpoint: )" + (kModels / "bit-tiny-digits").string() + R"(}
+model: {checkpoint: )" + (kModels / "bit-tiny-digits").string() +
+                             R"(}
 heads: [{type: classification, top_k: 2}]
 sinks: [{type: jsonl, path: out/predictions.jsonl}]
 batch_size: 16

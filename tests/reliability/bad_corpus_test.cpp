@@ -37,7 +37,8 @@ std::uint64_t option(const json::object& options, const char* key, std::uint64_t
 }
 
 fs::path shard_folder_for(const fs::path& index) {
-  return fs::temp_directory_path() / ("visbone-bad-index-" + std::to_string(::getpid()) + "-" + index.stem().string());
+  return fs::temp_directory_path() /
+         ("visbone-bad-index-" + std::to_string(::getpid()) + "-" + index.stem().string());
 }
 
 // A folder for the sharded-index cases: config.json and three shards (see make_bad_corpus.py).
@@ -47,7 +48,8 @@ class ShardFolder {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "config.json") << R"({"model_type": "bit"})";
-    write_safetensors(dir_ / "model-00001-of-00002.safetensors", {{"a.weight", Tensor({2, 3})}, {"a.bias", Tensor({3})}});
+    write_safetensors(dir_ / "model-00001-of-00002.safetensors",
+                      {{"a.weight", Tensor({2, 3})}, {"a.bias", Tensor({3})}});
     write_safetensors(dir_ / "model-00002-of-00002.safetensors", {{"b.weight", Tensor({4})}});
     write_safetensors(dir_ / "duplicate.safetensors", {{"a.bias", Tensor({3})}});
     fs::copy_file(index, dir_ / "model.safetensors.index.json");
@@ -84,18 +86,11 @@ const std::map<std::string, Reader>& readers() {
          const ShardFolder folder(f);
          Checkpoint::open(folder.dir(), limits);
        }},
-      {"config",
-       [](const fs::path& f, const json::object&) {
-         bit::BitConfig::from_file(f);
-       }},
+      {"config", [](const fs::path& f, const json::object&) { bit::BitConfig::from_file(f); }},
       {"timm_config",
-       [](const fs::path& f, const json::object&) {
-         bit::timm_config(read_json_file(f), f.string());
-       }},
+       [](const fs::path& f, const json::object&) { bit::timm_config(read_json_file(f), f.string()); }},
       {"preprocessor_config",
-       [](const fs::path& f, const json::object&) {
-         image::ImageProcessorConfig::from_file(f);
-       }},
+       [](const fs::path& f, const json::object&) { image::ImageProcessorConfig::from_file(f); }},
       {"image_processor",
        [](const fs::path& f, const json::object&) {
          const image::ImageProcessor processor(image::ImageProcessorConfig::from_file(f));
@@ -107,10 +102,7 @@ const std::map<std::string, Reader>& readers() {
          limits.max_arrays = option(o, "max_arrays", limits.max_arrays);
          NpzFile::open(f, limits);
        }},
-      {"image",
-       [](const fs::path& f, const json::object&) {
-         image::read_image(f);
-       }},
+      {"image", [](const fs::path& f, const json::object&) { image::read_image(f); }},
       {"pipeline_config",
        [](const fs::path& f, const json::object& o) {
          pipeline::YamlLimits limits;
@@ -139,7 +131,9 @@ bool is_type(const Error& e, const std::string& type) {
   return false;
 }
 
-json::object manifest() { return read_json_file(kBad / "expected.json").as_object(); }
+json::object manifest() {
+  return read_json_file(kBad / "expected.json").as_object();
+}
 
 std::set<std::string> corpus_files() {
   std::set<std::string> files;
@@ -154,15 +148,19 @@ std::set<std::string> corpus_files() {
 TEST(BadCorpus, ManifestAndFilesMatch) {
   const auto entries = manifest();
   const auto files = corpus_files();
-  for (const auto& f : files) EXPECT_TRUE(entries.contains(f)) << f << " is in tests/data/bad but not in expected.json";
+  for (const auto& f : files)
+    EXPECT_TRUE(entries.contains(f)) << f << " is in tests/data/bad but not in expected.json";
   for (const auto& kv : entries)
-    EXPECT_TRUE(files.count(std::string(kv.key()))) << kv.key() << " is in expected.json but not in tests/data/bad";
+    EXPECT_TRUE(files.count(std::string(kv.key())))
+        << kv.key() << " is in expected.json but not in tests/data/bad";
 }
 
 TEST(BadCorpus, EveryReaderIsCovered) {
   std::map<std::string, int> per_reader;
-  for (const auto& kv : manifest()) ++per_reader[std::string(kv.value().as_object().at("reader").as_string())];
-  for (const auto& [name, reader] : readers()) EXPECT_GE(per_reader[name], 1) << "no bad input for reader " << name;
+  for (const auto& kv : manifest())
+    ++per_reader[std::string(kv.value().as_object().at("reader").as_string())];
+  for (const auto& [name, reader] : readers())
+    EXPECT_GE(per_reader[name], 1) << "no bad input for reader " << name;
   // Each image format has its own broken files.
   std::set<std::string> kinds;
   for (const auto& f : corpus_files()) kinds.insert(f.substr(0, f.find('/')));
@@ -182,8 +180,8 @@ TEST(BadCorpus, EveryFileIsRejectedWithItsError) {
     ASSERT_NE(it, readers().end()) << "unknown reader " << reader_name;
     try {
       it->second(kBad / rel, options ? options->as_object() : json::object{});
-      ADD_FAILURE() << rel << " was accepted by " << reader_name << "; expected " << type << " containing \"" << contains
-                    << "\"";
+      ADD_FAILURE() << rel << " was accepted by " << reader_name << "; expected " << type << " containing \""
+                    << contains << "\"";
     } catch (const Error& e) {
       const std::string what = e.what();
       EXPECT_TRUE(is_type(e, type)) << "message: " << what;

@@ -32,7 +32,8 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// The message of the visbone::Error `f` throws as type E; a test failure if it throws nothing or another type.
+// The message of the visbone::Error `f` throws as type E; a test failure if it throws nothing or another
+// type.
 template <typename E, typename F>
 std::string error_of(F&& f) {
   try {
@@ -138,9 +139,9 @@ TEST(SafetensorsLimits, HeaderSizeIsConfigurable) {
   limits.max_header_bytes = header_length(file);
   EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).tensors().size(), 3u);
   limits.max_header_bytes -= 1;
-  EXPECT_THAT(error_of<FormatError>([&] { SafetensorsFile::from_bytes(file, "w.safetensors", limits); }),
-              AllOf(HasSubstr("w.safetensors: header length"),
-                    HasSubstr("(SafetensorsLimits::max_header_bytes)")));
+  EXPECT_THAT(
+      error_of<FormatError>([&] { SafetensorsFile::from_bytes(file, "w.safetensors", limits); }),
+      AllOf(HasSubstr("w.safetensors: header length"), HasSubstr("(SafetensorsLimits::max_header_bytes)")));
 }
 
 TEST(SafetensorsLimits, TensorCountIsConfigurableAndMetadataDoesNotCount) {
@@ -206,7 +207,8 @@ TEST(CheckpointLimits, ApplyToTheWeightsAndTheIndex) {
   TempDir sharded;
   sharded.write("config.json", "{}");
   write_safetensors(sharded.path() / "a.safetensors", tensors(1));
-  write_safetensors(sharded.path() / "b.safetensors", {{"head.weight", Tensor({2})}, {"head.bias", Tensor({1})}});
+  write_safetensors(sharded.path() / "b.safetensors",
+                    {{"head.weight", Tensor({2})}, {"head.bias", Tensor({1})}});
   sharded.write("model.safetensors.index.json",
                 R"({"weight_map": {"layer.0.weight": "a.safetensors", "head.weight": "b.safetensors",
                                    "head.bias": "b.safetensors"}})");
@@ -229,8 +231,8 @@ TEST(NpzLimits, ArrayCountAndHeaderSizeAreConfigurable) {
   EXPECT_EQ(NpzFile::open(file, limits).arrays().size(), arrays);
   limits.max_arrays = arrays - 1;
   EXPECT_THAT(error_of<FormatError>([&] { NpzFile::open(file, limits); }),
-              HasSubstr(std::to_string(arrays) + " entries, more than the limit of " + std::to_string(arrays - 1) +
-                        " arrays (NpzLimits::max_arrays)"));
+              HasSubstr(std::to_string(arrays) + " entries, more than the limit of " +
+                        std::to_string(arrays - 1) + " arrays (NpzLimits::max_arrays)"));
   limits = NpzLimits{};
   limits.max_npy_header_bytes = 32;  // numpy writes headers of 118 bytes and more
   EXPECT_THAT(error_of<FormatError>([&] { NpzFile::open(file, limits); }),
@@ -271,14 +273,16 @@ TEST(DecodeLimits, MemoryIsComputedFromTheHeaderAndConfigurable) {
     Bytes file;
     std::uint64_t needed;
   };
-  for (const auto& [file, needed] : {Case{png(10, 10), 700}, Case{png(10, 10, 16), 1100}, Case{png(10, 10, 8, 6), 1100},
-                                     Case{image::testing::make_tiff_rgb(10, 10, Bytes(600, 1), 0, 16), 1100}}) {
+  for (const auto& [file, needed] :
+       {Case{png(10, 10), 700}, Case{png(10, 10, 16), 1100}, Case{png(10, 10, 8, 6), 1100},
+        Case{image::testing::make_tiff_rgb(10, 10, Bytes(600, 1), 0, 16), 1100}}) {
     image::DecodeOptions options;
     options.max_bytes = needed;
     EXPECT_EQ(image::decode_image(file, "img", options).height(), 10);
     options.max_bytes = needed - 1;
     EXPECT_THAT(error_of<FormatError>([&] { image::decode_image(file, "img", options); }),
-                AllOf(HasSubstr("img: decoding this 10x10"), HasSubstr("may take " + std::to_string(needed) + " bytes"),
+                AllOf(HasSubstr("img: decoding this 10x10"),
+                      HasSubstr("may take " + std::to_string(needed) + " bytes"),
                       HasSubstr("(DecodeOptions::max_bytes)")));
   }
 }
@@ -291,9 +295,10 @@ TEST(PreprocessLimits, MemoryPerImageIsConfigurable) {
   const std::uint64_t needed = image::ImageProcessor(config).preprocess_bytes(30, 40, 1);
   EXPECT_GE(needed, 32u * 32 * 3 * sizeof(float));  // at least the float32 output
   EXPECT_EQ(image::ImageProcessor(config, needed).preprocess(img).dim(3), 32);
-  EXPECT_THAT(error_of<ShapeError>([&] { image::ImageProcessor(config, needed - 1).preprocess(img); }),
-              AllOf(HasSubstr("preprocessing a 40x30 image with this config takes up to " + std::to_string(needed)),
-                    HasSubstr("more than the limit of " + std::to_string(needed - 1) + " per image")));
+  EXPECT_THAT(
+      error_of<ShapeError>([&] { image::ImageProcessor(config, needed - 1).preprocess(img); }),
+      AllOf(HasSubstr("preprocessing a 40x30 image with this config takes up to " + std::to_string(needed)),
+            HasSubstr("more than the limit of " + std::to_string(needed - 1) + " per image")));
 }
 
 // Shrinking a very long image to a fixed size makes wide resampling filters: 2 million pixels to 224 need
@@ -337,8 +342,9 @@ TEST(YamlLimits, NestingDepthIsConfigurable) {
   EXPECT_NO_THROW(pipeline::parse_config(nested_source(8), "p.yaml", limits));
   EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(nested_source(9), "p.yaml", limits); }),
               HasSubstr("p.yaml:3:"));
-  EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(nested_source(9), "p.yaml", limits); }),
-              HasSubstr("mappings and lists nested 11 deep, more than the limit of 10 (YamlLimits::max_depth)"));
+  EXPECT_THAT(
+      error_of<ConfigError>([&] { pipeline::parse_config(nested_source(9), "p.yaml", limits); }),
+      HasSubstr("mappings and lists nested 11 deep, more than the limit of 10 (YamlLimits::max_depth)"));
   EXPECT_NO_THROW(pipeline::parse_config(nested_source(62), "p.yaml"));  // the default, 64
   EXPECT_THROW(pipeline::parse_config(nested_source(63), "p.yaml"), ConfigError);
 }
@@ -368,11 +374,13 @@ TEST(YamlLimits, AliasExpansionIsBounded) {
 
 TEST(BitConfigLimits, ChannelCountsAreBoundedBeforeAnyArithmetic) {
   const auto config = [](int hidden) {
-    return boost::json::object{{"depths", {1}}, {"hidden_sizes", {hidden}}, {"embedding_size", 64}, {"num_groups", 1}};
+    return boost::json::object{
+        {"depths", {1}}, {"hidden_sizes", {hidden}}, {"embedding_size", 64}, {"num_groups", 1}};
   };
   EXPECT_EQ(bit::BitConfig::from_json(config(65536), "c.json").stage_channels(1), 65536);
-  EXPECT_THAT(error_of<ConfigError>([&] { bit::BitConfig::from_json(config(65537), "c.json"); }),
-              HasSubstr("c.json: BitConfig: 'hidden_sizes' is [65537], expected channel counts from 1 to 65536"));
+  EXPECT_THAT(
+      error_of<ConfigError>([&] { bit::BitConfig::from_json(config(65537), "c.json"); }),
+      HasSubstr("c.json: BitConfig: 'hidden_sizes' is [65537], expected channel counts from 1 to 65536"));
   // Past int, make_div saturates instead of overflowing.
   EXPECT_EQ(bit::make_div(1e12), 1'000'000'000);
 }

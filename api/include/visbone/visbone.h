@@ -3,7 +3,7 @@
 // `pkg-config --cflags --libs visbone`.
 //
 //   #include <visbone/visbone.h>
-//   auto backbone = visbone::load_backbone("google/bit-50", {.out_features = {{"stage2", "stage3", "stage4"}}});
+//   auto backbone = visbone::load_backbone("google/bit-50", {.out_features = {{"stage3", "stage4"}}});
 //   auto processor = visbone::ImageProcessor::from_pretrained("google/bit-50");
 //   auto maps = backbone->forward(processor.process(cv::imread("cat.jpg")));   // stage name -> (N, C, H, W)
 //

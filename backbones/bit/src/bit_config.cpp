@@ -157,7 +157,8 @@ void BitConfig::validate() const {
   for (int d : depths)
     if (d < 1) bad("depths", py_repr(depths), "positive numbers of units per stage");
   for (int h : hidden_sizes)
-    if (h < 1 || h > kMaxChannels) bad("hidden_sizes", py_repr(hidden_sizes), "channel counts from 1 to 65536");
+    if (h < 1 || h > kMaxChannels)
+      bad("hidden_sizes", py_repr(hidden_sizes), "channel counts from 1 to 65536");
   if (output_stride != 8 && output_stride != 16 && output_stride != 32)
     bad("output_stride", std::to_string(output_stride), "8, 16 or 32");
   if (width_factor < 1 || width_factor > 64) bad("width_factor", std::to_string(width_factor), "1 to 64");

@@ -72,7 +72,7 @@ BitConfig bit_architecture(int layers, int width) {
   return c;
 }
 
-// More classes than any real dataset has (ImageNet-21k: 21843); bounds the label table a timm config asks for.
+// More classes than any real dataset has (ImageNet-21k: 21843): bounds a timm config's label table.
 constexpr std::int64_t kMaxTimmClasses = 1'000'000;
 
 void set_labels(BitConfig& c, std::int64_t n) {
@@ -156,7 +156,8 @@ BitConfig timm_config(const json::value& cfg, const std::string& where) {
       const auto v = args.at(key).to_number<std::int64_t>();
       // Bounded before make_div and int arithmetic see it; validate() then checks each value's own range.
       if (v < 0 || v > (1 << 20))
-        throw ConfigError(where + ": model_args." + key + " is " + std::to_string(v) + ", expected 0 to 1048576");
+        throw ConfigError(where + ": model_args." + key + " is " + std::to_string(v) +
+                          ", expected 0 to 1048576");
       return static_cast<int>(v);
     };
     try {
@@ -181,8 +182,8 @@ BitConfig timm_config(const json::value& cfg, const std::string& where) {
     json::error_code ec;
     const std::int64_t count = n->is_number() ? n->to_number<std::int64_t>(ec) : -1;
     if (!n->is_number() || ec || count < 0 || count > kMaxTimmClasses)
-      throw ConfigError(where + ": num_classes is " + json::serialize(*n) + ", expected an integer from 0 to " +
-                        std::to_string(kMaxTimmClasses));
+      throw ConfigError(where + ": num_classes is " + json::serialize(*n) +
+                        ", expected an integer from 0 to " + std::to_string(kMaxTimmClasses));
     set_labels(c, count);
   }
   c.semantics = Semantics::Timm;

@@ -119,11 +119,13 @@ void check_memory(const ImageInfo& info, const DecodeOptions& options, const std
   const std::uint64_t buffers = info.orientation != 1 ? 2 : 1;
   std::uint64_t decoded = 0, out = 0, needed = 0;
   const bool overflow =
-      __builtin_mul_overflow(pixels, static_cast<std::uint64_t>(info.max_decoded_bytes_per_pixel) * buffers, &decoded) ||
+      __builtin_mul_overflow(pixels, static_cast<std::uint64_t>(info.max_decoded_bytes_per_pixel) * buffers,
+                             &decoded) ||
       __builtin_mul_overflow(pixels, std::uint64_t{3}, &out) || __builtin_add_overflow(decoded, out, &needed);
   if (overflow || needed > options.max_bytes)
-    fail(name, "decoding this " + size_str(info.width, info.height) + " " + std::string(format_name(info.format)) +
-                   " may take " + (overflow ? std::string("more than 2^64") : std::to_string(needed)) +
+    fail(name, "decoding this " + size_str(info.width, info.height) + " " +
+                   std::string(format_name(info.format)) + " may take " +
+                   (overflow ? std::string("more than 2^64") : std::to_string(needed)) +
                    " bytes of memory, more than the limit of " + std::to_string(options.max_bytes) +
                    " (DecodeOptions::max_bytes)");
 }

@@ -387,9 +387,10 @@ std::uint64_t ImageProcessor::preprocess_bytes(int height, int width, int channe
       if (config_.resample == Resample::nearest) {
         bytes += (static_cast<double>(rw) + rh) * sizeof(int);
       } else {
-        // Resampling weights: per output index, 2 * ceil(support * scale) + 1 taps (support at most 3, lanczos).
+        // Resampling weights: per output index 2 * ceil(support * scale) + 1 taps; support <= 3 (lanczos).
         const auto coefficients = [](double in, double out) {
-          return out * ((2 * std::ceil(3.0 * std::max(1.0, in / out)) + 1) * sizeof(std::int32_t) + 2 * sizeof(int));
+          return out * ((2 * std::ceil(3.0 * std::max(1.0, in / out)) + 1) * sizeof(std::int32_t) +
+                        2 * sizeof(int));
         };
         bytes += coefficients(height, rh);
         if (rw != width) bytes += coefficients(width, rw) + static_cast<double>(rw) * height * c;
@@ -412,9 +413,10 @@ Image ImageProcessor::resize_and_crop(const Image& image) const {
   if (image.empty()) throw ShapeError("cannot preprocess an empty image");
   if (const auto needed = preprocess_bytes(image.height(), image.width(), image.channels());
       needed > max_bytes_per_image_)
-    throw ShapeError("preprocessing a " + std::to_string(image.width()) + "x" + std::to_string(image.height()) +
-                     " image with this config takes up to " + std::to_string(needed) +
-                     " bytes of memory, more than the limit of " + std::to_string(max_bytes_per_image_) +
+    throw ShapeError("preprocessing a " + std::to_string(image.width()) + "x" +
+                     std::to_string(image.height()) + " image with this config takes up to " +
+                     std::to_string(needed) + " bytes of memory, more than the limit of " +
+                     std::to_string(max_bytes_per_image_) +
                      " per image (ImageProcessor's max_bytes_per_image)");
   Image converted;
   const Image* current = &image;

@@ -329,7 +329,8 @@ ImageInfo probe_tiff(std::span<const std::uint8_t> bytes, const std::string& nam
   info.height = static_cast<std::int64_t>(*tags->height);
   info.palette = tags->photometric == 3u;
   // Up to 4 channels of up to 64-bit samples; a missing tag means 1 bit.
-  info.max_decoded_bytes_per_pixel = 4 * static_cast<int>((std::clamp<std::uint64_t>(tags->bits.value_or(1), 1, 64) + 7) / 8);
+  info.max_decoded_bytes_per_pixel =
+      4 * static_cast<int>((std::clamp<std::uint64_t>(tags->bits.value_or(1), 1, 64) + 7) / 8);
   std::optional<int> orientation;
   if (tags->orientation) orientation = static_cast<int>(std::min<std::uint64_t>(*tags->orientation, 1000));
   info.orientation = resolve_orientation(orientation, std::nullopt);

@@ -17,8 +17,9 @@ class Walk {
 
   void visit(const YAML::Node& node, int depth) {
     if (++nodes_ > limits_.max_nodes)
-      throw ConfigError(at(node, file_) + ": the document has more than " + std::to_string(limits_.max_nodes) +
-                        " nodes when every alias is counted where it is used (the limit, YamlLimits::max_nodes)");
+      throw ConfigError(
+          at(node, file_) + ": the document has more than " + std::to_string(limits_.max_nodes) +
+          " nodes when every alias is counted where it is used (the limit, YamlLimits::max_nodes)");
     if (!node.IsSequence() && !node.IsMap()) return;
     if (depth > limits_.max_depth)
       throw ConfigError(at(node, file_) + ": mappings and lists nested " + std::to_string(depth) +
@@ -44,8 +45,9 @@ class Walk {
 
 void check_yaml_size(std::string_view text, const std::string& file, const YamlLimits& limits) {
   if (text.size() > limits.max_bytes)
-    throw ConfigError(file + ": the YAML text is " + std::to_string(text.size()) + " bytes, more than the limit of " +
-                      std::to_string(limits.max_bytes) + " (YamlLimits::max_bytes)");
+    throw ConfigError(file + ": the YAML text is " + std::to_string(text.size()) +
+                      " bytes, more than the limit of " + std::to_string(limits.max_bytes) +
+                      " (YamlLimits::max_bytes)");
 }
 
 void check_yaml_limits(const YAML::Node& root, const std::string& file, const YamlLimits& limits) {

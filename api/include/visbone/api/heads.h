@@ -61,15 +61,16 @@ std::unique_ptr<Head> make_head(std::string_view spec, Backbone& backbone, const
 std::unique_ptr<Head> make_head(std::string_view spec, Backbone& backbone, const registry::Registry& registry,
                                 const HeadOptions& options = {});
 // With parameters already parsed (their `where` names them in messages).
-std::unique_ptr<Head> make_head(const registry::Params& spec, Backbone& backbone, const registry::Registry& registry,
-                                const HeadOptions& options = {});
+std::unique_ptr<Head> make_head(const registry::Params& spec, Backbone& backbone,
+                                const registry::Registry& registry, const HeadOptions& options = {});
 
 // One forward pass of `batch` (float32 N, C, H, W) asking for what `head` needs, then the head's results:
 // one HeadResult per image. Errors are forward()'s and the head's. Thread-safe (heads keep no state between
 // calls; the backbone serialises its passes).
 std::vector<HeadResult> run_head(Backbone& backbone, const Head& head, const Tensor& batch);
 // Several heads fed by one forward pass (their needs merged): results[h][i] is head h's result for image i.
-std::vector<std::vector<HeadResult>> run_heads(Backbone& backbone, const std::vector<std::unique_ptr<Head>>& heads,
+std::vector<std::vector<HeadResult>> run_heads(Backbone& backbone,
+                                               const std::vector<std::unique_ptr<Head>>& heads,
                                                const Tensor& batch);
 
 }  // namespace visbone

@@ -40,7 +40,7 @@ enum class ChannelOrder { bgr, rgb };
 // process() on one processor at once.
 class ImageProcessor {
  public:
-  // transformers' BitImageProcessor defaults: shortest edge 224 (bicubic), 224x224 center crop, CLIP mean/std.
+  // transformers' BitImageProcessor defaults: shortest edge 224 (bicubic), 224x224 centre crop, CLIP mean/std
   ImageProcessor();
   // ConfigError when a value cannot work (non-positive sizes, a zero std, mean and std of different lengths).
   explicit ImageProcessor(ImageProcessorConfig config);
@@ -59,7 +59,9 @@ class ImageProcessor {
   void set_max_pixels(std::int64_t max_pixels);
 
   // (height, width) of the pixel values for an input of height x width pixels.
-  std::pair<int, int> output_size(int height, int width) const { return processor_.output_size(height, width); }
+  std::pair<int, int> output_size(int height, int width) const {
+    return processor_.output_size(height, width);
+  }
 
   // One image in memory -> (1, 3, H, W) float32. Takes 8-bit Mats: CV_8UC1 (gray), CV_8UC2 (gray + alpha),
   // CV_8UC3 (colour in `order`) and CV_8UC4 (colour + alpha); with do_convert_rgb (the default) gray is

@@ -110,6 +110,7 @@ class LoadedBackbone final : public Backbone {
 // Errors (all derived from visbone::Error): NotFoundError for a name that is none of these or a missing
 // weight; ConfigError for a bad config or selection; FormatError for unreadable weights; ShapeError for a
 // weight of the wrong shape; hub::HttpError / NetworkError from the hub. Safe to call from several threads.
-std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path, const BackboneOptions& options = {});
+std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path,
+                                              const BackboneOptions& options = {});
 
 }  // namespace visbone

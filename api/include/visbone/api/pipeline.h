@@ -11,8 +11,8 @@
 //     heads: [{type: classification, top_k: 5}]
 //     sinks: [{type: jsonl, path: predictions.jsonl}])", "/data/run1");
 //
-// The keys are described in pipeline/config.h and the README; a pipeline::PipelineConfig may also be filled in
-// code and passed to pipeline::Pipeline's constructor.
+// The keys are described in pipeline/config.h and the README; a pipeline::PipelineConfig may also be
+// filled in code and passed to pipeline::Pipeline's constructor.
 #pragma once
 
 #include <filesystem>
@@ -33,6 +33,7 @@ std::unique_ptr<pipeline::Pipeline> load_pipeline(const std::filesystem::path& y
                                                   const pipeline::Overrides& overrides = {});
 // The same from YAML text; `base_dir` is where relative paths resolve (and what messages name); default: the
 // working folder.
-std::unique_ptr<pipeline::Pipeline> make_pipeline(std::string_view yaml, const std::filesystem::path& base_dir = {});
+std::unique_ptr<pipeline::Pipeline> make_pipeline(std::string_view yaml,
+                                                  const std::filesystem::path& base_dir = {});
 
 }  // namespace visbone

@@ -49,7 +49,8 @@ class SafetensorsFile {
   // mapped, FormatError (naming the file and tensor) for any violation of the format or of `limits`.
   static SafetensorsFile open(const std::filesystem::path& path, const SafetensorsLimits& limits = {});
   // Same checks on bytes in memory; `name` stands for the file in messages.
-  static SafetensorsFile from_bytes(std::string bytes, std::string name, const SafetensorsLimits& limits = {});
+  static SafetensorsFile from_bytes(std::string bytes, std::string name,
+                                    const SafetensorsLimits& limits = {});
 
   SafetensorsFile(SafetensorsFile&&) noexcept = default;
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;

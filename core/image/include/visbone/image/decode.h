@@ -17,7 +17,8 @@ namespace visbone::image {
 // Pillow's Image.MAX_IMAGE_PIXELS is 89,478,485; Pillow raises DecompressionBombError above twice that.
 inline constexpr std::int64_t kDefaultMaxPixels = 178'956'970;
 // Enough for any 8- or 16-bit image within kDefaultMaxPixels (16-bit RGBA with orientation: 19 bytes per
-// pixel); what it stops by default are wider samples (32- and 64-bit TIFF) that the pixel count does not bound.
+// pixel); what it stops by default are wider samples (32- and 64-bit TIFF) that the pixel count does not
+// bound.
 inline constexpr std::uint64_t kDefaultMaxDecodeBytes = std::uint64_t{4} << 30;
 
 enum class ImageFormat { png, jpeg, bmp, tiff, webp };

@@ -146,7 +146,8 @@ struct PipelineConfig {
 // "FILE:LINE:COL: ..." otherwise, including for a document over `limits`.
 PipelineConfig load_config(const std::filesystem::path& file, const YamlLimits& limits = {});
 // Parses YAML text; `file` names it in messages and its folder is the base for relative paths.
-PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& file, const YamlLimits& limits = {});
+PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& file,
+                            const YamlLimits& limits = {});
 
 // Command-line values that replace the config's (relative paths here resolve against the working folder,
 // as command-line paths do).
