@@ -8,6 +8,7 @@ if [ "${1:-}" = "--asan" ]; then
   export VISBONE_BUILD_DIR=build-asan
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
   bash scripts/setup.sh -DVISBONE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 else
   bash scripts/setup.sh

@@ -89,6 +89,11 @@ TEST(RunCli, ProgressLinesArePeriodic) {
 // Peak memory of a run must not grow with the number of inputs: the limiter bounds what is in flight, sources
 // stream, and JSON Lines go straight to their (temporary) file.
 TEST(RunCli, PeakMemoryStaysFlatFrom500To2000Images) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine (up to 256 MiB), so RSS grows with the work done, not with what
+  // is live; the bound is a property of the Release build, where this test runs.
+  GTEST_SKIP() << "peak RSS is not meaningful under AddressSanitizer";
+#endif
   TempDir d;
   for (int i = 0; i < 2000; ++i) {
     char name[32];
