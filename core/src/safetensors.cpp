@@ -1,8 +1,6 @@
 #include "visbone/core/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/mapped_file.h"
 #include "visbone/core/memory_budget.h"
 
 namespace visbone {
@@ -276,12 +275,12 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const b
 }  // namespace
 
 void SafetensorsFile::parse(const SafetensorsLimits& limits) {
-  const std::uint64_t size = bytes_.size();
+  const std::uint64_t size = bytes_.bytes.size();
   if (size < kPrefixBytes)
     throw FormatError(name_ + ": file is " + std::to_string(size) +
                       " bytes, shorter than the 8-byte header length that starts a safetensors file");
   std::uint64_t header_len = 0;
-  std::memcpy(&header_len, bytes_.data(), kPrefixBytes);
+  std::memcpy(&header_len, bytes_.bytes.data(), kPrefixBytes);
   if (header_len > limits.max_header_bytes)
     throw FormatError(name_ + ": header length " + std::to_string(header_len) + " is over the limit of " +
                       std::to_string(limits.max_header_bytes) +
@@ -291,7 +290,7 @@ void SafetensorsFile::parse(const SafetensorsLimits& limits) {
                       " runs past the end of the file (" + std::to_string(size) + " bytes, so at most " +
                       std::to_string(size - kPrefixBytes) + " bytes of header)");
   data_start_ = kPrefixBytes + header_len;
-  const std::string_view header(reinterpret_cast<const char*>(bytes_.data()) + kPrefixBytes, header_len);
+  const std::string_view header(reinterpret_cast<const char*>(bytes_.bytes.data()) + kPrefixBytes, header_len);
 
   if (const auto bad = invalid_utf8_at(header); bad != std::string_view::npos)
     throw FormatError(name_ + ": header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
@@ -371,9 +370,7 @@ SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name,
                                             const SafetensorsLimits& limits) {
   SafetensorsFile f;
   f.name_ = std::move(name);
-  auto owned = std::make_shared<const std::string>(std::move(bytes));
-  f.bytes_ = std::as_bytes(std::span<const char>(owned->data(), owned->size()));
-  f.keepalive_ = std::move(owned);
+  f.bytes_ = own_bytes(std::move(bytes));
   f.parse(limits);
   return f;
 }
@@ -381,24 +378,8 @@ SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, std::string name,
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path, const SafetensorsLimits& limits) {
   SafetensorsFile f;
   f.name_ = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(f.name_ + ": cannot open: " + errno_text(errno));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw IoError(f.name_ + ": cannot stat: " + errno_text(errno));
-  if (!S_ISREG(st.st_mode)) throw IoError(f.name_ + ": not a regular file, expected a safetensors file");
-  const auto size = static_cast<std::size_t>(st.st_size);
-  // mmap of 0 bytes fails; such a file is rejected by parse() as too short.
-  if (size > 0) {
-    void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (addr == MAP_FAILED) throw IoError(f.name_ + ": cannot map the file: " + errno_text(errno));
-    f.keepalive_ =
-        std::shared_ptr<const void>(addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
-    f.bytes_ = std::span<const std::byte>(static_cast<const std::byte*>(addr), size);
-  }
+  // An empty file maps to no bytes; parse() rejects it as too short.
+  f.bytes_ = map_file(path, "a safetensors file");
   f.parse(limits);
   return f;
 }
@@ -414,7 +395,7 @@ std::span<const std::byte> SafetensorsFile::raw(const TensorInfo& t) const {
   const std::less<const TensorInfo*> before;
   if (tensors_.empty() || before(&t, tensors_.data()) || !before(&t, tensors_.data() + tensors_.size()))
     throw NotFoundError(name_ + ": raw() was given tensor '" + t.name + "' from another file");
-  return bytes_.subspan(data_start_ + t.begin, t.end - t.begin);
+  return bytes_.bytes.subspan(data_start_ + t.begin, t.end - t.begin);
 }
 
 Tensor SafetensorsFile::load(std::string_view tensor) const {

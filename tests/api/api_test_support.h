@@ -2,6 +2,8 @@
 // and presets resolve offline), random batches and exact tensor comparison.
 #pragma once
 
+#include "support/support.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -27,24 +29,7 @@ inline const fs::path kTiny = kModels / "tiny-preact";
 inline const fs::path kBit50 = kModels / "bit-50-random-fp16";
 inline const fs::path kChelsea = kData / "preprocess" / "images" / "chelsea.png";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "visbone-api-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using visbone::testing::TempDir;
 
 // A huggingface_hub cache holding `repo_id` at revision main, its snapshot files symlinked to `model`'s, and
 // options that read it offline.

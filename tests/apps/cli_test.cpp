@@ -2,13 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <array>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <filesystem>
-#include <sys/wait.h>
 
 #include "bit/fixtures.h"
+#include "support/support.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/core/safetensors.h"
 
@@ -17,20 +15,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Run {
-  int status;
-  std::string out;
-};
-
-// Runs the built program with `args` (stderr merged into out when `merge`).
-Run run(const std::string& args, bool merge = false) {
-  const std::string cmd = std::string(VISBONE_BINARY) + " " + args + (merge ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+// Runs the built program; `merge` puts stderr after stdout in `out`, as a shell's 2>&1 would.
+testing::RunResult run(const std::string& args, bool merge = false) {
+  auto r = testing::run_visbone_line(args);
+  if (merge) r.out = r.all();
+  return r;
 }
 
 const std::string kData = VISBONE_TEST_DATA;

@@ -1,6 +1,8 @@
 // Helpers for the safetensors and checkpoint tests: hand-built file bytes and a temporary folder per test.
 #pragma once
 
+#include "support/support.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -35,31 +37,6 @@ inline void write_bytes(const std::filesystem::path& p, const std::string& bytes
   ASSERT_TRUE(out.good()) << p;
 }
 
-// A fresh folder, removed with its contents when the test ends. Unique per process and test, as ctest runs
-// the discovered tests in parallel.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<unsigned> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("visbone-" + std::string(info ? info->name() : "test") + "-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+// TempDir comes from support/support.h.
 
 }  // namespace visbone::testing

@@ -1,6 +1,8 @@
 // Shared by the head tests: a registry with the built-in heads and BiT, fixture paths, comparisons.
 #pragma once
 
+#include "support/support.h"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -48,13 +50,6 @@ inline double relative_error(const Tensor& ours, const Tensor& ref) {
   return scale > 0 ? diff / scale : diff;
 }
 
-inline std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 }  // namespace visbone::testing

@@ -2,6 +2,8 @@
 // (tests/hub/fake_hub.py) run as a child process on 127.0.0.1 for the duration of one test.
 #pragma once
 
+#include "support/support.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -61,24 +63,7 @@ std::optional<E> thrown(F&& f) {
   return std::nullopt;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "visbone-hub-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using visbone::testing::TempDir;
 
 // Sets (or with nullopt unsets) an environment variable and restores the previous state on destruction.
 class ScopedEnv {

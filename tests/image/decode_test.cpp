@@ -288,7 +288,7 @@ Bytes big_png_header() {
 
 TEST(DecodeBadInput, ZeroBytes) {
   TempDir dir;
-  const auto p = dir.write("empty.png", {});
+  const auto p = dir.write("empty.png", std::string_view());
   expect_error<FormatError>([&] { read_image(p); }, {p.string(), "empty file"});
 }
 

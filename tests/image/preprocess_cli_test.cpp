@@ -2,10 +2,7 @@
 // library computes; bad images reported and skipped with exit status 1; usage errors exit with 2.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <array>
-#include <cstdio>
-
+#include "support/support.h"
 #include "test_files.h"
 #include "visbone/core/safetensors.h"
 #include "visbone/image/decode.h"
@@ -14,19 +11,11 @@
 namespace visbone::image {
 namespace {
 
-struct Run {
-  int status;
-  std::string out;  // stdout and stderr
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(VISBONE_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+// stdout and stderr together in `out`, as a shell's 2>&1 would.
+::visbone::testing::RunResult run(const std::string& args) {
+  auto r = ::visbone::testing::run_visbone_line(args);
+  r.out = r.all();
+  return r;
 }
 
 const std::string kData = VISBONE_TEST_DATA;
@@ -67,7 +56,7 @@ TEST(PreprocessCli, DefaultConfigIsTransformersDefaults) {
 
 TEST(PreprocessCli, BadImagesAreReportedAndSkipped) {
   testing::TempDir dir;
-  const auto empty = dir.write("empty.png", {});
+  const auto empty = dir.write("empty.png", std::string_view());
   const std::string out = (dir.path() / "p.safetensors").string();
   const std::string good = kData + "/digits/images/digit_0000.png";
   auto r = run("preprocess --output " + out + " " + empty.string() + " " + good);
@@ -93,7 +82,7 @@ TEST(PreprocessCli, UsageErrorsExitWith2) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("two images are named 'digit_0000.png'"), std::string::npos) << r.out;
   const auto bad_cfg =
-      dir.write("bad.json", {'{', '"', 'r', 'e', 's', 'a', 'm', 'p', 'l', 'e', '"', ':', '9', '}'});
+      dir.write("bad.json", R"({"resample":9})");
   const auto c = run("preprocess --config " + bad_cfg.string() + " --output " + (dir.path() / "x").string() +
                      " " + good);
   EXPECT_EQ(c.status, 2);

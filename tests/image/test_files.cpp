@@ -1,11 +1,9 @@
 #include "test_files.h"
 
-#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 
-#include <unistd.h>
 
 namespace visbone::image::testing {
 namespace {
@@ -204,27 +202,6 @@ Bytes make_tiff_rgb(int width, int height, const Bytes& rgb, int orientation, in
   for (int i = 0; i < 3; ++i) u16(static_cast<std::uint16_t>(bits));
   b.insert(b.end(), rgb.begin(), rgb.end());
   return b;
-}
-
-TempDir::TempDir() {
-  static std::atomic<int> counter{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("visbone-image-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::filesystem::remove_all(path_);
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::filesystem::path TempDir::write(const std::string& name, const Bytes& bytes) const {
-  const auto p = path_ / name;
-  std::ofstream out(p, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + p.string());
-  return p;
 }
 
 Bytes read_bytes(const std::filesystem::path& path) {

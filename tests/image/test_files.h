@@ -3,6 +3,8 @@
 // temporary folder for the bad-input files.
 #pragma once
 
+#include "support/support.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -38,19 +40,7 @@ Bytes jpeg_with_app1(const Bytes& jpeg, const Bytes& payload);
 // little-endian for 16 bits), with an Orientation tag when orientation > 0.
 Bytes make_tiff_rgb(int width, int height, const Bytes& rgb, int orientation, int bits = 8);
 
-// A fresh folder under the system temp dir, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const Bytes& bytes) const;
-
- private:
-  std::filesystem::path path_;
-};
+using visbone::testing::TempDir;
 
 Bytes read_bytes(const std::filesystem::path& path);
 

@@ -1,20 +1,10 @@
 #include "pipeline_test_support.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
-#include <sstream>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace visbone::pipeline::testing {
 
@@ -22,33 +12,6 @@ namespace fs = std::filesystem;
 
 fs::path project_dir() {
   return fs::path(kData).parent_path().parent_path();
-}
-
-TempDir::TempDir() {
-  static std::atomic<int> n{0};
-  path_ = fs::temp_directory_path() /
-          ("visbone-pipeline-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-fs::path TempDir::write(const std::string& name, const std::string& text) const {
-  const fs::path p = path_ / name;
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::vector<std::string> read_lines(const fs::path& p) {
@@ -102,33 +65,6 @@ std::string png_header_only(std::uint32_t width, std::uint32_t height) {
   chunk(s, "IDAT", std::string("\x78\x9c\x03\x00\x00\x00\x00\x01", 8));  // a tiny zlib stream
   chunk(s, "IEND", "");
   return s;
-}
-
-RunResult run_visbone(const std::vector<std::string>& args) {
-  TempDir io;
-  const fs::path out = io.path() / "stdout", err = io.path() / "stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> argv_s = {VISBONE_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, VISBONE_BINARY, &actions, nullptr, argv.data(), environ) != 0)
-    throw std::runtime_error("cannot start " + std::string(VISBONE_BINARY));
-  posix_spawn_file_actions_destroy(&actions);
-  int status = 0;
-  rusage usage{};
-  ::wait4(pid, &status, 0, &usage);
-  RunResult r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  r.peak_rss_kib = usage.ru_maxrss;
-  return r;
 }
 
 }  // namespace visbone::pipeline::testing

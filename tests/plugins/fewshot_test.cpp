@@ -3,6 +3,8 @@
 // bundled digits model as backbone. Chance is 10%; the figure is printed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/support.h"
 #include <unistd.h>
 
 #include <iostream>
@@ -26,14 +28,7 @@ using ::testing::HasSubstr;
 const fs::path kData = VISBONE_TEST_DATA;
 const fs::path kModel = kData / "models" / "bit-tiny-digits";
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 // The host's image pipeline for the model: its preprocessor_config.json, as a pipeline would build it.
 std::function<Tensor(const std::vector<fs::path>&)> image_loader(const fs::path& model) {

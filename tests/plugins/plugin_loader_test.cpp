@@ -3,6 +3,8 @@
 // that take a registered name are refused with messages saying so.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/support.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,14 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 TEST(PluginLoader, LoadsTheExamplePluginsWithTheirFileAsOrigin) {
   Registry r;

@@ -2,6 +2,8 @@
 // outputs checked by hand, and the built-in heads built on it (or rejected with both shapes).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/support.h"
 #include <unistd.h>
 
 #include "visbone/bit/bit_component.h"
@@ -17,14 +19,7 @@ namespace fs = std::filesystem;
 using registry::Params;
 using ::testing::HasSubstr;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 class TinyCnn : public ::testing::Test {
  protected:

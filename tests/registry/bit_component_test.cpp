@@ -2,6 +2,8 @@
 // checkpoint folders, inline configs, hub ids through a resolver, ViT-hybrid checkpoints.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/support.h"
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -26,14 +28,7 @@ using ::testing::HasSubstr;
 
 const fs::path kModels = fs::path(VISBONE_TEST_DATA) / "models";
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 Params yaml(const std::string& text) {
   return Params::parse(text, "test.yaml");

@@ -2,34 +2,27 @@
 // --plugin with their file as origin, and a clear error for a plugin that cannot be loaded.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <filesystem>
+#include <optional>
+
+#include "support/support.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Run {
-  int status;
-  std::string out;
-};
-
-Run run(const std::string& env, const std::string& args) {
-  const std::string cmd = env + " " + std::string(VISBONE_BINARY) + " list " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+// `visbone list ARGS` with VISBONE_PLUGIN_PATH set to `plugin_path` (unset when nullopt); `out` holds
+// stdout then stderr.
+visbone::testing::RunResult run(std::optional<std::string> plugin_path, const std::string& args) {
+  auto r = visbone::testing::run_visbone_line("list " + args, {{"VISBONE_PLUGIN_PATH", std::move(plugin_path)}});
+  r.out = r.all();
+  return r;
 }
 
 TEST(ListCli, PrintsEveryBuiltInComponentWithDescriptionAndOrigin) {
-  const auto r = run("env -u VISBONE_PLUGIN_PATH", "");
+  const auto r = run(std::nullopt, "");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("backbones:\n"));
   EXPECT_THAT(r.out,
@@ -41,7 +34,7 @@ TEST(ListCli, PrintsEveryBuiltInComponentWithDescriptionAndOrigin) {
 
 TEST(ListCli, ShowsPluginComponentsWithTheirFile) {
   const std::string dir = VISBONE_PLUGIN_DIR;
-  const auto r = run("VISBONE_PLUGIN_PATH=" + dir, "--json");
+  const auto r = run(dir, "--json");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = boost::json::parse(r.out).as_object();
   const auto origin_of = [&](const char* kind, const std::string& name) -> std::string {
@@ -55,7 +48,7 @@ TEST(ListCli, ShowsPluginComponentsWithTheirFile) {
   EXPECT_EQ(origin_of("heads", "embedding"), "built-in");
   EXPECT_EQ(j.at("plugins").as_array().size(), 2u);
 
-  const auto bad = run("env -u VISBONE_PLUGIN_PATH", "--plugin " + std::string(NO_ENTRY_PLUGIN));
+  const auto bad = run(std::nullopt, "--plugin " + std::string(NO_ENTRY_PLUGIN));
   EXPECT_EQ(bad.status, 1);
   EXPECT_THAT(bad.out, HasSubstr("does not export the entry point 'visbone_plugin_entry'"));
 }

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/support.h"
+
 #include <boost/json.hpp>
 
 #include "visbone/core/errors.h"
@@ -13,14 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 TEST(Params, ReadsTypedValuesAndDefaults) {
   const auto p =

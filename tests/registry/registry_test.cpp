@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/support.h"
+
 #include "visbone/core/errors.h"
 #include "visbone/heads/components.h"
 #include "visbone/registry/registry.h"
@@ -60,14 +62,7 @@ class CountingSink final : public Sink {
   int written = 0;
 };
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using visbone::testing::message_of;
 
 Registry& with_builtins(Registry& r) {
   heads::register_components(r);

@@ -4,6 +4,8 @@
 // take, .npz array counts and .npy header sizes, YAML size, nesting depth and alias expansion.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/support.h"
 #include <unistd.h>
 
 #include <cstring>
@@ -48,30 +50,7 @@ std::string error_of(F&& f) {
   return {};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("visbone-limits-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-    return path_ / name;
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using visbone::testing::TempDir;
 
 std::vector<std::pair<std::string, Tensor>> tensors(int n) {
   std::vector<std::pair<std::string, Tensor>> out;

@@ -1,5 +1,7 @@
 #include "yaml_fields.h"
 
+#include "visbone/core/closest_match.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -30,36 +32,10 @@ std::string describe(const YAML::Node& node) {
   return "'" + node.Scalar() + "'";
 }
 
-namespace {
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
 std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = std::string::npos;
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(word, c);
-    // On a tie, a candidate the word begins ("top" -> "top_k") is the likelier intent than one it resembles.
-    if (d < best_d || (d == best_d && c.starts_with(word) && !best.starts_with(word))) {
-      best_d = d;
-      best = c;
-    }
-  }
+  const std::string best = closest_match(word, candidates);
+  if (best.empty()) return best;
+  const std::size_t best_d = edit_distance(word, best);
   // Beyond this the "suggestion" would be a guess, which misleads more than it helps...
   const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
   if (best_d <= limit) return best;

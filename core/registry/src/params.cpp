@@ -258,39 +258,4 @@ void Params::check_all_read(const std::string& component) const {
   fail(unknown.front(), msg);
 }
 
-std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
-  auto lower = [](std::string_view s) {
-    std::string r(s);
-    std::transform(r.begin(), r.end(), r.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return r;
-  };
-  // Levenshtein distance with one rolling row.
-  auto distance = [](const std::string& a, const std::string& b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t diag = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        const std::size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        diag = up;
-      }
-    }
-    return row[b.size()];
-  };
-  const std::string n = lower(name);
-  std::string best;
-  std::size_t best_d = SIZE_MAX;
-  for (const auto& c : candidates) {
-    const std::size_t d = distance(n, lower(c));
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
 }  // namespace visbone::registry

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "visbone/core/dtype.h"
+#include "visbone/core/mapped_file.h"
 #include "visbone/core/tensor.h"
 
 namespace visbone {
@@ -73,8 +74,7 @@ class SafetensorsFile {
   void parse(const SafetensorsLimits& limits);
 
   std::string name_;
-  std::shared_ptr<const void> keepalive_;  // the mapping or the owned string behind bytes_
-  std::span<const std::byte> bytes_;       // the whole file
+  MappedBytes bytes_;  // the whole file, mapped or owned
   std::uint64_t data_start_ = 0;           // 8 + header length
   std::vector<TensorInfo> tensors_;
   std::map<std::string, std::size_t, std::less<>> by_name_;  // index into tensors_

@@ -4,6 +4,8 @@
 // never silently falls back to a default.
 #pragma once
 
+#include "visbone/core/closest_match.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json/value.hpp>
@@ -75,7 +77,6 @@ class Params {
 // strings. ConfigError naming `where` for a key that is not a scalar.
 boost::json::value yaml_to_json(const YAML::Node& node, const std::string& where);
 
-// The closest of `candidates` to `name` by edit distance (case-insensitive); empty when there are none.
-std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);
+using visbone::closest_match;  // core/closest_match.h
 
 }  // namespace visbone::registry
