@@ -6,6 +6,8 @@
 # timeout, out-of-memory, uncaught exception) is saved under build-fuzz/artifacts/TARGET/; reproduce it with
 # build-fuzz/bin/TARGET FILE, then add the file to tests/data/bad/ (or a unit test) with the fix.
 # Prints one line per target with its execution count and status; exits non-zero if any target found something.
+# VISBONE_FUZZ_SEED=N fixes libFuzzer's seed (CI does, so a run there explores the same inputs each time and
+# a red run means a regression); unset, every run explores new ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ne 2 ]; then
@@ -35,7 +37,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
   status=ok
   # -timeout: one input taking longer than this is a finding (a hang); -rss_limit_mb: so is using more memory.
-  "$BUILD_DIR/bin/$t" "$corpus" "fuzz/corpus/$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 \
+  "$BUILD_DIR/bin/$t" "$corpus" "fuzz/corpus/$t" ${VISBONE_FUZZ_SEED:+-seed=$VISBONE_FUZZ_SEED} -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=FOUND
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   if [ "$status" = FOUND ]; then

@@ -364,6 +364,30 @@ TEST(DecodeBadInput, TruncatedOtherFormats) {
   }
 }
 
+// Found by fuzz_image: TIFF files whose first IFD names ImageWidth twice. libtiff keeps the first value, so
+// the header probe (which bounds the decoder's memory) must too, and the decoded size must match it.
+TEST(Decode, DuplicatedTiffTagsKeepTheFirstValueLikeLibtiff) {
+  const std::filesystem::path dir = std::filesystem::path(VISBONE_TEST_DATA) / "image";
+  struct Case {
+    const char* file;
+    std::int64_t width, height;
+    int orientation;
+  };
+  for (const Case& c : {Case{"tiff-duplicate-width-orient8.tiff", 9, 6, 8},  // widths 9 then 1; rotated 90
+                        Case{"tiff-duplicate-width-lzw.tiff", 2304, 6, 1}}) {  // widths 2304 then 54
+    const auto path = dir / c.file;
+    const Bytes bytes = testing::read_bytes(path);
+    const ImageInfo info = probe_image(bytes, c.file);
+    EXPECT_EQ(info.width, c.width) << c.file;
+    EXPECT_EQ(info.height, c.height) << c.file;
+    EXPECT_EQ(info.orientation, c.orientation) << c.file;
+    const bool swapped = c.orientation >= 5;
+    const Image img = read_image(path);
+    EXPECT_EQ(img.width(), swapped ? c.height : c.width) << c.file;
+    EXPECT_EQ(img.height(), swapped ? c.width : c.height) << c.file;
+  }
+}
+
 TEST(DecodeBadInput, EveryTruncationAndCorruptionFailsCleanly) {
   // Not a fuzzer, but the same idea on a budget: each prefix and many single-byte corruptions of a valid
   // file of every format must either decode or throw visbone::Error (ASan/UBSan builds check the rest).

@@ -162,7 +162,15 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
     fail(name, "cannot decode the " + std::string(format_name(info.format)) + " data (" +
                    size_str(info.width, info.height) +
                    " header); the file is corrupt, truncated or uses an unsupported variant");
-  check_pixels(m.cols, m.rows, options, name, "decoded image has");
+  // The memory check above trusted the header; a decoder that reads the size elsewhere must agree with it.
+  // (OpenCV's TIFF decoder has already applied the orientation, which may swap the sides.)
+  const bool swapped = info.format == ImageFormat::tiff && info.orientation >= 5;
+  const std::int64_t expect_w = swapped ? info.height : info.width;
+  const std::int64_t expect_h = swapped ? info.width : info.height;
+  if (m.cols != expect_w || m.rows != expect_h)
+    fail(name, std::string(format_name(info.format)) + " header gives a size of " +
+                   size_str(info.width, info.height) + " but the decoder produced " + size_str(m.cols, m.rows) +
+                   "; the file is inconsistent");
 
   if (!options.convert_rgb) {
     if (m.channels() != 1 && m.channels() != 3)

@@ -93,6 +93,7 @@ std::optional<TiffTags> read_tiff_ifd0(std::span<const std::uint8_t> bytes, std:
       default:
         continue;
     }
+    if (slot->has_value()) continue;  // libtiff keeps the first of duplicated tags and ignores the others
     const std::uint16_t type = *r.u16(e + 2, little);
     const std::uint64_t n = big ? *r.u64(e + 4, little) : *r.u32(e + 4, little);
     std::uint64_t size;
