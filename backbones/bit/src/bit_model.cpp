@@ -278,26 +278,32 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
     x = std::move(normed);
   }
   if (req.last_hidden_state) result.last_hidden_state = to_nchw(x, s);
+  // Global average pool and classifier, summed in double (vectorised across lanes and channels).
   Tensor pooled({n, x.c, 1, 1});
   const std::int64_t hw = x.h * x.w;
   for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t c = 0; c < x.c; ++c) {
-      const float* p = x.data.data() + ((b * x.blocks() + c / kBlock) * hw) * kBlock + c % kBlock;
-      double acc = 0.0;
-      for (std::int64_t i = 0; i < hw; ++i) acc += p[i * kBlock];
-      pooled.data()[b * x.c + c] = static_cast<float>(acc / static_cast<double>(hw));
+    for (std::int64_t blk = 0; blk < x.blocks(); ++blk) {
+      const float* p = x.data.data() + (b * x.blocks() + blk) * hw * kBlock;
+      double acc[kBlock] = {};
+      for (std::int64_t i = 0; i < hw; ++i)
+#pragma omp simd
+        for (int l = 0; l < kBlock; ++l) acc[l] += p[i * kBlock + l];
+      for (std::int64_t c = blk * kBlock; c < std::min(x.c, (blk + 1) * kBlock); ++c)
+        pooled.data()[b * x.c + c] = static_cast<float>(acc[c - blk * kBlock] / static_cast<double>(hw));
     }
   if (req.pooled) result.pooled = pooled;
   if (req.logits) {
     const std::int64_t labels = classifier_w_.dim(0), ch = classifier_w_.dim(1);
     result.logits = Tensor({n, labels});
+#pragma omp parallel for collapse(2) schedule(static)
     for (std::int64_t b = 0; b < n; ++b)
       for (std::int64_t k = 0; k < labels; ++k) {
-        double acc = classifier_b_.data()[k];
+        double acc = 0.0;
         const float* w = classifier_w_.data() + k * ch;
         const float* f = pooled.data() + b * ch;
+#pragma omp simd reduction(+ : acc)
         for (std::int64_t c = 0; c < ch; ++c) acc += static_cast<double>(w[c]) * f[c];
-        result.logits.data()[b * labels + k] = static_cast<float>(acc);
+        result.logits.data()[b * labels + k] = static_cast<float>(acc + classifier_b_.data()[k]);
       }
   }
   return result;

@@ -1,5 +1,6 @@
 #include "visbone/bit/group_norm_act.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -44,87 +45,96 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
                      std::to_string(src.c) + " channels");
   const std::int64_t n = src.n, cb = src.blocks(), hw = src.h * src.w, c = src.c;
   const std::int64_t per_group = c / groups_;
-  const std::int64_t units = n * cb;
-
-  // Statistics in one read. Each channel is shifted by its first value (so the sums are of small numbers
-  // even when the mean is large against the spread), summed in float over short runs of pixels and in
-  // double across runs; the groups are then combined exactly in double:
-  //   sum over the group of (x - m)^2 = sum_c [S2_c + 2 (k_c - m) S1_c + n (k_c - m)^2],  x - k_c summed in S1_c.
-  const std::size_t lanes = static_cast<std::size_t>(n * cb * kBlock);
-  std::vector<double> s1(lanes, 0.0), s2(lanes, 0.0), shift0(lanes, 0.0);
-  std::vector<double> mean(static_cast<std::size_t>(n * groups_), 0.0), rstd(mean.size(), 0.0);
+  // Work items: runs of whole blocks that hold whole groups (one group's blocks when a group fills whole
+  // blocks, one block when blocks hold whole groups, otherwise every block). Each item's statistics and
+  // output are computed back to back, so the second read of its data comes from cache.
+  const std::int64_t item_blocks = per_group % kBlock == 0 ? per_group / kBlock : kBlock % per_group == 0 ? 1 : cb;
+  const std::int64_t items = n * (cb / item_blocks);
   const float* x = src.data.data();
-  constexpr std::int64_t kRun = 64;
-
-#pragma omp parallel for schedule(static)
-  for (std::int64_t u = 0; u < units; ++u) {
-    const float* base = x + u * hw * kBlock;
-    float k[kBlock];
-    for (int l = 0; l < kBlock; ++l) k[l] = hw > 0 ? base[l] : 0.0f;
-    double d1[kBlock] = {}, d2[kBlock] = {};
-    for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
-      float a1[kBlock] = {}, a2[kBlock] = {};
-      const std::int64_t p1 = std::min(hw, p0 + kRun);
-      for (std::int64_t p = p0; p < p1; ++p) {
-#pragma omp simd
-        for (int l = 0; l < kBlock; ++l) {
-          const float d = base[p * kBlock + l] - k[l];
-          a1[l] += d;
-          a2[l] += d * d;
-        }
-      }
-      for (int l = 0; l < kBlock; ++l) d1[l] += a1[l], d2[l] += a2[l];
-    }
-    for (int l = 0; l < kBlock; ++l) {
-      const auto i = static_cast<std::size_t>(u * kBlock + l);
-      s1[i] = d1[l], s2[i] = d2[l], shift0[i] = k[l];
-    }
-  }
-  const double count = static_cast<double>(per_group * hw), pixels = static_cast<double>(hw);
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      const auto i = static_cast<std::size_t>(b * cb * kBlock + ch);
-      mean[static_cast<std::size_t>(b * groups_ + ch / per_group)] += s1[i] + pixels * shift0[i];
-    }
-  for (auto& m : mean) m /= count;
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      const auto i = static_cast<std::size_t>(b * cb * kBlock + ch);
-      const auto g = static_cast<std::size_t>(b * groups_ + ch / per_group);
-      const double delta = shift0[i] - mean[g];
-      rstd[g] += s2[i] + 2.0 * delta * s1[i] + pixels * delta * delta;
-    }
-  for (auto& r : rstd) r = 1.0 / std::sqrt(std::max(r, 0.0) / count + eps_);
-
-  // Pass 3: per-channel mean, scale and shift, then one fused sweep.
-  std::vector<float> hi(static_cast<std::size_t>(n * cb * kBlock), 0.0f), lo(hi.size(), 0.0f),
-      scale(hi.size(), 0.0f), shift(hi.size(), 0.0f);
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      const auto g = static_cast<std::size_t>(b * groups_ + ch / per_group);
-      const double s = gamma_.data()[ch] * rstd[g];
-      const auto i = static_cast<std::size_t>(b * cb * kBlock + ch);
-      hi[i] = static_cast<float>(mean[g]);
-      lo[i] = static_cast<float>(mean[g] - hi[i]);
-      scale[i] = static_cast<float>(s);
-      shift[i] = beta_.data()[ch];
-    }
   float* y = dst.data.data();
   const float* r = residual ? residual->data.data() : nullptr;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t u = 0; u < units; ++u) {
-    const std::int64_t off = u * hw * kBlock;
-    const float* mh = hi.data() + u * kBlock;
-    const float* ml = lo.data() + u * kBlock;
-    const float* sc = scale.data() + u * kBlock;
-    const float* sh = shift.data() + u * kBlock;
-    const float* ru = r ? r + off : nullptr;
-    switch (act_) {
-      case Act::None: apply_block<Act::None>(x + off, y + off, ru, mh, ml, sc, sh, hw); break;
-      case Act::Relu: apply_block<Act::Relu>(x + off, y + off, ru, mh, ml, sc, sh, hw); break;
-      case Act::Gelu: apply_block<Act::Gelu>(x + off, y + off, ru, mh, ml, sc, sh, hw); break;
-      case Act::GeluNew: apply_block<Act::GeluNew>(x + off, y + off, ru, mh, ml, sc, sh, hw); break;
-      case Act::Selu: apply_block<Act::Selu>(x + off, y + off, ru, mh, ml, sc, sh, hw); break;
+  const double pixels = static_cast<double>(hw), count = static_cast<double>(per_group * hw);
+  constexpr std::int64_t kRun = 64;
+
+#pragma omp parallel
+  {
+    // Per lane of the item: the shift k, sums of (x - k) and (x - k)^2, then the output's coefficients.
+    const auto lanes = static_cast<std::size_t>(item_blocks * kBlock);
+    std::vector<double> s1(lanes), s2(lanes), k(lanes), mean(lanes), rstd(lanes);
+    std::vector<float> hi(lanes), lo(lanes), scale(lanes), shift(lanes);
+#pragma omp for schedule(static)
+    for (std::int64_t item = 0; item < items; ++item) {
+      const std::int64_t first_block = item * item_blocks;  // counting blocks across the batch
+      const std::int64_t ch0 = (first_block % cb) * kBlock;  // the item's first channel
+      const std::int64_t off = first_block * hw * kBlock;
+
+      // Statistics in one read. Each lane is shifted by its first value (so the sums are of small numbers
+      // even when the mean is large against the spread), summed in float over short runs of pixels and in
+      // double across runs.
+      for (std::int64_t b = 0; b < item_blocks; ++b) {
+        const float* base = x + off + b * hw * kBlock;
+        float kf[kBlock];
+        for (int l = 0; l < kBlock; ++l) kf[l] = hw > 0 ? base[l] : 0.0f;
+        double d1[kBlock] = {}, d2[kBlock] = {};
+        for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
+          float a1[kBlock] = {}, a2[kBlock] = {};
+          const std::int64_t p1 = std::min(hw, p0 + kRun);
+          for (std::int64_t p = p0; p < p1; ++p) {
+#pragma omp simd
+            for (int l = 0; l < kBlock; ++l) {
+              const float d = base[p * kBlock + l] - kf[l];
+              a1[l] += d;
+              a2[l] += d * d;
+            }
+          }
+          for (int l = 0; l < kBlock; ++l) d1[l] += a1[l], d2[l] += a2[l];
+        }
+        for (int l = 0; l < kBlock; ++l) {
+          const auto i = static_cast<std::size_t>(b * kBlock + l);
+          s1[i] = d1[l], s2[i] = d2[l], k[i] = kf[l];
+        }
+      }
+      // The groups' mean and variance, combined exactly in double:
+      //   sum over the group of (x - m)^2 = sum_c [S2_c + 2 (k_c - m) S1_c + n (k_c - m)^2].
+      // Lane i's group is (ch0 + i) / per_group; items start on a group boundary, so i / per_group counts
+      // the item's groups from 0.
+      const std::int64_t real = std::min<std::int64_t>(static_cast<std::int64_t>(lanes), c - ch0);
+      std::fill(mean.begin(), mean.end(), 0.0);
+      std::fill(rstd.begin(), rstd.end(), 0.0);
+      for (std::int64_t i = 0; i < real; ++i) mean[i / per_group] += s1[i] + pixels * k[i];
+      for (std::int64_t g = 0; g * per_group < real; ++g) mean[g] /= count;
+      for (std::int64_t i = 0; i < real; ++i) {
+        const double delta = k[i] - mean[i / per_group];
+        rstd[i / per_group] += s2[i] + 2.0 * delta * s1[i] + pixels * delta * delta;
+      }
+      for (std::int64_t g = 0; g * per_group < real; ++g) rstd[g] = 1.0 / std::sqrt(std::max(rstd[g], 0.0) / count + eps_);
+      // Per lane: the mean split into a float and its remainder, the scale and the shift; padding lanes get
+      // zeros, so they stay act(0) = 0.
+      for (std::size_t i = 0; i < lanes; ++i) {
+        const auto ii = static_cast<std::int64_t>(i);
+        if (ii >= real) {
+          hi[i] = lo[i] = scale[i] = shift[i] = 0.0f;
+          continue;
+        }
+        const double m = mean[i / per_group];
+        hi[i] = static_cast<float>(m);
+        lo[i] = static_cast<float>(m - hi[i]);
+        scale[i] = static_cast<float>(gamma_.data()[ch0 + ii] * rstd[i / per_group]);
+        shift[i] = beta_.data()[ch0 + ii];
+      }
+      for (std::int64_t b = 0; b < item_blocks; ++b) {
+        const std::int64_t o = off + b * hw * kBlock;
+        const std::size_t l0 = static_cast<std::size_t>(b * kBlock);
+        const float* ru = r ? r + o : nullptr;
+        const float *mh = hi.data() + l0, *ml = lo.data() + l0, *sc = scale.data() + l0, *sh = shift.data() + l0;
+        switch (act_) {
+          case Act::None: apply_block<Act::None>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
+          case Act::Relu: apply_block<Act::Relu>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
+          case Act::Gelu: apply_block<Act::Gelu>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
+          case Act::GeluNew: apply_block<Act::GeluNew>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
+          case Act::Selu: apply_block<Act::Selu>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
+        }
+      }
     }
   }
 }
