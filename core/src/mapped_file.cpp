@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 #include "visbone/core/errors.h"
@@ -31,7 +32,17 @@ MappedBytes map_file(const std::filesystem::path& path, const std::string& expec
   if (addr == MAP_FAILED) throw IoError(name + ": cannot map the file: " + why(errno));
   m.keepalive = std::shared_ptr<const void>(addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
   m.bytes = std::span<const std::byte>(static_cast<const std::byte*>(addr), size);
+  m.mapped = true;
   return m;
+}
+
+void MappedBytes::release(std::span<const std::byte> part) const {
+  if (!mapped || part.empty()) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(part.data()) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(part.data()) + part.size()) / page * page;
+  // A read-only private file mapping has no pages of its own, so dropping them loses nothing.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 MappedBytes own_bytes(std::string bytes) {

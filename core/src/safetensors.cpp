@@ -404,8 +404,10 @@ Tensor SafetensorsFile::load(std::string_view tensor) const {
     throw NotFoundError(name_ + ": no tensor '" + std::string(tensor) + "' (the file has " +
                         std::to_string(tensors_.size()) + " tensors)");
   Tensor out(t->shape);
-  if (out.numel() > 0)
+  if (out.numel() > 0) {
     convert_to_f32(raw(*t).data(), t->dtype, static_cast<std::size_t>(out.numel()), out.data());
+    bytes_.release(raw(*t));
+  }
   return out;
 }
 

@@ -5,21 +5,45 @@
 #include <limits>
 #include <new>
 
+#include <sys/mman.h>
+
 #include "visbone/core/errors.h"
 
 namespace visbone {
 namespace {
 
 constexpr std::align_val_t kAlignment{64};
+constexpr std::size_t kMapBytes = std::size_t{1} << 20;
+
+std::size_t bytes_of(std::size_t floats) {
+  return std::max<std::size_t>(floats, 1) * sizeof(float);
+}
 
 std::shared_ptr<float[]> allocate(std::int64_t numel, bool zero) {
-  const auto bytes = static_cast<std::size_t>(std::max<std::int64_t>(numel, 1)) * sizeof(float);
-  auto* raw = static_cast<float*>(::operator new[](bytes, kAlignment));
-  if (zero) std::memset(raw, 0, bytes);
-  return std::shared_ptr<float[]>(raw, [](float* p) { ::operator delete[](p, kAlignment); });
+  const auto floats = static_cast<std::size_t>(numel);
+  float* raw = allocate_floats(floats);
+  if (zero && bytes_of(floats) < kMapBytes) std::memset(raw, 0, bytes_of(floats));  // mapped memory is zero
+  return std::shared_ptr<float[]>(raw, [floats](float* p) { free_floats(p, floats); });
 }
 
 }  // namespace
+
+float* allocate_floats(std::size_t floats) {
+  const std::size_t bytes = bytes_of(floats);
+  if (bytes < kMapBytes) return static_cast<float*>(::operator new[](bytes, kAlignment));
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<float*>(p);
+}
+
+void free_floats(float* p, std::size_t floats) {
+  if (!p) return;
+  const std::size_t bytes = bytes_of(floats);
+  if (bytes < kMapBytes)
+    ::operator delete[](p, kAlignment);
+  else
+    munmap(p, bytes);
+}
 
 std::string shape_str(const Shape& shape) {
   std::string s = "[";

@@ -180,34 +180,27 @@ FeatureMap run_unit(BitUnit& u, FeatureMap x, dnnl::stream& s) {
     }
     auto h1 = fresh(u.conv1, p);
     u.conv1.run(p.memory(), h1, false, s);
-    s.wait();
     u.norm2.run(h1, h1);
     auto h2 = fresh(u.conv2, h1);
     u.conv2.run(h1.memory(), h2, false, s);
-    s.wait();
     u.norm3.run(h2, h2);
     u.conv3.run(h2.memory(), out, true, s);
-    s.wait();
     return out;
   }
   FeatureMap shortcut = x;
   if (u.downsample) {
     shortcut = fresh(*u.downsample, x);
     u.downsample->run(x.memory(), shortcut, false, s);
-    s.wait();
     u.downsample_norm->run(shortcut, shortcut);
   }
   auto h1 = fresh(u.conv1, x);
   u.conv1.run(x.memory(), h1, false, s);
-  s.wait();
   u.norm1.run(h1, h1);
   auto h2 = fresh(u.conv2, h1);
   u.conv2.run(h1.memory(), h2, false, s);
-  s.wait();
   u.norm2.run(h2, h2);
   auto h3 = fresh(u.conv3, h2);
   u.conv3.run(h2.memory(), h3, false, s);
-  s.wait();
   u.norm3.run(h3, h3, &shortcut);
   return h3;
 }
@@ -251,7 +244,6 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   auto x = FeatureMap::for_output(n, config_.embedding_size, plan.conv.first, plan.conv.second);
   dnnl::memory in(nchw_desc(pixels.shape()), cpu_engine(), pixels.data());
   stem_conv_.run(in, x, false, s);
-  s.wait();
   if (req.stem_conv) result.stem_conv = to_nchw(x, s);
   Pad1d ph = plan.pool_h, pw = plan.pool_w;
   if (plan.static_pad) {

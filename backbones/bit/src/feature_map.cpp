@@ -1,7 +1,6 @@
 #include "visbone/bit/feature_map.h"
 
 #include <algorithm>
-#include <new>
 
 namespace visbone::bit {
 
@@ -21,11 +20,10 @@ FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std
 
 namespace {
 thread_local BufferPool* current_pool = nullptr;
-constexpr std::align_val_t kAlign{64};
 }  // namespace
 
 BufferPool::~BufferPool() {
-  for (auto& [floats, block] : free_) ::operator delete[](block, kAlign);
+  for (auto& [floats, block] : free_) free_floats(block, floats);
 }
 
 Tensor BufferPool::take(const Shape& shape) {
@@ -38,7 +36,7 @@ Tensor BufferPool::take(const Shape& shape) {
       free_.erase(it);
     }
   }
-  if (!block) block = static_cast<float*>(::operator new[](floats * sizeof(float), kAlign));
+  if (!block) block = allocate_floats(floats);
   // The deleter keeps the pool alive until every buffer it handed out has come back.
   std::shared_ptr<float[]> storage(block, [pool = shared_from_this(), floats](float* p) { pool->give_back(p, floats); });
   return Tensor(std::move(storage), shape);
@@ -54,6 +52,18 @@ std::size_t BufferPool::free_bytes() const {
   std::size_t total = 0;
   for (const auto& [floats, block] : free_) total += floats * sizeof(float);
   return total;
+}
+
+Tensor BufferPool::scratch(std::size_t bytes) {
+  const auto floats = static_cast<std::int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
+  std::lock_guard lock(mutex_);
+  if (scratch_.numel() < floats) scratch_ = Tensor::uninitialized({floats});
+  return scratch_;
+}
+
+Tensor scratch_memory(std::size_t bytes) {
+  if (current_pool) return current_pool->scratch(bytes);
+  return Tensor::uninitialized({static_cast<std::int64_t>((bytes + sizeof(float) - 1) / sizeof(float))});
 }
 
 PoolScope::PoolScope(BufferPool& pool) : previous_(current_pool) { current_pool = &pool; }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+#include <unordered_map>
 #include <string_view>
 
 #include "visbone/core/errors.h"
@@ -92,6 +93,7 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   const Pad1d pw = conv_padding(padding_, k_, stride_, dilation_, dims[3]);
   const dnnl::memory::desc wdesc({out_, in_, k_, k_}, dt::f32, tag::any);
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // from the model's shared scratch buffer
   if (accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
@@ -112,21 +114,56 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
       wino.reset();  // not available for this shape or CPU: the direct algorithm serves
     }
   }
-  const auto pd = wino ? *wino : make(dnnl::algorithm::convolution_direct);
+  const auto direct = make(dnnl::algorithm::convolution_direct);
+  const auto& pd = wino ? *wino : direct;
 
-  auto c = std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), dnnl::memory(pd.weights_desc(), cpu_engine())});
-  dnnl::memory plain({{out_, in_, k_, k_}, dt::f32, tag::oihw}, cpu_engine(), weight_.data());
   dnnl::stream s(cpu_engine());
-  dnnl::reorder(plain, c->weights).execute(s, plain, c->weights);
-  s.wait();
-  cache_.push_back(std::move(c));
+  auto reorder = [&](dnnl::memory from, dnnl::memory to) {
+    dnnl::reorder(from, to).execute(s, from, to);
+    s.wait();
+  };
+  // Weight buffers are ours (Tensor storage) rather than oneDNN's, so large ones are mapped from the OS
+  // and the temporary copies below leave nothing behind in the heap.
+  auto allocate = [](const dnnl::memory::desc& d) {
+    Tensor t = Tensor::uninitialized({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
+    return Weights{t, dnnl::memory(d, cpu_engine(), t.data())};
+  };
+  const dnnl::memory::desc oihw({out_, in_, k_, k_}, dt::f32, tag::oihw);
+  if (!base_.storage.data()) {
+    // The first primitive: the standardized weights move into the direct algorithm's layout, which every
+    // later layout (another shape's, Winograd's) is reordered from; the plain copy is released.
+    base_ = allocate(direct.weights_desc());
+    reorder(dnnl::memory(oihw, cpu_engine(), weight_.data()), base_.memory);
+    weight_ = Tensor();
+  }
+  Weights weights = base_;
+  if (pd.weights_desc() != base_.memory.get_desc()) {
+    weights = {};
+    for (const auto& c : cache_)
+      if (c->weights.memory.get_desc() == pd.weights_desc()) weights = c->weights;
+    if (!weights.storage.data()) {
+      // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one.
+      const Weights plain = allocate(oihw);
+      reorder(base_.memory, plain.memory);
+      weights = allocate(pd.weights_desc());
+      reorder(plain.memory, weights.memory);
+    }
+  }
+  cache_.push_back(std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc()}));
   return *cache_.back();
 }
 
 void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream) {
   auto& c = prepare(src.get_desc(), dst.desc(), accumulate);
   auto dmem = dst.memory();
-  c.prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights}, {DNNL_ARG_DST, dmem}});
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights.memory}, {DNNL_ARG_DST, dmem}};
+  Tensor scratch;
+  if (c.scratchpad.get_size() > 0) {
+    scratch = scratch_memory(c.scratchpad.get_size());
+    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(c.scratchpad, cpu_engine(), scratch.data()));
+  }
+  c.prim.execute(stream, args);
+  stream.wait();  // the scratch buffer is shared: nothing may still be using it after this returns
 }
 
 }  // namespace visbone::bit

@@ -13,6 +13,12 @@ namespace visbone {
 struct MappedBytes {
   std::shared_ptr<const void> keepalive;  // the mapping or the owned string behind `bytes`
   std::span<const std::byte> bytes;
+  bool mapped = false;  // a file mapping (its pages can be dropped and re-read), not owned bytes
+
+  // Drops the resident pages that lie wholly inside `part` (a range of `bytes`) from this process: once a
+  // reader has converted a tensor, its bytes need not count in the process's memory. They are read back
+  // from the file if touched again. Does nothing for owned bytes.
+  void release(std::span<const std::byte> part) const;
 };
 
 // Maps a regular file read-only. IoError naming the file when it cannot be opened, is not a regular file

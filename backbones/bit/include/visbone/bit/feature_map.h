@@ -39,11 +39,15 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   // An unset buffer of exactly `shape`'s size.
   Tensor take(const Shape& shape);
   std::size_t free_bytes() const;
+  // The pool's one scratch buffer, grown to at least `bytes`: what a primitive needs only while it runs.
+  // Primitives of one model run one at a time, so they all share it.
+  Tensor scratch(std::size_t bytes);
 
  private:
   void give_back(float* block, std::size_t floats);
   mutable std::mutex mutex_;
   std::multimap<std::size_t, float*> free_;  // by size in floats
+  Tensor scratch_;
 };
 
 // While alive, FeatureMap::for_output on this thread draws from `pool`.
@@ -57,6 +61,10 @@ class PoolScope {
  private:
   BufferPool* previous_;
 };
+
+// Scratch memory of at least `bytes` for one primitive execution: the current PoolScope's buffer, or a
+// fresh one outside any scope.
+Tensor scratch_memory(std::size_t bytes);
 
 dnnl::memory::desc nchw_desc(const Shape& shape);
 // Plain (N, C, H, W) float tensor <-> blocked map.

@@ -47,21 +47,29 @@ class WsConv {
   std::pair<std::int64_t, std::int64_t> out_size(std::int64_t h, std::int64_t w, const std::string& name) const;
 
   // dst (allocated with out_size) = conv(src), or dst += conv(src) when `accumulate` (the residual add,
-  // done as oneDNN's sum post-op). `src` is a blocked map or, for the stem, a plain NCHW memory.
+  // done as oneDNN's sum post-op). `src` is a blocked map or, for the stem, a plain NCHW memory. Returns
+  // when dst is written.
   void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
 
  private:
+  // Weights in one layout: a oneDNN memory over our own storage.
+  struct Weights {
+    Tensor storage;
+    dnnl::memory memory;
+  };
   struct Cached {
     dnnl::memory::desc src;
     bool accumulate;
     dnnl::convolution_forward prim;
-    dnnl::memory weights;  // in the primitive's preferred layout
+    Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
+    dnnl::memory::desc scratchpad;  // what it needs while running (taken from scratch_memory)
   };
   Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
   Padding padding_ = Padding::Default;
-  Tensor weight_;  // standardized, OIHW
+  Tensor weight_;      // standardized, OIHW; released once the first primitive has its weights
+  Weights base_;       // the weights in the direct algorithm's layout, the source of every other layout
   std::vector<std::unique_ptr<Cached>> cache_;
 };
 
