@@ -1,10 +1,28 @@
 #include "visbone/core/npz.h"
 
+#include <array>
+#include <cstdio>
 #include <cstring>
 
 #include "visbone/core/errors.h"
 
 namespace visbone {
+
+std::uint32_t crc32(std::span<const std::byte> bytes) {
+  static const auto table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (const std::byte b : bytes) c = table[(c ^ static_cast<std::uint32_t>(b)) & 0xFFu] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
 namespace {
 
 constexpr std::uint32_t kEocd = 0x06054b50, kZip64Locator = 0x07064b50, kZip64Eocd = 0x06064b50,
@@ -187,6 +205,7 @@ void NpzFile::parse(const NpzLimits& limits) {
       throw FormatError(name_ + ": corrupt zip directory entry " + std::to_string(e) + " at byte " + std::to_string(at));
     const auto flags = c.get<std::uint16_t>(at + 8, "flags");
     const auto method = c.get<std::uint16_t>(at + 10, "method");
+    const auto crc = c.get<std::uint32_t>(at + 16, "CRC-32");
     std::uint64_t csize = c.get<std::uint32_t>(at + 20, "size");
     std::uint64_t usize = c.get<std::uint32_t>(at + 24, "size");
     const auto nlen = c.get<std::uint16_t>(at + 28, "name length");
@@ -242,6 +261,9 @@ void NpzFile::parse(const NpzLimits& limits) {
     info.name = member.size() > 4 && member.ends_with(".npy") ? member.substr(0, member.size() - 4) : member;
     parse_npy_header(c.text(hstart, hlen, "npy header"), info, where);
     info.offset = hstart + hlen;
+    info.member_offset = data;
+    info.member_size = usize;
+    info.crc32 = crc;
     info.size = data + usize - info.offset;
     std::int64_t numel = 0;
     try {
@@ -268,8 +290,17 @@ const NpyInfo* NpzFile::find(std::string_view array) const {
 Tensor NpzFile::load(std::string_view array) const {
   const NpyInfo* info = find(array);
   if (!info) throw NotFoundError(name_ + ": no array '" + std::string(array) + "'");
+  const auto member = bytes_.bytes.subspan(info->member_offset, info->member_size);
+  if (const std::uint32_t crc = crc32(member); crc != info->crc32) {
+    char got[16], want[16];
+    std::snprintf(got, sizeof got, "%08x", crc);
+    std::snprintf(want, sizeof want, "%08x", info->crc32);
+    throw FormatError(name_ + ": array '" + info->name + "' is corrupt: its member's CRC-32 is " + got +
+                      " but the zip directory records " + want);
+  }
   Tensor t(info->shape);
   convert_to_f32(bytes_.bytes.data() + info->offset, info->dtype, static_cast<std::size_t>(t.numel()), t.data());
+  bytes_.release(member);
   if (!info->fortran_order || info->shape.size() < 2) return t;
   // Fortran order: the first index varies fastest. Walk C-order indices and gather.
   Tensor c(info->shape);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <span>
 
 #include "visbone/core/errors.h"
 
@@ -28,20 +29,21 @@ std::string npy(const std::string& header_dict, const std::string& data) {
   return s + h + data;
 }
 
-// A stored (uncompressed) zip of the members, as np.savez writes it (CRCs are not checked by the reader).
+// A stored (uncompressed) zip of the members, as np.savez writes it.
 std::string zip(const std::vector<std::pair<std::string, std::string>>& members, std::uint16_t method = 0) {
   std::string out, central;
   for (const auto& [name, body] : members) {
     const auto offset = static_cast<std::uint32_t>(out.size());
+    const std::uint32_t crc = crc32(std::as_bytes(std::span<const char>(body.data(), body.size())));
     put<std::uint32_t>(out, 0x04034b50);
     put<std::uint16_t>(out, 20), put<std::uint16_t>(out, 0), put<std::uint16_t>(out, method);
-    put<std::uint32_t>(out, 0), put<std::uint32_t>(out, 0);
+    put<std::uint32_t>(out, 0), put<std::uint32_t>(out, crc);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(body.size())), put<std::uint32_t>(out, static_cast<std::uint32_t>(body.size()));
     put<std::uint16_t>(out, static_cast<std::uint16_t>(name.size())), put<std::uint16_t>(out, 0);
     out += name + body;
     put<std::uint32_t>(central, 0x02014b50);
     put<std::uint16_t>(central, 20), put<std::uint16_t>(central, 20), put<std::uint16_t>(central, 0);
-    put<std::uint16_t>(central, method), put<std::uint32_t>(central, 0), put<std::uint32_t>(central, 0);
+    put<std::uint16_t>(central, method), put<std::uint32_t>(central, 0), put<std::uint32_t>(central, crc);
     put<std::uint32_t>(central, static_cast<std::uint32_t>(body.size()));
     put<std::uint32_t>(central, static_cast<std::uint32_t>(body.size()));
     put<std::uint16_t>(central, static_cast<std::uint16_t>(name.size()));
@@ -89,6 +91,27 @@ TEST(Npz, ReadsCAndFortranOrder) {
   }
   EXPECT_EQ(f.load("s").data()[0], 1.0f);
   EXPECT_THROW(f.load("missing"), NotFoundError);
+}
+
+TEST(Npz, Crc32MatchesTheStandardCheckValue) {
+  const std::string check = "123456789";  // the check value of CRC-32/ISO-HDLC, zip's CRC
+  EXPECT_EQ(crc32(std::as_bytes(std::span<const char>(check.data(), check.size()))), 0xCBF43926u);
+  EXPECT_EQ(crc32({}), 0u);
+}
+
+TEST(Npz, RefusesAnArrayWhoseBytesDoNotMatchTheirCrc) {
+  std::string bytes = zip({{"a.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", floats({1, 2}))},
+                           {"b.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", floats({3}))}});
+  const std::string one = floats({1});
+  bytes[bytes.find(one)] ^= 0x01;  // one bit of a's first float
+  const auto f = NpzFile::from_bytes(bytes, "test.npz");  // the directory and headers are intact
+  try {
+    f.load("a");
+    ADD_FAILURE() << "a corrupt array loaded";
+  } catch (const FormatError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("test.npz: array 'a' is corrupt: its member's CRC-32 is"));
+  }
+  EXPECT_EQ(f.load("b").data()[0], 3.0f);  // the other member is fine
 }
 
 TEST(Npz, RejectsTruncatedArchive) {

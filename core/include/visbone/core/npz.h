@@ -1,11 +1,13 @@
 // NumPy .npz archives (a zip of .npy arrays, as np.savez writes them), the format of Google's original BiT
 // release. A strict reader: the zip directory, every .npy header and every array's bounds are validated up
-// front; only stored (uncompressed) members are read, which is what np.savez produces.
+// front; only stored (uncompressed) members are read, which is what np.savez produces. Each member's CRC-32
+// is checked when its array is loaded.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +24,12 @@ struct NpyInfo {
   Shape shape;
   bool fortran_order = false;
   std::uint64_t offset = 0, size = 0;  // the array's bytes within the archive
+  std::uint64_t member_offset = 0, member_size = 0;  // the whole .npy member (header and data)
+  std::uint32_t crc32 = 0;                           // the zip directory's CRC-32 of the member
 };
+
+// The zip (IEEE 802.3) CRC-32 of `bytes`.
+std::uint32_t crc32(std::span<const std::byte> bytes);
 
 // What one archive may make the reader do; over a limit, FormatError naming it.
 struct NpzLimits {
@@ -42,7 +49,8 @@ class NpzFile {
   const std::string& name() const { return name_; }
   const std::vector<NpyInfo>& arrays() const { return arrays_; }
   const NpyInfo* find(std::string_view array) const;
-  // The array as float32 in C order (Fortran-ordered arrays are transposed). NotFoundError when absent.
+  // The array as float32 in C order (Fortran-ordered arrays are transposed). NotFoundError when absent,
+  // FormatError naming the archive and member when the member's bytes do not match its CRC-32.
   Tensor load(std::string_view array) const;
 
  private:
