@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <fstream>
 
 #include "api_test_support.h"
@@ -48,6 +49,54 @@ TEST(PipelineApi, FromAFileWithOverrides) {
   const auto summary = load_pipeline(config, o)->run();
   EXPECT_EQ(summary.ok, 1u);
   EXPECT_TRUE(fs::exists(dir.path() / "elsewhere" / "e.jsonl"));
+}
+
+// A head of the application's own, registered in default_registry() and named in the YAML.
+class ChannelsHead final : public Head {
+ public:
+  HeadNeeds needs() const override {
+    HeadNeeds n;
+    n.stages.push_back({"stage2", 0});
+    return n;
+  }
+  std::vector<HeadResult> run(const ForwardResult& features) const override {
+    const Tensor& m = features.stages.at("stage2");
+    std::vector<HeadResult> out(static_cast<std::size_t>(m.dim(0)));
+    for (auto& r : out) r.record["channels"] = m.dim(1);
+    return out;
+  }
+};
+
+TEST(PipelineApi, UsesComponentsTheApplicationRegistered) {
+  auto& registry = default_registry();
+  if (!registry.contains(registry::ComponentKind::head, "api_pipeline_channels"))
+    registry.add_head("api_pipeline_channels", "stage2's channel count",
+                      [](const registry::Params&, HeadContext&) -> std::unique_ptr<Head> {
+                        return std::make_unique<ChannelsHead>();
+                      });
+  TempDir dir;
+  auto p = make_pipeline("source: {type: files, paths: [" + kChelsea.string() + "]}\nmodel: {checkpoint: " +
+                             (kModels / "bit-tiny-digits").string() +
+                             "}\nheads: [{type: api_pipeline_channels, name: ch}]\nsinks: [{type: jsonl, path: o.jsonl}]\n",
+                         dir.path());
+  EXPECT_EQ(p->run().ok, 1u);
+  const auto channels = p->backbone().output_shape().at("stage2").channels;
+  std::ifstream in(dir.path() / "o.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  const auto record = boost::json::parse(line).as_object();
+  EXPECT_EQ(record.at("ch").at("channels").to_number<std::int64_t>(), channels) << line;
+
+  // An unknown type's message lists the application's heads with the built-in ones.
+  try {
+    make_pipeline("source: {type: files, paths: [" + kChelsea.string() + "]}\nmodel: {checkpoint: " +
+                      (kModels / "bit-tiny-digits").string() +
+                      "}\nheads: [{type: api_pipeline_chanels}]\nsinks: [{type: jsonl, path: o.jsonl}]\n",
+                  dir.path());
+    ADD_FAILURE() << "expected an error for an unknown head type";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'api_pipeline_channels'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(PipelineApi, MistakesAreConfigErrorsWithALine) {

@@ -200,7 +200,20 @@ std::string names_list(const std::vector<std::string>& names) {
 
 struct Pipeline::Impl {
   PipelineConfig config;
-  registry::Registry registry;
+  registry::Registry registry;               // built-ins and the config's plugins
+  const registry::Registry* app = nullptr;   // the application's components, for types the first lacks
+  // The registry that has `name`, or null; and every name of a kind, for messages.
+  const registry::Registry* lookup(registry::ComponentKind kind, const std::string& name) const {
+    if (registry.contains(kind, name)) return &registry;
+    return app && app->contains(kind, name) ? app : nullptr;
+  }
+  std::vector<std::string> names(registry::ComponentKind kind) const {
+    auto all = registry.names(kind);
+    if (app)
+      for (auto& n : app->names(kind))
+        if (std::find(all.begin(), all.end(), n) == all.end()) all.push_back(std::move(n));
+    return all;
+  }
   std::unique_ptr<Source> source;
   std::unique_ptr<Backbone> backbone;
   std::unique_ptr<image::ImageProcessor> processor;
@@ -214,9 +227,10 @@ struct Pipeline::Impl {
   bool ran = false;
 };
 
-Pipeline::Pipeline(PipelineConfig config) : impl_(std::make_unique<Impl>()) {
+Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.config = std::move(config);
+  m.app = app_registry;
   const PipelineConfig& c = m.config;
   const std::string file = c.file.string();
   const auto resolver = [](const std::string& id, const std::string& revision) {
@@ -244,11 +258,12 @@ Pipeline::Pipeline(PipelineConfig config) : impl_(std::make_unique<Impl>()) {
       sources.push_back(make_source(s, max_pixels));
       continue;
     }
-    if (!m.registry.contains(registry::ComponentKind::source, s.type_name))
+    const auto* r = m.lookup(registry::ComponentKind::source, s.type_name);
+    if (!r)
       unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
                    "source", s.type_name, {"files", "folder", "glob", "list", "video"},
-                   m.registry.names(registry::ComponentKind::source));
-    sources.push_back(adapt_source(m.registry.build_source(registry::Params(s.spec, file, c.base_dir))));
+                   m.names(registry::ComponentKind::source));
+    sources.push_back(adapt_source(r->build_source(registry::Params(s.spec, file, c.base_dir))));
   }
   m.source = concat_sources(std::move(sources));
 
@@ -284,11 +299,12 @@ Pipeline::Pipeline(PipelineConfig config) : impl_(std::make_unique<Impl>()) {
         spec["checkpoint"] = folder->string();
       }
   }
-  if (!m.registry.contains(registry::ComponentKind::backbone, c.model.type))
+  const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
+  if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
-                 "model", "backbone", c.model.type, {}, m.registry.names(registry::ComponentKind::backbone));
+                 "model", "backbone", c.model.type, {}, m.names(registry::ComponentKind::backbone));
   try {
-    m.backbone = m.registry.build_backbone(registry::Params(spec, file, c.base_dir));
+    m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
   } catch (const ConfigError& e) {
     // Errors raised past the parameters (the stage selection, checked by the model) carry the file but no
     // position; point them at the selection, or at the model.
@@ -342,10 +358,11 @@ Pipeline::Pipeline(PipelineConfig config) : impl_(std::make_unique<Impl>()) {
     const HeadConfig& hc = c.heads[i];
     registry::Params params(hc.spec, file, c.base_dir);
     (void)params.has("name");  // the pipeline's key, read above; not the factory's
-    if (!m.registry.contains(registry::ComponentKind::head, hc.type))
+    const auto* r = m.lookup(registry::ComponentKind::head, hc.type);
+    if (!r)
       unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type, {},
-                   m.registry.names(registry::ComponentKind::head));
-    m.heads.push_back(m.registry.build_head(params, context));
+                   m.names(registry::ComponentKind::head));
+    m.heads.push_back(r->build_head(params, context));
     merge_into(m.request, m.heads.back()->needs());
     HeadInfo info{hc.name, hc.type, 0, {}};
     if (const auto* ch = dynamic_cast<const heads::ClassificationHead*>(m.heads.back().get())) {
@@ -366,11 +383,12 @@ Pipeline::Pipeline(PipelineConfig config) : impl_(std::make_unique<Impl>()) {
     const SinkConfig& s = c.sinks[i];
     const std::string context_name = "sinks[" + std::to_string(i) + "]";
     if (s.type == SinkType::plugin) {
-      if (!m.registry.contains(registry::ComponentKind::sink, s.type_name))
+      const auto* r = m.lookup(registry::ComponentKind::sink, s.type_name);
+      if (!r)
         unknown_type(s.spec, file, context_name, "sink", s.type_name,
                      {"jsonl", "csv", "safetensors", "annotated_images", "heatmap", "contact_sheet"},
-                     m.registry.names(registry::ComponentKind::sink));
-      m.sinks.push_back(detail::adapt_sink(m.registry.build_sink(registry::Params(s.spec, file, c.base_dir)),
+                     m.names(registry::ComponentKind::sink));
+      m.sinks.push_back(detail::adapt_sink(r->build_sink(registry::Params(s.spec, file, c.base_dir)),
                                            m.head_info, s.type_name));
       continue;
     }

@@ -12,7 +12,9 @@
 //     sinks: [{type: jsonl, path: predictions.jsonl}])", "/data/run1");
 //
 // The keys are described in pipeline/config.h and the README; a pipeline::PipelineConfig may also be
-// filled in code and passed to pipeline::Pipeline's constructor.
+// filled in code and passed to pipeline::Pipeline's constructor. A `type:` that is not built in and not
+// from the config's plugins is looked up in default_registry(), so components the application registered
+// there (default_registry().add_head("my_head", ...)) can be named in the YAML.
 #pragma once
 
 #include <filesystem>

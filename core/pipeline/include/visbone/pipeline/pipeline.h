@@ -24,6 +24,10 @@
 #include "visbone/core/backbone.h"
 #include "visbone/pipeline/config.h"
 
+namespace visbone::registry {
+class Registry;
+}
+
 namespace visbone::pipeline {
 
 // Busy time of one stage, summed over its workers.
@@ -63,7 +67,10 @@ class Pipeline {
   // Opens the sources, loads the model (a hub id is fetched through the cache), builds the image processor,
   // the heads and the sinks, and checks that they fit together, all before any input is read. ConfigError
   // "FILE:LINE:COL: ..." for a mismatch; NotFoundError / IoError for missing inputs or checkpoints.
-  explicit Pipeline(PipelineConfig config);
+  // Component types come from the built-ins and the config's plugins, then from `app_registry` when given
+  // (an application's own heads, sources, sinks and backbones; it must outlive the pipeline, whose components
+  // may come from its plugin libraries).
+  explicit Pipeline(PipelineConfig config, const registry::Registry* app_registry = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
