@@ -42,6 +42,7 @@ bit::BitBackboneOptions bit_options(const BackboneOptions& o) {
   b.out_indices = o.out_indices;
   b.config = o.config;
   b.semantics = o.semantics;
+  b.winograd = o.winograd;
   return b;
 }
 
@@ -70,6 +71,7 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   if (options.out_features) spec["out_features"] = *options.out_features;
   if (options.out_indices) spec["out_indices"] = *options.out_indices;
   if (options.semantics) spec["semantics"] = bit::to_string(*options.semantics);
+  if (options.winograd) spec["winograd"] = *options.winograd;
   return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
 }
 

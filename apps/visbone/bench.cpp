@@ -39,11 +39,13 @@ int bench(const Args& args) {
   if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0)
     throw ConfigError("visbone bench: --size, --batch and --runs must be positive, --warmup and --threads >= 0");
   if (threads > 0) omp_set_num_threads(threads);
-  if (vm.count("winograd")) setenv("VISBONE_WINOGRAD", "1", 1);  // read once, when the first conv is built
 
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()));
+  bit::BitBackboneOptions options;
+  const bool winograd = vm.count("winograd") || bit::winograd_enabled();
+  options.winograd = winograd;
+  const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
   auto& model = backbone->model();
   const auto& c = model.config();
   Tensor input({batch, c.num_channels, size, size});
@@ -81,7 +83,7 @@ int bench(const Args& args) {
                           {"threads", threads > 0 ? threads : omp_get_max_threads()},
                           {"runs", runs},
                           {"warmup", warmup},
-                          {"winograd", bit::winograd_enabled()}};
+                          {"winograd", winograd}};
   if (vm.count("json")) {
     std::cout << boost::json::serialize(out) << "\n";
   } else {

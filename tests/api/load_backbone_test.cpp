@@ -143,6 +143,29 @@ TEST(LoadBackbone, HubIdFromTheCache) {
   EXPECT_EQ(bb->forward(random_batch({1, 3, 32, 32}, 6)).at("stage1").shape(), (Shape{1, 32, 8, 8}));
 }
 
+// Winograd per backbone: the same stage4 within 1e-4 of the largest value (its error budget), with it on or
+// off, whatever VISBONE_WINOGRAD says; through a preset (the registry's `winograd` parameter) as well.
+TEST(LoadBackbone, WinogradIsAnOptionAndStaysExact) {
+  TempDir cache;
+  BackboneOptions o;
+  o.hub = offline_cache(cache.path(), "google/bit-50", kBit50);
+  o.out_features = {"stage4"};
+  const Tensor batch = random_batch({1, 3, 96, 96}, 11);
+  o.winograd = false;
+  const Tensor direct = load_backbone(kBit50.string(), o)->forward(batch).at("stage4");
+  for (const std::string& name : {kBit50.string(), std::string("bit-50")}) {
+    o.winograd = true;
+    const Tensor wino = load_backbone(name, o)->forward(batch).at("stage4");
+    ASSERT_EQ(wino.shape(), direct.shape());
+    float worst = 0, largest = 0;
+    for (std::int64_t i = 0; i < direct.numel(); ++i) {
+      worst = std::max(worst, std::abs(wino.data()[i] - direct.data()[i]));
+      largest = std::max(largest, std::abs(direct.data()[i]));
+    }
+    EXPECT_LE(worst, 1e-4f * largest) << name;
+  }
+}
+
 TEST(LoadBackbone, PresetResolvesItsHubCheckpoint) {
   TempDir cache;
   BackboneOptions o;

@@ -18,6 +18,7 @@ BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptio
     selection_ = resolve_stage_selection(stage_names(), options.out_features, options.out_indices);
   else
     selection_ = resolve_stage_selection(stage_names(), c.out_features, c.out_indices);
+  if (options.winograd) model_->set_winograd(*options.winograd);
 }
 
 std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& path,

@@ -16,10 +16,11 @@ namespace {
 namespace fs = std::filesystem;
 using registry::Params;
 
-BitBackboneOptions selection(const Params& p) {
+BitBackboneOptions backbone_options(const Params& p) {
   BitBackboneOptions o;
   o.out_features = p.find<std::vector<std::string>>("out_features");
   o.out_indices = p.find<std::vector<int>>("out_indices");
+  o.winograd = p.find<bool>("winograd");
   return o;
 }
 
@@ -111,11 +112,11 @@ std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolve
     p.fail(has_config ? "config" : "type",
            "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with "
            "weights)");
-  if (has_checkpoint) return load(local_checkpoint(p, resolver), p, selection(p));
+  if (has_checkpoint) return load(local_checkpoint(p, resolver), p, backbone_options(p));
 
   if (!p.has("weights"))
     p.fail("weights", "is required with config (a .safetensors file, a folder or a .npz file)");
-  auto options = selection(p);
+  auto options = backbone_options(p);
   const auto config_json = p.json("config");
   options.config = BitConfig::from_json(config_json, p.where("config"));
   const fs::path weights = p.path("weights");
@@ -131,7 +132,7 @@ std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolve
 
 std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p,
                                       const ModelResolver& resolver) {
-  auto options = selection(p);
+  auto options = backbone_options(p);
   fs::path path;
   if (p.has("checkpoint")) {
     path = local_checkpoint(p, resolver);

@@ -113,6 +113,16 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(confi
   ckpt.check_complete();
 }
 
+void BitModel::set_winograd(bool on) {
+  std::lock_guard lock(mutex_);
+  stem_conv_.set_winograd(on);
+  for (auto& stage : stages_)
+    for (auto& u : stage) {
+      if (u.downsample) u.downsample->set_winograd(on);
+      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) c->set_winograd(on);
+    }
+}
+
 std::map<std::string, StageShape> BitModel::output_shape() const {
   std::map<std::string, StageShape> shapes;
   const auto names = stage_names();

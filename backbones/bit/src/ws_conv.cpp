@@ -107,7 +107,7 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   };
   // Winograd (opt-in): fewer multiplications for 3x3 stride-1 convolutions, where oneDNN supports them.
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
-  if (winograd_enabled() && k_ == 3 && stride_ == 1 && dilation_ == 1) {
+  if (winograd_ && k_ == 3 && stride_ == 1 && dilation_ == 1) {
     try {
       wino = make(dnnl::algorithm::convolution_winograd);
     } catch (const dnnl::error&) {
@@ -151,6 +151,12 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   }
   cache_.push_back(std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc()}));
   return *cache_.back();
+}
+
+void WsConv::set_winograd(bool on) {
+  if (on == winograd_) return;
+  winograd_ = on;
+  cache_.clear();  // primitives are made again; the weights' direct layout (base_) stays
 }
 
 void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream) {

@@ -22,6 +22,8 @@ struct BitBackboneOptions {
   // Override the semantics that follow the checkpoint's origin (transformers checkpoints: transformers;
   // timm and .npz: timm). They differ only in dilated preactivation units (output_stride < 32).
   std::optional<Semantics> semantics;
+  // Winograd for the 3x3 stride-1 convolutions; unset: the VISBONE_WINOGRAD default (off).
+  std::optional<bool> winograd;
 };
 
 class BitBackbone : public Backbone {

@@ -65,6 +65,8 @@ class BitModel {
   // timm-origin models also "stem_conv" (see kStemConv).
   std::map<std::string, StageShape> output_shape() const;
   bool has_classifier() const { return !classifier_w_.empty(); }
+  // Winograd for the 3x3 stride-1 convolutions (default: VISBONE_WINOGRAD); waits for a running forward.
+  void set_winograd(bool on);
   // The classification layer (classifier.1): (num_labels, C) and (num_labels); empty tensors without one.
   const Tensor& classifier_weight() const { return classifier_w_; }
   const Tensor& classifier_bias() const { return classifier_b_; }

@@ -25,8 +25,9 @@ Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int6
 // Output size of a padded convolution / pooling window; 0 or less means the input is too small.
 std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
 
-// Whether 3x3 stride-1 convolutions use oneDNN's Winograd algorithm: opt-in with VISBONE_WINOGRAD=1 (read
-// once per process). Faster; the parity suite runs with it on as well as off.
+// The process-wide default for Winograd 3x3 convolutions: VISBONE_WINOGRAD=1 (read once). A model can be
+// switched either way (BitModel::set_winograd, the backbone's `winograd` option). Faster; the parity suite
+// runs with it on as well as off.
 bool winograd_enabled();
 
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
@@ -50,6 +51,8 @@ class WsConv {
   // done as oneDNN's sum post-op). `src` is a blocked map or, for the stem, a plain NCHW memory. Returns
   // when dst is written.
   void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
+  // Whether a 3x3 stride-1 conv uses oneDNN's Winograd algorithm (where it has one for the shape and CPU).
+  void set_winograd(bool on);
 
  private:
   // Weights in one layout: a oneDNN memory over our own storage.
@@ -67,6 +70,7 @@ class WsConv {
   Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
+  bool winograd_ = winograd_enabled();
   Padding padding_ = Padding::Default;
   Tensor weight_;      // standardized, OIHW; released once the first primitive has its weights
   Weights base_;       // the weights in the direct algorithm's layout, the source of every other layout
