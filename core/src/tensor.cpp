@@ -1,6 +1,7 @@
 #include "visbone/core/tensor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -13,7 +14,18 @@ namespace visbone {
 namespace {
 
 constexpr std::align_val_t kAlignment{64};
+// Under AddressSanitizer every block comes from the heap, where overflows are caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kMapBytes = SIZE_MAX;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr std::size_t kMapBytes = SIZE_MAX;
+#else
 constexpr std::size_t kMapBytes = std::size_t{1} << 20;
+#endif
+#else
+constexpr std::size_t kMapBytes = std::size_t{1} << 20;
+#endif
 
 std::size_t bytes_of(std::size_t floats) {
   return std::max<std::size_t>(floats, 1) * sizeof(float);

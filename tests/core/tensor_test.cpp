@@ -18,6 +18,23 @@ TEST(Tensor, ZeroFilledAndAligned) {
   for (float v : t) EXPECT_EQ(v, 0.0f);
 }
 
+// Large tensors take the mapped path (outside AddressSanitizer): still zero-filled and aligned, also when a
+// block of the same size was just written and freed.
+TEST(Tensor, LargeTensorsAreZeroFilledAndAlignedToo) {
+  for (int round = 0; round < 3; ++round) {
+    Tensor t({3, 1 << 19});  // 6 MiB
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data()) % 64, 0u);
+    std::int64_t nonzero = 0;
+    for (float v : t) nonzero += v != 0.0f;
+    EXPECT_EQ(nonzero, 0) << "round " << round;
+    for (float& v : t) v = 1.0f;
+  }
+  float* raw = allocate_floats(std::size_t{1} << 20);
+  raw[(std::size_t{1} << 20) - 1] = 2.0f;  // the whole block is writable
+  free_floats(raw, std::size_t{1} << 20);
+  free_floats(nullptr, 4);  // nothing to free
+}
+
 TEST(Tensor, ViewsShareStorage) {
   Tensor t({2, 6});
   Tensor v = t.view({3, 4});

@@ -18,7 +18,8 @@ std::int64_t shape_numel(const Shape& shape);
 
 // Raw 64-byte aligned storage for `floats` floats (at least one). Blocks of 1 MiB and more are mapped
 // straight from the OS, zero-filled, and unmapped when freed, so the resident size follows what is alive
-// (large weights freed at load time do not linger as heap fragments); smaller ones come from the heap,
+// (large weights freed at load time do not linger as heap fragments; under AddressSanitizer they come from
+// the heap too, where overflows are caught); smaller ones come from the heap,
 // uninitialised. Throws std::bad_alloc.
 float* allocate_floats(std::size_t floats);
 void free_floats(float* p, std::size_t floats);
