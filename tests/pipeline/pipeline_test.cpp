@@ -109,44 +109,47 @@ TEST(DefaultDemo, MatchesTransformersAndReportsAccuracyFromFolderLabels) {
   EXPECT_NEAR(summary.at("accuracy").as_double(), static_cast<double>(correct) / 300.0, 1e-12);
 }
 
+// With the model's convolutions direct and Winograd (`winograd: true`): the same top-5 and logits.
 TEST(Bit50, ClassifiesTheCatWithTheReferenceTop5) {
-  TempDir d;
-  // The preprocessing of the fixture config `default`, as transformers wrote it.
-  const auto pre = read_json_file(kData + "/preprocess/reference.json").at("default").at("config");
-  d.write("pre/preprocessor_config.json", boost::json::serialize(pre));
-  const fs::path cfg = d.write("bit50.yaml", "source: {type: files, paths: [" + kData +
-                                                 "/preprocess/images/chelsea.png]}\n"
-                                                 "model: {checkpoint: " +
-                                                 kData +
-                                                 "/models/bit-50-random-fp16}\n"
-                                                 "preprocess: {from: pre}\n"
-                                                 "heads: [{type: classification, top_k: 5}]\n"
-                                                 "sinks: [{type: jsonl, path: out.jsonl}]\n");
-  const Summary s = run_config(cfg);
-  ASSERT_EQ(s.ok, 1u);
+  for (const std::string model_extra : {"", ", winograd: true"}) {
+    TempDir d;
+    // The preprocessing of the fixture config `default`, as transformers wrote it.
+    const auto pre = read_json_file(kData + "/preprocess/reference.json").at("default").at("config");
+    d.write("pre/preprocessor_config.json", boost::json::serialize(pre));
+    const fs::path cfg = d.write("bit50.yaml", "source: {type: files, paths: [" + kData +
+                                                   "/preprocess/images/chelsea.png]}\n"
+                                                   "model: {checkpoint: " +
+                                                   kData + "/models/bit-50-random-fp16" + model_extra +
+                                                   "}\n"
+                                                   "preprocess: {from: pre}\n"
+                                                   "heads: [{type: classification, top_k: 5}]\n"
+                                                   "sinks: [{type: jsonl, path: out.jsonl}]\n");
+    const Summary s = run_config(cfg);
+    ASSERT_EQ(s.ok, 1u);
 
-  const auto ref = SafetensorsFile::open(kData + "/models/bit-50-random-fp16/reference.safetensors")
-                       .load("chelsea.logits");
-  ASSERT_EQ(ref.numel(), 1000);
-  std::vector<int> order(1000);
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + 5, order.end(),
-                    [&](int a, int b) { return ref.data()[a] > ref.data()[b]; });
-  const auto records = read_jsonl(d.path() / "out.jsonl");
-  ASSERT_EQ(records.size(), 1u);
-  const auto& top = predictions(records[0]);
-  ASSERT_EQ(top.size(), 5u);
-  std::cout << "[ bit-50 ] top-5";
-  for (int k = 0; k < 5; ++k) {
-    const auto& p = top[static_cast<std::size_t>(k)].as_object();
-    const int index = static_cast<int>(p.at("index").as_int64());
-    std::cout << " " << index << " (" << p.at("logit").as_double() << " vs "
-              << ref.data()[order[static_cast<std::size_t>(k)]] << ")";
-    EXPECT_EQ(index, order[static_cast<std::size_t>(k)]) << "rank " << k;
-    EXPECT_NEAR(p.at("logit").as_double(), ref.data()[index],
-                2e-3 * std::max(1.0f, std::abs(ref.data()[index])));
+    const auto ref = SafetensorsFile::open(kData + "/models/bit-50-random-fp16/reference.safetensors")
+                         .load("chelsea.logits");
+    ASSERT_EQ(ref.numel(), 1000);
+    std::vector<int> order(1000);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(),
+                      [&](int a, int b) { return ref.data()[a] > ref.data()[b]; });
+    const auto records = read_jsonl(d.path() / "out.jsonl");
+    ASSERT_EQ(records.size(), 1u);
+    const auto& top = predictions(records[0]);
+    ASSERT_EQ(top.size(), 5u);
+    std::cout << "[ bit-50" << model_extra << " ] top-5";
+    for (int k = 0; k < 5; ++k) {
+      const auto& p = top[static_cast<std::size_t>(k)].as_object();
+      const int index = static_cast<int>(p.at("index").as_int64());
+      std::cout << " " << index << " (" << p.at("logit").as_double() << " vs "
+                << ref.data()[order[static_cast<std::size_t>(k)]] << ")";
+      EXPECT_EQ(index, order[static_cast<std::size_t>(k)]) << "rank " << k;
+      EXPECT_NEAR(p.at("logit").as_double(), ref.data()[index],
+                  2e-3 * std::max(1.0f, std::abs(ref.data()[index])));
+    }
+    std::cout << "\n";
   }
-  std::cout << "\n";
 }
 
 TEST(BadInputs, BecomeErrorRecordsInInputOrderAndTheRunGoesOn) {
