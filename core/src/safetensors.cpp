@@ -405,8 +405,9 @@ Tensor SafetensorsFile::load(std::string_view tensor) const {
                         std::to_string(tensors_.size()) + " tensors)");
   Tensor out(t->shape);
   if (out.numel() > 0) {
-    convert_to_f32(raw(*t).data(), t->dtype, static_cast<std::size_t>(out.numel()), out.data());
-    bytes_.release(raw(*t));
+    const auto bytes = raw(*t);
+    convert_to_f32(bytes.data(), t->dtype, static_cast<std::size_t>(out.numel()), out.data());
+    bytes_.release(bytes);
   }
   return out;
 }

@@ -15,14 +15,13 @@ namespace {
 
 constexpr std::align_val_t kAlignment{64};
 // Under AddressSanitizer every block comes from the heap, where overflows are caught.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::size_t kMapBytes = SIZE_MAX;
-#elif defined(__has_feature)
+#if defined(__has_feature)  // clang
 #if __has_feature(address_sanitizer)
-constexpr std::size_t kMapBytes = SIZE_MAX;
-#else
-constexpr std::size_t kMapBytes = std::size_t{1} << 20;
+#define VISBONE_ASAN 1
 #endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(VISBONE_ASAN)
+constexpr std::size_t kMapBytes = SIZE_MAX;
 #else
 constexpr std::size_t kMapBytes = std::size_t{1} << 20;
 #endif
@@ -30,11 +29,14 @@ constexpr std::size_t kMapBytes = std::size_t{1} << 20;
 std::size_t bytes_of(std::size_t floats) {
   return std::max<std::size_t>(floats, 1) * sizeof(float);
 }
+bool mapped(std::size_t bytes) {
+  return bytes >= kMapBytes;
+}
 
 std::shared_ptr<float[]> allocate(std::int64_t numel, bool zero) {
   const auto floats = static_cast<std::size_t>(numel);
   float* raw = allocate_floats(floats);
-  if (zero && bytes_of(floats) < kMapBytes) std::memset(raw, 0, bytes_of(floats));  // mapped memory is zero
+  if (zero && !mapped(bytes_of(floats))) std::memset(raw, 0, bytes_of(floats));  // mapped memory is zero
   return std::shared_ptr<float[]>(raw, [floats](float* p) { free_floats(p, floats); });
 }
 
@@ -42,7 +44,7 @@ std::shared_ptr<float[]> allocate(std::int64_t numel, bool zero) {
 
 float* allocate_floats(std::size_t floats) {
   const std::size_t bytes = bytes_of(floats);
-  if (bytes < kMapBytes) return static_cast<float*>(::operator new[](bytes, kAlignment));
+  if (!mapped(bytes)) return static_cast<float*>(::operator new[](bytes, kAlignment));
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return static_cast<float*>(p);
@@ -51,7 +53,7 @@ float* allocate_floats(std::size_t floats) {
 void free_floats(float* p, std::size_t floats) {
   if (!p) return;
   const std::size_t bytes = bytes_of(floats);
-  if (bytes < kMapBytes)
+  if (!mapped(bytes))
     ::operator delete[](p, kAlignment);
   else
     munmap(p, bytes);

@@ -54,16 +54,15 @@ std::size_t BufferPool::free_bytes() const {
   return total;
 }
 
-Tensor BufferPool::scratch(std::size_t bytes) {
-  const auto floats = static_cast<std::int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
+Tensor BufferPool::scratch(std::int64_t floats) {
   std::lock_guard lock(mutex_);
   if (scratch_.numel() < floats) scratch_ = Tensor::uninitialized({floats});
   return scratch_;
 }
 
 Tensor scratch_memory(std::size_t bytes) {
-  if (current_pool) return current_pool->scratch(bytes);
-  return Tensor::uninitialized({static_cast<std::int64_t>((bytes + sizeof(float) - 1) / sizeof(float))});
+  const auto floats = static_cast<std::int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
+  return current_pool ? current_pool->scratch(floats) : Tensor::uninitialized({floats});
 }
 
 PoolScope::PoolScope(BufferPool& pool) : previous_(current_pool) { current_pool = &pool; }

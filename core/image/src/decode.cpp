@@ -102,12 +102,14 @@ std::string size_str(std::int64_t w, std::int64_t h) {
   return std::to_string(w) + "x" + std::to_string(h);
 }
 
-void check_pixels(std::int64_t w, std::int64_t h, const DecodeOptions& options, const std::string& name,
-                  std::string_view source) {
+// The header's size against the decompression-bomb limit (the decoded size must equal it, checked after).
+void check_pixels(const ImageInfo& info, const DecodeOptions& options, const std::string& name) {
+  const std::int64_t w = info.width, h = info.height;
   // w and h are below 2^31 each, so the product fits in int64.
   const std::int64_t pixels = w * h;
   if (pixels > options.max_pixels)
-    fail(name, std::string(source) + " a size of " + size_str(w, h) + " = " + std::to_string(pixels) +
+    fail(name, std::string(format_name(info.format)) + " header gives a size of " + size_str(w, h) + " = " +
+                   std::to_string(pixels) +
                    " pixels, more than the limit of " + std::to_string(options.max_pixels) +
                    " (DecodeOptions::max_pixels; Pillow's decompression-bomb limit is 178956970)");
 }
@@ -135,8 +137,7 @@ void check_memory(const ImageInfo& info, const DecodeOptions& options, const std
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
                    const DecodeOptions& options) {
   const ImageInfo info = probe_image(bytes, name);
-  check_pixels(info.width, info.height, options, name,
-               std::string(format_name(info.format)) + " header gives");
+  check_pixels(info, options, name);
   check_memory(info, options, name);
   if (!options.convert_rgb && info.palette)
     fail(name,

@@ -39,9 +39,9 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   // An unset buffer of exactly `shape`'s size.
   Tensor take(const Shape& shape);
   std::size_t free_bytes() const;
-  // The pool's one scratch buffer, grown to at least `bytes`: what a primitive needs only while it runs.
+  // The pool's one scratch buffer, grown to at least `floats`: what a primitive needs only while it runs.
   // Primitives of one model run one at a time, so they all share it.
-  Tensor scratch(std::size_t bytes);
+  Tensor scratch(std::int64_t floats);
 
  private:
   void give_back(float* block, std::size_t floats);
