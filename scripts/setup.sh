@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake make pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-filesystem1.81-dev
-  libdnnl-dev libopencv-dev libtbb-dev libyaml-cpp-dev libcurl4-openssl-dev
+  # oneDNN's CMake package looks for OpenCL even for its CPU runtime; libdnnl-dev only recommends it
+  libdnnl-dev ocl-icd-opencl-dev
+  libopencv-dev libtbb-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # clang with libFuzzer (compiler-rt) and its OpenMP runtime, for the fuzz targets (fuzz/run.sh)
   clang libclang-rt-14-dev libomp-14-dev
