@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs visbone into a temporary prefix and builds and runs every example in examples/ against it, with
 # only that prefix on CMAKE_PREFIX_PATH (the examples see nothing of the source or build tree). Also compiles
-# the feature example with pkg-config alone, and runs the installed program. Prints the time taken.
+# the feature example with pkg-config alone, builds and runs the README's C++ snippet, and runs the installed
+# program. Prints the time taken.
 #   scripts/examples.sh            uses the Release build in build/ (built if needed)
 #   VISBONE_BUILD_DIR=dir scripts/examples.sh
 set -euo pipefail
@@ -66,6 +67,27 @@ grep -q '"stage4"' "$WORK/inspect.json" || fail "installed visbone inspect: no s
 for p in fewshot_head tiny_cnn_backbone; do
   [ -f "$PREFIX/lib/visbone/plugins/$p.so" ] || fail "plugin $p not installed"
 done
+
+# 4. The README's C++ snippet, verbatim: its #include lines on top, the rest as the body of main(), built with
+# pkg-config against the prefix and run from the repository root (it names files under tests/data, configs/).
+README_SNIPPET=$WORK/readme_snippet.cpp
+awk '/^```cpp$/ {on = 1; next} on && /^```$/ {exit} on' README.md > "$WORK/snippet.txt"
+[ -s "$WORK/snippet.txt" ] || fail "README: no \`\`\`cpp snippet found"
+{
+  grep '^#include' "$WORK/snippet.txt"
+  echo '#include <cstdio>'
+  echo 'int main() {'
+  grep -v '^#include' "$WORK/snippet.txt"
+  echo '  std::printf("stage3 %s stride %d, %zu predictions\n", visbone::shape_str(maps["stage3"].shape()).c_str(), stride,'
+  echo '              results[0].record["predictions"].as_array().size());'
+  echo '}'
+} > "$README_SNIPPET"
+# shellcheck disable=SC2046
+PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig g++ -std=c++20 -O1 -Wall -Wextra -o "$WORK/readme_snippet" "$README_SNIPPET" \
+  $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --cflags --libs visbone) || fail "README snippet: build"
+"$WORK/readme_snippet" | tee "$WORK/readme_snippet.txt" || fail "README snippet: run"
+grep -qx "stage3 \[1, 1024, 14, 14\] stride 16, 5 predictions" "$WORK/readme_snippet.txt" \
+  || fail "README snippet: wrong output"
 
 t1=$(date +%s)
 echo "examples: all passed in $((t1 - t0)) s"

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iostream>
+#include <optional>
 #include <system_error>
 
 #include <opencv2/core.hpp>
@@ -22,41 +24,37 @@ std::string mat_type_name(const cv::Mat& mat) {
   return "CV_" + d + "C" + std::to_string(mat.channels());
 }
 
-// The folder (or file) holding preprocessor_config.json for a name load_backbone would also accept.
-fs::path config_file(const std::string& name, const hub::ResolveOptions& options) {
+// Where preprocessor_config.json is for a name load_backbone would also accept: the file, or the folder
+// that should hold it; `why_none` is set instead when the model cannot have one (a preset of .npz weights).
+fs::path config_location(const std::string& name, hub::ResolveOptions options, std::string& why_none) {
+  options.with_processor_config = true;
   std::error_code ec;
-  fs::path path;
-  if (fs::exists(name, ec)) {
-    path = name;
-  } else {
-    const auto& presets = bit::bit_presets();
-    const auto preset =
-        std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
-    if (preset != presets.end()) {
-      if (preset->model_id.empty())
-        throw ConfigError("preset '" + name +
-                          "' has no transformers checkpoint on the hub to read "
-                          "preprocessor_config.json from; pass a file or folder, or use ImageProcessor() for "
-                          "transformers' defaults");
-      path = hub::resolve_model(preset->model_id, options);
-    } else if (name.find('/') != std::string::npos && hub::is_repo_id(name)) {
-      path = hub::resolve_model(name, options);
-    } else {
-      throw NotFoundError("ImageProcessor::from_pretrained: '" + name +
-                          "' is not an existing file or folder, a preset or a hub repository id (ORG/NAME)");
+  if (fs::exists(name, ec)) return name;
+  const auto& presets = bit::bit_presets();
+  const auto preset = std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
+  if (preset != presets.end()) {
+    if (preset->model_id.empty()) {
+      why_none = "preset '" + name + "' has no transformers checkpoint on the hub to read preprocessor_config.json from";
+      return {};
     }
+    return hub::resolve_model(preset->model_id, options);
   }
-  if (fs::is_directory(path, ec)) {
-    const fs::path file = path / "preprocessor_config.json";
-    if (!fs::is_regular_file(file, ec))
-      throw NotFoundError(
-          file.string() +
-          " does not exist: the checkpoint was saved without an image processor; "
-          "use ImageProcessor() for transformers' BitImageProcessor defaults, or give the settings "
-          "as an ImageProcessorConfig");
-    return file;
-  }
-  return path;
+  if (name.find('/') != std::string::npos && hub::is_repo_id(name)) return hub::resolve_model(name, options);
+  throw NotFoundError("ImageProcessor: '" + name +
+                      "' is not an existing file or folder, a preset or a hub repository id (ORG/NAME)");
+}
+
+// The preprocessor_config.json of a model, or nullopt with `why_none` saying why there is none.
+std::optional<fs::path> config_file(const std::string& name, const hub::ResolveOptions& options,
+                                    std::string& why_none) {
+  const fs::path path = config_location(name, options, why_none);
+  if (!why_none.empty()) return std::nullopt;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return path;
+  const fs::path file = path / "preprocessor_config.json";
+  if (fs::is_regular_file(file, ec)) return file;
+  why_none = file.string() + " does not exist: the checkpoint was saved without an image processor";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -68,7 +66,22 @@ ImageProcessor::ImageProcessor(ImageProcessorConfig config)
 
 ImageProcessor ImageProcessor::from_pretrained(const std::string& name_or_path,
                                                const hub::ResolveOptions& hub) {
-  return ImageProcessor(ImageProcessorConfig::from_file(config_file(name_or_path, hub)));
+  std::string why_none;
+  const auto file = config_file(name_or_path, hub, why_none);
+  if (!file)
+    throw NotFoundError(why_none +
+                        "; use ImageProcessor::for_model() or ImageProcessor() for transformers' "
+                        "BitImageProcessor defaults, or give the settings as an ImageProcessorConfig");
+  return ImageProcessor(ImageProcessorConfig::from_file(*file));
+}
+
+ImageProcessor ImageProcessor::for_model(const std::string& name_or_path, const hub::ResolveOptions& hub,
+                                         std::ostream* notice) {
+  std::string why_none;
+  const auto file = config_file(name_or_path, hub, why_none);
+  if (file) return ImageProcessor(ImageProcessorConfig::from_file(*file));
+  if (notice) *notice << "note: " << why_none << "; using BiT's defaults (transformers' BitImageProcessor)\n";
+  return ImageProcessor();
 }
 
 void ImageProcessor::set_max_pixels(std::int64_t max_pixels) {

@@ -15,6 +15,7 @@
 #include "model_arg.h"
 #include "visbone/bit/ws_conv.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/json_writer.h"
 
 namespace visbone::app {
 
@@ -85,7 +86,7 @@ int bench(const Args& args) {
                           {"warmup", warmup},
                           {"winograd", winograd}};
   if (vm.count("json")) {
-    std::cout << boost::json::serialize(out) << "\n";
+    std::cout << to_json_text(out) << "\n";
   } else {
     std::cout << "size " << size << " batch " << batch << ": median " << median << " ms/batch (min " << times.front()
               << ", max " << times.back() << "), " << 1000.0 * batch / median << " images/s, peak RSS " << rss_mib

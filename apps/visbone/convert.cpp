@@ -1,5 +1,6 @@
-// `visbone convert SRC --to hf|timm DEST`: moves BiT weights between ecosystems. SRC is any format visbone
-// reads (transformers or timm folder, .npz); DEST gets config.json + model.safetensors in the chosen naming.
+// `visbone convert SRC --to hf|timm DEST [--dtype f32|f16|bf16]`: moves BiT weights between ecosystems. SRC
+// is any format visbone reads (transformers or timm folder, .npz); DEST gets config.json + model.safetensors
+// in the chosen naming, stored in the source's dtype unless --dtype says otherwise.
 #include <boost/json.hpp>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "visbone/bit/checkpoint_formats.h"
 #include "visbone/core/checkpoint.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/json_writer.h"
 #include "visbone/core/safetensors.h"
 
 namespace visbone::app {
@@ -40,13 +42,41 @@ json::value timm_config_json(const bit::BitConfig& c) {
                                       {"preact", true}}}};
 }
 
+// The dtype the source stores its weights in: the one all its floating-point tensors share (an .npz, or a
+// mixture, is written as F32).
+DType source_dtype(const fs::path& src, bit::WeightFormat format) {
+  if (format == bit::WeightFormat::Npz) return DType::F32;
+  std::optional<DType> found;
+  const auto see = [&](DType d) {
+    if (d != DType::F32 && d != DType::F16 && d != DType::BF16 && d != DType::F64) return;
+    if (found && *found != d) d = DType::F32;
+    found = d;
+  };
+  if (format == bit::WeightFormat::Transformers) {
+    const auto ckpt = Checkpoint::open(src);
+    for (const auto& name : ckpt.tensor_names()) see(ckpt.find(name)->dtype);
+  } else {
+    const auto weights = SafetensorsFile::open(src / "model.safetensors");
+    for (const auto& t : weights.tensors()) see(t.dtype);
+  }
+  return found && *found != DType::F64 ? *found : DType::F32;
+}
+
+DType dtype_option(const std::string& value) {
+  if (value == "f32") return DType::F32;
+  if (value == "f16") return DType::F16;
+  if (value == "bf16") return DType::BF16;
+  throw ConfigError("--dtype '" + value + "': expected f32, f16 or bf16");
+}
+
 }  // namespace
 
 int convert(const Args& args) {
-  po::options_description opts("visbone convert SRC --to hf|timm DEST");
+  po::options_description opts("visbone convert SRC --to hf|timm DEST [--dtype f32|f16|bf16]");
   opts.add_options()("help,h", "show this help")("src", po::value<std::string>(), "checkpoint folder or .npz")(
       "dest", po::value<std::string>(), "output folder (created)")("to", po::value<std::string>(), "hf or timm")(
-      "config", po::value<std::string>(), "config.json giving the architecture of a .npz named unlike Google's");
+      "config", po::value<std::string>(), "config.json giving the architecture of a .npz named unlike Google's")(
+      "dtype", po::value<std::string>(), "f32, f16 or bf16 (default: the source's dtype)");
   po::positional_options_description pos;
   pos.add("src", 1).add("dest", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -57,10 +87,14 @@ int convert(const Args& args) {
   if (!vm.count("src") || !vm.count("dest") || !vm.count("to")) throw ConfigError("visbone convert: SRC, DEST and --to are required");
   const std::string to = vm["to"].as<std::string>();
   if (to != "hf" && to != "timm") throw ConfigError("--to '" + to + "': expected hf or timm");
+  std::optional<DType> dtype;
+  if (vm.count("dtype")) dtype = dtype_option(vm["dtype"].as<std::string>());
 
   const fs::path src = resolve_model_arg(vm["src"].as<std::string>());
   bit::ConvertedWeights w;
-  switch (bit::detect_format(src)) {
+  const bit::WeightFormat format = bit::detect_format(src);
+  if (!dtype) dtype = source_dtype(src, format);
+  switch (format) {
     case bit::WeightFormat::Transformers: {
       auto ckpt = Checkpoint::open(src);
       w.config = bit::BitConfig::from_json(ckpt.config(), (src / "config.json").string());
@@ -81,11 +115,12 @@ int convert(const Args& args) {
   fs::create_directories(dest);
   const json::value config = to == "hf" ? w.config.to_json() : timm_config_json(w.config);
   const auto tensors = to == "hf" ? w.tensors : bit::to_timm_names(w.tensors);
-  write_safetensors(dest / "model.safetensors", tensors);
+  write_safetensors(dest / "model.safetensors", tensors, {}, *dtype);
   const fs::path tmp = dest / ".config.json.tmp";
-  std::ofstream(tmp) << json::serialize(config) << "\n";
+  std::ofstream(tmp) << to_json_text(config, JsonStyle::pretty) << "\n";
   fs::rename(tmp, dest / "config.json");
-  std::cerr << "wrote " << tensors.size() << " tensors (" << to << " names) to " << dest.string() << "\n";
+  std::cerr << "wrote " << tensors.size() << " tensors (" << to << " names, " << dtype_name(*dtype) << ") to "
+            << dest.string() << "\n";
   return 0;
 }
 

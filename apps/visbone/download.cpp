@@ -34,6 +34,7 @@ int download(const Args& args) {
   if (vm.count("cache-dir")) options.cache_dir = vm["cache-dir"].as<std::string>();
   if (vm.count("endpoint")) options.endpoint = vm["endpoint"].as<std::string>();
   if (vm.count("offline")) options.offline = true;
+  options.with_processor_config = true;  // everything a pipeline over the model needs
   const std::string progress = vm["progress"].as<std::string>();
   if (progress == "always")
     options.progress = hub::ProgressMode::always;

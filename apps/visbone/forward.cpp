@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "model_arg.h"
+#include "visbone/core/closest_match.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/safetensors.h"
 
@@ -28,10 +29,24 @@ int forward(const Args& args) {
   for (const char* required : {"model", "input", "output"})
     if (!vm.count(required)) throw ConfigError(std::string("visbone forward: --") + required + " is required");
 
+  // The input first: a wrong --key is found before the model loads.
+  const auto input = SafetensorsFile::open(vm["input"].as<std::string>());
+  const std::string key = vm["key"].as<std::string>();
+  if (!input.find(key)) {
+    std::vector<std::string> names;
+    std::string listed;
+    for (const auto& t : input.tensors()) {
+      names.push_back(t.name);
+      listed += (listed.empty() ? "" : ", ") + t.name + " " + shape_str(t.shape);
+    }
+    const std::string near = closest_match(key, names);
+    throw ConfigError("--key: " + input.name() + " has no tensor '" + key + "'" +
+                      (near.empty() ? "" : "; did you mean '" + near + "'?") + " Its tensors: " +
+                      (listed.empty() ? "none" : listed));
+  }
+  const Tensor pixels = input.load(key);
   const auto backbone =
       bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), selection_options(vm));
-  const auto input = SafetensorsFile::open(vm["input"].as<std::string>());
-  const Tensor pixels = input.load(vm["key"].as<std::string>());
 
   auto& model = backbone->model();
   bit::BitRequest req;

@@ -1,11 +1,15 @@
-// `visbone inspect MODEL [--out-features a,b | --out-indices i,j]`: the model's config summary, stages,
-// resolved selection, output shapes and parameter count, as JSON on stdout.
+// `visbone inspect MODEL [--out-features a,b | --out-indices i,j] [--pretty]`: the model's config summary,
+// stages, resolved selection, output shapes and parameter count, as JSON on stdout (indented with --pretty or
+// when stdout is a terminal, one line otherwise).
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <iostream>
 
 #include "args.h"
 #include "model_arg.h"
 #include "visbone/bit/bit_backbone.h"
+#include "visbone/core/json_writer.h"
 
 namespace visbone::app {
 
@@ -13,7 +17,8 @@ int inspect(const Args& args) {
   po::options_description opts("visbone inspect MODEL [options]");
   opts.add_options()("help,h", "show this help")("model", po::value<std::string>(), "checkpoint folder or hub id")(
       "out-features", po::value<std::string>(), "stages to return, e.g. stage2,stage4")(
-      "out-indices", po::value<std::string>(), "stage indices to return, e.g. 2,-1");
+      "out-indices", po::value<std::string>(), "stage indices to return, e.g. 2,-1")(
+      "pretty", "indent the JSON (the default when stdout is a terminal)");
   po::positional_options_description pos;
   pos.add("model", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -40,8 +45,11 @@ int inspect(const Args& args) {
                              {"width_factor", c.width_factor},
                              {"embedding_dynamic_padding", c.embedding_dynamic_padding},
                              {"num_labels", c.num_labels()}};
+  // Every selectable map, shallowest first: timm-origin models also offer stem_conv (see bit_model.h).
+  std::vector<std::string> names = backbone->stage_names();
+  if (backbone->output_shape().count(bit::kStemConv)) names.insert(names.begin(), bit::kStemConv);
   boost::json::object shapes;
-  for (const auto& name : backbone->stage_names()) {
+  for (const auto& name : names) {
     const auto s = backbone->output_shape().at(name);
     shapes[name] = {{"channels", s.channels}, {"stride", s.stride}};
   }
@@ -53,7 +61,8 @@ int inspect(const Args& args) {
                           {"output_shape", shapes},
                           {"has_classifier", backbone->model().has_classifier()},
                           {"parameter_count", backbone->model().parameter_count()}};
-  std::cout << boost::json::serialize(out) << "\n";
+  const bool pretty = vm.count("pretty") || isatty(STDOUT_FILENO);
+  std::cout << to_json_text(out, pretty ? JsonStyle::pretty : JsonStyle::compact) << "\n";
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "components.h"
+#include "visbone/core/json_writer.h"
 
 namespace visbone::app {
 namespace {
@@ -48,7 +49,7 @@ int list(const Args& args) {
                          {"file", p.file.string()},
                          {"description", p.description}});
     out["plugins"] = std::move(plugins);
-    std::cout << boost::json::serialize(out) << "\n";
+    std::cout << to_json_text(out) << "\n";
     return 0;
   }
 

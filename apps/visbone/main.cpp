@@ -1,9 +1,13 @@
-// Entry point of `visbone`: dispatches to the subcommand named by the first argument.
+// Entry point of `visbone`: dispatches to the subcommand named by the first argument; `visbone --version`,
+// `visbone help [COMMAND]`, and a did-you-mean for a mistyped command.
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "commands.h"
+#include "visbone/core/closest_match.h"
 #include "visbone/core/errors.h"
 
 namespace {
@@ -29,8 +33,39 @@ constexpr Command kCommands[] = {
 int usage(std::ostream& out) {
   out << "usage: visbone COMMAND [ARGS...]\n\ncommands:\n";
   for (const auto& c : kCommands) out << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << "\n";
-  out << "\n`visbone COMMAND --help` describes one command.\n";
+  out << "\n`visbone help COMMAND` (or `visbone COMMAND --help`) describes one command; `visbone --version` "
+         "prints the version.\n";
   return 2;
+}
+
+const Command* find_command(std::string_view name) {
+  for (const auto& c : kCommands)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+int unknown_command(std::string_view name) {
+  std::vector<std::string> names;
+  for (const auto& c : kCommands) names.emplace_back(c.name);
+  std::cerr << "visbone: unknown command '" << name << "'";
+  const std::string near = visbone::closest_match(name, names);
+  // Only a plausible typo is suggested: at most a third of the letters differ.
+  if (!near.empty() && 3 * visbone::edit_distance(name, near) <= near.size())
+    std::cerr << "; did you mean '" << near << "'?";
+  std::cerr << "\n\n";
+  return usage(std::cerr);
+}
+
+int run_command(const Command& c, const visbone::app::Args& args) {
+  try {
+    return c.run(args);
+  } catch (const visbone::ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace
@@ -38,22 +73,19 @@ int usage(std::ostream& out) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage(std::cerr);
   const std::string_view name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") {
+  if (name == "--version" || name == "-V") {
+    std::cout << "visbone " << VISBONE_APP_VERSION << "\n";
+    return 0;
+  }
+  if (name == "--help" || name == "-h" || (name == "help" && argc == 2)) {
     usage(std::cout);
     return 0;
   }
-  for (const auto& c : kCommands) {
-    if (c.name != name) continue;
-    try {
-      return c.run(visbone::app::Args(argv + 2, argv + argc));
-    } catch (const visbone::ConfigError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 2;
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 1;
-    }
+  if (name == "help") {
+    // `visbone help CMD` is `visbone CMD --help`.
+    const Command* c = find_command(argv[2]);
+    return c ? run_command(*c, {"--help"}) : unknown_command(argv[2]);
   }
-  std::cerr << "visbone: unknown command '" << name << "'\n\n";
-  return usage(std::cerr);
+  const Command* c = find_command(name);
+  return c ? run_command(*c, visbone::app::Args(argv + 2, argv + argc)) : unknown_command(name);
 }

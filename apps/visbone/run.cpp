@@ -1,4 +1,5 @@
-// `visbone run CONFIG.yaml [--input PATH] [--output DIR] [--batch-size N] [--threads N] [--allow-errors]`:
+// `visbone run CONFIG.yaml [--input PATH] [--output DIR] [--batch-size N] [--threads N] [--allow-errors]
+// [--plugin LIB]...`:
 // runs a YAML-configured pipeline (see the README's "visbone run" section). Progress goes to stderr (a bar on
 // a terminal, plain periodic lines otherwise), the summary to stdout. Exit status: 0 when every input went
 // through; 1 when some input failed (unless --allow-errors or `fail_on_error: false`) or the run stopped;
@@ -6,11 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "args.h"
+#include "progress.h"
 #include "visbone/core/errors.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
@@ -18,16 +21,6 @@
 namespace visbone::app {
 
 namespace {
-
-std::string clock_text(double seconds) {
-  const auto s = static_cast<long long>(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
-  return buf;
-}
 
 // Shows progress on stderr: a bar redrawn in place on a terminal, or a plain line every `interval` seconds
 // (logs and CI output stay readable). Failures are listed as they happen, up to a limit.
@@ -54,6 +47,19 @@ class ProgressPrinter {
     }
   }
 
+  // Said before the model loads, which can take a while (a download, a large checkpoint) with nothing else
+  // to show; a whole line, since loading may print notes of its own.
+  void loading() {
+    if (mode_ != Mode::none) std::cerr << "loading model..." << std::endl;
+  }
+
+  void loaded(double seconds) {
+    if (mode_ == Mode::none) return;
+    char text[64];
+    std::snprintf(text, sizeof text, "model loaded in %.1f s\n", seconds);
+    std::cerr << text;
+  }
+
   void finish() {
     if (mode_ == Mode::none || last_.done == 0) return;
     if (mode_ == Mode::bar) {
@@ -67,42 +73,11 @@ class ProgressPrinter {
  private:
   static constexpr int kMaxErrors = 20;
 
-  static std::string line(const pipeline::Progress& p) {
-    std::ostringstream o;
-    o.setf(std::ios::fixed);
-    o.precision(1);
-    const double rate = p.seconds > 0 ? static_cast<double>(p.done) / p.seconds : 0.0;
-    o << "progress: " << p.done;
-    if (p.total)
-      o << "/" << *p.total << " ("
-        << (*p.total ? 100.0 * static_cast<double>(p.done) / static_cast<double>(*p.total) : 100.0) << "%)";
-    o << " items, " << p.failed << " failed, " << rate << " images/s, elapsed " << clock_text(p.seconds);
-    if (p.total && rate > 0 && *p.total >= p.done)
-      o << ", ETA " << clock_text(static_cast<double>(*p.total - p.done) / rate);
-    return o.str();
-  }
+  static ProgressState state(const pipeline::Progress& p) { return {p.done, p.failed, p.total, p.seconds}; }
+  static std::string line(const pipeline::Progress& p) { return progress_line(state(p)); }
 
   void draw_bar(const pipeline::Progress& p) {
-    constexpr int kWidth = 30;
-    std::ostringstream o;
-    o.setf(std::ios::fixed);
-    o.precision(1);
-    const double rate = p.seconds > 0 ? static_cast<double>(p.done) / p.seconds : 0.0;
-    o << "\r";
-    if (p.total && *p.total > 0) {
-      const double f = std::min(1.0, static_cast<double>(p.done) / static_cast<double>(*p.total));
-      const int full = static_cast<int>(f * kWidth);
-      o << "[" << std::string(static_cast<std::size_t>(full), '#')
-        << std::string(static_cast<std::size_t>(kWidth - full), '.') << "] " << p.done << "/" << *p.total;
-      if (rate > 0)
-        o << " ETA " << clock_text(static_cast<double>(*p.total - std::min(p.done, *p.total)) / rate);
-    } else {
-      o << p.done << " items";
-    }
-    o << "  " << rate << " img/s";
-    if (p.failed) o << "  " << p.failed << " failed";
-    o << "\033[K";
-    std::cerr << o.str() << std::flush;
+    std::cerr << "\r" << bar_text(state(p), terminal_columns()) << "\033[K" << std::flush;
     bar_shown_ = true;
   }
 
@@ -133,7 +108,9 @@ int run(const Args& args) {
       "allow-errors", "exit with 0 even when some inputs failed")(
       "progress", po::value<std::string>()->default_value("auto"),
       "auto (a bar on a terminal, else lines), bar, lines or none")(
-      "progress-interval", po::value<double>()->default_value(10.0), "seconds between progress lines");
+      "progress-interval", po::value<double>()->default_value(10.0), "seconds between progress lines")(
+      "plugin", po::value<std::vector<std::string>>(),
+      "a plugin library to load besides the config's plugins and $VISBONE_PLUGIN_PATH (repeatable)");
   po::positional_options_description pos;
   pos.add("config", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -163,10 +140,17 @@ int run(const Args& args) {
   if (vm.count("batch-size")) o.batch_size = vm["batch-size"].as<int>();
   if (vm.count("threads")) o.threads = vm["threads"].as<int>();
   pipeline::apply_overrides(config, o);
+  // Command-line paths resolve against the working folder.
+  if (vm.count("plugin"))
+    for (const auto& plugin : vm["plugin"].as<std::vector<std::string>>())
+      config.plugins.push_back(std::filesystem::absolute(plugin));
   const bool fail_on_error = config.fail_on_error && !vm.count("allow-errors");
 
-  pipeline::Pipeline p(std::move(config));
   ProgressPrinter printer(mode, interval);
+  printer.loading();
+  const auto load_start = std::chrono::steady_clock::now();
+  pipeline::Pipeline p(std::move(config));
+  printer.loaded(std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
   const pipeline::Summary summary = p.run([&](const pipeline::Progress& pr) { printer.update(pr); });
   printer.finish();
   std::cout << summary.text();

@@ -432,7 +432,8 @@ void write_all(int fd, const void* data, std::size_t size, const std::string& wh
 // The padded JSON header of a float32 safetensors file holding `tensors` in order. Everything is validated
 // here, before any file exists, so a rejected write leaves no trace.
 std::string encode_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
-                          const std::map<std::string, std::string>& metadata, const std::string& where) {
+                          const std::map<std::string, std::string>& metadata, const std::string& where,
+                          DType store_as = DType::F32) {
   auto check_utf8 = [&](const std::string& s, const std::string& what) {
     if (invalid_utf8_at(s) != std::string_view::npos)
       throw FormatError(where + ": cannot write " + what + ": it is not valid UTF-8");
@@ -456,9 +457,9 @@ std::string encode_header(const std::vector<std::pair<std::string, Tensor>>& ten
     if (t.empty()) throw FormatError(where + ": cannot write tensor '" + name + "': it has no storage");
     boost::json::array shape;
     for (const auto d : t.shape()) shape.push_back(d);
-    const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * sizeof(float);
+    const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * dtype_size(store_as);
     header[name] = {
-        {"dtype", "F32"}, {"shape", std::move(shape)}, {"data_offsets", {offset, offset + bytes}}};
+        {"dtype", dtype_name(store_as)}, {"shape", std::move(shape)}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = boost::json::serialize(header);
@@ -481,10 +482,13 @@ std::string encode_safetensors(const std::vector<std::pair<std::string, Tensor>>
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& metadata, DType store_as) {
   const std::string where = path.string();
+  if (store_as != DType::F32 && store_as != DType::F16 && store_as != DType::BF16)
+    throw FormatError(where + ": cannot store tensors as " + std::string(dtype_name(store_as)) +
+                      "; F32, F16 or BF16 can be written");
   // Everything is validated before the temporary file exists, so a rejected call leaves no trace.
-  const std::string text = encode_header(tensors, metadata, where);
+  const std::string text = encode_header(tensors, metadata, where, store_as);
   const std::uint64_t header_len = text.size();
 
   // A hidden name unique per process and call; O_EXCL below guards against anything else.
@@ -502,8 +506,20 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
   try {
     write_all(fd, &header_len, sizeof header_len, where);
     write_all(fd, text.data(), text.size(), where);
-    for (const auto& [name, t] : tensors)
-      if (t.numel() > 0) write_all(fd, t.data(), static_cast<std::size_t>(t.numel()) * sizeof(float), where);
+    for (const auto& [name, t] : tensors) {
+      const auto count = static_cast<std::size_t>(t.numel());
+      if (count == 0) continue;
+      if (store_as == DType::F32) {
+        write_all(fd, t.data(), count * sizeof(float), where);
+        continue;
+      }
+      // Rounded to nearest even, as torch's .half() / .bfloat16() round.
+      std::vector<std::uint16_t> bits(count);
+      const float* values = t.data();
+      for (std::size_t i = 0; i < count; ++i)
+        bits[i] = store_as == DType::F16 ? float_to_half(values[i]) : float_to_bfloat16(values[i]);
+      write_all(fd, bits.data(), count * sizeof(std::uint16_t), where);
+    }
     // Data must be on disk before the rename makes it visible under the final name.
     if (::fsync(fd) != 0) throw IoError(where + ": fsync failed: " + errno_text(errno));
     fd_open = false;  // close releases the descriptor even when it reports an error

@@ -63,6 +63,7 @@ TEST_F(HubServerTest, FirstDownloadFillsTheCacheInHuggingFaceHubLayout) {
   FakeHub hub;
   ResolveOptions o = options(hub);
   o.token = "hf_secret";
+  o.with_processor_config = true;
   const fs::path folder = resolve_model(kDigits, o);
 
   const fs::path repo = repo_folder(kDigits);
@@ -151,13 +152,15 @@ TEST_F(HubServerTest, SecondResolveMakesNoRequestForTheWeights) {
 TEST_F(HubServerTest, AbsentPreprocessorConfigIsRecordedInNoExist) {
   FakeHub hub;
   const std::string repo_id = "visbone-test/tiny-preact";  // has no preprocessor_config.json
-  const fs::path folder = resolve_model(repo_id, options(hub));
+  ResolveOptions with_processor = options(hub);
+  with_processor.with_processor_config = true;
+  const fs::path folder = resolve_model(repo_id, with_processor);
   const std::string commit = folder.filename().string();
   EXPECT_TRUE(fs::is_regular_file(repo_folder(repo_id) / ".no_exist" / commit / "preprocessor_config.json"));
   EXPECT_FALSE(fs::exists(folder / "preprocessor_config.json"));
-  resolve_model(repo_id, options(hub));
+  resolve_model(repo_id, with_processor);
   EXPECT_EQ(hub.count("HEAD", "preprocessor_config.json"), 1) << "the marker spares the second request";
-  ResolveOptions offline = options(hub);
+  ResolveOptions offline = with_processor;
   offline.offline = true;
   EXPECT_EQ(resolve_model(repo_id, offline), folder);
 }

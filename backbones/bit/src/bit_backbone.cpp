@@ -14,10 +14,22 @@ namespace visbone::bit {
 BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptions& options)
     : model_(std::move(model)) {
   const auto& c = model_->config();
-  if (options.out_features || options.out_indices)
-    selection_ = resolve_stage_selection(stage_names(), options.out_features, options.out_indices);
-  else
-    selection_ = resolve_stage_selection(stage_names(), c.out_features, c.out_indices);
+  const bool given = options.out_features || options.out_indices;
+  std::optional<std::vector<std::string>> features = given ? options.out_features : c.out_features;
+  const std::optional<std::vector<int>> indices = given ? options.out_indices : c.out_indices;
+  // timm's stem_conv tap (timm-origin models) is selected by name; it has no index among stage_names
+  // (transformers' numbering), so it is in out_features only, first, as the shallowest.
+  bool stem_conv = false;
+  if (features && output_shape().count(kStemConv)) {
+    const auto at = std::find(features->begin(), features->end(), kStemConv);
+    if (at != features->end() && at != features->begin())
+      throw ConfigError("out_features must be in the same order as stage_names, with stem_conv first; got " +
+                        py_repr(*features));
+    stem_conv = at != features->end();
+    if (stem_conv) features->erase(at);
+  }
+  selection_ = resolve_stage_selection(stage_names(), features, indices, /*allow_empty=*/stem_conv);
+  if (stem_conv) selection_.out_features.insert(selection_.out_features.begin(), kStemConv);
   if (options.winograd) model_->set_winograd(*options.winograd);
 }
 

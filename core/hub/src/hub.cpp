@@ -287,7 +287,8 @@ fs::path hub_model(const std::string& repo_id, const ResolveOptions& options) {
   // The snapshot folder's name is the commit; pin it for the other files.
   const std::string commit = config.path->parent_path().filename().string();
 
-  session.fetch(commit, "preprocessor_config.json");  // optional: absent means the processor defaults
+  // Optional: absent means the model's processor defaults.
+  if (options.with_processor_config) session.fetch(commit, "preprocessor_config.json");
 
   const Fetched weights = session.fetch(commit, "model.safetensors");
   if (!weights.path) {

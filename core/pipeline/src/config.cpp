@@ -195,13 +195,17 @@ PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& fil
   };
   if (node.IsScalar()) {
     p.from = from_value(node.Scalar());
+    p.from_given = true;
     return p;
   }
   MapReader r(node, file, "preprocess");
   std::vector<std::string> allowed = kProcessorKeys;
   allowed.insert(allowed.begin(), "from");
   r.check_keys(allowed);
-  if (const auto from = r.string("from")) p.from = from_value(*from);
+  if (const auto from = r.string("from")) {
+    p.from = from_value(*from);
+    p.from_given = true;
+  }
   for (const auto& kv : node)
     if (kv.first.Scalar() != "from") p.overrides[kv.first.Scalar()] = kv.second;
   return p;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <iostream>
 #include <mutex>
 #include <new>
 #include <opencv2/core.hpp>
@@ -21,6 +22,7 @@
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/json_writer.h"
 #include "visbone/heads/classification_head.h"
 #include "visbone/heads/components.h"
 #include "visbone/heads/feature_maps_head.h"
@@ -138,7 +140,18 @@ image::ImageProcessorConfig processor_config(const PreprocessConfig& p,
                                              const std::string& file) {
   boost::json::object base;
   std::string base_name = "transformers' defaults";
-  if (p.from != "defaults") {
+  std::string from = p.from;
+  if (from == "checkpoint" && !p.from_given) {
+    // Not asked for explicitly: a model saved without a processor gets the defaults that travel with BiT.
+    const bool has_file = checkpoint && fs::is_regular_file(*checkpoint / "preprocessor_config.json");
+    if (!has_file) {
+      std::cerr << "note: " << (checkpoint ? checkpoint->string() + " has no preprocessor_config.json"
+                                           : std::string("the model has no checkpoint folder"))
+                << "; preprocessing with BiT's defaults (transformers' BitImageProcessor)\n";
+      from = "defaults";
+    }
+  }
+  if (from != "defaults") {
     if (p.from == "checkpoint" && !checkpoint)
       throw ConfigError(where(p.place,
                               "preprocess: the model has no checkpoint folder to read "
@@ -236,6 +249,7 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   const auto resolver = [](const std::string& id, const std::string& revision) {
     hub::ResolveOptions o;
     o.revision = revision;
+    o.with_processor_config = true;  // the pipeline preprocesses
     return hub::resolve_model(id, o);
   };
   bit::register_components(m.registry, resolver);
@@ -692,7 +706,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   if (c.summary) {
     const fs::path p = c.output_path(*c.summary);
     summary.outputs.push_back("summary -> " + p.string());
-    const std::string text = boost::json::serialize(summary.json()) + "\n";
+    const std::string text = to_json_text(summary.json()) + "\n";
     write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
   }
   return summary;

@@ -6,6 +6,7 @@
 
 #include "sink_support.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/json_writer.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/safetensors_stream.h"
 
@@ -94,7 +95,7 @@ class JsonlSink : public Sink {
  public:
   JsonlSink(fs::path path, std::vector<HeadInfo> heads) : file_(std::move(path)), heads_(std::move(heads)) {}
   void write(const Item& item) override {
-    std::string line = boost::json::serialize(item_record(item, heads_));
+    std::string line = to_json_text(item_record(item, heads_));
     line += '\n';
     file_.write(line);
   }

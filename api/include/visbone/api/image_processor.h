@@ -4,12 +4,14 @@
 // with (see image/image_processor.h for the steps).
 //
 //   auto processor = visbone::ImageProcessor::from_pretrained("google/bit-50");  // or a checkpoint folder
+//   auto either = visbone::ImageProcessor::for_model("google/bit-50");  // its file, or the model's defaults
 //   visbone::Tensor one = processor.process(cv::imread("cat.jpg"));               // (1, 3, 224, 224)
 //   visbone::Tensor batch = processor.process({"a.png", "b.jpg"});                // (2, 3, 224, 224)
 #pragma once
 
 #include <filesystem>
 #include <initializer_list>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <utility>
@@ -50,6 +52,14 @@ class ImageProcessor {
   // gives transformers' defaults for checkpoints saved without one); ConfigError / FormatError for a bad
   // file, naming the key.
   static ImageProcessor from_pretrained(const std::string& name_or_path, const hub::ResolveOptions& hub = {});
+  // The processor to use with a model, in one call: its checkpoint's preprocessor_config.json as
+  // from_pretrained reads it or, when the model has none (a folder without the file; a hub repository that
+  // answers 404 for it, or whose cache records its absence in .no_exist; a preset without a transformers
+  // checkpoint), the defaults that travel with BiT (transformers' BitImageProcessor defaults, what
+  // ImageProcessor() gives) and a one-line notice on `notice` (nullptr: none). Offline, a hub model whose
+  // cache knows nothing of the file is a NotFoundError, as from_pretrained; a bad file is an error too.
+  static ImageProcessor for_model(const std::string& name_or_path, const hub::ResolveOptions& hub = {},
+                                  std::ostream* notice = &std::cerr);
 
   const ImageProcessorConfig& config() const { return processor_.config(); }
   // How process(paths) decodes files (EXIF orientation applied, converted to RGB, pixel limit).

@@ -81,13 +81,14 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes float32 tensors in the given order, with optional metadata. The header is padded with spaces to a
+// Writes float32 tensors in the given order, with optional metadata, stored as `store_as` (F32, F16 or
+// BF16; F16/BF16 rounded to nearest even; FormatError for another dtype). The header is padded with spaces to a
 // multiple of 8 bytes so the data is aligned. Atomic: the bytes go to a temporary file in the same folder
 // which is then renamed over `path`, so readers never see a partial file. IoError when writing fails;
 // FormatError for tensors that cannot be written (duplicate or reserved names, invalid UTF-8, no storage).
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata = {});
+                       const std::map<std::string, std::string>& metadata = {}, DType store_as = DType::F32);
 // The bytes write_safetensors would write, in memory (for SafetensorsFile::from_bytes).
 std::string encode_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                const std::map<std::string, std::string>& metadata = {});

@@ -26,21 +26,25 @@ struct ResolveOptions {
   std::optional<std::chrono::milliseconds> connect_timeout;  // to connect, and to get an answer to a HEAD
   std::optional<std::chrono::milliseconds> stall_timeout;    // with no data arriving during a download
   int max_resume_attempts = 5;  // resumptions in a row that bring no new byte before a download fails
+  // Also fetch preprocessor_config.json (when the repository has one) into the snapshot. Off by default:
+  // only what preprocesses images needs it, and a cache holding just config.json and the weights (what
+  // transformers' from_pretrained leaves) must serve a model offline.
+  bool with_processor_config = false;
 };
 
 // The local folder holding the model `name_or_path`:
 // - an existing directory is returned as it is;
 // - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is
-//   returned once config.json, preprocessor_config.json (when the repository has one) and the weights
-//   (model.safetensors, or model.safetensors.index.json and every shard it lists) are in it, downloaded
-//   when needed.
+//   returned once config.json and the weights (model.safetensors, or model.safetensors.index.json and every
+//   shard it lists) are in it, downloaded when needed; with options.with_processor_config also
+//   preprocessor_config.json when the repository has one (absent: a .no_exist marker records it).
 // Errors: NotFoundError for a name that is neither, or a file missing from the cache while offline;
 // HttpError/NetworkError for the hub's refusals and connection problems (with the URL); ConfigError for an
 // existing path that is not a folder.
 std::filesystem::path resolve_model(const std::string& name_or_path, const ResolveOptions& options = {});
 
 // The hub half of resolve_model: the snapshot folder of hub repository `repo_id` at `options.revision`, with
-// config.json, preprocessor_config.json (when it exists) and the weights in it, downloaded as needed. A local
+// config.json and the weights in it (and preprocessor_config.json as options say), downloaded as needed. A local
 // folder of the same name is not consulted.
 std::filesystem::path hub_model(const std::string& repo_id, const ResolveOptions& options = {});
 

@@ -71,6 +71,9 @@ struct PreprocessConfig {
   // The base settings: "checkpoint" (its preprocessor_config.json), "defaults" (transformers'
   // BitImageProcessor defaults) or a resolved path to a preprocessor_config.json (or a folder holding one).
   std::string from = "checkpoint";
+  // Whether `from` was written (preprocess: checkpoint, {from: ...}). When not, a checkpoint without
+  // preprocessor_config.json gets the model's defaults with a notice instead of an error.
+  bool from_given = false;
   // preprocessor_config.json keys given inline, applied over the base (a YAML mapping, possibly empty). They
   // keep their marks so a bad value is reported at its line when the processor is built.
   YAML::Node overrides;
