@@ -32,7 +32,8 @@ TEST(ImageProcessorForModel, TheModelsDefaultsWithANoticeOtherwise) {
   EXPECT_EQ(p.config().image_mean, ImageProcessorConfig{}.image_mean);
   EXPECT_THAT(notice.str(), HasSubstr("preprocessor_config.json does not exist"));
   EXPECT_THAT(notice.str(), HasSubstr("using BiT's defaults"));
-  EXPECT_EQ(std::count(notice.str().begin(), notice.str().end(), '\n'), 1) << "one line";
+  const std::string text = notice.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << "one line";
   EXPECT_THROW(ImageProcessor::for_model("no/such-dir-or-repo-here", {.offline = true}, nullptr), NotFoundError);
 }
 

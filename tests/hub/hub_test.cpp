@@ -42,16 +42,7 @@ std::vector<std::string> names_in(const fs::path& dir) {
 
 class HubServerTest : public ::testing::Test {
  protected:
-  ResolveOptions options(const FakeHub& hub) const {
-    ResolveOptions o;
-    o.cache_dir = cache_dir;
-    o.endpoint = hub.endpoint();
-    o.offline = false;
-    o.progress = ProgressMode::never;
-    o.connect_timeout = 5s;
-    o.stall_timeout = 5s;
-    return o;
-  }
+  ResolveOptions options(const FakeHub& hub) const { return test::fake_hub_options(hub, cache_dir); }
   fs::path repo_folder(const std::string& repo_id) const { return cache_dir / repo_folder_name(repo_id); }
 
   TempDir tmp;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "support/support.h"
+#include "visbone/hub/hub.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -226,5 +227,17 @@ class HubEnvironment {
  private:
   std::vector<std::unique_ptr<ScopedEnv>> vars_;
 };
+
+// Options that talk to `hub` with the cache in `cache_dir`: online, no progress bars, short timeouts.
+inline ResolveOptions fake_hub_options(const FakeHub& hub, const fs::path& cache_dir) {
+  ResolveOptions o;
+  o.cache_dir = cache_dir;
+  o.endpoint = hub.endpoint();
+  o.offline = false;
+  o.progress = ProgressMode::never;
+  o.connect_timeout = std::chrono::seconds(5);
+  o.stall_timeout = std::chrono::seconds(5);
+  return o;
+}
 
 }  // namespace visbone::hub::test

@@ -11,7 +11,7 @@
 
 #include <filesystem>
 #include <initializer_list>
-#include <iosfwd>
+#include <iostream>
 #include <span>
 #include <string>
 #include <utility>
