@@ -83,7 +83,7 @@ awk '/^```cpp$/ {on = 1; next} on && /^```$/ {exit} on' README.md > "$WORK/snipp
   echo '}'
 } > "$README_SNIPPET"
 # shellcheck disable=SC2046
-PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig g++ -std=c++20 -O1 -Wall -Wextra -o "$WORK/readme_snippet" "$README_SNIPPET" \
+PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig g++ -std=c++20 -O1 -Wall -Wextra -Wno-deprecated-enum-enum-conversion -o "$WORK/readme_snippet" "$README_SNIPPET" \
   $(PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig pkg-config --cflags --libs visbone) || fail "README snippet: build"
 "$WORK/readme_snippet" | tee "$WORK/readme_snippet.txt" || fail "README snippet: run"
 grep -qx "stage3 \[1, 1024, 14, 14\] stride 16, 5 predictions" "$WORK/readme_snippet.txt" \
