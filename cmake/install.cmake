@@ -111,11 +111,11 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME visbone)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION science)
 # (dpkg-shlibdeps on the program and the plugins gives the same list and versions.)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-  "libboost-json1.81.0 (>= 1.81.0), libboost-program-options1.81.0 (>= 1.81.0), libc6 (>= 2.34), libcurl4 (>= 7.63.0), libdnnl2 (>= 2.0), libgcc-s1 (>= 3.0), libgomp1 (>= 4.9), libopencv-core406 (>= 4.6.0+dfsg), libopencv-imgcodecs406 (>= 4.6.0+dfsg), libopencv-imgproc406 (>= 4.6.0+dfsg), libopencv-videoio406 (>= 4.6.0+dfsg), libstdc++6 (>= 11), libtbb12 (>= 2021.4.0), libyaml-cpp0.7 (>= 0.7.0)")
+  "libboost-json1.81.0 (>= 1.81.0), libboost-program-options1.81.0 (>= 1.81.0), libc6 (>= 2.34), libcurl4 (>= 7.63.0), libdnnl2 (>= 2.0), libgcc-s1 (>= 3.0), libgomp1 (>= 4.9), libssl3 (>= 3.0.0), libopencv-core406 (>= 4.6.0+dfsg), libopencv-imgcodecs406 (>= 4.6.0+dfsg), libopencv-imgproc406 (>= 4.6.0+dfsg), libopencv-videoio406 (>= 4.6.0+dfsg), libstdc++6 (>= 11), libtbb12 (>= 2021.4.0), libyaml-cpp0.7 (>= 0.7.0), zlib1g (>= 1:1.2.9)")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME visbone-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-  "visbone (= ${PROJECT_VERSION}), libdnnl-dev, libboost1.81-dev, libboost-json1.81-dev, libopencv-dev, libtbb-dev, libyaml-cpp-dev, libcurl4-openssl-dev | libcurl-dev")
+  "visbone (= ${PROJECT_VERSION}), libdnnl-dev, libboost1.81-dev, libboost-json1.81-dev, libopencv-dev, libtbb-dev, libyaml-cpp-dev, libcurl4-openssl-dev | libcurl-dev, libssl-dev, zlib1g-dev")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "the visbone command-line program and example plugins")
 set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION "visbone C++ headers, static libraries, CMake package and pkg-config file")
 include(CPack)
