@@ -69,6 +69,13 @@ foreach(lib IN LISTS VISBONE_LIBRARIES)
 endforeach()
 string(STRIP "${VISBONE_PC_LIBS}" VISBONE_PC_LIBS)
 set_target_properties(visbone_warnings PROPERTIES EXPORT_NAME warnings)
+# The headers are C++20: whatever a consumer links (visbone::core alone, say), it is compiled as C++20.
+foreach(lib IN LISTS VISBONE_LIBRARIES ITEMS visbone_warnings)
+  get_target_property(features ${lib} INTERFACE_COMPILE_FEATURES)
+  if(NOT "cxx_std_20" IN_LIST features)
+    set_property(TARGET ${lib} APPEND PROPERTY INTERFACE_COMPILE_FEATURES cxx_std_20)
+  endif()
+endforeach()
 
 install(TARGETS ${VISBONE_LIBRARIES} visbone_warnings EXPORT visboneTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
@@ -85,12 +92,19 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/visboneConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/visboneConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/cmake/visboneConfig.cmake ${PROJECT_BINARY_DIR}/cmake/visboneConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/visbone_add_plugin.cmake
         DESTINATION ${VISBONE_CMAKE_DIR} COMPONENT development)
 
-# pkg-config: a prefix relative to the .pc file, so the installed tree can be moved.
-file(RELATIVE_PATH VISBONE_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
-string(REGEX REPLACE "/$" "" VISBONE_PC_TO_PREFIX "${VISBONE_PC_TO_PREFIX}")
-configure_file(${PROJECT_SOURCE_DIR}/cmake/visbone.pc.in ${PROJECT_BINARY_DIR}/cmake/visbone.pc @ONLY)
+# pkg-config: the prefix is the one installed to (`cmake --install --prefix`, or /usr in the .deb), written at
+# install time so every path in the file is plain (/usr/include, not /usr/lib/pkgconfig/../../include;
+# pkg-config drops the system folders then). OpenCV is named by its libraries, not by opencv4.pc: that file
+# is in libopencv-dev, all of OpenCV, which visbone-dev does not depend on.
+string(REPLACE ";" " -I" VISBONE_PC_OPENCV_CFLAGS "-I${OpenCV_INCLUDE_DIRS}")
+set(VISBONE_PC_PREFIX "@VISBONE_PC_PREFIX@")  # left for the install step
+configure_file(${PROJECT_SOURCE_DIR}/cmake/visbone.pc.in ${PROJECT_BINARY_DIR}/cmake/visbone.pc.in @ONLY)
+install(CODE "set(VISBONE_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  configure_file(\"${PROJECT_BINARY_DIR}/cmake/visbone.pc.in\" \"${PROJECT_BINARY_DIR}/cmake/visbone.pc\" @ONLY)"
+  COMPONENT development)
 install(FILES ${PROJECT_BINARY_DIR}/cmake/visbone.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
         COMPONENT development)
 
@@ -111,11 +125,13 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME visbone)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION science)
 # (dpkg-shlibdeps on the program and the plugins gives the same list and versions.)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-  "libboost-json1.81.0 (>= 1.81.0), libboost-program-options1.81.0 (>= 1.81.0), libc6 (>= 2.34), libcurl4 (>= 7.63.0), libdnnl2 (>= 2.0), libgcc-s1 (>= 3.0), libgomp1 (>= 4.9), libopencv-core406 (>= 4.6.0+dfsg), libopencv-imgcodecs406 (>= 4.6.0+dfsg), libopencv-imgproc406 (>= 4.6.0+dfsg), libopencv-videoio406 (>= 4.6.0+dfsg), libstdc++6 (>= 11), libtbb12 (>= 2021.4.0), libyaml-cpp0.7 (>= 0.7.0)")
+  "libboost-json1.81.0 (>= 1.81.0), libboost-program-options1.81.0 (>= 1.81.0), libc6 (>= 2.34), libcurl4 (>= 7.63.0), libdnnl2 (>= 2.0), libgcc-s1 (>= 3.0), libgomp1 (>= 4.9), libssl3 (>= 3.0.0), libopencv-core406 (>= 4.6.0+dfsg), libopencv-imgcodecs406 (>= 4.6.0+dfsg), libopencv-imgproc406 (>= 4.6.0+dfsg), libopencv-videoio406 (>= 4.6.0+dfsg), libstdc++6 (>= 11), libtbb12 (>= 2021.4.0), libyaml-cpp0.7 (>= 0.7.0), zlib1g (>= 1:1.2.9)")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME visbone-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
+# Only the OpenCV modules visbone links (libopencv-dev is all of OpenCV, hundreds of packages more); oneDNN's
+# CMake package looks for OpenCL, which libdnnl-dev only recommends.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-  "visbone (= ${PROJECT_VERSION}), libdnnl-dev, libboost1.81-dev, libboost-json1.81-dev, libopencv-dev, libtbb-dev, libyaml-cpp-dev, libcurl4-openssl-dev | libcurl-dev")
+  "visbone (= ${PROJECT_VERSION}), libdnnl-dev, ocl-icd-opencl-dev, libboost1.81-dev, libboost-json1.81-dev, libopencv-core-dev, libopencv-imgproc-dev, libopencv-imgcodecs-dev, libopencv-videoio-dev, libtbb-dev, libyaml-cpp-dev, libcurl4-openssl-dev | libcurl-dev, libssl-dev, zlib1g-dev")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "the visbone command-line program and example plugins")
 set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION "visbone C++ headers, static libraries, CMake package and pkg-config file")
 include(CPack)

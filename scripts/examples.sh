@@ -24,14 +24,16 @@ echo "examples: installed into $PREFIX"
 
 fail() { echo "examples: FAILED: $*" >&2; exit 1; }
 
+# build_example NAME [BUILD_DIR_NAME [CMAKE_ARGS...]]
 build_example() {
-  local name=$1
-  cmake -S "examples/$name" -B "$WORK/$name" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
-    -DCMAKE_COMPILE_WARNING_AS_ERROR=ON -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic" > "$WORK/$name.configure.log" \
-    || { cat "$WORK/$name.configure.log"; fail "configuring $name"; }
+  local name=$1 dir=${2:-$1}
+  shift $(( $# < 2 ? $# : 2 ))
+  cmake -S "examples/$name" -B "$WORK/$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DCMAKE_COMPILE_WARNING_AS_ERROR=ON -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic" "$@" > "$WORK/$dir.configure.log" \
+    || { cat "$WORK/$dir.configure.log"; fail "configuring $dir"; }
   # The package must come from the prefix, not from a visbone installed elsewhere.
-  grep -q "^visbone_DIR:PATH=$PREFIX/" "$WORK/$name/CMakeCache.txt" || fail "$name found visbone outside $PREFIX"
-  cmake --build "$WORK/$name" -j "$(nproc)" > "$WORK/$name.build.log" || { cat "$WORK/$name.build.log"; fail "building $name"; }
+  grep -q "^visbone_DIR:PATH=$PREFIX/" "$WORK/$dir/CMakeCache.txt" || fail "$dir found visbone outside $PREFIX"
+  cmake --build "$WORK/$dir" -j "$(nproc)" > "$WORK/$dir.build.log" || { cat "$WORK/$dir.build.log"; fail "building $dir"; }
 }
 
 # 1. Multi-scale features for a detector neck: bit-50's stage2..stage4 at 224x224.
@@ -40,6 +42,11 @@ build_example feature_pyramid
 grep -qx "stage2 \[2, 512, 28, 28\] stride 8" "$WORK/features.txt" || fail "feature_pyramid: stage2"
 grep -qx "stage3 \[2, 1024, 14, 14\] stride 16" "$WORK/features.txt" || fail "feature_pyramid: stage3"
 grep -qx "stage4 \[2, 2048, 7, 7\] stride 32" "$WORK/features.txt" || fail "feature_pyramid: stage4"
+
+# The same without OpenCV's CMake package (libopencv-dev), as with visbone-dev's four OpenCV -dev parts only.
+build_example feature_pyramid feature_pyramid_no_opencv_package -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON
+"$WORK/feature_pyramid_no_opencv_package/feature_pyramid" "$MODEL" "$IMAGES/chelsea.png" \
+  | grep -qx "stage4 \[1, 2048, 7, 7\] stride 32" || fail "feature_pyramid without OpenCV's CMake package"
 
 # 2. Top-5 classification.
 build_example classify
@@ -52,8 +59,28 @@ build_example custom_head
 grep -q '"pixel":\[' "$WORK/custom.txt" || fail "custom_head: no result"
 grep -q "closest match: 'stage'" "$WORK/custom.txt" || fail "custom_head: misspelt parameter not reported"
 
-# The pkg-config file alone is enough to build against the prefix too.
+# 4. A plugin built out of tree with the package's visbone_add_plugin() and installed into the prefix's plugin
+# folder, where the installed program finds it (and the example plugins) without VISBONE_PLUGIN_PATH.
+build_example plugin
+cmake --install "$WORK/plugin" > "$WORK/plugin.install.log" || { cat "$WORK/plugin.install.log"; fail "installing plugin"; }
+grep -q "Installing: $PREFIX/lib/visbone/plugins/max_activation.so" "$WORK/plugin.install.log" \
+  || { cat "$WORK/plugin.install.log"; fail "plugin: not installed into the prefix's plugin folder (visbone_PLUGIN_DIR)"; }
+env -u VISBONE_PLUGIN_PATH "$PREFIX/bin/visbone" list > "$WORK/list.txt" || fail "installed visbone list"
+for c in max_activation fewshot_prototype tiny_cnn; do
+  grep -q "^  $c .*\[plugin $PREFIX/lib/visbone/plugins/" "$WORK/list.txt" || { cat "$WORK/list.txt"; fail "installed visbone list: no $c"; }
+done
+echo "examples: the installed visbone lists the installed plugins (max_activation built out of tree)"
+
+# Every exported target carries C++20 (the examples set no standard of their own).
+targets=$(grep -c '^add_library(visbone::' "$PREFIX/lib/cmake/visbone/visboneTargets.cmake")
+cxx20=$(grep -c 'INTERFACE_COMPILE_FEATURES "\([^"]*;\)\?cxx_std_20[;"]' "$PREFIX/lib/cmake/visbone/visboneTargets.cmake")
+[ "$targets" -gt 0 ] && [ "$targets" = "$cxx20" ] || fail "$cxx20 of $targets exported targets carry cxx_std_20"
+
+# The pkg-config file alone is enough to build against the prefix too; its paths are plain.
 export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+flags=$(pkg-config --cflags --libs visbone)
+case "$flags" in *"/../"* | *"/./"*) fail "pkg-config paths are not clean: $flags" ;; esac
+grep -q -- "-I$PREFIX/include " <<< "$flags " || fail "pkg-config: no -I$PREFIX/include in: $flags"
 # shellcheck disable=SC2046
 g++ -std=c++20 -O1 -o "$WORK/feature_pyramid_pc" examples/feature_pyramid/main.cpp $(pkg-config --cflags --libs visbone) \
   || fail "pkg-config build"

@@ -44,6 +44,12 @@ for soname in $needed; do
 done
 echo "package: every library the program and plugins load is covered by Depends"
 
+# visbone-dev names the OpenCV -dev parts it uses; libopencv-dev (all of OpenCV) would pull ~190 packages more.
+dpkg-deb -f "$DEV" Depends | tr ',' '\n' | grep -qx '[[:space:]]*libopencv-dev' && fail "visbone-dev depends on all of libopencv-dev"
+for m in core imgproc imgcodecs videoio; do
+  dpkg-deb -f "$DEV" Depends | grep -q "libopencv-$m-dev" || fail "visbone-dev does not depend on libopencv-$m-dev"
+done
+
 # The development package: headers, static libraries, CMake package, pkg-config file.
 dev_files=$(dpkg-deb -c "$DEV" | awk '{print $NF}')
 for f in ./usr/include/visbone/visbone.h ./usr/include/visbone/version.h ./usr/lib/libvisbone_api.a \

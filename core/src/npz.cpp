@@ -1,29 +1,26 @@
 #include "visbone/core/npz.h"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
 
 #include "visbone/core/errors.h"
+#include "zip_member_reader.h"
 
 namespace visbone {
 
 std::uint32_t crc32(std::span<const std::byte> bytes) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (const std::byte b : bytes) c = table[(c ^ static_cast<std::uint32_t>(b)) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  return static_cast<std::uint32_t>(
+      ::crc32_z(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<z_size_t>(bytes.size())));
 }
 
 namespace {
+
+// Deflate's best case is 258 bytes from 2 bits: no honest member inflates to more than 1032 times its size.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
 constexpr std::uint32_t kEocd = 0x06054b50, kZip64Locator = 0x07064b50, kZip64Eocd = 0x06064b50,
                         kCentral = 0x02014b50, kLocal = 0x04034b50;
@@ -150,6 +147,63 @@ void parse_npy_header(std::string_view h, NpyInfo& info, const std::string& wher
   if (!has_descr || !has_order || !has_shape) fail("descr, fortran_order and shape are required");
 }
 
+template <typename T>
+T read_value(ZipMemberReader& reader) {
+  T v;
+  reader.read(std::as_writable_bytes(std::span(&v, 1)));
+  return v;
+}
+
+// The .npy inside a member: magic, version, header length, header dict; the data follows.
+NpyInfo read_npy_header(ZipMemberReader& reader, std::uint64_t member_size, const NpzLimits& limits,
+                        const std::string& where) {
+  std::array<char, 8> magic_and_version;
+  if (member_size < 10) throw FormatError(where + ": not a .npy array (bad magic)");
+  reader.read(std::as_writable_bytes(std::span(magic_and_version)));
+  if (std::string_view(magic_and_version.data(), 6) != "\x93NUMPY")
+    throw FormatError(where + ": not a .npy array (bad magic)");
+  const auto major = static_cast<std::uint8_t>(magic_and_version[6]);
+  std::uint64_t hlen;
+  if (major == 1) {
+    hlen = read_value<std::uint16_t>(reader);
+  } else if (major == 2 || major == 3) {
+    hlen = read_value<std::uint32_t>(reader);
+  } else {
+    throw FormatError(where + ": unsupported .npy version " + std::to_string(major));
+  }
+  const std::uint64_t header_end = reader.position() + hlen;
+  if (header_end > member_size)
+    throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " runs past the member");
+  if (hlen > limits.max_npy_header_bytes)
+    throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " is over the limit of " +
+                      std::to_string(limits.max_npy_header_bytes) + " bytes (NpzLimits::max_npy_header_bytes)");
+  std::string header(hlen, '\0');
+  reader.read(std::as_writable_bytes(std::span(header)));
+  NpyInfo info;
+  parse_npy_header(header, info, where);
+  info.data_offset = header_end;
+  info.size = member_size - header_end;
+  return info;
+}
+
+// The array's bytes, converted to float32 piece by piece: float32 data goes straight into `out`, anything
+// else through a small buffer, so no copy of the whole array is ever made.
+void read_as_f32(ZipMemberReader& reader, DType dtype, std::size_t count, float* out) {
+  if (dtype == DType::F32) {
+    reader.read(std::as_writable_bytes(std::span(out, count)));
+    return;
+  }
+  const std::size_t esize = dtype_size(dtype);
+  const std::size_t per_piece = (std::size_t{1} << 20) / esize;
+  std::vector<std::byte> piece(std::min(count, per_piece) * esize);
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t n = std::min(count - done, per_piece);
+    reader.read(std::span(piece.data(), n * esize));
+    convert_to_f32(piece.data(), dtype, n, out + done);
+    done += n;
+  }
+}
+
 }  // namespace
 
 NpzFile NpzFile::open(const std::filesystem::path& path, const NpzLimits& limits) {
@@ -228,43 +282,29 @@ void NpzFile::parse(const NpzLimits& limits) {
     at += 46 + nlen + xlen + klen;
     const std::string where = name_ + ": member '" + member + "'";
     if (flags & 1u) throw FormatError(where + " is encrypted");
-    if (method != 0)
-      throw FormatError(where + " is compressed (zip method " + std::to_string(method) +
-                        "); only stored members are read, as np.savez writes them (not np.savez_compressed)");
-    if (csize != usize) throw FormatError(where + ": stored member with different sizes");
     if (c.get<std::uint32_t>(local, "local header") != kLocal)
       throw FormatError(where + ": no local header at byte " + std::to_string(local));
     const std::uint64_t data = local + 30 + c.get<std::uint16_t>(local + 26, "name length") +
                                c.get<std::uint16_t>(local + 28, "extra length");
-    if (data > c.size() || usize > c.size() - data) throw FormatError(where + " extends past the end of the file");
-
-    // The .npy inside: magic, version, header length, header dict, data.
-    if (usize < 10 || c.text(data, 6, "npy magic") != "\x93NUMPY")
-      throw FormatError(where + ": not a .npy array (bad magic)");
-    const auto major = c.get<std::uint8_t>(data + 6, "npy version");
-    std::uint64_t hlen, hstart;
-    if (major == 1) {
-      hlen = c.get<std::uint16_t>(data + 8, "npy header length");
-      hstart = data + 10;
-    } else if (major == 2 || major == 3) {
-      hlen = c.get<std::uint32_t>(data + 8, "npy header length");
-      hstart = data + 12;
-    } else {
-      throw FormatError(where + ": unsupported .npy version " + std::to_string(major));
+    if (data > c.size() || csize > c.size() - data) throw FormatError(where + " extends past the end of the file");
+    if (method == ZipMemberReader::kDeflated) {
+      // What inflating may allocate is bounded before any of it is: by the limit, and by what deflate can do.
+      if (usize > limits.max_inflated_bytes)
+        throw FormatError(where + " inflates to " + std::to_string(usize) + " bytes, over the limit of " +
+                          std::to_string(limits.max_inflated_bytes) + " bytes (NpzLimits::max_inflated_bytes)");
+      if (usize / kMaxDeflateRatio > csize)
+        throw FormatError(where + " declares " + std::to_string(usize) + " bytes inflated from " +
+                          std::to_string(csize) + ", more than deflate can produce (at most " +
+                          std::to_string(kMaxDeflateRatio) + " to 1): a zip bomb, or a corrupt directory");
     }
-    if (hstart - data + hlen > usize) throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " runs past the member");
-    if (hlen > limits.max_npy_header_bytes)
-      throw FormatError(where + ": .npy header length " + std::to_string(hlen) + " is over the limit of " +
-                        std::to_string(limits.max_npy_header_bytes) +
-                        " bytes (NpzLimits::max_npy_header_bytes)");
-    NpyInfo info;
+    ZipMemberReader reader(bytes_.bytes.subspan(data, csize), method, usize, where);
+    NpyInfo info = read_npy_header(reader, usize, limits, where);
     info.name = member.size() > 4 && member.ends_with(".npy") ? member.substr(0, member.size() - 4) : member;
-    parse_npy_header(c.text(hstart, hlen, "npy header"), info, where);
-    info.offset = hstart + hlen;
+    info.method = method;
     info.member_offset = data;
+    info.member_stored_size = csize;
     info.member_size = usize;
     info.crc32 = crc;
-    info.size = data + usize - info.offset;
     std::int64_t numel = 0;
     try {
       numel = shape_numel(info.shape);
@@ -290,16 +330,19 @@ const NpyInfo* NpzFile::find(std::string_view array) const {
 Tensor NpzFile::load(std::string_view array) const {
   const NpyInfo* info = find(array);
   if (!info) throw NotFoundError(name_ + ": no array '" + std::string(array) + "'");
-  const auto member = bytes_.bytes.subspan(info->member_offset, info->member_size);
-  if (const std::uint32_t crc = crc32(member); crc != info->crc32) {
+  const auto member = bytes_.bytes.subspan(info->member_offset, info->member_stored_size);
+  ZipMemberReader reader(member, info->method, info->member_size, name_ + ": array '" + info->name + "'");
+  reader.skip(info->data_offset);
+  Tensor t(info->shape);
+  read_as_f32(reader, info->dtype, static_cast<std::size_t>(t.numel()), t.data());
+  reader.expect_end();
+  if (const std::uint32_t crc = reader.crc32(); crc != info->crc32) {
     char got[16], want[16];
     std::snprintf(got, sizeof got, "%08x", crc);
     std::snprintf(want, sizeof want, "%08x", info->crc32);
     throw FormatError(name_ + ": array '" + info->name + "' is corrupt: its member's CRC-32 is " + got +
                       " but the zip directory records " + want);
   }
-  Tensor t(info->shape);
-  convert_to_f32(bytes_.bytes.data() + info->offset, info->dtype, static_cast<std::size_t>(t.numel()), t.data());
   bytes_.release(member);
   if (!info->fortran_order || info->shape.size() < 2) return t;
   // Fortran order: the first index varies fastest. Walk C-order indices and gather.

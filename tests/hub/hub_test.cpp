@@ -207,6 +207,20 @@ TEST_F(HubServerTest, PartialFileFromAnEarlierRunIsResumed) {
   EXPECT_EQ(names_in(blobs), std::vector<std::string>{kDigitsWeightsSha});
 }
 
+// The hash covers the bytes an earlier run left, not only what this run received.
+TEST_F(HubServerTest, CorruptPartialFileFromAnEarlierRunIsCaughtByTheHash) {
+  FakeHub hub;
+  std::string prefix = test::read_bytes(kDigitsDir / "model.safetensors").substr(0, 100000);
+  prefix[5000] ^= 0x20;
+  const fs::path blobs = repo_folder(kDigits) / "blobs";
+  test::write_bytes(blobs / (kDigitsWeightsSha + ".incomplete"), prefix);
+  const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", options(hub)); });
+  ASSERT_TRUE(e) << "expected NetworkError";
+  EXPECT_TRUE(contains(e->what(), "is corrupt: its sha256 is")) << e->what();
+  EXPECT_EQ(hub.count("GET", "model.safetensors"), 1);
+  EXPECT_EQ(names_in(blobs), std::vector<std::string>{});
+}
+
 TEST_F(HubServerTest, ServerIgnoringTheRangeRestartsFromZero) {
   FakeHub hub;
   hub.control(R"({"ignore_range": true})");

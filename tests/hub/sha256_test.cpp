@@ -1,4 +1,5 @@
-// SHA-256 against the FIPS 180-4 / NIST example vectors and at every padding boundary.
+// SHA-256 (OpenSSL's EVP behind visbone's hasher) against the FIPS 180-4 / NIST example vectors, at every
+// padding boundary, fed in pieces and from a file's prefix.
 #include "visbone/hub/sha256.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 
 namespace visbone::hub {
 namespace {
+
+namespace fs = std::filesystem;
 
 TEST(Sha256, NistVectors) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -61,6 +64,23 @@ TEST(Sha256, FileDigestAndErrors) {
   Sha256 hasher;
   hasher.finish();
   EXPECT_THROW(hasher.finish(), Error);
+  EXPECT_THROW(hasher.update("more"), Error);
+}
+
+// What a resumed download hashes: the part already on disk, then the rest as it arrives.
+TEST(Sha256, FilePrefixThenStreamedRest) {
+  const fs::path file = test::kModels / "bit-tiny-digits" / "model.safetensors";
+  const std::string bytes = test::read_bytes(file);
+  Sha256 hasher;
+  sha256_update_from_file(hasher, file, 100000);
+  EXPECT_EQ(hasher.size(), 100000u);
+  hasher.update(std::string_view(bytes).substr(100000));
+  EXPECT_EQ(hasher.finish_hex(), "29bc3ce6ab86698dfa4a7210067c54d2878ec3b85b539ae09c6c068c12b2ba9d");
+
+  Sha256 past_the_end;
+  const auto e = test::thrown<IoError>([&] { sha256_update_from_file(past_the_end, file, bytes.size() + 1); });
+  ASSERT_TRUE(e) << "expected IoError";
+  EXPECT_NE(std::string(e->what()).find("model.safetensors"), std::string::npos) << e->what();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -193,6 +194,15 @@ void transfer(HttpClient& client, const BlobDownload& job) {
   ProgressBar bar(job.display_name, job.expected_size, job.progress);
   int attempts_left = job.max_resume_attempts;
   std::string last_failure;
+  // An LFS blob's sha256, fed each body piece as it is written, so a multi-gigabyte file is not read back.
+  // Only a prefix left by an earlier run (or a failed write) is read from disk, once.
+  const bool verify = is_sha256_hex(job.etag);
+  std::optional<Sha256> hasher;
+  const auto hash_file_prefix = [&](std::uint64_t size) {
+    if (!verify || (hasher && hasher->size() == size)) return;
+    hasher.emplace();
+    sha256_update_from_file(*hasher, job.incomplete, size);
+  };
   while (true) {
     std::uint64_t have = size_or_zero(job.incomplete);
     if (have > job.expected_size) {
@@ -200,6 +210,7 @@ void transfer(HttpClient& client, const BlobDownload& job) {
       fs::resize_file(job.incomplete, 0);
       have = 0;
     }
+    hash_file_prefix(have);
     if (have == job.expected_size) break;
 
     std::vector<std::string> headers = job.headers;
@@ -217,6 +228,7 @@ void transfer(HttpClient& client, const BlobDownload& job) {
         out.close();
         out.open(job.incomplete, std::ios::binary | std::ios::trunc);
         written = 0;
+        if (verify) hasher.emplace();
         return static_cast<bool>(out);
       }
       const std::string expected_range = "bytes " + std::to_string(have) + "-";
@@ -238,6 +250,7 @@ void transfer(HttpClient& client, const BlobDownload& job) {
         write_failed = true;
         return false;
       }
+      if (hasher) hasher->update(data, size);
       written += size;
       return true;
     };
@@ -289,8 +302,9 @@ void transfer(HttpClient& client, const BlobDownload& job) {
                        std::to_string(size) + " bytes, expected " + std::to_string(job.expected_size) +
                        "; the file was discarded");
   }
-  if (is_sha256_hex(job.etag)) {
-    const std::string actual = sha256_file_hex(job.incomplete);
+  if (verify) {
+    hash_file_prefix(size);  // a no-op: the hasher has seen every byte of the file
+    const std::string actual = hasher->finish_hex();
     if (actual != job.etag) {
       std::error_code ec;
       fs::remove(job.incomplete, ec);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "visbone/registry/installed_plugins.h"
 #include "visbone/registry/plugin_api.h"
 
 namespace visbone::registry {
@@ -129,8 +130,11 @@ std::vector<fs::path> expand_plugin_path(std::string_view search_path, const std
 }
 
 std::vector<PluginInfo> load_plugins_from_env(Registry& registry) {
-  const char* value = std::getenv(std::string(kPluginPathVariable).c_str());
   std::vector<PluginInfo> loaded;
+  if (const auto installed = installed_plugin_dir())
+    for (const auto& f : expand_plugin_path(installed->string(), "the installed plugin folder"))
+      loaded.push_back(load_plugin(registry, f));
+  const char* value = std::getenv(std::string(kPluginPathVariable).c_str());
   if (!value) return loaded;
   for (const auto& f : expand_plugin_path(value, std::string(kPluginPathVariable)))
     loaded.push_back(load_plugin(registry, f));

@@ -34,7 +34,8 @@ PluginInfo load_plugin(Registry& registry, const std::filesystem::path& file);
 // errors (NotFoundError for an entry that does not exist). Empty entries are skipped.
 std::vector<std::filesystem::path> expand_plugin_path(std::string_view search_path, const std::string& where);
 
-// Loads every library in $VISBONE_PLUGIN_PATH (nothing when unset).
+// Loads the installed plugin folder (installed_plugins.h: <prefix>/lib/visbone/plugins beside an installed
+// program; nothing in a build tree), then every library in $VISBONE_PLUGIN_PATH (nothing when unset).
 std::vector<PluginInfo> load_plugins_from_env(Registry& registry);
 
 }  // namespace visbone::registry

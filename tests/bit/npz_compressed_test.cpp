@@ -1,0 +1,45 @@
+// Google's .npz format saved with np.savez_compressed (deflated members) gives the same model as the stored
+// archive: identical outputs on the timm reference inputs, and within 1e-4 of timm itself.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "fixtures.h"
+#include "visbone/bit/bit_backbone.h"
+#include "visbone/bit/checkpoint_formats.h"
+#include "visbone/core/json.h"
+#include "visbone/core/safetensors.h"
+
+namespace visbone {
+namespace {
+
+using testing::model_dir;
+using testing::relative_error;
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) == 0;
+}
+
+TEST(NpzCompressed, TimmW2GivesTheStoredArchivesOutputs) {
+  bit::BitBackboneOptions opts;
+  opts.config = bit::timm_config(read_json_file(model_dir("timm-tiny-w2") / "timm/config.json"), "timm config");
+  auto stored = bit::BitBackbone::from_pretrained(model_dir("timm-tiny-w2") / "npz/model.npz", opts);
+  auto compressed = bit::BitBackbone::from_pretrained(model_dir("timm-tiny-w2") / "npz-compressed/model.npz", opts);
+  const auto ref = SafetensorsFile::open(model_dir("timm-tiny-w2") / "reference.safetensors");
+  bit::BitRequest req;
+  for (int i = 0; i <= 4; ++i) req.stages.push_back(i);
+  req.last_hidden_state = req.pooled = req.logits = true;
+  for (const std::string input : {"a", "b"}) {
+    const Tensor pixels = ref.load(input + ".pixel_values");
+    const auto want = stored->model().forward(pixels, req);
+    const auto got = compressed->model().forward(pixels, req);
+    for (int i = 0; i <= 4; ++i) EXPECT_TRUE(same_bits(got.stages.at(i), want.stages.at(i))) << input << " stage " << i;
+    EXPECT_TRUE(same_bits(got.pooled, want.pooled)) << input;
+    EXPECT_TRUE(same_bits(got.logits, want.logits)) << input;
+    EXPECT_LE(relative_error(got.logits, ref.load(input + ".logits")), 1e-4) << input;
+  }
+}
+
+}  // namespace
+}  // namespace visbone
