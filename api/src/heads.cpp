@@ -44,7 +44,7 @@ registry::Registry& default_registry() {
     bit::register_components(registry, [](const std::string& model_id, const std::string& revision) {
       hub::ResolveOptions options;
       options.revision = revision;
-      return hub::resolve_model(model_id, options);
+      return hub::hub_model(model_id, options);
     });
     heads::register_components(registry);
     return true;

@@ -8,6 +8,7 @@
 
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/model_name.h"
 #include "visbone/hub/cache.h"
 
 namespace visbone {
@@ -25,26 +26,30 @@ std::string mat_type_name(const cv::Mat& mat) {
 // The folder (or file) holding preprocessor_config.json for a name load_backbone would also accept.
 fs::path config_file(const std::string& name, const hub::ResolveOptions& options) {
   std::error_code ec;
+  std::vector<std::string> presets;
+  for (const auto& p : bit::bit_presets()) presets.push_back(p.name);
+  const ModelName m = classify_model_name(name, {}, presets);
   fs::path path;
-  if (fs::exists(name, ec)) {
-    path = name;
-  } else {
-    const auto& presets = bit::bit_presets();
-    const auto preset =
-        std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
-    if (preset != presets.end()) {
-      if (preset->model_id.empty())
+  switch (m.kind) {
+    case ModelName::Kind::path:
+      path = m.path;
+      break;
+    case ModelName::Kind::preset: {
+      const auto& preset = bit::bit_preset(name);
+      if (preset.model_id.empty())
         throw ConfigError("preset '" + name +
                           "' has no transformers checkpoint on the hub to read "
                           "preprocessor_config.json from; pass a file or folder, or use ImageProcessor() for "
                           "transformers' defaults");
-      path = hub::resolve_model(preset->model_id, options);
-    } else if (name.find('/') != std::string::npos && hub::is_repo_id(name)) {
-      path = hub::resolve_model(name, options);
-    } else {
-      throw NotFoundError("ImageProcessor::from_pretrained: '" + name +
-                          "' is not an existing file or folder, a preset or a hub repository id (ORG/NAME)");
+      path = hub::resolve_model(preset.model_id, options);
+      break;
     }
+    case ModelName::Kind::hub_id:
+      path = hub::resolve_model(name, options);
+      break;
+    case ModelName::Kind::none:
+      throw NotFoundError("ImageProcessor::from_pretrained: " +
+                          model_name_not_found(m, "a file or folder, a preset or a hub repository id"));
   }
   if (fs::is_directory(path, ec)) {
     const fs::path file = path / "preprocessor_config.json";

@@ -10,6 +10,7 @@
 #include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/model_name.h"
 #include "visbone/hub/cache.h"
 #include "visbone/registry/registry.h"
 
@@ -63,7 +64,7 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
                            [hub = options.hub](const std::string& model_id, const std::string& revision) {
                              auto o = hub;
                              o.revision = revision;
-                             return hub::resolve_model(model_id, o);
+                             return hub::hub_model(model_id, o);
                            });
   YAML::Node spec(YAML::NodeType::Map);
   spec["type"] = preset.name;
@@ -75,24 +76,35 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
 }
 
-// Python's from_pretrained order: a local path wins, then a preset, then a hub id.
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : bit::bit_presets()) names.push_back(p.name);
+  return names;
+}
+
+// Python's from_pretrained order, by the one model-name rule (core/model_name.h): a local path wins, then a
+// preset, then a hub id. Local folders load through the BiT component's loader, as in YAML (ViT-hybrid too).
 std::unique_ptr<Backbone> load_inner(const std::string& name, const BackboneOptions& options) {
+  const auto presets = preset_names();
+  std::string names;
+  for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p;
   if (name.empty())
     throw NotFoundError(
         "load_backbone: empty model name (expected a folder, a .npz file, a preset "
         "such as bit-50 or a hub id such as google/bit-50)");
-  std::error_code ec;
-  if (fs::exists(name, ec)) return bit::BitBackbone::from_pretrained(name, bit_options(options));
-  const auto& presets = bit::bit_presets();
-  const auto preset =
-      std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
-  if (preset != presets.end()) return load_preset(*preset, options);
-  if (name.find('/') != std::string::npos && hub::is_repo_id(name))
-    return bit::BitBackbone::from_pretrained(hub::resolve_model(name, options.hub), bit_options(options));
-  std::string names;
-  for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p.name;
-  throw NotFoundError("load_backbone: '" + name + "' is not an existing file or folder, a preset (" + names +
-                      ") or a hub repository id (ORG/NAME)");
+  const ModelName m = classify_model_name(name, {}, presets);
+  switch (m.kind) {
+    case ModelName::Kind::path:
+      return bit::load_checkpoint(m.path, bit_options(options));
+    case ModelName::Kind::preset:
+      return load_preset(bit::bit_preset(name), options);
+    case ModelName::Kind::hub_id:
+      return bit::load_checkpoint(hub::hub_model(name, options.hub), bit_options(options));
+    case ModelName::Kind::none:
+      break;
+  }
+  throw NotFoundError("load_backbone: " + model_name_not_found(m, "a folder, a .npz file, a preset (" + names +
+                                                                      ") or a hub repository id"));
 }
 
 }  // namespace

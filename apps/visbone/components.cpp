@@ -11,7 +11,7 @@ void register_builtin_components(registry::Registry& registry) {
   bit::register_components(registry, [](const std::string& model_id, const std::string& revision) {
     hub::ResolveOptions options;
     options.revision = revision;
-    return hub::resolve_model(model_id, options);
+    return hub::hub_model(model_id, options);
   });
   heads::register_components(registry);
 }

@@ -11,7 +11,6 @@
 #include <mutex>
 #include <new>
 #include <opencv2/core.hpp>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -21,6 +20,7 @@
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/model_name.h"
 #include "visbone/heads/classification_head.h"
 #include "visbone/heads/components.h"
 #include "visbone/heads/feature_maps_head.h"
@@ -172,10 +172,12 @@ image::ImageProcessorConfig processor_config(const PreprocessConfig& p,
   return image::ImageProcessorConfig::from_yaml(merged, file);
 }
 
-// A hub id as the BiT component recognises one: ORG/NAME, not a path that merely does not exist.
-bool looks_like_hub_id(const std::string& v) {
-  static const std::regex kHubId(R"([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*)");
-  return std::regex_match(v, kHubId);
+// A path named in the config must exist; checked before anything is loaded, named absolutely.
+void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return;
+  throw ConfigError(where(place, key + ": " + fs::absolute(path, ec).lexically_normal().string() +
+                                     " does not exist"));
 }
 
 std::string names_list(const std::vector<std::string>& names) {
@@ -236,11 +238,14 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   const auto resolver = [](const std::string& id, const std::string& revision) {
     hub::ResolveOptions o;
     o.revision = revision;
-    return hub::resolve_model(id, o);
+    return hub::hub_model(id, o);
   };
   bit::register_components(m.registry, resolver);
   heads::register_components(m.registry);
   registry::load_plugins_from_env(m.registry);
+  for (std::size_t i = 0; i < c.plugins.size(); ++i)
+    require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
+                 "plugins[" + std::to_string(i) + "]");
   for (const auto& p : c.plugins) {
     try {
       registry::load_plugin(m.registry, p);
@@ -285,12 +290,16 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     }
   };
   if (const YAML::Node ckpt = c.model.spec["checkpoint"]; ckpt && ckpt.IsScalar()) {
-    const fs::path local = (c.base_dir / ckpt.Scalar()).lexically_normal();
-    if (fs::is_directory(local)) {
-      folder = local;
-    } else if (!fs::exists(local) && looks_like_hub_id(ckpt.Scalar())) {
+    // The one model-name rule: an existing path (relative to the YAML's folder), else a hub id.
+    const ModelName name = classify_model_name(ckpt.Scalar(), c.base_dir);
+    if (name.kind == ModelName::Kind::path) {
+      if (fs::is_directory(name.path)) folder = name.path;
+    } else if (name.kind == ModelName::Kind::hub_id) {
       folder = fetch(ckpt.Scalar(), ckpt);
       spec["checkpoint"] = folder->string();
+    } else {
+      throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " +
+                        model_name_not_found(name, "a checkpoint folder, a .npz file or a hub id"));
     }
   } else if (!read["config"]) {
     for (const auto& preset : bit::bit_presets())
@@ -299,6 +308,8 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
         spec["checkpoint"] = folder->string();
       }
   }
+  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults")
+    require_path(c.preprocess.from, c.preprocess.place, "preprocess.from");
   const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
   if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,

@@ -30,7 +30,8 @@ struct ResolveOptions {
 
 // The local folder holding the model `name_or_path`:
 // - an existing directory is returned as it is;
-// - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is
+// - otherwise it must be a hub repository id (ORG/NAME, by the one rule of core/model_name.h); the
+//   snapshot folder of `options.revision` is
 //   returned once config.json, preprocessor_config.json (when the repository has one) and the weights
 //   (model.safetensors, or model.safetensors.index.json and every shard it lists) are in it, downloaded
 //   when needed.
