@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "omp_threads.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
@@ -60,12 +61,7 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
         (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
         "; pass a timm folder, a BiT .npz file or a transformers folder to load_backbone instead");
   registry::Registry components;
-  bit::register_components(components,
-                           [hub = options.hub](const std::string& model_id, const std::string& revision) {
-                             auto o = hub;
-                             o.revision = revision;
-                             return hub::hub_model(model_id, o);
-                           });
+  register_builtins(components, options.hub);
   YAML::Node spec(YAML::NodeType::Map);
   spec["type"] = preset.name;
   spec["revision"] = options.hub.revision;

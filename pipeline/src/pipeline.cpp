@@ -15,14 +15,13 @@
 #include <sstream>
 
 #include "sink_support.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_backbone.h"
-#include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/model_name.h"
 #include "visbone/heads/classification_head.h"
-#include "visbone/heads/components.h"
 #include "visbone/heads/feature_maps_head.h"
 #include "visbone/hub/hub.h"
 #include "visbone/image/decode.h"
@@ -209,12 +208,21 @@ struct Pipeline::Impl {
     if (registry.contains(kind, name)) return &registry;
     return app && app->contains(kind, name) ? app : nullptr;
   }
-  std::vector<std::string> names(registry::ComponentKind kind) const {
-    auto all = registry.names(kind);
-    if (app)
-      for (auto& n : app->names(kind))
-        if (std::find(all.begin(), all.end(), n) == all.end()) all.push_back(std::move(n));
+  // Every name of a kind that came from `origin` (built-in or not), for messages.
+  std::vector<std::string> names(registry::ComponentKind kind, bool builtin) const {
+    std::vector<std::string> all;
+    for (const auto* r : {&registry, app})
+      if (r)
+        for (auto& n : r->names(kind))
+          if ((r->info(kind, n).origin == registry::kBuiltin) == builtin &&
+              std::find(all.begin(), all.end(), n) == all.end())
+            all.push_back(std::move(n));
     return all;
+  }
+  // The built-in names, those the pipeline builds itself (`own`) first.
+  std::vector<std::string> builtin_names(registry::ComponentKind kind, std::vector<std::string> own = {}) const {
+    for (auto& n : names(kind, true)) own.push_back(std::move(n));
+    return own;
   }
   std::unique_ptr<Source> source;
   std::unique_ptr<Backbone> backbone;
@@ -235,13 +243,7 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   m.app = app_registry;
   const PipelineConfig& c = m.config;
   const std::string file = c.file.string();
-  const auto resolver = [](const std::string& id, const std::string& revision) {
-    hub::ResolveOptions o;
-    o.revision = revision;
-    return hub::hub_model(id, o);
-  };
-  bit::register_components(m.registry, resolver);
-  heads::register_components(m.registry);
+  register_builtins(m.registry);
   registry::load_plugins_from_env(m.registry);
   for (std::size_t i = 0; i < c.plugins.size(); ++i)
     require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
@@ -266,8 +268,9 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     const auto* r = m.lookup(registry::ComponentKind::source, s.type_name);
     if (!r)
       unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
-                   "source", s.type_name, {"files", "folder", "glob", "list", "video"},
-                   m.names(registry::ComponentKind::source));
+                   "source", s.type_name,
+                   m.builtin_names(registry::ComponentKind::source, {"files", "folder", "glob", "list", "video"}),
+                   m.names(registry::ComponentKind::source, false));
     sources.push_back(adapt_source(r->build_source(registry::Params(s.spec, file, c.base_dir))));
   }
   m.source = concat_sources(std::move(sources));
@@ -284,7 +287,9 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   std::optional<fs::path> folder;
   const auto fetch = [&](const std::string& id, const YAML::Node& at) {
     try {
-      return resolver(id, revision);
+      hub::ResolveOptions o;
+      o.revision = revision;
+      return hub::hub_model(id, o);
     } catch (const Error& e) {
       throw NotFoundError(detail::place_of(at, file).str() + ": model: " + e.what());
     }
@@ -313,7 +318,8 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
   if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
-                 "model", "backbone", c.model.type, {}, m.names(registry::ComponentKind::backbone));
+                 "model", "backbone", c.model.type, m.builtin_names(registry::ComponentKind::backbone),
+                 m.names(registry::ComponentKind::backbone, false));
   try {
     m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
   } catch (const ConfigError& e) {
@@ -371,8 +377,8 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     (void)params.has("name");  // the pipeline's key, read above; not the factory's
     const auto* r = m.lookup(registry::ComponentKind::head, hc.type);
     if (!r)
-      unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type, {},
-                   m.names(registry::ComponentKind::head));
+      unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type,
+                   m.builtin_names(registry::ComponentKind::head), m.names(registry::ComponentKind::head, false));
     m.heads.push_back(r->build_head(params, context));
     merge_into(m.request, m.heads.back()->needs());
     HeadInfo info{hc.name, hc.type, 0, {}};
@@ -397,8 +403,9 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
       const auto* r = m.lookup(registry::ComponentKind::sink, s.type_name);
       if (!r)
         unknown_type(s.spec, file, context_name, "sink", s.type_name,
-                     {"jsonl", "csv", "safetensors", "annotated_images", "heatmap", "contact_sheet"},
-                     m.names(registry::ComponentKind::sink));
+                     m.builtin_names(registry::ComponentKind::sink, {"jsonl", "csv", "safetensors",
+                                                                     "annotated_images", "heatmap", "contact_sheet"}),
+                     m.names(registry::ComponentKind::sink, false));
       m.sinks.push_back(detail::adapt_sink(r->build_sink(registry::Params(s.spec, file, c.base_dir)),
                                            m.head_info, s.type_name));
       continue;
