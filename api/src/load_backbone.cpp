@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <system_error>
 
-#include "omp_threads.h"
 #include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
+#include "visbone/core/omp_threads.h"
 #include "visbone/hub/cache.h"
 #include "visbone/registry/registry.h"
 
@@ -131,7 +131,7 @@ ForwardResult LoadedBackbone::forward(const Tensor& batch, const ForwardRequest&
   if (batch.rank() != 4)
     throw ShapeError("backbone input " + shape_str(batch.shape()) +
                      ": expected a float32 (N, C, H, W) batch");
-  const detail::OmpThreadsScope threads(options_.threads);
+  const OmpThreadsScope threads(options_.threads);
   const std::lock_guard lock(mutex_);
   return inner_->forward(batch, request);
 }
@@ -174,7 +174,7 @@ std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path,
   if (options.threads < 0)
     throw ConfigError("threads is " + std::to_string(options.threads) +
                       ", expected 0 (OpenMP's default) or more");
-  const detail::OmpThreadsScope threads(options.threads);
+  const OmpThreadsScope threads(options.threads);
   return std::make_unique<LoadedBackbone>(load_inner(name_or_path, options), options);
 }
 

@@ -21,6 +21,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/model_name.h"
+#include "visbone/core/omp_threads.h"
 #include "visbone/heads/classification_head.h"
 #include "visbone/heads/feature_maps_head.h"
 #include "visbone/hub/hub.h"
@@ -567,7 +568,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       if (!w->item.failed()) b->good.push_back(w);
     if (b->good.empty()) return b;
     ScopedTimer t(timers, kBackbone);
-    if (c.threads > 0) omp_set_num_threads(c.threads);  // per thread in OpenMP, so set where it runs
+    const OmpThreadsScope omp_threads(c.threads);  // per thread in OpenMP, so set where it runs
     const Shape& s = b->good.front()->item.pixels.shape();
     const auto n = static_cast<std::int64_t>(b->good.size());
     Tensor input({n, s[1], s[2], s[3]});
