@@ -4,10 +4,8 @@
 
 #include <string>
 
-#include "visbone/bit/bit_component.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
-#include "visbone/heads/components.h"
-#include "visbone/hub/hub.h"
 
 namespace visbone {
 namespace {
@@ -41,12 +39,7 @@ registry::Registry& default_registry() {
   // Function-local statics: initialised once, by the first caller, while concurrent callers wait.
   static registry::Registry registry;
   static const bool registered = [] {
-    bit::register_components(registry, [](const std::string& model_id, const std::string& revision) {
-      hub::ResolveOptions options;
-      options.revision = revision;
-      return hub::resolve_model(model_id, options);
-    });
-    heads::register_components(registry);
+    register_builtins(registry);
     return true;
   }();
   (void)registered;

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <system_error>
 
-#include "omp_threads.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/model_name.h"
+#include "visbone/core/omp_threads.h"
 #include "visbone/hub/cache.h"
 #include "visbone/registry/registry.h"
 
@@ -59,12 +61,7 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
         (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
         "; pass a timm folder, a BiT .npz file or a transformers folder to load_backbone instead");
   registry::Registry components;
-  bit::register_components(components,
-                           [hub = options.hub](const std::string& model_id, const std::string& revision) {
-                             auto o = hub;
-                             o.revision = revision;
-                             return hub::resolve_model(model_id, o);
-                           });
+  register_builtins(components, options.hub);
   YAML::Node spec(YAML::NodeType::Map);
   spec["type"] = preset.name;
   spec["revision"] = options.hub.revision;
@@ -75,24 +72,35 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
 }
 
-// Python's from_pretrained order: a local path wins, then a preset, then a hub id.
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : bit::bit_presets()) names.push_back(p.name);
+  return names;
+}
+
+// Python's from_pretrained order, by the one model-name rule (core/model_name.h): a local path wins, then a
+// preset, then a hub id. Local folders load through the BiT component's loader, as in YAML (ViT-hybrid too).
 std::unique_ptr<Backbone> load_inner(const std::string& name, const BackboneOptions& options) {
+  const auto presets = preset_names();
+  std::string names;
+  for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p;
   if (name.empty())
     throw NotFoundError(
         "load_backbone: empty model name (expected a folder, a .npz file, a preset "
         "such as bit-50 or a hub id such as google/bit-50)");
-  std::error_code ec;
-  if (fs::exists(name, ec)) return bit::BitBackbone::from_pretrained(name, bit_options(options));
-  const auto& presets = bit::bit_presets();
-  const auto preset =
-      std::find_if(presets.begin(), presets.end(), [&](const auto& p) { return p.name == name; });
-  if (preset != presets.end()) return load_preset(*preset, options);
-  if (name.find('/') != std::string::npos && hub::is_repo_id(name))
-    return bit::BitBackbone::from_pretrained(hub::resolve_model(name, options.hub), bit_options(options));
-  std::string names;
-  for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p.name;
-  throw NotFoundError("load_backbone: '" + name + "' is not an existing file or folder, a preset (" + names +
-                      ") or a hub repository id (ORG/NAME)");
+  const ModelName m = classify_model_name(name, {}, presets);
+  switch (m.kind) {
+    case ModelName::Kind::path:
+      return bit::load_checkpoint(m.path, bit_options(options));
+    case ModelName::Kind::preset:
+      return load_preset(bit::bit_preset(name), options);
+    case ModelName::Kind::hub_id:
+      return bit::load_checkpoint(hub::hub_model(name, options.hub), bit_options(options));
+    case ModelName::Kind::none:
+      break;
+  }
+  throw NotFoundError("load_backbone: " + model_name_not_found(m, "a folder, a .npz file, a preset (" + names +
+                                                                      ") or a hub repository id"));
 }
 
 }  // namespace
@@ -123,7 +131,7 @@ ForwardResult LoadedBackbone::forward(const Tensor& batch, const ForwardRequest&
   if (batch.rank() != 4)
     throw ShapeError("backbone input " + shape_str(batch.shape()) +
                      ": expected a float32 (N, C, H, W) batch");
-  const detail::OmpThreadsScope threads(options_.threads);
+  const OmpThreadsScope threads(options_.threads);
   const std::lock_guard lock(mutex_);
   return inner_->forward(batch, request);
 }
@@ -166,7 +174,7 @@ std::unique_ptr<LoadedBackbone> load_backbone(const std::string& name_or_path,
   if (options.threads < 0)
     throw ConfigError("threads is " + std::to_string(options.threads) +
                       ", expected 0 (OpenMP's default) or more");
-  const detail::OmpThreadsScope threads(options.threads);
+  const OmpThreadsScope threads(options.threads);
   return std::make_unique<LoadedBackbone>(load_inner(name_or_path, options), options);
 }
 

@@ -16,6 +16,7 @@
 #include "visbone/bit/ws_conv.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json_writer.h"
+#include "visbone/core/omp_threads.h"
 
 namespace visbone::app {
 
@@ -39,7 +40,7 @@ int bench(const Args& args) {
             warmup = vm["warmup"].as<int>(), threads = vm["threads"].as<int>();
   if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0)
     throw ConfigError("visbone bench: --size, --batch and --runs must be positive, --warmup and --threads >= 0");
-  if (threads > 0) omp_set_num_threads(threads);
+  const OmpThreadsScope omp_threads(threads);  // for the whole command: loading, warm-up and the timed runs
 
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();

@@ -1,19 +1,12 @@
 #include "components.h"
 
-#include "visbone/bit/bit_component.h"
-#include "visbone/heads/components.h"
-#include "visbone/hub/hub.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/registry/plugin_loader.h"
 
 namespace visbone::app {
 
 void register_builtin_components(registry::Registry& registry) {
-  bit::register_components(registry, [](const std::string& model_id, const std::string& revision) {
-    hub::ResolveOptions options;
-    options.revision = revision;
-    return hub::resolve_model(model_id, options);
-  });
-  heads::register_components(registry);
+  register_builtins(registry);
 }
 
 void load_plugins(registry::Registry& registry, const std::vector<std::string>& plugins) {

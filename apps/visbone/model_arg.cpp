@@ -1,14 +1,16 @@
 #include "model_arg.h"
 
 #include "visbone/core/errors.h"
+#include "visbone/core/model_name.h"
 #include "visbone/hub/hub.h"
 
 namespace visbone::app {
 
 std::filesystem::path resolve_model_arg(const std::string& model) {
-  // A local folder or .npz file as is; anything else names a hub repository (org/name), fetched into or
-  // found in the huggingface_hub cache.
-  if (std::filesystem::exists(model)) return model;
+  // A local folder or .npz file as is; else a hub repository (org/name), fetched into or found in the
+  // huggingface_hub cache (the one model-name rule, core/model_name.h).
+  const ModelName m = classify_model_name(model);
+  if (m.kind == ModelName::Kind::path) return model;
   return hub::resolve_model(model);
 }
 

@@ -76,7 +76,7 @@ TEST(FolderSource, MissingFolderIsAnErrorNamingTheConfigLine) {
   try {
     make_source(c, 1000);
     FAIL();
-  } catch (const NotFoundError& e) {
+  } catch (const ConfigError& e) {  // a config mistake: exit 2 in the CLI
     EXPECT_STREQ(e.what(), "p.yaml:3:5: source (folder): /nonexistent/visbone is not a folder");
   }
 }
@@ -121,12 +121,13 @@ TEST(ListSource, ReadsPathsRelativeToTheListSkippingBlanksAndComments) {
 }
 
 TEST(FilesSource, KeepsTheGivenOrder) {
+  TempDir d;  // the files must exist: a missing one is a config error when the source is made
   SourceConfig c;
   c.type = SourceType::files;
-  c.paths = {"/x/b.png", "/y/a.png"};
+  c.paths = {d.write("x/b.png", "b"), d.write("y/a.png", "a")};
   c.labels_from_folders = true;
   auto items = drain(*make_source(c, 1000));
-  EXPECT_EQ(ids(items), (std::vector<std::string>{"/x/b.png", "/y/a.png"}));
+  EXPECT_EQ(ids(items), (std::vector<std::string>{(d / "x/b.png").string(), (d / "y/a.png").string()}));
   EXPECT_EQ(items[1].label, "y");
 }
 

@@ -11,6 +11,7 @@
 //   visbone/api/load_backbone.h     load_backbone, BackboneOptions, LoadedBackbone (forward, output_shape)
 //   visbone/api/image_processor.h   ImageProcessor (from_pretrained, process(cv::Mat | paths))
 //   visbone/api/heads.h             make_head, run_head(s), default_registry (add your own heads)
+//   visbone/api/register_builtins.h register_builtins: the built-in components into any registry
 //   visbone/api/pipeline.h          load_pipeline / make_pipeline (YAML flow-graph pipelines)
 //   visbone/core/tensor.h           Tensor (float32, NCHW, shared storage)
 //   visbone/core/backbone.h         the Backbone contract (stage shapes, ForwardRequest / ForwardResult)
@@ -26,6 +27,7 @@
 #include "visbone/api/image_processor.h"
 #include "visbone/api/load_backbone.h"
 #include "visbone/api/pipeline.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/backbone.h"

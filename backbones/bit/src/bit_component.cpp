@@ -8,6 +8,7 @@
 #include "visbone/core/checkpoint.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/model_name.h"
 #include "visbone/core/safetensors.h"
 
 namespace visbone::bit {
@@ -24,26 +25,21 @@ BitBackboneOptions backbone_options(const Params& p) {
   return o;
 }
 
-// A `checkpoint` value as a local path: an existing file or folder as is (relative to the YAML's folder),
-// else a hub id through the resolver.
+// A `checkpoint` value as a local path, by the one model-name rule (core/model_name.h): an existing file or
+// folder (relative to the YAML's folder), else a hub id through the resolver.
 fs::path local_checkpoint(const Params& p, const ModelResolver& resolver) {
   const auto value = p.get<std::string>("checkpoint");
-  const auto revision = p.get<std::string>("revision", "main");
-  const fs::path resolved = p.path("checkpoint");
-  std::error_code ec;
-  if (fs::exists(resolved, ec)) return resolved;
-  if (value.find('/') != std::string::npos && !fs::path(value).is_absolute() && value.rfind("./", 0) != 0 &&
-      value.rfind("../", 0) != 0) {
-    if (!resolver)
-      p.fail("checkpoint",
-             "'" + value +
-                 "' is not a local file or folder, and this program has no hub client to "
-                 "fetch it as a hub id; download it first (visbone download) and give the folder");
-    return resolver(value, revision);
-  }
-  p.fail("checkpoint", "'" + resolved.string() +
-                           "' does not exist (expected a checkpoint folder, a .npz file or a "
-                           "hub id such as google/bit-50)");
+  if (value.empty()) p.fail("checkpoint", "is an empty path");
+  const ModelName m = classify_model_name(value, p.base_dir());
+  if (m.kind == ModelName::Kind::path) return m.path;
+  if (m.kind != ModelName::Kind::hub_id)
+    p.fail("checkpoint", model_name_not_found(m, "a checkpoint folder, a .npz file or a hub id"));
+  if (!resolver)
+    p.fail("checkpoint",
+           "'" + value + "' is not a local file or folder (looked for " + m.path.string() +
+               "), and this program has no hub client to fetch it as a hub id; download it first (visbone "
+               "download) and give the folder");
+  return resolver(value, p.get<std::string>("revision", "main"));
 }
 
 std::optional<Semantics> semantics(const Params& p) {
@@ -101,9 +97,7 @@ std::unique_ptr<Backbone> load_vit_hybrid(const fs::path& dir, const BitBackbone
 
 std::unique_ptr<Backbone> load(const fs::path& path, const Params& p, BitBackboneOptions options) {
   options.semantics = semantics(p);
-  std::error_code ec;
-  if (fs::is_directory(path, ec) && model_type(path) == "vit-hybrid") return load_vit_hybrid(path, options);
-  return BitBackbone::from_pretrained(path, options);
+  return load_checkpoint(path, options);
 }
 
 std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolver) {
@@ -121,7 +115,8 @@ std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolve
   options.config = BitConfig::from_json(config_json, p.where("config"));
   const fs::path weights = p.path("weights");
   std::error_code ec;
-  if (!fs::exists(weights, ec)) p.fail("weights", "'" + weights.string() + "' does not exist");
+  if (!fs::exists(weights, ec))
+    p.fail("weights", fs::absolute(weights, ec).lexically_normal().string() + " does not exist");
   if (fs::is_directory(weights, ec) || weights.extension() == ".npz") return load(weights, p, options);
   // A bare safetensors file under transformers' names: the inline config is the only description it has.
   auto ckpt = Checkpoint::from_weights(weights, config_json, SafetensorsFile::open(weights));
@@ -160,6 +155,12 @@ std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p,
 }
 
 }  // namespace
+
+std::unique_ptr<Backbone> load_checkpoint(const fs::path& path, const BitBackboneOptions& options) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec) && model_type(path) == "vit-hybrid") return load_vit_hybrid(path, options);
+  return BitBackbone::from_pretrained(path, options);
+}
 
 void register_components(registry::ComponentRegistrar& registrar, ModelResolver resolver) {
   registrar.add_backbone(

@@ -1,4 +1,5 @@
 #include "visbone/hub/cache.h"
+#include "visbone/core/model_name.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -84,19 +85,6 @@ std::string unique_suffix() {
   return s;
 }
 
-bool valid_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-}
-
-// One path component of a repo id: hub names are letters, digits, '-', '_' and '.', and "--" is reserved
-// because it separates the parts of the cache folder name.
-bool valid_repo_part(std::string_view part) {
-  if (part.empty() || part.size() > 96) return false;
-  if (!std::all_of(part.begin(), part.end(), valid_name_char)) return false;
-  if (part == "." || part == ".." || part.find("--") != std::string_view::npos) return false;
-  return part.front() != '-' && part.front() != '.' && part.back() != '-' && part.back() != '.';
-}
-
 }  // namespace
 
 bool env_is_true(const char* name) {
@@ -155,9 +143,7 @@ bool is_commit_hash(std::string_view revision) {
 }
 
 bool is_repo_id(std::string_view name) {
-  const auto slash = name.find('/');
-  if (slash == std::string_view::npos) return valid_repo_part(name);
-  return valid_repo_part(name.substr(0, slash)) && valid_repo_part(name.substr(slash + 1));
+  return is_hub_repo_id(name);
 }
 
 void validate_repo_id(const std::string& repo_id) {

@@ -1,4 +1,5 @@
 #include "visbone/hub/hub.h"
+#include "visbone/core/model_name.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -309,27 +310,16 @@ fs::path hub_model(const std::string& repo_id, const ResolveOptions& options) {
 
 fs::path resolve_model(const std::string& name_or_path, const ResolveOptions& options) {
   std::error_code ec;
-  const fs::path path(name_or_path);
-  if (fs::exists(path, ec)) {
-    if (fs::is_directory(path, ec)) return path;
+  const ModelName m = classify_model_name(name_or_path);
+  if (m.kind == ModelName::Kind::path) {
+    if (fs::is_directory(m.path, ec)) return name_or_path;
     throw ConfigError(
         "'" + name_or_path +
         "' is a file; expected a model folder (config.json and weights) or a hub repository id");
   }
-  if (!is_repo_id(name_or_path))
-    throw NotFoundError(
-        "'" + name_or_path +
-        "' is neither an existing folder nor a hub repository id (ORG/NAME, like google/bit-50)");
-  if (name_or_path.find('/') != std::string::npos) return hub_model(name_or_path, options);
-  // A bare name is as likely a mistyped folder as a hub repository: say both in the error.
-  const std::string prefix = "no folder '" + name_or_path + "' here; as a hub repository: ";
-  try {
-    return hub_model(name_or_path, options);
-  } catch (const HttpError& e) {
-    throw HttpError(prefix + e.what(), e.url(), e.status(), e.error_code());
-  } catch (const NotFoundError& e) {
-    throw NotFoundError(prefix + e.what());
-  }
+  if (m.kind != ModelName::Kind::hub_id)
+    throw NotFoundError(model_name_not_found(m, "a model folder or a hub repository id"));
+  return hub_model(name_or_path, options);
 }
 
 std::optional<fs::path> hub_file_if_exists(const std::string& repo_id, const std::string& filename,

@@ -31,9 +31,9 @@
 
 namespace visbone {
 
-// The process-wide registry make_head and load_backbone's callers share. On first use it holds the built-in
-// backbones (`bit` and the presets, hub ids fetched with hub::resolve_model) and heads (classification,
-// feature_maps, embedding). Add components with its add_head / add_backbone / add_source / add_sink, and
+// The process-wide registry make_head and load_backbone's callers share. On first use it holds what
+// register_builtins registers: the built-in backbones (`bit` and the presets, hub ids fetched into the hub
+// cache) and heads (classification, feature_maps, embedding). Add components with its add_head / add_backbone / add_source / add_sink, and
 // plugin libraries with registry::load_plugin(visbone::default_registry(), "path/to/plugin.so").
 //
 // Thread-safety: the first call (which registers the built-ins) may come from any number of threads at once.

@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 
+#include "visbone/bit/bit_backbone.h"
 #include "visbone/registry/registry.h"
 
 namespace visbone::bit {
@@ -21,6 +22,10 @@ namespace visbone::bit {
 // that link the hub client so visbone_bit does not have to.
 using ModelResolver =
     std::function<std::filesystem::path(const std::string& model_id, const std::string& revision)>;
+
+// A local checkpoint (transformers, timm or ViT-hybrid folder, BiT .npz) as the `bit` component loads it;
+// load_backbone's path for local names, so a folder loads the same through the C++ API as through YAML.
+std::unique_ptr<Backbone> load_checkpoint(const std::filesystem::path& path, const BitBackboneOptions& options);
 
 // Registers `bit` and one backbone per preset (bit_presets()). Without a resolver, hub ids are reported as
 // needing one (pass a local folder as `checkpoint` instead).

@@ -30,7 +30,7 @@ bool default_offline();
 
 // A full 40-digit lowercase hex commit id (a revision that can never move).
 bool is_commit_hash(std::string_view revision);
-// Whether `name` has the form of a hub repository id: NAME or ORG/NAME of letters, digits, '-', '_', '.'.
+// Whether `name` is a hub repository id: is_hub_repo_id (core/model_name.h), huggingface_hub's rule.
 bool is_repo_id(std::string_view name);
 // Throws ConfigError unless is_repo_id(repo_id).
 void validate_repo_id(const std::string& repo_id);

@@ -34,10 +34,11 @@ struct ResolveOptions {
 
 // The local folder holding the model `name_or_path`:
 // - an existing directory is returned as it is;
-// - otherwise it must be a hub repository id (ORG/NAME); the snapshot folder of `options.revision` is
-//   returned once config.json and the weights (model.safetensors, or model.safetensors.index.json and every
-//   shard it lists) are in it, downloaded when needed; with options.with_processor_config also
-//   preprocessor_config.json when the repository has one (absent: a .no_exist marker records it).
+// - otherwise it must be a hub repository id (ORG/NAME, by the one rule of core/model_name.h); the
+//   snapshot folder of `options.revision` is returned once config.json and the weights (model.safetensors,
+//   or model.safetensors.index.json and every shard it lists) are in it, downloaded when needed; with
+//   options.with_processor_config also preprocessor_config.json when the repository has one (absent: a
+//   .no_exist marker records it).
 // Errors: NotFoundError for a name that is neither, or a file missing from the cache while offline;
 // HttpError/NetworkError for the hub's refusals and connection problems (with the URL); ConfigError for an
 // existing path that is not a folder.

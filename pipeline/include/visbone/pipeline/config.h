@@ -124,6 +124,7 @@ struct PipelineConfig {
   std::filesystem::path base_dir;  // its folder: relative paths resolve against it
   std::vector<std::filesystem::path>
       plugins;  // plugin libraries to load (resolved), besides $VISBONE_PLUGIN_PATH
+  std::vector<ConfigPlace> plugin_places;  // where each of `plugins` is written, for messages
   std::vector<SourceConfig> sources;
   ModelConfig model;
   PreprocessConfig preprocess;
@@ -153,7 +154,8 @@ PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& 
                             const YamlLimits& limits = {});
 
 // Command-line values that replace the config's (relative paths here resolve against the working folder,
-// as command-line paths do).
+// as command-line paths do). A path given to `input` that does not exist (and is not a glob) is a
+// ConfigError naming it, before anything is loaded.
 struct Overrides {
   std::optional<std::string> input;   // replaces the sources with one source of the type PATH implies
   std::optional<std::string> output;  // replaces output_dir

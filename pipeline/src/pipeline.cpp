@@ -12,19 +12,19 @@
 #include <mutex>
 #include <new>
 #include <opencv2/core.hpp>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "sink_support.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_backbone.h"
-#include "visbone/bit/bit_component.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/json_writer.h"
+#include "visbone/core/model_name.h"
+#include "visbone/core/omp_threads.h"
 #include "visbone/heads/classification_head.h"
-#include "visbone/heads/components.h"
 #include "visbone/heads/feature_maps_head.h"
 #include "visbone/hub/hub.h"
 #include "visbone/image/decode.h"
@@ -185,10 +185,12 @@ image::ImageProcessorConfig processor_config(const PreprocessConfig& p,
   return image::ImageProcessorConfig::from_yaml(merged, file);
 }
 
-// A hub id as the BiT component recognises one: ORG/NAME, not a path that merely does not exist.
-bool looks_like_hub_id(const std::string& v) {
-  static const std::regex kHubId(R"([A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*)");
-  return std::regex_match(v, kHubId);
+// A path named in the config must exist; checked before anything is loaded, named absolutely.
+void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return;
+  throw ConfigError(where(place, key + ": " + fs::absolute(path, ec).lexically_normal().string() +
+                                     " does not exist"));
 }
 
 std::string names_list(const std::vector<std::string>& names) {
@@ -220,12 +222,21 @@ struct Pipeline::Impl {
     if (registry.contains(kind, name)) return &registry;
     return app && app->contains(kind, name) ? app : nullptr;
   }
-  std::vector<std::string> names(registry::ComponentKind kind) const {
-    auto all = registry.names(kind);
-    if (app)
-      for (auto& n : app->names(kind))
-        if (std::find(all.begin(), all.end(), n) == all.end()) all.push_back(std::move(n));
+  // Every name of a kind that came from `origin` (built-in or not), for messages.
+  std::vector<std::string> names(registry::ComponentKind kind, bool builtin) const {
+    std::vector<std::string> all;
+    for (const auto* r : {&registry, app})
+      if (r)
+        for (auto& n : r->names(kind))
+          if ((r->info(kind, n).origin == registry::kBuiltin) == builtin &&
+              std::find(all.begin(), all.end(), n) == all.end())
+            all.push_back(std::move(n));
     return all;
+  }
+  // The built-in names, those the pipeline builds itself (`own`) first.
+  std::vector<std::string> builtin_names(registry::ComponentKind kind, std::vector<std::string> own = {}) const {
+    for (auto& n : names(kind, true)) own.push_back(std::move(n));
+    return own;
   }
   std::unique_ptr<Source> source;
   std::unique_ptr<Backbone> backbone;
@@ -246,15 +257,13 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   m.app = app_registry;
   const PipelineConfig& c = m.config;
   const std::string file = c.file.string();
-  const auto resolver = [](const std::string& id, const std::string& revision) {
-    hub::ResolveOptions o;
-    o.revision = revision;
-    o.with_processor_config = true;  // the pipeline preprocesses
-    return hub::resolve_model(id, o);
-  };
-  bit::register_components(m.registry, resolver);
-  heads::register_components(m.registry);
+  hub::ResolveOptions hub_options;
+  hub_options.with_processor_config = true;  // the pipeline preprocesses
+  register_builtins(m.registry, hub_options);
   registry::load_plugins_from_env(m.registry);
+  for (std::size_t i = 0; i < c.plugins.size(); ++i)
+    require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
+                 "plugins[" + std::to_string(i) + "]");
   for (const auto& p : c.plugins) {
     try {
       registry::load_plugin(m.registry, p);
@@ -275,8 +284,9 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     const auto* r = m.lookup(registry::ComponentKind::source, s.type_name);
     if (!r)
       unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
-                   "source", s.type_name, {"files", "folder", "glob", "list", "video"},
-                   m.names(registry::ComponentKind::source));
+                   "source", s.type_name,
+                   m.builtin_names(registry::ComponentKind::source, {"files", "folder", "glob", "list", "video"}),
+                   m.names(registry::ComponentKind::source, false));
     sources.push_back(adapt_source(r->build_source(registry::Params(s.spec, file, c.base_dir))));
   }
   m.source = concat_sources(std::move(sources));
@@ -293,18 +303,24 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   std::optional<fs::path> folder;
   const auto fetch = [&](const std::string& id, const YAML::Node& at) {
     try {
-      return resolver(id, revision);
+      hub::ResolveOptions o;
+      o.revision = revision;
+      return hub::hub_model(id, o);
     } catch (const Error& e) {
       throw NotFoundError(detail::place_of(at, file).str() + ": model: " + e.what());
     }
   };
   if (const YAML::Node ckpt = c.model.spec["checkpoint"]; ckpt && ckpt.IsScalar()) {
-    const fs::path local = (c.base_dir / ckpt.Scalar()).lexically_normal();
-    if (fs::is_directory(local)) {
-      folder = local;
-    } else if (!fs::exists(local) && looks_like_hub_id(ckpt.Scalar())) {
+    // The one model-name rule: an existing path (relative to the YAML's folder), else a hub id.
+    const ModelName name = classify_model_name(ckpt.Scalar(), c.base_dir);
+    if (name.kind == ModelName::Kind::path) {
+      if (fs::is_directory(name.path)) folder = name.path;
+    } else if (name.kind == ModelName::Kind::hub_id) {
       folder = fetch(ckpt.Scalar(), ckpt);
       spec["checkpoint"] = folder->string();
+    } else {
+      throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " +
+                        model_name_not_found(name, "a checkpoint folder, a .npz file or a hub id"));
     }
   } else if (!read["config"]) {
     for (const auto& preset : bit::bit_presets())
@@ -313,10 +329,13 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
         spec["checkpoint"] = folder->string();
       }
   }
+  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults")
+    require_path(c.preprocess.from, c.preprocess.place, "preprocess.from");
   const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
   if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
-                 "model", "backbone", c.model.type, {}, m.names(registry::ComponentKind::backbone));
+                 "model", "backbone", c.model.type, m.builtin_names(registry::ComponentKind::backbone),
+                 m.names(registry::ComponentKind::backbone, false));
   try {
     m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
   } catch (const ConfigError& e) {
@@ -374,8 +393,8 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     (void)params.has("name");  // the pipeline's key, read above; not the factory's
     const auto* r = m.lookup(registry::ComponentKind::head, hc.type);
     if (!r)
-      unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type, {},
-                   m.names(registry::ComponentKind::head));
+      unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type,
+                   m.builtin_names(registry::ComponentKind::head), m.names(registry::ComponentKind::head, false));
     m.heads.push_back(r->build_head(params, context));
     merge_into(m.request, m.heads.back()->needs());
     HeadInfo info{hc.name, hc.type, 0, {}};
@@ -400,8 +419,9 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
       const auto* r = m.lookup(registry::ComponentKind::sink, s.type_name);
       if (!r)
         unknown_type(s.spec, file, context_name, "sink", s.type_name,
-                     {"jsonl", "csv", "safetensors", "annotated_images", "heatmap", "contact_sheet"},
-                     m.names(registry::ComponentKind::sink));
+                     m.builtin_names(registry::ComponentKind::sink, {"jsonl", "csv", "safetensors",
+                                                                     "annotated_images", "heatmap", "contact_sheet"}),
+                     m.names(registry::ComponentKind::sink, false));
       m.sinks.push_back(detail::adapt_sink(r->build_sink(registry::Params(s.spec, file, c.base_dir)),
                                            m.head_info, s.type_name));
       continue;
@@ -563,7 +583,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       if (!w->item.failed()) b->good.push_back(w);
     if (b->good.empty()) return b;
     ScopedTimer t(timers, kBackbone);
-    if (c.threads > 0) omp_set_num_threads(c.threads);  // per thread in OpenMP, so set where it runs
+    const OmpThreadsScope omp_threads(c.threads);  // per thread in OpenMP, so set where it runs
     const Shape& s = b->good.front()->item.pixels.shape();
     const auto n = static_cast<std::int64_t>(b->good.size());
     Tensor input({n, s[1], s[2], s[3]});

@@ -348,8 +348,12 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const Y
                       "' already exists (or is a reserved record key); give this one a different 'name'");
   }
 
-  if (const auto plugins = top.string_list("plugins"))
+  if (const auto plugins = top.string_list("plugins")) {
     for (const auto& p : *plugins) c.plugins.push_back(resolve(base, p));
+    const YAML::Node list = top.get("plugins");
+    for (std::size_t i = 0; i < c.plugins.size(); ++i)
+      c.plugin_places.push_back(detail::place_of(list.IsSequence() ? list[i] : list, where));
+  }
   if (top.has("sinks"))
     c.sinks = parse_list<SinkConfig>(
         top, "sinks", [&](const YAML::Node& n, const std::string& ctx) { return parse_sink(n, where, ctx); });
@@ -409,6 +413,10 @@ void apply_overrides(PipelineConfig& config, const Overrides& o) {
   if (o.input) {
     if (o.input->empty()) throw ConfigError("--input: expected a path, found an empty string");
     SourceConfig s = source_for_path(*o.input, cwd);
+    std::error_code ec;
+    if (s.type != SourceType::glob && !fs::exists(s.type == SourceType::files ? s.paths.front() : s.path, ec))
+      throw ConfigError("--input: " + fs::absolute(*o.input, ec).lexically_normal().string() +
+                        " does not exist");
     // Options that describe the data rather than its location carry over from the config's source.
     if (!config.sources.empty()) {
       const SourceConfig& old = config.sources.front();

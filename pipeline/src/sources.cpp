@@ -369,8 +369,15 @@ class ConcatSource : public Source {
   std::size_t i_ = 0;
 };
 
+// A path the config names that is not there: a config mistake (exit 2 in the CLI), found before any model
+// loads, with the path made absolute so the reader sees where it was looked for.
 [[noreturn]] void missing(const SourceConfig& c, const std::string& what) {
-  throw NotFoundError(c.place.str() + ": source (" + std::string(to_string(c.type)) + "): " + what);
+  throw ConfigError(c.place.str() + ": source (" + std::string(to_string(c.type)) + "): " + what);
+}
+
+std::string absolute_path(const fs::path& p) {
+  std::error_code ec;
+  return fs::absolute(p, ec).lexically_normal().string();
 }
 
 }  // namespace
@@ -382,9 +389,11 @@ bool glob_match(const std::string& pattern, const std::string& path) {
 std::unique_ptr<Source> make_source(const SourceConfig& c, std::int64_t max_pixels) {
   switch (c.type) {
     case SourceType::files:
+      for (const auto& p : c.paths)
+        if (std::error_code ec; !fs::exists(p, ec)) missing(c, absolute_path(p) + " does not exist");
       return std::make_unique<FilesSource>(c.paths, c.labels_from_folders);
     case SourceType::folder: {
-      if (!fs::is_directory(c.path)) missing(c, c.path.string() + " is not a folder");
+      if (!fs::is_directory(c.path)) missing(c, absolute_path(c.path) + " is not a folder");
       const auto exts = c.extensions.empty() ? image_extensions() : c.extensions;
       const bool recursive = c.recursive;
       const fs::path root = c.path;
@@ -409,7 +418,7 @@ std::unique_ptr<Source> make_source(const SourceConfig& c, std::int64_t max_pixe
       if (root.empty()) root = ".";
       const std::vector<std::string> pat(parts.begin() + static_cast<std::ptrdiff_t>(i), parts.end());
       if (!fs::is_directory(root))
-        missing(c, "the folder " + root.string() + " of pattern " + c.pattern + " does not exist");
+        missing(c, "the folder " + absolute_path(root) + " of pattern " + c.pattern + " does not exist");
       return std::make_unique<WalkSource>(
           [=] {
             return Walker(
@@ -421,10 +430,10 @@ std::unique_ptr<Source> make_source(const SourceConfig& c, std::int64_t max_pixe
           c.labels_from_folders);
     }
     case SourceType::list:
-      if (!fs::is_regular_file(c.path)) missing(c, c.path.string() + " is not a readable file");
+      if (!fs::is_regular_file(c.path)) missing(c, absolute_path(c.path) + " is not a readable file");
       return std::make_unique<ListSource>(c.path, c.labels_from_folders);
     case SourceType::video:
-      if (!fs::is_regular_file(c.path)) missing(c, c.path.string() + " is not a file");
+      if (!fs::is_regular_file(c.path)) missing(c, absolute_path(c.path) + " is not a file");
       return std::make_unique<VideoSource>(c, max_pixels);
     case SourceType::plugin:
       break;  // built through the registry by the pipeline

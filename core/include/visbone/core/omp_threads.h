@@ -1,11 +1,12 @@
 // OpenMP's thread count is a per-thread setting (the nthreads-var ICV of the calling thread), and oneDNN's
 // CPU runtime reads it when a pass starts; so `threads` is set on the thread that makes each call, for the
-// duration of the call, and the caller's own setting is put back afterwards.
+// duration of the call, and the caller's own setting is put back afterwards. The one way visbone sets it (the
+// façade, the pipeline's backbone node, `visbone bench`). Header-only: what includes it links OpenMP.
 #pragma once
 
 #include <omp.h>
 
-namespace visbone::detail {
+namespace visbone {
 
 class OmpThreadsScope {
  public:
@@ -25,4 +26,4 @@ class OmpThreadsScope {
   int previous_ = 0;
 };
 
-}  // namespace visbone::detail
+}  // namespace visbone

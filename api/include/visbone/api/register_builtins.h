@@ -1,0 +1,14 @@
+// The built-in components, registered in one place: the BiT backbone (`bit` and its presets, hub ids fetched
+// into the huggingface_hub cache with `hub`'s options) and the heads (classification, feature_maps,
+// embedding). The CLI, the C++ API (default_registry, load_backbone) and the pipeline all fill their
+// registries with this call, so a component is built in everywhere or nowhere.
+#pragma once
+
+#include "visbone/hub/hub.h"
+#include "visbone/registry/registry.h"
+
+namespace visbone {
+
+void register_builtins(registry::ComponentRegistrar& registrar, const hub::ResolveOptions& hub = {});
+
+}  // namespace visbone

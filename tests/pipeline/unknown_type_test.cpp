@@ -1,0 +1,33 @@
+// An unknown `type:` names the built-in components as built in and only plugins' as from plugins.
+#include <gtest/gtest.h>
+
+#include "pipeline_test_support.h"
+#include "visbone/pipeline/config.h"
+#include "visbone/pipeline/pipeline.h"
+
+namespace visbone::pipeline {
+namespace {
+
+using testing::kData;
+using testing::TempDir;
+
+TEST(UnknownType, BuiltInsAreNotCalledPlugins) {
+  TempDir d;
+  const std::string head = "source: {type: files, paths: [" + kData +
+                           "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " + kData +
+                           "/models/bit-tiny-digits}\nheads: [{type: clasification}]\n";
+  const auto cfg = d.write("c.yaml", head);
+  const std::string m = visbone::testing::message_of([&] { Pipeline p(load_config(cfg)); });
+  EXPECT_NE(m.find("(built in: classification, embedding, feature_maps; from plugins: none)"), std::string::npos)
+      << m;
+  const auto sink_cfg = d.write("s.yaml", head.substr(0, head.find("heads:")) +
+                                              "heads: [{type: classification}]\nsinks: [{type: nope, path: x}]\n");
+  const std::string s = visbone::testing::message_of([&] { Pipeline p(load_config(sink_cfg)); });
+  EXPECT_NE(s.find("(built in: jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet; from plugins: "
+                   "none)"),
+            std::string::npos)
+      << s;
+}
+
+}  // namespace
+}  // namespace visbone::pipeline
