@@ -31,8 +31,9 @@ trap 'restore_all; exit 130' INT TERM
 trap 'restore_all' EXIT
 
 start=$(date +%s)
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD.configure.log" 2>&1 ||
-  { echo "mutants: configure failed, see $BUILD.configure.log" >&2; exit 2; }
+mkdir -p "$BUILD"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD/configure.log" 2>&1 ||
+  { echo "mutants: configure failed, see $BUILD/configure.log" >&2; exit 2; }
 
 # mutants.txt: NAME <tab> FILE <tab> ORIGINAL <tab> REPLACEMENT <tab> TARGET <tab> CTEST_REGEX
 # ORIGINAL must occur exactly once in FILE (a stale line is an error, not a silent skip).

@@ -94,6 +94,14 @@ TEST(MaxPool, PadsWithZerosNotMinusInfinity) {
   ASSERT_EQ(z.h, 1);
   EXPECT_EQ(at(z, 0, 0, 0, 0), -1.0f);
   EXPECT_THROW(zero_pad_max_pool(x, {0, 0}, {0, 0}, 5, 2), Error);
+  // Dynamic SAME padding puts the odd pixel after: windows reaching one pixel past the right or the bottom
+  // edge see a zero, the others only real values.
+  auto r = zero_pad_max_pool(x, {0, 1}, {0, 1}, 3, 2);
+  ASSERT_EQ(r.h, 2);
+  ASSERT_EQ(r.w, 2);
+  EXPECT_EQ(at(r, 0, 0, 0, 0), -1.0f);
+  EXPECT_EQ(at(r, 0, 0, 0, 1), 0.0f);
+  EXPECT_EQ(at(r, 0, 0, 1, 0), 0.0f);
 }
 
 TEST(ConvPadding, FollowsTransformersGetPaddingValue) {
