@@ -3,6 +3,7 @@
 #pragma once
 
 #include "support/support.h"
+#include "support/tensor_compare.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -68,22 +69,8 @@ inline Tensor random_batch(Shape shape, unsigned seed) {
   return t;
 }
 
-// Same shape and the same bits in every element.
-inline ::testing::AssertionResult identical(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape())
-    return ::testing::AssertionFailure()
-           << "shapes " << shape_str(a.shape()) << " and " << shape_str(b.shape());
-  if (a.numel() > 0 &&
-      std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) != 0)
-    return ::testing::AssertionFailure() << "values differ";
-  return ::testing::AssertionSuccess();
-}
-
-inline double max_abs_diff(const Tensor& a, const Tensor& b) {
-  double m = 0;
-  for (std::int64_t i = 0; i < a.numel(); ++i)
-    m = std::max(m, static_cast<double>(std::abs(a.data()[i] - b.data()[i])));
-  return m;
-}
+using visbone::testing::identical;
+using visbone::testing::near;
+using visbone::testing::kF32Tolerance;
 
 }  // namespace visbone::api_test

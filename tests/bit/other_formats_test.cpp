@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "fixtures.h"
+#include "support/support.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/checkpoint_formats.h"
 #include "visbone/core/errors.h"
@@ -17,7 +18,8 @@ namespace visbone {
 namespace {
 
 using testing::model_dir;
-using testing::relative_error;
+using testing::kF32Tolerance;
+using testing::near;
 
 double check_against_timm(bit::BitBackbone& backbone, const std::string& fixture, const std::string& label) {
   const auto ref = SafetensorsFile::open(model_dir(fixture) / "reference.safetensors");
@@ -39,10 +41,8 @@ double check_against_timm(bit::BitBackbone& backbone, const std::string& fixture
     for (int k = 1; k <= 4; ++k) pairs.emplace_back("stage." + std::to_string(k), out.stages.at(k));
     for (const auto& [key, ours] : pairs) {
       const Tensor expected = ref.load(p + "." + key);
-      EXPECT_EQ(ours.shape(), expected.shape()) << label << " " << key;
-      if (ours.shape() != expected.shape()) continue;
-      const double err = relative_error(ours, expected);
-      EXPECT_LE(err, 1e-4) << label << " " << p << "." << key;
+      EXPECT_TRUE(near(ours, expected, kF32Tolerance)) << label << " " << p << "." << key;
+      const double err = testing::difference(ours, expected).max_rel();
       if (err > worst) worst = err, worst_key = p + "." + key;
     }
   }
@@ -74,8 +74,8 @@ TEST(OtherFormats, StemConvTapForTimmModels) {
   EXPECT_EQ(timm->output_shape().at("stem_conv"), (StageShape{32, 2}));
   const auto ref = SafetensorsFile::open(model_dir("timm-tiny-w2") / "reference.safetensors");
   const auto out = timm->forward(ref.load("b.pixel_values"), {{"stem_conv", "stem"}, false, false});
-  EXPECT_LE(relative_error(out.stages.at("stem_conv"), ref.load("b.stem_conv")), 1e-4);
-  EXPECT_LE(relative_error(out.stages.at("stem"), ref.load("b.stem")), 1e-4);
+  EXPECT_TRUE(near(out.stages.at("stem_conv"), ref.load("b.stem_conv"), kF32Tolerance));
+  EXPECT_TRUE(near(out.stages.at("stem"), ref.load("b.stem"), kF32Tolerance));
   auto hf = bit::BitBackbone::from_pretrained(model_dir("timm-tiny-w2") / "hf");
   EXPECT_EQ(hf->output_shape().count("stem_conv"), 0u);
   EXPECT_THROW(hf->forward(ref.load("b.pixel_values"), {{"stem_conv"}, false, false}), NotFoundError);
@@ -101,12 +101,10 @@ TEST(OtherFormats, SemanticsSwitchChangesOnlyDilatedUnits) {
     o.semantics = s;
     out[s] = bit::BitBackbone::from_pretrained(dir, o)->forward(input, {{"stage2", "stage4"}, false, false});
   }
-  EXPECT_EQ(relative_error(out[bit::Semantics::Timm].stages.at("stage2"),
-                           out[bit::Semantics::Transformers].stages.at("stage2")),
-            0.0);
-  EXPECT_GT(relative_error(out[bit::Semantics::Timm].stages.at("stage4"),
-                           out[bit::Semantics::Transformers].stages.at("stage4")),
-            1e-3);
+  EXPECT_TRUE(testing::identical(out[bit::Semantics::Timm].stages.at("stage2"),
+                                 out[bit::Semantics::Transformers].stages.at("stage2")));
+  EXPECT_TRUE(testing::differs(out[bit::Semantics::Timm].stages.at("stage4"),
+                               out[bit::Semantics::Transformers].stages.at("stage4"), 1e-3));
 }
 
 TEST(OtherFormats, ArchitectureFromReleaseFileNames) {
@@ -140,8 +138,8 @@ TEST(OtherFormats, NpzWithAMissingKernelIsRefused) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string from = "block2/unit01/b/standardized_conv2d/kernel", to = "block2/unit01/b/standardized_conv2d/kernex";
   for (auto at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at)) bytes.replace(at, from.size(), to);
-  const auto dir = std::filesystem::temp_directory_path() / "visbone_npz_missing";
-  std::filesystem::create_directories(dir);
+  const testing::TempDir tmp;
+  const auto dir = tmp.path();
   std::ofstream(dir / "model.npz", std::ios::binary) << bytes;
   bit::BitBackboneOptions opts;
   opts.config = bit::timm_config(read_json_file(model_dir("timm-tiny-w2") / "timm/config.json"), "timm config");

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "fixtures.h"
+#include "support/support.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
@@ -15,12 +16,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A copy of fixture `name` with one config key changed (weights linked, not copied).
-fs::path with_config(const std::string& name, const std::string& key, const boost::json::value& value) {
+// A copy of fixture `name` with one config key changed (weights linked, not copied), in a folder of `tmp`
+// (each test its own, removed after it).
+fs::path with_config(const testing::TempDir& tmp, const std::string& name, const std::string& key,
+                     const boost::json::value& value) {
   const fs::path src = testing::model_dir(name);
-  const fs::path dst =
-      fs::temp_directory_path() / ("visbone_cfg_" + name + "_" + key + "_" + boost::json::serialize(value));
-  fs::remove_all(dst);
+  const fs::path dst = tmp / (name + "_" + key + "_" + boost::json::serialize(value));
   fs::create_directories(dst);
   auto config = read_json_file(src / "config.json");
   config.as_object()[key] = value;
@@ -31,7 +32,19 @@ fs::path with_config(const std::string& name, const std::string& key, const boos
   return dst;
 }
 
-fs::path with_output_stride(const std::string& name, int os) { return with_config(name, "output_stride", os); }
+fs::path with_output_stride(const testing::TempDir& tmp, const std::string& name, int os) {
+  return with_config(tmp, name, "output_stride", os);
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// The stem's size along one axis, as transformers' BitEmbeddings computes it: the stride-2 conv halves it
+// (rounding up); a 1-pixel zero pad follows unless global_padding is SAME; the 3x3 stride-2 pool then pads
+// dynamically (halving, rounding up) with embedding_dynamic_padding, else takes only whole windows.
+std::int64_t stem_size(std::int64_t in, const bit::BitConfig& c) {
+  const std::int64_t x = ceil_div(in, 2) + (c.global_padding == bit::Padding::Same ? 0 : 2);
+  return c.embedding_dynamic_padding ? ceil_div(x, 2) : (x - 3) / 2 + 1;
+}
 
 void check(const fs::path& dir, std::int64_t h, std::int64_t w) {
   auto backbone = bit::BitBackbone::from_pretrained(dir);
@@ -46,23 +59,29 @@ void check(const fs::path& dir, std::int64_t h, std::int64_t w) {
     const auto s = shapes.at(name);
     SCOPED_TRACE(dir.string() + " " + name);
     EXPECT_EQ(t.dim(1), s.channels);
-    // With the default padding, a stage of stride s maps H to ceil(H / s) (SAME) or close to it.
-    EXPECT_NEAR(static_cast<double>(t.dim(2)), static_cast<double>(h) / s.stride, 1.0);
-    EXPECT_NEAR(static_cast<double>(t.dim(3)), static_cast<double>(w) / s.stride, 1.0);
+    // Past the stem (stride 4) every stride-2 convolution is padded: H halves, rounding up.
+    EXPECT_EQ(t.dim(2), ceil_div(stem_size(h, c), s.stride / 4));
+    EXPECT_EQ(t.dim(3), ceil_div(stem_size(w, c), s.stride / 4));
   }
   EXPECT_EQ(out.pooled.dim(1), backbone->pooled_channels());
 }
 
 TEST(OutputShape, MatchesForwardForEveryFixtureAndOutputStride) {
   for (const char* name : {"tiny-preact", "tiny-bottleneck-same-os8", "tiny-preact-same-os16", "tiny-gray-dynstem"})
-    for (int os : {8, 16, 32}) check(with_output_stride(name, os), 64, 96);
+    for (int os : {8, 16, 32}) {
+      testing::TempDir tmp;
+      const fs::path dir = with_output_stride(tmp, name, os);
+      check(dir, 64, 96);
+      check(dir, 65, 97);
+    }
 }
 
 TEST(OutputShape, StridesReflectDilation) {
-  auto b8 = bit::BitBackbone::from_pretrained(with_output_stride("tiny-preact", 8));
+  testing::TempDir tmp;
+  auto b8 = bit::BitBackbone::from_pretrained(with_output_stride(tmp, "tiny-preact", 8));
   EXPECT_EQ(b8->output_shape().at("stage2").stride, 8);
   EXPECT_EQ(b8->output_shape().at("stage4").stride, 8);
-  auto b32 = bit::BitBackbone::from_pretrained(with_output_stride("tiny-preact", 32));
+  auto b32 = bit::BitBackbone::from_pretrained(with_output_stride(tmp, "tiny-preact", 32));
   EXPECT_EQ(b32->output_shape().at("stem").stride, 4);
   EXPECT_EQ(b32->output_shape().at("stage4").stride, 32);
   EXPECT_EQ(b32->output_shape().at("stage4").channels, 256);
@@ -71,8 +90,9 @@ TEST(OutputShape, StridesReflectDilation) {
 // transformers fails mid-forward ("The size of tensor a (22) must match the size of tensor b (24)"); we
 // refuse before running, naming the unit and both shapes.
 TEST(OutputShape, ValidPaddingThatDoesNotAddUpFailsBeforeRunning) {
+  testing::TempDir tmp;
   for (const char* spelling : {"valid", "VALID"}) {
-    auto backbone = bit::BitBackbone::from_pretrained(with_config("tiny-preact", "global_padding", spelling));
+    auto backbone = bit::BitBackbone::from_pretrained(with_config(tmp, "tiny-preact", "global_padding", spelling));
     try {
       backbone->forward(Tensor({1, 3, 96, 100}), {{"stage4"}, false, false});
       FAIL() << "expected a ShapeError";

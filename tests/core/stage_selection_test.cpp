@@ -72,6 +72,24 @@ TEST(StageSelection, EmptySelectionIsRejectedUnlessAllowed) {
   }
 }
 
+// The range check at both ends, as Python indexes a list of n names: -n and n-1 are valid, -n-1 and n not.
+TEST(StageSelection, OutIndicesAtTheEdgesOfTheRange) {
+  const auto names = stage_names_for(4);  // n = 5
+  const int n = static_cast<int>(names.size());
+  EXPECT_EQ(resolve_stage_selection(names, std::nullopt, std::vector<int>{-n}).out_features,
+            (std::vector<std::string>{"stem"}));
+  EXPECT_EQ(resolve_stage_selection(names, std::nullopt, std::vector<int>{n - 1}).out_features,
+            (std::vector<std::string>{"stage4"}));
+  for (int bad : {-n - 1, n}) {
+    try {
+      resolve_stage_selection(names, std::nullopt, std::vector<int>{bad});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("out_indices must be valid indices for stage_names")) << bad;
+    }
+  }
+}
+
 TEST(StageSelection, DeepestStage) {
   const auto names = stage_names_for(4);
   EXPECT_EQ(resolve_stage_selection(names, std::nullopt, std::vector<int>{1, -2}).deepest(5), 3);

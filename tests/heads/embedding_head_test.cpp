@@ -34,7 +34,7 @@ TEST(EmbeddingHead, PooledFeaturesAndTheirUnitVersion) {
     ASSERT_EQ(e.shape(), (Shape{c}));
     const Tensor ref_row =
         want.slice(static_cast<std::int64_t>(i), static_cast<std::int64_t>(i) + 1).view({c});
-    EXPECT_LT(testing::relative_error(e, ref_row), 1e-4);
+    EXPECT_TRUE(testing::near(e, ref_row, testing::kF32Tolerance));
     double norm = 0, dot = 0, enorm = 0;
     for (std::int64_t j = 0; j < c; ++j) {
       norm += static_cast<double>(n.data()[j]) * n.data()[j];

@@ -2,9 +2,8 @@
 #pragma once
 
 #include "support/support.h"
+#include "support/tensor_compare.h"
 
-#include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -40,15 +39,6 @@ inline std::unique_ptr<Backbone> bit_backbone(const std::string& model, const st
       yaml("type: bit\ncheckpoint: " + model_dir(model).string() + "\n" + extra));
 }
 
-// max |a - b| / max |b|.
-inline double relative_error(const Tensor& ours, const Tensor& ref) {
-  double diff = 0.0, scale = 0.0;
-  for (std::int64_t i = 0; i < ref.numel(); ++i) {
-    diff = std::max(diff, static_cast<double>(std::fabs(ours.data()[i] - ref.data()[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(ref.data()[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
 
 using visbone::testing::message_of;
 

@@ -65,8 +65,8 @@ TEST(PluginLoader, RefusesALibraryWithoutTheEntryPoint) {
 TEST(PluginLoader, RefusesFilesThatAreNoSharedLibrary) {
   Registry r;
   EXPECT_THROW(load_plugin(r, "/no/such/plugin.so"), NotFoundError);
-  const fs::path text =
-      fs::temp_directory_path() / ("visbone_not_a_plugin_" + std::to_string(::getpid()) + ".so");
+  const visbone::testing::TempDir tmp;
+  const fs::path text = tmp / "not_a_plugin.so";
   std::ofstream(text) << "not a library";
   EXPECT_THAT(message_of([&] { load_plugin(r, text); }), HasSubstr("not a shared library (no ELF header)"));
   // An ELF file the loader cannot map (a truncated library) gets the loader's own explanation.
@@ -77,9 +77,7 @@ TEST(PluginLoader, RefusesFilesThatAreNoSharedLibrary) {
     std::ofstream(text, std::ios::binary) << head;
   }
   EXPECT_THAT(message_of([&] { load_plugin(r, text); }), HasSubstr("the dynamic loader refused it"));
-  EXPECT_THAT(message_of([&] { load_plugin(r, fs::temp_directory_path()); }),
-              HasSubstr("not a regular file"));
-  fs::remove(text);
+  EXPECT_THAT(message_of([&] { load_plugin(r, tmp.path()); }), HasSubstr("not a regular file"));
 }
 
 TEST(PluginLoader, DuplicateNameFromAPluginNamesBothOriginsAndRegistersNothing) {

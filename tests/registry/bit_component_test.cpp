@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "support/support.h"
+#include "support/tensor_compare.h"
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -38,10 +39,6 @@ Tensor ramp(const Shape& shape) {
   Tensor t(shape);
   for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(0.37f * static_cast<float>(i));
   return t;
-}
-
-bool same(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
 }
 
 TEST(BitPresets, KnowTheFamilyByName) {
@@ -158,8 +155,8 @@ TEST(BitComponent, InlineConfigWithASafetensorsFile) {
   req.stages = {"stage3"};
   req.pooled = true;
   const auto a = inline_backbone->forward(x, req), b = folder_backbone->forward(x, req);
-  EXPECT_TRUE(same(a.stages.at("stage3"), b.stages.at("stage3")));
-  EXPECT_TRUE(same(a.pooled, b.pooled));
+  EXPECT_TRUE(testing::identical(a.stages.at("stage3"), b.stages.at("stage3")));
+  EXPECT_TRUE(testing::identical(a.pooled, b.pooled));
   EXPECT_THAT(message_of([&] { r.build_backbone(yaml("type: bit\nconfig: {depths: [1]}")); }),
               HasSubstr("weights: is required with config"));
   EXPECT_THAT(message_of([&] {
@@ -172,8 +169,8 @@ TEST(BitComponent, ReadsTheBitBackboneOfAVitHybridCheckpoint) {
   // A ViT-hybrid checkpoint as transformers saves one: the BiT backbone under the patch embedding, its
   // BitConfig as backbone_config, and ViT tensors beside it.
   const auto src = kModels / "tiny-bottleneck-same-os8";
-  const fs::path dir = fs::temp_directory_path() / ("visbone_vit_hybrid_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const testing::TempDir tmp;
+  const fs::path dir = tmp.path();
   const auto weights = SafetensorsFile::open(src / "model.safetensors");
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& t : weights.tensors())
@@ -196,8 +193,7 @@ TEST(BitComponent, ReadsTheBitBackboneOfAVitHybridCheckpoint) {
   const Tensor x = ramp({1, 3, 40, 48});
   ForwardRequest req;
   req.stages = {"stage3"};
-  EXPECT_TRUE(same(hybrid->forward(x, req).stages.at("stage3"), plain->forward(x, req).stages.at("stage3")));
-  fs::remove_all(dir);
+  EXPECT_TRUE(testing::identical(hybrid->forward(x, req).stages.at("stage3"), plain->forward(x, req).stages.at("stage3")));
 }
 
 }  // namespace

@@ -123,6 +123,17 @@ void BitModel::set_winograd(bool on) {
     }
 }
 
+int BitModel::winograd_primitives() {
+  std::lock_guard lock(mutex_);
+  int n = stem_conv_.winograd_primitives();
+  for (const auto& stage : stages_)
+    for (const auto& u : stage) {
+      if (u.downsample) n += u.downsample->winograd_primitives();
+      for (const WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) n += c->winograd_primitives();
+    }
+  return n;
+}
+
 std::map<std::string, StageShape> BitModel::output_shape() const {
   std::map<std::string, StageShape> shapes;
   const auto names = stage_names();

@@ -1,5 +1,6 @@
 #include "visbone/bit/ws_conv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -149,8 +150,13 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
       reorder(plain.memory, weights.memory);
     }
   }
-  cache_.push_back(std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc()}));
+  cache_.push_back(std::make_unique<Cached>(
+      Cached{src, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc(), wino.has_value()}));
   return *cache_.back();
+}
+
+int WsConv::winograd_primitives() const {
+  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
 }
 
 void WsConv::set_winograd(bool on) {

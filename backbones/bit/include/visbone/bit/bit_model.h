@@ -67,6 +67,9 @@ class BitModel {
   bool has_classifier() const { return !classifier_w_.empty(); }
   // Winograd for the 3x3 stride-1 convolutions (default: VISBONE_WINOGRAD); waits for a running forward.
   void set_winograd(bool on);
+  // Convolution primitives made so far that run Winograd (WsConv::winograd_primitives, summed): what tests
+  // check to know Winograd really ran. Waits for a running forward.
+  int winograd_primitives();
   // The classification layer (classifier.1): (num_labels, C) and (num_labels); empty tensors without one.
   const Tensor& classifier_weight() const { return classifier_w_; }
   const Tensor& classifier_bias() const { return classifier_b_; }

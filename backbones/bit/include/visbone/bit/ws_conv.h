@@ -53,6 +53,9 @@ class WsConv {
   void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
   // Whether a 3x3 stride-1 conv uses oneDNN's Winograd algorithm (where it has one for the shape and CPU).
   void set_winograd(bool on);
+  // How many of the primitives made so far (one per input shape) run oneDNN's Winograd algorithm: oneDNN
+  // falls back to the direct one silently where it has no Winograd for the shape or CPU.
+  int winograd_primitives() const;
 
  private:
   // Weights in one layout: a oneDNN memory over our own storage.
@@ -66,6 +69,7 @@ class WsConv {
     dnnl::convolution_forward prim;
     Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
     dnnl::memory::desc scratchpad;  // what it needs while running (taken from scratch_memory)
+    bool winograd = false;          // made with dnnl::algorithm::convolution_winograd
   };
   Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
 

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Mutation testing: builds the project with one deliberate single-line bug at a time (the mutants listed in
+# scripts/mutants.txt) and runs the tests that must catch it. Every mutant must be killed (some test fails);
+# a survivor means the suite no longer guards that line, and the script fails.
+#   scripts/mutants.sh [REGEX]     REGEX: only the mutants whose name matches (default: all)
+# Mutants are applied to the source tree in place, one at a time, and the original file is always put back
+# (also on Ctrl-C or an error; a copy waits in build-mutants/backup/ until it is). The build folder is
+# build-mutants/ (Release, ccache from $CCACHE settings or /work/ccache.env); only the test executable a
+# mutant names is rebuilt, so each mutant costs one compile and one link.
+# Prints one row per mutant (name, file, the test that killed it, seconds) and the total time.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LIST=${VISBONE_MUTANTS:-scripts/mutants.txt}
+BUILD=${VISBONE_MUTANTS_BUILD_DIR:-build-mutants}
+BACKUP=$BUILD/backup
+only=${1:-}
+[ -f /work/ccache.env ] && . /work/ccache.env
+export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
+
+# A run killed hard (SIGKILL) leaves its backup: put it back before anything else.
+restore_all() {
+  [ -d "$BACKUP" ] || return 0
+  while IFS= read -r -d '' saved; do
+    rel=${saved#"$BACKUP"/}
+    cp "$saved" "$ROOT/$rel" && rm -f "$saved"
+  done < <(find "$BACKUP" -type f -print0)
+}
+restore_all
+trap 'restore_all; exit 130' INT TERM
+trap 'restore_all' EXIT
+
+start=$(date +%s)
+mkdir -p "$BUILD"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD/configure.log" 2>&1 ||
+  { echo "mutants: configure failed, see $BUILD/configure.log" >&2; exit 2; }
+
+# mutants.txt: NAME <tab> FILE <tab> ORIGINAL <tab> REPLACEMENT <tab> TARGET <tab> CTEST_REGEX
+# ORIGINAL must occur exactly once in FILE (a stale line is an error, not a silent skip).
+mutate() {  # FILE ORIGINAL REPLACEMENT: replaces the one occurrence; status 3 when not exactly one
+  python3 - "$@" <<'EOF'
+import sys
+path, old, new = sys.argv[1:4]
+text = open(path).read()
+n = text.count(old)
+if n != 1:
+    print(f"{path}: the mutant's original text occurs {n} times (expected once): {old!r}", file=sys.stderr)
+    sys.exit(3)
+open(path, "w").write(text.replace(old, new, 1))
+EOF
+}
+
+printf '%-28s %-44s %-58s %6s\n' MUTANT FILE "KILLED BY" SECONDS
+survivors=0 errors=0 count=0
+while IFS=$'\t' read -r name file original replacement target regex; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  [[ -n "$only" && ! "$name" =~ $only ]] && continue
+  count=$((count + 1))
+  t0=$(date +%s)
+  mkdir -p "$BACKUP/$(dirname "$file")"
+  cp "$file" "$BACKUP/$file"
+  if ! mutate "$file" "$original" "$replacement"; then
+    rm -f "$BACKUP/$file"
+    printf '%-28s %-44s %-58s %6s\n' "$name" "$file" "ERROR: stale mutant (see above)" -
+    errors=$((errors + 1))
+    continue
+  fi
+  log=$BUILD/mutant-$name.log
+  killed=""
+  if ! cmake --build "$BUILD" -j "$(nproc)" --target "$target" >"$log" 2>&1; then
+    killed="ERROR: does not compile (see $log)"
+    errors=$((errors + 1))
+  else
+    ctest --test-dir "$BUILD" -R "$regex" --stop-on-failure --timeout 300 >>"$log" 2>&1
+    if grep -q "No tests were found" "$log"; then
+      killed="ERROR: no test matches $regex"
+      errors=$((errors + 1))
+    else
+      killed=$(sed -n '/The following tests FAILED/{n;p;q}' "$log" | sed -E 's/^[[:space:]]*[0-9]+ - //; s/ \(.*//')
+    fi
+  fi
+  cp "$BACKUP/$file" "$file" && rm -f "$BACKUP/$file"
+  if [ -z "$killed" ]; then
+    killed="SURVIVED ($regex)"
+    survivors=$((survivors + 1))
+  fi
+  printf '%-28s %-44s %-58s %6d\n' "$name" "$file" "$killed" $(($(date +%s) - t0))
+done <"$LIST"
+
+total=$(($(date +%s) - start))
+echo "mutants: $count run, $survivors survived, $errors errors, ${total} s"
+if [ "$count" -eq 0 ]; then
+  echo "mutants: no mutant matched '${only}'" >&2
+  exit 1
+fi
+[ "$survivors" -eq 0 ] && [ "$errors" -eq 0 ]
