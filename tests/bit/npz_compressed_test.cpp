@@ -2,8 +2,6 @@
 // archive: identical outputs on the timm reference inputs, and within 1e-4 of timm itself.
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include "fixtures.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/checkpoint_formats.h"
@@ -14,12 +12,6 @@ namespace visbone {
 namespace {
 
 using testing::model_dir;
-using testing::relative_error;
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)) == 0;
-}
 
 TEST(NpzCompressed, TimmW2GivesTheStoredArchivesOutputs) {
   bit::BitBackboneOptions opts;
@@ -34,10 +26,10 @@ TEST(NpzCompressed, TimmW2GivesTheStoredArchivesOutputs) {
     const Tensor pixels = ref.load(input + ".pixel_values");
     const auto want = stored->model().forward(pixels, req);
     const auto got = compressed->model().forward(pixels, req);
-    for (int i = 0; i <= 4; ++i) EXPECT_TRUE(same_bits(got.stages.at(i), want.stages.at(i))) << input << " stage " << i;
-    EXPECT_TRUE(same_bits(got.pooled, want.pooled)) << input;
-    EXPECT_TRUE(same_bits(got.logits, want.logits)) << input;
-    EXPECT_LE(relative_error(got.logits, ref.load(input + ".logits")), 1e-4) << input;
+    for (int i = 0; i <= 4; ++i) EXPECT_TRUE(testing::identical(got.stages.at(i), want.stages.at(i))) << input << " stage " << i;
+    EXPECT_TRUE(testing::identical(got.pooled, want.pooled)) << input;
+    EXPECT_TRUE(testing::identical(got.logits, want.logits)) << input;
+    EXPECT_TRUE(testing::near(got.logits, ref.load(input + ".logits"), testing::kF32Tolerance)) << input;
   }
 }
 
