@@ -305,6 +305,7 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     try {
       hub::ResolveOptions o;
       o.revision = revision;
+      o.with_processor_config = true;  // the pipeline preprocesses
       return hub::hub_model(id, o);
     } catch (const Error& e) {
       throw NotFoundError(detail::place_of(at, file).str() + ": model: " + e.what());
