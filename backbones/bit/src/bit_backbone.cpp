@@ -19,6 +19,7 @@ BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptio
   else
     selection_ = resolve_stage_selection(stage_names(), c.out_features, c.out_indices);
   if (options.winograd) model_->set_winograd(*options.winograd);
+  if (options.precision) model_->set_precision(*options.precision);
 }
 
 std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& path,

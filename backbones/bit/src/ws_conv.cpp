@@ -86,12 +86,14 @@ bool winograd_enabled() {
 
 WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
   for (auto& c : cache_)
-    if (c->src == src && c->accumulate == accumulate) return *c;
+    if (c->src == src && c->dst == dst && c->accumulate == accumulate) return *c;
 
   const auto dims = src.dims();
   const Pad1d ph = conv_padding(padding_, k_, stride_, dilation_, dims[2]);
   const Pad1d pw = conv_padding(padding_, k_, stride_, dilation_, dims[3]);
-  const dnnl::memory::desc wdesc({out_, in_, k_, k_}, dt::f32, tag::any);
+  // bf16 inputs take bf16 weights (accumulated in fp32 by oneDNN); the layout is the primitive's choice.
+  const dt wtype = src.data_type();
+  const dnnl::memory::desc wdesc({out_, in_, k_, k_}, wtype, tag::any);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // from the model's shared scratch buffer
   if (accumulate) {
@@ -107,7 +109,7 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   };
   // Winograd (opt-in): fewer multiplications for 3x3 stride-1 convolutions, where oneDNN supports them.
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
-  if (winograd_ && k_ == 3 && stride_ == 1 && dilation_ == 1) {
+  if (winograd_ && wtype == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1) {
     try {
       wino = make(dnnl::algorithm::convolution_winograd);
     } catch (const dnnl::error&) {
@@ -128,28 +130,35 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     Tensor t = Tensor::uninitialized({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
     return Weights{t, dnnl::memory(d, cpu_engine(), t.data())};
   };
-  const dnnl::memory::desc oihw({out_, in_, k_, k_}, dt::f32, tag::oihw);
   if (!base_.storage.data()) {
-    // The first primitive: the standardized weights move into the direct algorithm's layout, which every
-    // later layout (another shape's, Winograd's) is reordered from; the plain copy is released.
+    // The first primitive: the standardized weights move into the direct algorithm's layout and type (bf16
+    // for a bf16 model, which then never holds fp32 weights), which every later layout (another shape's,
+    // Winograd's) is reordered from; the plain copy is released.
     base_ = allocate(direct.weights_desc());
-    reorder(dnnl::memory(oihw, cpu_engine(), weight_.data()), base_.memory);
+    const dnnl::memory::desc f32_oihw({out_, in_, k_, k_}, dt::f32, tag::oihw);
+    reorder(dnnl::memory(f32_oihw, cpu_engine(), weight_.data()), base_.memory);
     weight_ = Tensor();
   }
+  const dt base_type = base_.memory.get_desc().data_type();
+  if (base_type == dt::bf16 && wtype == dt::f32)
+    throw ConfigError("a convolution whose weights were converted to bf16 cannot run in f32 (the fp32 weights are "
+                      "gone); load the model again for precision f32");
+  const dnnl::memory::desc oihw({out_, in_, k_, k_}, base_type, tag::oihw);
   Weights weights = base_;
   if (pd.weights_desc() != base_.memory.get_desc()) {
     weights = {};
     for (const auto& c : cache_)
       if (c->weights.memory.get_desc() == pd.weights_desc()) weights = c->weights;
     if (!weights.storage.data()) {
-      // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one.
+      // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one (and converts
+      // fp32 to bf16 on the way, for a model switched to bf16 after an f32 pass).
       const Weights plain = allocate(oihw);
       reorder(base_.memory, plain.memory);
       weights = allocate(pd.weights_desc());
       reorder(plain.memory, weights.memory);
     }
   }
-  cache_.push_back(std::make_unique<Cached>(Cached{src, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc()}));
+  cache_.push_back(std::make_unique<Cached>(Cached{src, dst, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc()}));
   return *cache_.back();
 }
 

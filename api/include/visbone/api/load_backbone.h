@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "visbone/bit/bit_config.h"
+#include "visbone/bit/precision.h"
 #include "visbone/core/backbone.h"
 #include "visbone/core/stage_selection.h"
 #include "visbone/core/tensor.h"
@@ -50,6 +51,9 @@ struct BackboneOptions {
   // oneDNN's Winograd algorithm for the 3x3 stride-1 convolutions: about 15% faster, 1.8x the memory for
   // those weights, as exact as the direct path on the parity fixtures. Unset: VISBONE_WINOGRAD=1 or off.
   std::optional<bool> winograd{};
+  // f32 (exact, the default), bf16 (convolutions in bf16, GroupNorm, pooling and outputs fp32; needs
+  // AVX512-BF16 or AMX) or auto (bf16 where the CPU has AMX, else f32). See README: precision.
+  std::optional<bit::Precision> precision{};
   // The architecture, for a BiT .npz whose file name does not say it (Google's release names do).
   std::optional<bit::BitConfig> config{};
   // How hub ids are fetched: revision, cache folder, offline mode, endpoint, token, timeouts. Defaults

@@ -24,6 +24,8 @@ struct BitBackboneOptions {
   std::optional<Semantics> semantics;
   // Winograd for the 3x3 stride-1 convolutions; unset: the VISBONE_WINOGRAD default (off).
   std::optional<bool> winograd;
+  // f32 (exact), bf16 or auto (bf16 where the CPU has AMX); unset: f32. See precision.h.
+  std::optional<Precision> precision;
 };
 
 class BitBackbone : public Backbone {

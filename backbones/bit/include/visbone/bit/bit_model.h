@@ -15,6 +15,7 @@
 #include "visbone/bit/bit_config.h"
 #include "visbone/bit/feature_map.h"
 #include "visbone/bit/group_norm_act.h"
+#include "visbone/bit/precision.h"
 #include "visbone/bit/ws_conv.h"
 #include "visbone/core/backbone.h"
 #include "visbone/core/tensor.h"
@@ -67,6 +68,11 @@ class BitModel {
   bool has_classifier() const { return !classifier_w_.empty(); }
   // Winograd for the 3x3 stride-1 convolutions (default: VISBONE_WINOGRAD); waits for a running forward.
   void set_winograd(bool on);
+  // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
+  // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
+  void set_precision(Precision p);
+  // F32 or Bf16, as resolved for this CPU.
+  Precision precision() const { return bf16_ ? Precision::Bf16 : Precision::F32; }
   // The classification layer (classifier.1): (num_labels, C) and (num_labels); empty tensors without one.
   const Tensor& classifier_weight() const { return classifier_w_; }
   const Tensor& classifier_bias() const { return classifier_b_; }
@@ -87,6 +93,8 @@ class BitModel {
   std::optional<GroupNormAct> final_norm_;  // preactivation models
   Tensor classifier_w_, classifier_b_;
   std::int64_t parameters_ = 0;
+  bool bf16_ = false;         // convolution inputs, weights and outputs between layers in bf16
+  bool bf16_weights_ = false;  // a bf16 pass has run: the convolutions hold bf16 weights only
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
   std::mutex mutex_;
 };

@@ -49,7 +49,8 @@ class WsConv {
 
   // dst (allocated with out_size) = conv(src), or dst += conv(src) when `accumulate` (the residual add,
   // done as oneDNN's sum post-op). `src` is a blocked map or, for the stem, a plain NCHW memory. Returns
-  // when dst is written.
+  // when dst is written. A bf16 `src` runs the convolution on bf16 weights (dst f32 or bf16); once a
+  // convolution has made its weights bf16 it cannot run f32 again (ConfigError).
   void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
   // Whether a 3x3 stride-1 conv uses oneDNN's Winograd algorithm (where it has one for the shape and CPU).
   void set_winograd(bool on);
@@ -61,7 +62,7 @@ class WsConv {
     dnnl::memory memory;
   };
   struct Cached {
-    dnnl::memory::desc src;
+    dnnl::memory::desc src, dst;
     bool accumulate;
     dnnl::convolution_forward prim;
     Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
