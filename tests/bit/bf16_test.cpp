@@ -61,9 +61,14 @@ std::int64_t argmax_row(const Tensor& t, std::int64_t row) {
   return std::max_element(r, r + k) - r;
 }
 
-std::shared_ptr<bit::BitModel> load(const std::string& name, Precision precision) {
+// At load (the weights are bf16 from the start) or switched afterwards (converted on the first bf16 pass).
+enum class When { AtLoad, Switched };
+
+std::shared_ptr<bit::BitModel> load(const std::string& name, Precision precision, When when = When::Switched) {
   auto ckpt = Checkpoint::open(model_dir(name));
-  auto model = std::make_shared<bit::BitModel>(bit::BitConfig::from_json(ckpt.config(), name), ckpt);
+  const auto config = bit::BitConfig::from_json(ckpt.config(), name);
+  if (when == When::AtLoad) return std::make_shared<bit::BitModel>(config, ckpt, precision);
+  auto model = std::make_shared<bit::BitModel>(config, ckpt);
   model->set_precision(precision);
   return model;
 }
@@ -121,9 +126,14 @@ TEST(Bf16Precision, YamlKeyAndFixedOnceBf16Ran) {
   auto bf16 = r.build_backbone(yaml("bf16"));
   auto& model = dynamic_cast<bit::BitBackbone&>(*bf16).model();
   EXPECT_EQ(model.precision(), Precision::Bf16);
-  run_all(model, Tensor({1, 3, 32, 32}));
-  // The fp32 weights are released after a bf16 pass: going back is refused, not silently inexact.
+  // Loaded as bf16, the model has no fp32 weights: going back is refused, not silently inexact.
   EXPECT_THROW(model.set_precision(Precision::F32), ConfigError);
+  // Likewise for a model switched to bf16 once it has run a bf16 pass.
+  auto switched = load("tiny-preact", Precision::Bf16);
+  switched->set_precision(Precision::F32);  // nothing converted yet
+  switched->set_precision(Precision::Bf16);
+  run_all(*switched, Tensor({1, 3, 32, 32}));
+  EXPECT_THROW(switched->set_precision(Precision::F32), ConfigError);
 }
 
 // Every fixture's reference outputs against bf16: per stage the max relative error and cosine, printed;
@@ -163,9 +173,10 @@ TEST(BitParityBf16, Bit50WithinTheEmulationsCost) {
   const auto ref = SafetensorsFile::open(model_dir("bit-50-random-fp16") / "reference.safetensors");
   const Tensor pixels = ref.load("chelsea.pixel_values");
   const auto exact = run_all(*load("bit-50-random-fp16", Precision::F32), pixels);
-  const auto bf16 = run_all(*load("bit-50-random-fp16", Precision::Bf16), pixels);
+  const auto bf16 = run_all(*load("bit-50-random-fp16", Precision::Bf16, When::AtLoad), pixels);
   const double cos = cosine(bf16.pooled, exact.pooled), err = error_over_std(bf16.logits, exact.logits);
-  std::cout << "[bf16] bit-50 chelsea: pooled cosine " << cos << " (emulation " << emu.at("min_pooled_cosine")
+  std::cout << "[bf16] bit-50 chelsea: pooled cosine " << cos << " (emulation "
+            << emu.at("min_pooled_cosine").to_number<double>()
             << "), logits max error / std " << err << " (emulation " << emu.at("logits_error_over_std").to_number<double>() << ")\n";
   EXPECT_GE(cos, emu.at("min_pooled_cosine").to_number<double>() - 0.0005);
   EXPECT_LE(err, 1.25 * emu.at("logits_error_over_std").to_number<double>());
@@ -183,7 +194,7 @@ TEST(BitParityBf16, DigitsWithinTheEmulationsCostAndSameTop1) {
   ASSERT_EQ(files.size(), 300u);
   const Tensor pixels = ImageProcessor::from_pretrained(model_dir("bit-tiny-digits").string()).process(files);
   const auto exact = run_all(*load("bit-tiny-digits", Precision::F32), pixels);
-  const auto bf16 = run_all(*load("bit-tiny-digits", Precision::Bf16), pixels);
+  const auto bf16 = run_all(*load("bit-tiny-digits", Precision::Bf16, When::AtLoad), pixels);
   const std::int64_t n = pixels.dim(0), c = exact.pooled.dim(1);
   double min_cos = 1.0;
   int same = 0;

@@ -37,7 +37,8 @@ std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem:
                                     SafetensorsFile::from_bytes(encode_safetensors(converted.tensors), path.string()));
   }
   if (options.semantics) config.semantics = *options.semantics;
-  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), *ckpt), options);
+  return std::make_unique<BitBackbone>(
+      std::make_shared<BitModel>(std::move(config), *ckpt, options.precision.value_or(Precision::F32)), options);
 }
 
 int BitBackbone::pooled_channels() const {

@@ -15,7 +15,8 @@ std::string hw_str(std::int64_t n, std::int64_t c, HW hw) {
 
 }  // namespace
 
-BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(config)) {
+BitModel::BitModel(BitConfig config, Checkpoint& ckpt, Precision precision)
+    : config_(std::move(config)), bf16_(resolve_precision(precision) == Precision::Bf16), bf16_weights_(bf16_) {
   config_.validate();
   if (ckpt.find("bit.embedder.convolution.weight"))
     prefix_ = "bit.";
@@ -35,7 +36,7 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(confi
     return GroupNormAct(load(name + ".weight", {c}), load(name + ".bias", {c}), groups, a);
   };
   auto conv = [&](const std::string& name, std::int64_t out, std::int64_t in, int k, int stride, int dilation) {
-    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding);
+    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding, bf16_);
   };
   const bool preact = config_.layer_type == LayerType::Preactivation;
 

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <string_view>
 
+#include "visbone/bit/bf16.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
@@ -57,14 +58,21 @@ Tensor standardize_weight(const Tensor& w, double eps) {
   return out;
 }
 
-WsConv::WsConv(const Tensor& weight, int stride, int dilation, Padding padding, double eps)
+WsConv::WsConv(const Tensor& weight, int stride, int dilation, Padding padding, bool bf16, double eps)
     : out_(static_cast<int>(weight.dim(0))),
       in_(static_cast<int>(weight.dim(1))),
       k_(static_cast<int>(weight.dim(2))),
       stride_(stride),
       dilation_(dilation),
       padding_(padding),
-      weight_(standardize_weight(weight, eps)) {}
+      weight_(standardize_weight(weight, eps)) {
+  if (!bf16) return;
+  Tensor packed = Tensor::uninitialized({(weight_.numel() + 1) / 2});
+  auto* b = reinterpret_cast<bf16_t*>(packed.data());
+  for (std::int64_t i = 0; i < weight_.numel(); ++i) b[i] = to_bf16(weight_.data()[i]);
+  weight_ = packed;
+  weight_type_ = dt::bf16;
+}
 
 std::pair<std::int64_t, std::int64_t> WsConv::out_size(std::int64_t h, std::int64_t w, const std::string& name) const {
   const auto oh = conv_out_size(h, conv_padding(padding_, k_, stride_, dilation_, h), k_, stride_, dilation_);
@@ -130,20 +138,20 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     Tensor t = Tensor::uninitialized({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
     return Weights{t, dnnl::memory(d, cpu_engine(), t.data())};
   };
+  const dt stored = base_.storage.data() ? base_.memory.get_desc().data_type() : weight_type_;
+  if (stored == dt::bf16 && wtype == dt::f32)
+    throw ConfigError("a convolution whose weights were converted to bf16 cannot run in f32 (the fp32 weights are "
+                      "gone); load the model again for precision f32");
   if (!base_.storage.data()) {
     // The first primitive: the standardized weights move into the direct algorithm's layout and type (bf16
     // for a bf16 model, which then never holds fp32 weights), which every later layout (another shape's,
     // Winograd's) is reordered from; the plain copy is released.
     base_ = allocate(direct.weights_desc());
-    const dnnl::memory::desc f32_oihw({out_, in_, k_, k_}, dt::f32, tag::oihw);
-    reorder(dnnl::memory(f32_oihw, cpu_engine(), weight_.data()), base_.memory);
+    const dnnl::memory::desc standardized({out_, in_, k_, k_}, weight_type_, tag::oihw);
+    reorder(dnnl::memory(standardized, cpu_engine(), weight_.data()), base_.memory);
     weight_ = Tensor();
   }
-  const dt base_type = base_.memory.get_desc().data_type();
-  if (base_type == dt::bf16 && wtype == dt::f32)
-    throw ConfigError("a convolution whose weights were converted to bf16 cannot run in f32 (the fp32 weights are "
-                      "gone); load the model again for precision f32");
-  const dnnl::memory::desc oihw({out_, in_, k_, k_}, base_type, tag::oihw);
+  const dnnl::memory::desc oihw({out_, in_, k_, k_}, base_.memory.get_desc().data_type(), tag::oihw);
   Weights weights = base_;
   if (pd.weights_desc() != base_.memory.get_desc()) {
     weights = {};

@@ -58,7 +58,9 @@ class BitModel {
  public:
   // Loads every tensor the config implies; throws (naming the tensor, found and expected shapes) on a
   // missing or misshapen one, and reports tensors the checkpoint has that the model does not use.
-  BitModel(BitConfig config, Checkpoint& checkpoint);
+  // `precision` bf16 (or auto resolving to it) keeps the convolution weights as bf16 from the start, so the
+  // fp32 weights never take memory (the model is then bf16 for good); see set_precision.
+  BitModel(BitConfig config, Checkpoint& checkpoint, Precision precision = Precision::F32);
 
   const BitConfig& config() const { return config_; }
   std::vector<std::string> stage_names() const { return config_.stage_names(); }
@@ -94,7 +96,7 @@ class BitModel {
   Tensor classifier_w_, classifier_b_;
   std::int64_t parameters_ = 0;
   bool bf16_ = false;         // convolution inputs, weights and outputs between layers in bf16
-  bool bf16_weights_ = false;  // a bf16 pass has run: the convolutions hold bf16 weights only
+  bool bf16_weights_ = false;  // loaded as bf16 or a bf16 pass has run: the convolutions hold bf16 weights only
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
   std::mutex mutex_;
 };

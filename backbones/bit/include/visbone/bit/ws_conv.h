@@ -36,8 +36,9 @@ Tensor standardize_weight(const Tensor& oihw, double eps);
 class WsConv {
  public:
   WsConv() = default;
-  // `weight` is (O, I, K, K) as stored in the checkpoint; it is standardized here.
-  WsConv(const Tensor& weight, int stride, int dilation, Padding padding, double eps = 1e-8);
+  // `weight` is (O, I, K, K) as stored in the checkpoint; it is standardized here. `bf16`: the standardized
+  // weights are kept only as bf16 (half the memory from the start; the convolution then runs bf16 only).
+  WsConv(const Tensor& weight, int stride, int dilation, Padding padding, bool bf16 = false, double eps = 1e-8);
 
   int out_channels() const { return out_; }
   int in_channels() const { return in_; }
@@ -74,6 +75,7 @@ class WsConv {
   bool winograd_ = winograd_enabled();
   Padding padding_ = Padding::Default;
   Tensor weight_;      // standardized, OIHW; released once the first primitive has its weights
+  dnnl::memory::data_type weight_type_ = dnnl::memory::data_type::f32;  // of weight_ (bf16: two per float)
   Weights base_;       // the weights in the direct algorithm's layout, the source of every other layout
   std::vector<std::unique_ptr<Cached>> cache_;
 };
