@@ -45,7 +45,7 @@ int bench(const Args& args) {
   const auto t0 = clock::now();
   bit::BitBackboneOptions options;
   const bool winograd = vm.count("winograd") || bit::winograd_enabled();
-  options.winograd = winograd;
+  if (winograd) options.algorithm = bit::ConvAlgorithm::Winograd;  // else the default (auto)
   options.precision = precision_option(vm);
   const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
   auto& model = backbone->model();

@@ -18,7 +18,8 @@ BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptio
     selection_ = resolve_stage_selection(stage_names(), options.out_features, options.out_indices);
   else
     selection_ = resolve_stage_selection(stage_names(), c.out_features, c.out_indices);
-  if (options.winograd) model_->set_winograd(*options.winograd);
+  if (options.winograd) model_->set_algorithm(*options.winograd ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct);
+  if (options.algorithm) model_->set_algorithm(*options.algorithm);
   if (options.precision) model_->set_precision(*options.precision);
 }
 

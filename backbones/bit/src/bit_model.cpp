@@ -114,13 +114,13 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt, Precision precision)
   ckpt.check_complete();
 }
 
-void BitModel::set_winograd(bool on) {
+void BitModel::set_algorithm(ConvAlgorithm a) {
   std::lock_guard lock(mutex_);
-  stem_conv_.set_winograd(on);
+  stem_conv_.set_algorithm(a);
   for (auto& stage : stages_)
     for (auto& u : stage) {
-      if (u.downsample) u.downsample->set_winograd(on);
-      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) c->set_winograd(on);
+      if (u.downsample) u.downsample->set_algorithm(a);
+      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) c->set_algorithm(a);
     }
 }
 

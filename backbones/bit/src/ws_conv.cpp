@@ -1,5 +1,6 @@
 #include "visbone/bit/ws_conv.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -84,12 +85,77 @@ std::pair<std::int64_t, std::int64_t> WsConv::out_size(std::int64_t h, std::int6
   return {oh, ow};
 }
 
-bool winograd_enabled() {
-  static const bool on = [] {
+std::string to_string(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::Auto: return "auto";
+    case ConvAlgorithm::Direct: return "direct";
+    case ConvAlgorithm::Winograd: return "winograd";
+  }
+  return "auto";
+}
+
+std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text) {
+  for (const auto a : {ConvAlgorithm::Auto, ConvAlgorithm::Direct, ConvAlgorithm::Winograd})
+    if (text == to_string(a)) return a;
+  return std::nullopt;
+}
+
+ConvAlgorithm default_conv_algorithm() {
+  static const ConvAlgorithm a = [] {
     const char* v = std::getenv("VISBONE_WINOGRAD");
-    return v && std::string_view(v) == "1";
+    if (v && std::string_view(v) == "1") return ConvAlgorithm::Winograd;
+    if (v && std::string_view(v) == "0") return ConvAlgorithm::Direct;
+    return ConvAlgorithm::Auto;
   }();
-  return on;
+  return a;
+}
+
+bool winograd_enabled() { return default_conv_algorithm() == ConvAlgorithm::Winograd; }
+
+namespace {
+
+std::mutex choices_mutex;
+std::map<std::string, bool> choices;  // conv_algorithm_choices()
+
+// Milliseconds of the fastest of three runs (after one warm-up) of `pd` on zero-filled buffers.
+double time_primitive(const dnnl::convolution_forward::primitive_desc& pd) {
+  auto zeros = [](const dnnl::memory::desc& d, Tensor& keep) {
+    keep = Tensor({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
+    return dnnl::memory(d, cpu_engine(), keep.data());
+  };
+  Tensor src, weights, dst, scratch;
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, zeros(pd.src_desc(), src)},
+                                             {DNNL_ARG_WEIGHTS, zeros(pd.weights_desc(), weights)},
+                                             {DNNL_ARG_DST, zeros(pd.dst_desc(), dst)}};
+  if (pd.scratchpad_desc().get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, zeros(pd.scratchpad_desc(), scratch));
+  const dnnl::convolution_forward prim(pd);
+  dnnl::stream s(cpu_engine());
+  double best = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    prim.execute(s, args);
+    s.wait();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i == 1 || (i > 1 && ms < best)) best = ms;
+  }
+  return best;
+}
+
+// Auto's choice for one shape: timed once per process (under the lock, so concurrent first uses agree).
+bool winograd_is_faster(const dnnl::convolution_forward::primitive_desc& wino,
+                        const dnnl::convolution_forward::primitive_desc& direct, const std::string& shape) {
+  std::lock_guard lock(choices_mutex);
+  if (const auto it = choices.find(shape); it != choices.end()) return it->second;
+  const bool faster = time_primitive(wino) < time_primitive(direct);
+  choices.emplace(shape, faster);
+  return faster;
+}
+
+}  // namespace
+
+std::map<std::string, bool> conv_algorithm_choices() {
+  std::lock_guard lock(choices_mutex);
+  return choices;
 }
 
 WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
@@ -115,9 +181,9 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
                                                {ph.before, pw.before}, {ph.after, pw.after});
     return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
   };
-  // Winograd (opt-in): fewer multiplications for 3x3 stride-1 convolutions, where oneDNN supports them.
+  // Winograd: fewer multiplications for fp32 3x3 stride-1 convolutions, where oneDNN supports them.
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
-  if (winograd_ && wtype == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1) {
+  if (algorithm_ != ConvAlgorithm::Direct && wtype == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1) {
     try {
       wino = make(dnnl::algorithm::convolution_winograd);
     } catch (const dnnl::error&) {
@@ -125,6 +191,14 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     }
   }
   const auto direct = make(dnnl::algorithm::convolution_direct);
+  if (wino && algorithm_ == ConvAlgorithm::Auto) {
+    std::string shape = std::to_string(out_) + "x" + std::to_string(in_) + "x3x3 s1 src ";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      if (i > 0) shape += 'x';
+      shape += std::to_string(dims[i]);
+    }
+    if (!winograd_is_faster(*wino, direct, shape + (accumulate ? "+sum" : ""))) wino.reset();
+  }
   const auto& pd = wino ? *wino : direct;
 
   dnnl::stream s(cpu_engine());
@@ -170,9 +244,9 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   return *cache_.back();
 }
 
-void WsConv::set_winograd(bool on) {
-  if (on == winograd_) return;
-  winograd_ = on;
+void WsConv::set_algorithm(ConvAlgorithm a) {
+  if (a == algorithm_) return;
+  algorithm_ = a;
   cache_.clear();  // primitives are made again; the weights' direct layout (base_) stays
 }
 

@@ -68,8 +68,9 @@ class BitModel {
   // timm-origin models also "stem_conv" (see kStemConv).
   std::map<std::string, StageShape> output_shape() const;
   bool has_classifier() const { return !classifier_w_.empty(); }
-  // Winograd for the 3x3 stride-1 convolutions (default: VISBONE_WINOGRAD); waits for a running forward.
-  void set_winograd(bool on);
+  // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), i.e. auto);
+  // waits for a running forward.
+  void set_algorithm(ConvAlgorithm a);
   // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
   // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
   void set_precision(Precision p);

@@ -2,8 +2,11 @@
 // weights once, at construction; primitives and reordered weights are cached per input layout and size.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <vector>
 
@@ -25,10 +28,21 @@ Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int6
 // Output size of a padded convolution / pooling window; 0 or less means the input is too small.
 std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
 
-// The process-wide default for Winograd 3x3 convolutions: VISBONE_WINOGRAD=1 (read once). A model can be
-// switched either way (BitModel::set_winograd, the backbone's `winograd` option). Faster; the parity suite
-// runs with it on as well as off.
+// How an fp32 3x3 stride-1 convolution is computed: oneDNN's direct algorithm or its Winograd F(2,3) (fewer
+// multiplications; as exact on the parity fixtures, more memory for the weights). Auto times both on the
+// first use of each convolution shape (three runs each, on zeros) and keeps the faster, remembered for the
+// process, so every model in it computes that shape the same way. Other convolutions are always direct.
+enum class ConvAlgorithm { Auto, Direct, Winograd };
+std::string to_string(ConvAlgorithm a);
+// "auto", "direct" or "winograd"; nothing for any other text.
+std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text);
+// The process default, read once: VISBONE_WINOGRAD=1 -> Winograd, VISBONE_WINOGRAD=0 -> Direct, else Auto.
+// A model can be set either way (BitModel::set_algorithm, the backbone's `algorithm` option).
+ConvAlgorithm default_conv_algorithm();
+// Whether VISBONE_WINOGRAD=1 forces Winograd.
 bool winograd_enabled();
+// The shapes Auto has timed so far and whether Winograd won, as "OxIxKxK s1 src NxCxHxW[+sum]" -> won.
+std::map<std::string, bool> conv_algorithm_choices();
 
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
 Tensor standardize_weight(const Tensor& oihw, double eps);
@@ -53,8 +67,8 @@ class WsConv {
   // when dst is written. A bf16 `src` runs the convolution on bf16 weights (dst f32 or bf16); once a
   // convolution has made its weights bf16 it cannot run f32 again (ConfigError).
   void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
-  // Whether a 3x3 stride-1 conv uses oneDNN's Winograd algorithm (where it has one for the shape and CPU).
-  void set_winograd(bool on);
+  // How a 3x3 stride-1 fp32 conv is computed (Winograd only where oneDNN has it for the shape and CPU).
+  void set_algorithm(ConvAlgorithm a);
 
  private:
   // Weights in one layout: a oneDNN memory over our own storage.
@@ -72,7 +86,7 @@ class WsConv {
   Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
-  bool winograd_ = winograd_enabled();
+  ConvAlgorithm algorithm_ = default_conv_algorithm();
   Padding padding_ = Padding::Default;
   Tensor weight_;      // standardized, OIHW; released once the first primitive has its weights
   dnnl::memory::data_type weight_type_ = dnnl::memory::data_type::f32;  // of weight_ (bf16: two per float)
