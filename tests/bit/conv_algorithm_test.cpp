@@ -37,8 +37,9 @@ TEST(ConvAlgorithm, EveryChoiceIsExactAndAutoTimesEachShapeOnce) {
   // bit-50 at 224 has four 3x3 stride-1 shapes (one per stage): auto decided each, and a second model finds
   // them decided (nothing timed again).
   const auto choices = bit::conv_algorithm_choices();
-  for (const std::string shape : {"64x64x3x3 s1 src 1x64x56x56", "128x128x3x3 s1 src 1x128x28x28",
-                                  "256x256x3x3 s1 src 1x256x14x14", "512x512x3x3 s1 src 1x512x7x7"})
+  for (const std::string shape :
+       {"64x64x3x3 s1 pad 1,1,1,1 src 1x64x56x56", "128x128x3x3 s1 pad 1,1,1,1 src 1x128x28x28",
+        "256x256x3x3 s1 pad 1,1,1,1 src 1x256x14x14", "512x512x3x3 s1 pad 1,1,1,1 src 1x512x7x7"})
     EXPECT_TRUE(choices.count(shape)) << shape;
   logits_with("bit-50-random-fp16", pixels, ConvAlgorithm::Auto);
   EXPECT_EQ(bit::conv_algorithm_choices(), choices);

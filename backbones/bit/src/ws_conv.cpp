@@ -192,7 +192,9 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   }
   const auto direct = make(dnnl::algorithm::convolution_direct);
   if (wino && algorithm_ == ConvAlgorithm::Auto) {
-    std::string shape = std::to_string(out_) + "x" + std::to_string(in_) + "x3x3 s1 src ";
+    std::string shape = std::to_string(out_) + "x" + std::to_string(in_) + "x3x3 s1 pad " +
+                        std::to_string(ph.before) + "," + std::to_string(ph.after) + "," + std::to_string(pw.before) +
+                        "," + std::to_string(pw.after) + " src ";
     for (std::size_t i = 0; i < dims.size(); ++i) {
       if (i > 0) shape += 'x';
       shape += std::to_string(dims[i]);

@@ -41,7 +41,8 @@ std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text);
 ConvAlgorithm default_conv_algorithm();
 // Whether VISBONE_WINOGRAD=1 forces Winograd.
 bool winograd_enabled();
-// The shapes Auto has timed so far and whether Winograd won, as "OxIxKxK s1 src NxCxHxW[+sum]" -> won.
+// The shapes Auto has timed so far and whether Winograd won, as
+// "OxIx3x3 s1 pad top,bottom,left,right src NxCxHxW[+sum]" -> won.
 std::map<std::string, bool> conv_algorithm_choices();
 
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
