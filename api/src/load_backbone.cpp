@@ -45,6 +45,8 @@ bit::BitBackboneOptions bit_options(const BackboneOptions& o) {
   b.config = o.config;
   b.semantics = o.semantics;
   b.winograd = o.winograd;
+  b.algorithm = o.algorithm;
+  b.precision = o.precision;
   return b;
 }
 
@@ -69,6 +71,8 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   if (options.out_indices) spec["out_indices"] = *options.out_indices;
   if (options.semantics) spec["semantics"] = bit::to_string(*options.semantics);
   if (options.winograd) spec["winograd"] = *options.winograd;
+  if (options.algorithm) spec["algorithm"] = bit::to_string(*options.algorithm);
+  if (options.precision) spec["precision"] = bit::to_string(*options.precision);
   return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
 }
 

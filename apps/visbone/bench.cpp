@@ -28,7 +28,8 @@ int bench(const Args& args) {
       "threads", po::value<int>()->default_value(0), "threads (0: all cores)")(
       "runs", po::value<int>()->default_value(20), "timed runs")(
       "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object")(
-      "winograd", "use Winograd for 3x3 stride-1 convolutions (same as VISBONE_WINOGRAD=1)");
+      "winograd", "use Winograd for 3x3 stride-1 convolutions (same as VISBONE_WINOGRAD=1)")(
+      "precision", po::value<std::string>()->default_value("f32"), kPrecisionHelp);
   po::positional_options_description pos;
   pos.add("model", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -46,7 +47,8 @@ int bench(const Args& args) {
   const auto t0 = clock::now();
   bit::BitBackboneOptions options;
   const bool winograd = vm.count("winograd") || bit::winograd_enabled();
-  options.winograd = winograd;
+  if (winograd) options.algorithm = bit::ConvAlgorithm::Winograd;  // else the default (auto)
+  options.precision = precision_option(vm);
   const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
   auto& model = backbone->model();
   const auto& c = model.config();
@@ -85,7 +87,8 @@ int bench(const Args& args) {
                           {"threads", threads > 0 ? threads : omp_get_max_threads()},
                           {"runs", runs},
                           {"warmup", warmup},
-                          {"winograd", winograd}};
+                          {"winograd", winograd},
+                          {"precision", bit::to_string(model.precision())}};
   if (vm.count("json")) {
     std::cout << to_json_text(out) << "\n";
   } else {

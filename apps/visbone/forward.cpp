@@ -18,7 +18,8 @@ int forward(const Args& args) {
       "key", po::value<std::string>()->default_value("pixel_values"), "name of the (N, C, H, W) input tensor")(
       "output", po::value<std::string>(), "safetensors file to write")(
       "out-features", po::value<std::string>(), "backbone stages for backbone.feature_maps.*")(
-      "out-indices", po::value<std::string>(), "backbone stage indices for backbone.feature_maps.*");
+      "out-indices", po::value<std::string>(), "backbone stage indices for backbone.feature_maps.*")(
+      "precision", po::value<std::string>(), kPrecisionHelp);
   po::positional_options_description pos;
   pos.add("model", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -45,8 +46,9 @@ int forward(const Args& args) {
                       (listed.empty() ? "none" : listed));
   }
   const Tensor pixels = input.load(key);
-  const auto backbone =
-      bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), selection_options(vm));
+  auto options = selection_options(vm);
+  options.precision = precision_option(vm);
+  const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
 
   auto& model = backbone->model();
   bit::BitRequest req;

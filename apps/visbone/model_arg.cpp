@@ -21,4 +21,12 @@ bit::BitBackboneOptions selection_options(const po::variables_map& vm) {
   return o;
 }
 
+std::optional<bit::Precision> precision_option(const po::variables_map& vm) {
+  if (!vm.count("precision")) return std::nullopt;
+  const auto text = vm["precision"].as<std::string>();
+  const auto p = bit::parse_precision(text);
+  if (!p) throw ConfigError("--precision is '" + text + "', expected f32, bf16 or auto");
+  return p;
+}
+
 }  // namespace visbone::app

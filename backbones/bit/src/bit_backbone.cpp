@@ -30,7 +30,9 @@ BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptio
   }
   selection_ = resolve_stage_selection(stage_names(), features, indices, /*allow_empty=*/stem_conv);
   if (stem_conv) selection_.out_features.insert(selection_.out_features.begin(), kStemConv);
-  if (options.winograd) model_->set_winograd(*options.winograd);
+  if (options.winograd) model_->set_algorithm(*options.winograd ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct);
+  if (options.algorithm) model_->set_algorithm(*options.algorithm);
+  if (options.precision) model_->set_precision(*options.precision);
 }
 
 std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& path,
@@ -48,7 +50,8 @@ std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem:
                                     SafetensorsFile::from_bytes(encode_safetensors(converted.tensors), path.string()));
   }
   if (options.semantics) config.semantics = *options.semantics;
-  return std::make_unique<BitBackbone>(std::make_shared<BitModel>(std::move(config), *ckpt), options);
+  return std::make_unique<BitBackbone>(
+      std::make_shared<BitModel>(std::move(config), *ckpt, options.precision.value_or(Precision::F32)), options);
 }
 
 int BitBackbone::pooled_channels() const {

@@ -22,6 +22,14 @@ BitBackboneOptions backbone_options(const Params& p) {
   o.out_features = p.find<std::vector<std::string>>("out_features");
   o.out_indices = p.find<std::vector<int>>("out_indices");
   o.winograd = p.find<bool>("winograd");
+  if (const auto text = p.find<std::string>("algorithm")) {
+    o.algorithm = parse_conv_algorithm(*text);
+    if (!o.algorithm) p.fail("algorithm", "is '" + *text + "', expected auto, direct or winograd");
+  }
+  if (const auto text = p.find<std::string>("precision")) {
+    o.precision = parse_precision(*text);
+    if (!o.precision) p.fail("precision", "is '" + *text + "', expected f32, bf16 or auto");
+  }
   return o;
 }
 

@@ -15,7 +15,8 @@ std::string hw_str(std::int64_t n, std::int64_t c, HW hw) {
 
 }  // namespace
 
-BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(config)) {
+BitModel::BitModel(BitConfig config, Checkpoint& ckpt, Precision precision)
+    : config_(std::move(config)), bf16_(resolve_precision(precision) == Precision::Bf16), bf16_weights_(bf16_) {
   config_.validate();
   if (ckpt.find("bit.embedder.convolution.weight"))
     prefix_ = "bit.";
@@ -35,7 +36,7 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(confi
     return GroupNormAct(load(name + ".weight", {c}), load(name + ".bias", {c}), groups, a);
   };
   auto conv = [&](const std::string& name, std::int64_t out, std::int64_t in, int k, int stride, int dilation) {
-    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding);
+    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding, bf16_);
   };
   const bool preact = config_.layer_type == LayerType::Preactivation;
 
@@ -113,13 +114,13 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt) : config_(std::move(confi
   ckpt.check_complete();
 }
 
-void BitModel::set_winograd(bool on) {
+void BitModel::set_algorithm(ConvAlgorithm a) {
   std::lock_guard lock(mutex_);
-  stem_conv_.set_winograd(on);
+  stem_conv_.set_algorithm(a);
   for (auto& stage : stages_)
     for (auto& u : stage) {
-      if (u.downsample) u.downsample->set_winograd(on);
-      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) c->set_winograd(on);
+      if (u.downsample) u.downsample->set_algorithm(a);
+      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) c->set_algorithm(a);
     }
 }
 
@@ -132,6 +133,15 @@ int BitModel::winograd_primitives() {
       for (const WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) n += c->winograd_primitives();
     }
   return n;
+}
+
+void BitModel::set_precision(Precision p) {
+  const bool bf16 = resolve_precision(p) == Precision::Bf16;
+  std::lock_guard lock(mutex_);
+  if (!bf16 && bf16_weights_)
+    throw ConfigError("precision f32 asked of a model that has run in bf16 (its fp32 weights were released); "
+                      "load the model again for f32");
+  bf16_ = bf16;
 }
 
 std::map<std::string, StageShape> BitModel::output_shape() const {
@@ -186,41 +196,47 @@ HW plan_unit(const BitUnit& u, std::int64_t n, HW in) {
   return h;
 }
 
-FeatureMap run_unit(BitUnit& u, FeatureMap x, dnnl::stream& s) {
-  auto fresh = [&](const WsConv& conv, const FeatureMap& in) {
+// `act` is the type of the convolutions' inputs and outputs (bf16 or f32). In preactivation units the
+// residual stream (the unit's output, which the next units add to) stays fp32 either way: each unit adds
+// to it, and rounding it to bf16 each time would compound.
+FeatureMap run_unit(BitUnit& u, FeatureMap x, DataType act, dnnl::stream& s) {
+  auto fresh = [&](const WsConv& conv, const FeatureMap& in, DataType type) {
     const auto [oh, ow] = conv.out_size(in.h, in.w, u.name);
-    return FeatureMap::for_output(in.n, conv.out_channels(), oh, ow);
+    return FeatureMap::for_output(in.n, conv.out_channels(), oh, ow, type);
   };
   if (u.preact) {
-    auto p = FeatureMap::for_output(x.n, x.c, x.h, x.w);
+    auto p = FeatureMap::for_output(x.n, x.c, x.h, x.w, act);
     u.norm1.run(x, p);
-    FeatureMap out = x;  // identity shortcut: accumulate into x's own storage
+    FeatureMap out;
     if (u.downsample) {
-      out = fresh(*u.downsample, p);
+      out = fresh(*u.downsample, p, DataType::f32);
       u.downsample->run(p.memory(), out, false, s);
+    } else {
+      out = converted(x, DataType::f32, s);  // identity shortcut: accumulate into x's own storage
     }
-    auto h1 = fresh(u.conv1, p);
+    auto h1 = fresh(u.conv1, p, act);
     u.conv1.run(p.memory(), h1, false, s);
     u.norm2.run(h1, h1);
-    auto h2 = fresh(u.conv2, h1);
+    auto h2 = fresh(u.conv2, h1, act);
     u.conv2.run(h1.memory(), h2, false, s);
     u.norm3.run(h2, h2);
     u.conv3.run(h2.memory(), out, true, s);
     return out;
   }
+  // Bottleneck units: the output feeds the next conv1 directly, so it is stored as the convolutions' type.
   FeatureMap shortcut = x;
   if (u.downsample) {
-    shortcut = fresh(*u.downsample, x);
+    shortcut = fresh(*u.downsample, x, act);
     u.downsample->run(x.memory(), shortcut, false, s);
     u.downsample_norm->run(shortcut, shortcut);
   }
-  auto h1 = fresh(u.conv1, x);
+  auto h1 = fresh(u.conv1, x, act);
   u.conv1.run(x.memory(), h1, false, s);
   u.norm1.run(h1, h1);
-  auto h2 = fresh(u.conv2, h1);
+  auto h2 = fresh(u.conv2, h1, act);
   u.conv2.run(h1.memory(), h2, false, s);
   u.norm2.run(h2, h2);
-  auto h3 = fresh(u.conv3, h2);
+  auto h3 = fresh(u.conv3, h2, act);
   u.conv3.run(h2.memory(), h3, false, s);
   u.norm3.run(h3, h3, &shortcut);
   return h3;
@@ -262,8 +278,19 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
 
   // Stem: conv, zero pad (unless SAME), GroupNorm+act (bottleneck models), max pool.
   const StemPlan plan = plan_stem(config_, stem_conv_, {pixels.dim(2), pixels.dim(3)});
-  auto x = FeatureMap::for_output(n, config_.embedding_size, plan.conv.first, plan.conv.second);
+  const DataType act = bf16_ ? DataType::bf16 : DataType::f32;
+  if (bf16_) bf16_weights_ = true;
+  auto x = FeatureMap::for_output(n, config_.embedding_size, plan.conv.first, plan.conv.second, act);
   dnnl::memory in(nchw_desc(pixels.shape()), cpu_engine(), pixels.data());
+  Tensor pixels_bf16;  // the input rounded to bf16 for a bf16 stem convolution
+  if (bf16_) {
+    pixels_bf16 = Tensor::uninitialized({(pixels.numel() + 1) / 2});
+    dnnl::memory rounded({pixels.shape(), DataType::bf16, dnnl::memory::format_tag::nchw}, cpu_engine(),
+                         pixels_bf16.data());
+    dnnl::reorder(in, rounded).execute(s, in, rounded);
+    s.wait();
+    in = rounded;
+  }
   stem_conv_.run(in, x, false, s);
   if (req.stem_conv) result.stem_conv = to_nchw(x, s);
   Pad1d ph = plan.pool_h, pw = plan.pool_w;
@@ -280,15 +307,17 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   if (want(0)) result.stages[0] = to_nchw(x, s);
 
   for (int st = 1; st <= deepest; ++st) {
-    for (auto& u : stages_[static_cast<std::size_t>(st - 1)]) x = run_unit(u, std::move(x), s);
+    for (auto& u : stages_[static_cast<std::size_t>(st - 1)]) x = run_unit(u, std::move(x), act, s);
     if (want(st)) result.stages[st] = to_nchw(x, s);
   }
   if (!head) return result;
 
   if (final_norm_) {
-    auto normed = FeatureMap::for_output(x.n, x.c, x.h, x.w);
+    auto normed = FeatureMap::for_output(x.n, x.c, x.h, x.w);  // fp32: pooling and the classifier read it
     final_norm_->run(x, normed);
     x = std::move(normed);
+  } else {
+    x = converted(x, DataType::f32, s);
   }
   if (req.last_hidden_state) result.last_hidden_state = to_nchw(x, s);
   // Global average pool and classifier, summed in double (vectorised across lanes and channels).

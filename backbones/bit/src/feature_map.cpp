@@ -12,9 +12,14 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
-FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
-  FeatureMap m{n, c, h, w, {}};
-  m.data = Tensor({n, m.blocks(), h, w, kBlock});
+namespace {
+// Floats of storage per 16-channel pixel.
+std::int64_t lane_floats(DataType type) { return type == DataType::bf16 ? kBlock / 2 : kBlock; }
+}  // namespace
+
+FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type) {
+  FeatureMap m{n, c, h, w, {}, type};
+  m.data = Tensor({n, m.blocks(), h, w, lane_floats(type)});
   return m;
 }
 
@@ -68,9 +73,9 @@ Tensor scratch_memory(std::size_t bytes) {
 PoolScope::PoolScope(BufferPool& pool) : previous_(current_pool) { current_pool = &pool; }
 PoolScope::~PoolScope() { current_pool = previous_; }
 
-FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
-  FeatureMap m{n, c, h, w, {}};
-  const Shape shape{n, m.blocks(), h, w, kBlock};
+FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type) {
+  FeatureMap m{n, c, h, w, {}, type};
+  const Shape shape{n, m.blocks(), h, w, lane_floats(type)};
   if (c % kBlock != 0) {
     // Padding lanes must read as zero; partial blocks only occur in small models.
     m.data = Tensor(shape);
@@ -80,7 +85,7 @@ FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h
   return m;
 }
 
-dnnl::memory::desc FeatureMap::desc() const { return {{n, c, h, w}, dt::f32, tag::nChw16c}; }
+dnnl::memory::desc FeatureMap::desc() const { return {{n, c, h, w}, type, tag::nChw16c}; }
 
 dnnl::memory FeatureMap::memory() const { return {desc(), cpu_engine(), data.data()}; }
 
@@ -99,6 +104,16 @@ Tensor to_nchw(const FeatureMap& map, dnnl::stream& stream) {
   Tensor out(map.shape());
   auto src = map.memory();
   dnnl::memory dst(nchw_desc(out.shape()), cpu_engine(), out.data());
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
+  return out;
+}
+
+FeatureMap converted(const FeatureMap& map, DataType type, dnnl::stream& stream) {
+  if (map.type == type) return map;
+  auto out = FeatureMap::for_output(map.n, map.c, map.h, map.w, type);
+  auto src = map.memory();
+  auto dst = out.memory();
   dnnl::reorder(src, dst).execute(stream, src, dst);
   stream.wait();
   return out;

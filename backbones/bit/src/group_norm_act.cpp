@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "visbone/bit/bf16.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
@@ -37,6 +38,37 @@ void apply_block(const float* x, float* y, const float* res, const float* mean_h
   }
 }
 
+void apply_run(Act a, const float* x, float* y, const float* res, const float* mean_hi, const float* mean_lo,
+               const float* scale, const float* shift, std::int64_t count) {
+  switch (a) {
+    case Act::None: apply_block<Act::None>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
+    case Act::Relu: apply_block<Act::Relu>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
+    case Act::Gelu: apply_block<Act::Gelu>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
+    case Act::GeluNew: apply_block<Act::GeluNew>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
+    case Act::Selu: apply_block<Act::Selu>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
+  }
+}
+
+// `pixels` x 16 values of a map from element `at` as floats: the map's own memory when it holds floats,
+// else converted into `tmp` (all arithmetic is fp32; bf16 is only how maps are stored).
+const float* load(const FeatureMap& m, std::int64_t at, std::int64_t pixels, float* tmp) {
+  if (!m.is_bf16()) return m.data.data() + at;
+  const bf16_t* b = m.bf16_data() + at;
+#pragma omp simd
+  for (std::int64_t i = 0; i < pixels * kBlock; ++i) tmp[i] = from_bf16(b[i]);
+  return tmp;
+}
+
+// Where to compute a run of `m` from element `at`: in place when it holds floats, else in `tmp` (then store).
+float* target(FeatureMap& m, std::int64_t at, float* tmp) { return m.is_bf16() ? tmp : m.data.data() + at; }
+
+void store(FeatureMap& m, std::int64_t at, std::int64_t pixels, const float* values) {
+  if (!m.is_bf16()) return;
+  bf16_t* b = m.bf16_data() + at;
+#pragma omp simd
+  for (std::int64_t i = 0; i < pixels * kBlock; ++i) b[i] = to_bf16(values[i]);
+}
+
 }  // namespace
 
 void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap* residual) const {
@@ -50,9 +82,6 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
   // output are computed back to back, so the second read of its data comes from cache.
   const std::int64_t item_blocks = per_group % kBlock == 0 ? per_group / kBlock : kBlock % per_group == 0 ? 1 : cb;
   const std::int64_t items = n * (cb / item_blocks);
-  const float* x = src.data.data();
-  float* y = dst.data.data();
-  const float* r = residual ? residual->data.data() : nullptr;
   const double pixels = static_cast<double>(hw), count = static_cast<double>(per_group * hw);
   constexpr std::int64_t kRun = 64;
 
@@ -62,27 +91,33 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
     const auto lanes = static_cast<std::size_t>(item_blocks * kBlock);
     std::vector<double> s1(lanes), s2(lanes), k(lanes), mean(lanes), rstd(lanes);
     std::vector<float> hi(lanes), lo(lanes), scale(lanes), shift(lanes);
+    // One run of pixels as floats, for maps stored as bf16.
+    std::vector<float> tx(kRun * kBlock), tr(kRun * kBlock), ty(kRun * kBlock);
 #pragma omp for schedule(static)
     for (std::int64_t item = 0; item < items; ++item) {
       const std::int64_t first_block = item * item_blocks;  // counting blocks across the batch
       const std::int64_t ch0 = (first_block % cb) * kBlock;  // the item's first channel
-      const std::int64_t off = first_block * hw * kBlock;
+      const std::int64_t off = first_block * hw * kBlock;  // in elements
 
       // Statistics in one read. Each lane is shifted by its first value (so the sums are of small numbers
       // even when the mean is large against the spread), summed in float over short runs of pixels and in
       // double across runs.
       for (std::int64_t b = 0; b < item_blocks; ++b) {
-        const float* base = x + off + b * hw * kBlock;
-        float kf[kBlock];
-        for (int l = 0; l < kBlock; ++l) kf[l] = hw > 0 ? base[l] : 0.0f;
+        const std::int64_t base = off + b * hw * kBlock;
+        float kf[kBlock] = {};
+        if (hw > 0) {
+          const float* first = load(src, base, 1, tx.data());
+          for (int l = 0; l < kBlock; ++l) kf[l] = first[l];
+        }
         double d1[kBlock] = {}, d2[kBlock] = {};
         for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
           float a1[kBlock] = {}, a2[kBlock] = {};
-          const std::int64_t p1 = std::min(hw, p0 + kRun);
-          for (std::int64_t p = p0; p < p1; ++p) {
+          const std::int64_t len = std::min(hw - p0, kRun);
+          const float* xs = load(src, base + p0 * kBlock, len, tx.data());
+          for (std::int64_t p = 0; p < len; ++p) {
 #pragma omp simd
             for (int l = 0; l < kBlock; ++l) {
-              const float d = base[p * kBlock + l] - kf[l];
+              const float d = xs[p * kBlock + l] - kf[l];
               a1[l] += d;
               a2[l] += d * d;
             }
@@ -123,16 +158,15 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
         shift[i] = beta_.data()[ch0 + ii];
       }
       for (std::int64_t b = 0; b < item_blocks; ++b) {
-        const std::int64_t o = off + b * hw * kBlock;
         const std::size_t l0 = static_cast<std::size_t>(b * kBlock);
-        const float* ru = r ? r + o : nullptr;
         const float *mh = hi.data() + l0, *ml = lo.data() + l0, *sc = scale.data() + l0, *sh = shift.data() + l0;
-        switch (act_) {
-          case Act::None: apply_block<Act::None>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
-          case Act::Relu: apply_block<Act::Relu>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
-          case Act::Gelu: apply_block<Act::Gelu>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
-          case Act::GeluNew: apply_block<Act::GeluNew>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
-          case Act::Selu: apply_block<Act::Selu>(x + o, y + o, ru, mh, ml, sc, sh, hw); break;
+        for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
+          const std::int64_t o = off + b * hw * kBlock + p0 * kBlock, len = std::min(hw - p0, kRun);
+          const float* xs = load(src, o, len, tx.data());
+          const float* rs = residual ? load(*residual, o, len, tr.data()) : nullptr;
+          float* ys = target(dst, o, ty.data());
+          apply_run(act_, xs, ys, rs, mh, ml, sc, sh, len);
+          store(dst, o, len, ys);
         }
       }
     }

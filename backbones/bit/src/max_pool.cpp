@@ -4,24 +4,26 @@
 #include <cstring>
 #include <limits>
 
+#include "visbone/bit/bf16.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
 
-FeatureMap zero_pad_max_pool(const FeatureMap& src, Pad1d ph, Pad1d pw, int kernel, int stride) {
-  const std::int64_t oh = conv_out_size(src.h, ph, kernel, stride, 1);
-  const std::int64_t ow = conv_out_size(src.w, pw, kernel, stride, 1);
-  if (oh < 1 || ow < 1)
-    throw ShapeError("max pool: a " + std::to_string(src.h) + "x" + std::to_string(src.w) +
-                     " map is too small for a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " window");
-  auto dst = FeatureMap::for_output(src.n, src.c, oh, ow);
+namespace {
+
+float value(float v) { return v; }
+float value(bf16_t v) { return from_bf16(v); }
+void put(float v, float* p) { *p = v; }
+void put(float v, bf16_t* p) { *p = to_bf16(v); }  // exact: v is one of the inputs or 0
+
+template <typename T>
+void pool(const T* x, T* y, const FeatureMap& src, std::int64_t oh, std::int64_t ow, Pad1d ph, Pad1d pw, int kernel,
+          int stride) {
   const std::int64_t units = src.n * src.blocks();
-  const float* x = src.data.data();
-  float* y = dst.data.data();
 #pragma omp parallel for schedule(static)
   for (std::int64_t u = 0; u < units; ++u) {
-    const float* in = x + u * src.h * src.w * kBlock;
-    float* out = y + u * oh * ow * kBlock;
+    const T* in = x + u * src.h * src.w * kBlock;
+    T* out = y + u * oh * ow * kBlock;
     for (std::int64_t oy = 0; oy < oh; ++oy)
       for (std::int64_t ox = 0; ox < ow; ++ox) {
         float m[kBlock];
@@ -32,24 +34,43 @@ FeatureMap zero_pad_max_pool(const FeatureMap& src, Pad1d ph, Pad1d pw, int kern
         for (std::int64_t ky = std::max<std::int64_t>(y0, 0); ky < std::min<std::int64_t>(y0 + kernel, src.h); ++ky)
           for (std::int64_t kx = std::max<std::int64_t>(x0, 0); kx < std::min<std::int64_t>(x0 + kernel, src.w);
                ++kx) {
-            const float* p = in + (ky * src.w + kx) * kBlock;
+            const T* p = in + (ky * src.w + kx) * kBlock;
 #pragma omp simd
-            for (int l = 0; l < kBlock; ++l) m[l] = std::max(m[l], p[l]);
+            for (int l = 0; l < kBlock; ++l) m[l] = std::max(m[l], value(p[l]));
           }
-        std::memcpy(out + (oy * ow + ox) * kBlock, m, sizeof(m));
+        T* o = out + (oy * ow + ox) * kBlock;
+        for (int l = 0; l < kBlock; ++l) put(m[l], o + l);
       }
   }
+}
+
+}  // namespace
+
+FeatureMap zero_pad_max_pool(const FeatureMap& src, Pad1d ph, Pad1d pw, int kernel, int stride) {
+  const std::int64_t oh = conv_out_size(src.h, ph, kernel, stride, 1);
+  const std::int64_t ow = conv_out_size(src.w, pw, kernel, stride, 1);
+  if (oh < 1 || ow < 1)
+    throw ShapeError("max pool: a " + std::to_string(src.h) + "x" + std::to_string(src.w) +
+                     " map is too small for a " + std::to_string(kernel) + "x" + std::to_string(kernel) + " window");
+  auto dst = FeatureMap::for_output(src.n, src.c, oh, ow, src.type);
+  if (src.is_bf16())
+    pool(src.bf16_data(), dst.bf16_data(), src, oh, ow, ph, pw, kernel, stride);
+  else
+    pool(src.data.data(), dst.data.data(), src, oh, ow, ph, pw, kernel, stride);
   return dst;
 }
 
 FeatureMap zero_pad(const FeatureMap& src, Pad1d ph, Pad1d pw) {
-  auto dst = FeatureMap::zeros(src.n, src.c, src.h + ph.before + ph.after, src.w + pw.before + pw.after);
+  auto dst = FeatureMap::zeros(src.n, src.c, src.h + ph.before + ph.after, src.w + pw.before + pw.after, src.type);
+  const std::size_t bytes = src.is_bf16() ? sizeof(bf16_t) : sizeof(float);
+  auto* to = reinterpret_cast<char*>(dst.data.data());
+  const auto* from = reinterpret_cast<const char*>(src.data.data());
   const std::int64_t units = src.n * src.blocks();
   for (std::int64_t u = 0; u < units; ++u)
     for (std::int64_t yy = 0; yy < src.h; ++yy)
-      std::memcpy(dst.data.data() + ((u * dst.h + yy + ph.before) * dst.w + pw.before) * kBlock,
-                  src.data.data() + (u * src.h + yy) * src.w * kBlock,
-                  static_cast<std::size_t>(src.w * kBlock) * sizeof(float));
+      std::memcpy(to + static_cast<std::size_t>(((u * dst.h + yy + ph.before) * dst.w + pw.before) * kBlock) * bytes,
+                  from + static_cast<std::size_t>((u * src.h + yy) * src.w * kBlock) * bytes,
+                  static_cast<std::size_t>(src.w * kBlock) * bytes);
   return dst;
 }
 

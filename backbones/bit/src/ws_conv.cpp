@@ -1,12 +1,14 @@
 #include "visbone/bit/ws_conv.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <unordered_map>
 #include <string_view>
 
+#include "visbone/bit/bf16.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
@@ -58,14 +60,21 @@ Tensor standardize_weight(const Tensor& w, double eps) {
   return out;
 }
 
-WsConv::WsConv(const Tensor& weight, int stride, int dilation, Padding padding, double eps)
+WsConv::WsConv(const Tensor& weight, int stride, int dilation, Padding padding, bool bf16, double eps)
     : out_(static_cast<int>(weight.dim(0))),
       in_(static_cast<int>(weight.dim(1))),
       k_(static_cast<int>(weight.dim(2))),
       stride_(stride),
       dilation_(dilation),
       padding_(padding),
-      weight_(standardize_weight(weight, eps)) {}
+      weight_(standardize_weight(weight, eps)) {
+  if (!bf16) return;
+  Tensor packed = Tensor::uninitialized({(weight_.numel() + 1) / 2});
+  auto* b = reinterpret_cast<bf16_t*>(packed.data());
+  for (std::int64_t i = 0; i < weight_.numel(); ++i) b[i] = to_bf16(weight_.data()[i]);
+  weight_ = packed;
+  weight_type_ = dt::bf16;
+}
 
 std::pair<std::int64_t, std::int64_t> WsConv::out_size(std::int64_t h, std::int64_t w, const std::string& name) const {
   const auto oh = conv_out_size(h, conv_padding(padding_, k_, stride_, dilation_, h), k_, stride_, dilation_);
@@ -77,22 +86,95 @@ std::pair<std::int64_t, std::int64_t> WsConv::out_size(std::int64_t h, std::int6
   return {oh, ow};
 }
 
-bool winograd_enabled() {
-  static const bool on = [] {
+std::string to_string(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::Auto: return "auto";
+    case ConvAlgorithm::Direct: return "direct";
+    case ConvAlgorithm::Winograd: return "winograd";
+  }
+  return "auto";
+}
+
+std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text) {
+  for (const auto a : {ConvAlgorithm::Auto, ConvAlgorithm::Direct, ConvAlgorithm::Winograd})
+    if (text == to_string(a)) return a;
+  return std::nullopt;
+}
+
+ConvAlgorithm default_conv_algorithm() {
+  static const ConvAlgorithm a = [] {
     const char* v = std::getenv("VISBONE_WINOGRAD");
-    return v && std::string_view(v) == "1";
+    if (v && std::string_view(v) == "1") return ConvAlgorithm::Winograd;
+    if (v && std::string_view(v) == "0") return ConvAlgorithm::Direct;
+    // Direct unless asked: auto's choice follows timings, so two processes (shards of one run, a server and
+    // `visbone forward`) could compute a shape differently and disagree in the last bits.
+    const char* a = std::getenv("VISBONE_CONV_ALGORITHM");
+    if (a) {
+      if (const auto parsed = parse_conv_algorithm(a)) return *parsed;
+    }
+    return ConvAlgorithm::Direct;
   }();
-  return on;
+  return a;
+}
+
+bool winograd_enabled() { return default_conv_algorithm() == ConvAlgorithm::Winograd; }
+
+namespace {
+
+std::mutex choices_mutex;
+std::map<std::string, bool> choices;  // conv_algorithm_choices()
+
+// Milliseconds of the fastest of three runs (after one warm-up) of `pd` on zero-filled buffers.
+double time_primitive(const dnnl::convolution_forward::primitive_desc& pd) {
+  auto zeros = [](const dnnl::memory::desc& d, Tensor& keep) {
+    keep = Tensor({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
+    return dnnl::memory(d, cpu_engine(), keep.data());
+  };
+  Tensor src, weights, dst, scratch;
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, zeros(pd.src_desc(), src)},
+                                             {DNNL_ARG_WEIGHTS, zeros(pd.weights_desc(), weights)},
+                                             {DNNL_ARG_DST, zeros(pd.dst_desc(), dst)}};
+  if (pd.scratchpad_desc().get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, zeros(pd.scratchpad_desc(), scratch));
+  const dnnl::convolution_forward prim(pd);
+  dnnl::stream s(cpu_engine());
+  double best = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    prim.execute(s, args);
+    s.wait();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i == 1 || (i > 1 && ms < best)) best = ms;
+  }
+  return best;
+}
+
+// Auto's choice for one shape: timed once per process (under the lock, so concurrent first uses agree).
+bool winograd_is_faster(const dnnl::convolution_forward::primitive_desc& wino,
+                        const dnnl::convolution_forward::primitive_desc& direct, const std::string& shape) {
+  std::lock_guard lock(choices_mutex);
+  if (const auto it = choices.find(shape); it != choices.end()) return it->second;
+  const bool faster = time_primitive(wino) < time_primitive(direct);
+  choices.emplace(shape, faster);
+  return faster;
+}
+
+}  // namespace
+
+std::map<std::string, bool> conv_algorithm_choices() {
+  std::lock_guard lock(choices_mutex);
+  return choices;
 }
 
 WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
   for (auto& c : cache_)
-    if (c->src == src && c->accumulate == accumulate) return *c;
+    if (c->src == src && c->dst == dst && c->accumulate == accumulate) return *c;
 
   const auto dims = src.dims();
   const Pad1d ph = conv_padding(padding_, k_, stride_, dilation_, dims[2]);
   const Pad1d pw = conv_padding(padding_, k_, stride_, dilation_, dims[3]);
-  const dnnl::memory::desc wdesc({out_, in_, k_, k_}, dt::f32, tag::any);
+  // bf16 inputs take bf16 weights (accumulated in fp32 by oneDNN); the layout is the primitive's choice.
+  const dt wtype = src.data_type();
+  const dnnl::memory::desc wdesc({out_, in_, k_, k_}, wtype, tag::any);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // from the model's shared scratch buffer
   if (accumulate) {
@@ -106,9 +188,9 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
                                                {ph.before, pw.before}, {ph.after, pw.after});
     return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
   };
-  // Winograd (opt-in): fewer multiplications for 3x3 stride-1 convolutions, where oneDNN supports them.
+  // Winograd: fewer multiplications for fp32 3x3 stride-1 convolutions, where oneDNN supports them.
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
-  if (winograd_ && k_ == 3 && stride_ == 1 && dilation_ == 1) {
+  if (algorithm_ != ConvAlgorithm::Direct && wtype == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1) {
     try {
       wino = make(dnnl::algorithm::convolution_winograd);
     } catch (const dnnl::error&) {
@@ -116,6 +198,16 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     }
   }
   const auto direct = make(dnnl::algorithm::convolution_direct);
+  if (wino && algorithm_ == ConvAlgorithm::Auto) {
+    std::string shape = std::to_string(out_) + "x" + std::to_string(in_) + "x3x3 s1 pad " +
+                        std::to_string(ph.before) + "," + std::to_string(ph.after) + "," + std::to_string(pw.before) +
+                        "," + std::to_string(pw.after) + " src ";
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      if (i > 0) shape += 'x';
+      shape += std::to_string(dims[i]);
+    }
+    if (!winograd_is_faster(*wino, direct, shape + (accumulate ? "+sum" : ""))) wino.reset();
+  }
   const auto& pd = wino ? *wino : direct;
 
   dnnl::stream s(cpu_engine());
@@ -129,21 +221,28 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     Tensor t = Tensor::uninitialized({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
     return Weights{t, dnnl::memory(d, cpu_engine(), t.data())};
   };
-  const dnnl::memory::desc oihw({out_, in_, k_, k_}, dt::f32, tag::oihw);
+  const dt stored = base_.storage.data() ? base_.memory.get_desc().data_type() : weight_type_;
+  if (stored == dt::bf16 && wtype == dt::f32)
+    throw ConfigError("a convolution whose weights were converted to bf16 cannot run in f32 (the fp32 weights are "
+                      "gone); load the model again for precision f32");
   if (!base_.storage.data()) {
-    // The first primitive: the standardized weights move into the direct algorithm's layout, which every
-    // later layout (another shape's, Winograd's) is reordered from; the plain copy is released.
+    // The first primitive: the standardized weights move into the direct algorithm's layout and type (bf16
+    // for a bf16 model, which then never holds fp32 weights), which every later layout (another shape's,
+    // Winograd's) is reordered from; the plain copy is released.
     base_ = allocate(direct.weights_desc());
-    reorder(dnnl::memory(oihw, cpu_engine(), weight_.data()), base_.memory);
+    const dnnl::memory::desc standardized({out_, in_, k_, k_}, weight_type_, tag::oihw);
+    reorder(dnnl::memory(standardized, cpu_engine(), weight_.data()), base_.memory);
     weight_ = Tensor();
   }
+  const dnnl::memory::desc oihw({out_, in_, k_, k_}, base_.memory.get_desc().data_type(), tag::oihw);
   Weights weights = base_;
   if (pd.weights_desc() != base_.memory.get_desc()) {
     weights = {};
     for (const auto& c : cache_)
       if (c->weights.memory.get_desc() == pd.weights_desc()) weights = c->weights;
     if (!weights.storage.data()) {
-      // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one.
+      // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one (and converts
+      // fp32 to bf16 on the way, for a model switched to bf16 after an f32 pass).
       const Weights plain = allocate(oihw);
       reorder(base_.memory, plain.memory);
       weights = allocate(pd.weights_desc());
@@ -151,7 +250,7 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
     }
   }
   cache_.push_back(std::make_unique<Cached>(
-      Cached{src, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc(), wino.has_value()}));
+      Cached{src, dst, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc(), wino.has_value()}));
   return *cache_.back();
 }
 
@@ -159,9 +258,9 @@ int WsConv::winograd_primitives() const {
   return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
 }
 
-void WsConv::set_winograd(bool on) {
-  if (on == winograd_) return;
-  winograd_ = on;
+void WsConv::set_algorithm(ConvAlgorithm a) {
+  if (a == algorithm_) return;
+  algorithm_ = a;
   cache_.clear();  // primitives are made again; the weights' direct layout (base_) stays
 }
 

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "visbone/bit/bit_config.h"
+#include "visbone/bit/precision.h"
+#include "visbone/bit/ws_conv.h"
 #include "visbone/core/backbone.h"
 #include "visbone/core/stage_selection.h"
 #include "visbone/core/tensor.h"
@@ -47,9 +49,15 @@ struct BackboneOptions {
   bool final_norm = false;
   // Overrides the semantics that follow the checkpoint's origin (see README: transformers vs timm).
   std::optional<bit::Semantics> semantics{};
-  // oneDNN's Winograd algorithm for the 3x3 stride-1 convolutions: about 15% faster, 1.8x the memory for
-  // those weights, as exact as the direct path on the parity fixtures. Unset: VISBONE_WINOGRAD=1 or off.
+  // How the fp32 3x3 stride-1 convolutions are computed: auto (each shape timed once per process, the
+  // faster kept), direct, or oneDNN's Winograd (1.8x the memory for those weights); all as exact on the
+  // parity fixtures. Unset: auto, or VISBONE_WINOGRAD=1 / 0 for winograd / direct. `winograd` is the older
+  // spelling (true: winograd, false: direct); `algorithm` wins when both are given.
+  std::optional<bit::ConvAlgorithm> algorithm{};
   std::optional<bool> winograd{};
+  // f32 (exact, the default), bf16 (convolutions in bf16, GroupNorm, pooling and outputs fp32; needs
+  // AVX512-BF16 or AMX) or auto (bf16 where the CPU has AMX, else f32). See README: precision.
+  std::optional<bit::Precision> precision{};
   // The architecture, for a BiT .npz whose file name does not say it (Google's release names do).
   std::optional<bit::BitConfig> config{};
   // How hub ids are fetched: revision, cache folder, offline mode, endpoint, token, timeouts. Defaults

@@ -22,8 +22,13 @@ struct BitBackboneOptions {
   // Override the semantics that follow the checkpoint's origin (transformers checkpoints: transformers;
   // timm and .npz: timm). They differ only in dilated preactivation units (output_stride < 32).
   std::optional<Semantics> semantics;
-  // Winograd for the 3x3 stride-1 convolutions; unset: the VISBONE_WINOGRAD default (off).
+  // How the fp32 3x3 stride-1 convolutions are computed (see ConvAlgorithm); unset: the process default
+  // (auto, or what VISBONE_WINOGRAD says). `winograd` is the older spelling: true is algorithm winograd,
+  // false direct; `algorithm` wins when both are given.
+  std::optional<ConvAlgorithm> algorithm;
   std::optional<bool> winograd;
+  // f32 (exact), bf16 or auto (bf16 where the CPU has AMX); unset: f32. See precision.h.
+  std::optional<Precision> precision;
 };
 
 class BitBackbone : public Backbone {

@@ -15,6 +15,7 @@
 #include "visbone/bit/bit_config.h"
 #include "visbone/bit/feature_map.h"
 #include "visbone/bit/group_norm_act.h"
+#include "visbone/bit/precision.h"
 #include "visbone/bit/ws_conv.h"
 #include "visbone/core/backbone.h"
 #include "visbone/core/tensor.h"
@@ -57,7 +58,9 @@ class BitModel {
  public:
   // Loads every tensor the config implies; throws (naming the tensor, found and expected shapes) on a
   // missing or misshapen one, and reports tensors the checkpoint has that the model does not use.
-  BitModel(BitConfig config, Checkpoint& checkpoint);
+  // `precision` bf16 (or auto resolving to it) keeps the convolution weights as bf16 from the start, so the
+  // fp32 weights never take memory (the model is then bf16 for good); see set_precision.
+  BitModel(BitConfig config, Checkpoint& checkpoint, Precision precision = Precision::F32);
 
   const BitConfig& config() const { return config_; }
   std::vector<std::string> stage_names() const { return config_.stage_names(); }
@@ -65,8 +68,14 @@ class BitModel {
   // timm-origin models also "stem_conv" (see kStemConv).
   std::map<std::string, StageShape> output_shape() const;
   bool has_classifier() const { return !classifier_w_.empty(); }
-  // Winograd for the 3x3 stride-1 convolutions (default: VISBONE_WINOGRAD); waits for a running forward.
-  void set_winograd(bool on);
+  // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), i.e. auto);
+  // waits for a running forward.
+  void set_algorithm(ConvAlgorithm a);
+  // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
+  // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
+  void set_precision(Precision p);
+  // F32 or Bf16, as resolved for this CPU.
+  Precision precision() const { return bf16_ ? Precision::Bf16 : Precision::F32; }
   // Convolution primitives made so far that run Winograd (WsConv::winograd_primitives, summed): what tests
   // check to know Winograd really ran. Waits for a running forward.
   int winograd_primitives();
@@ -90,6 +99,8 @@ class BitModel {
   std::optional<GroupNormAct> final_norm_;  // preactivation models
   Tensor classifier_w_, classifier_b_;
   std::int64_t parameters_ = 0;
+  bool bf16_ = false;         // convolution inputs, weights and outputs between layers in bf16
+  bool bf16_weights_ = false;  // loaded as bf16 or a bf16 pass has run: the convolutions hold bf16 weights only
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
   std::mutex mutex_;
 };

@@ -1,5 +1,6 @@
 // A batch of feature maps in oneDNN's nChw16c layout (channels in blocks of 16, the padding lanes kept at
-// zero), the layout every BiT layer reads and writes, and the shared oneDNN engine.
+// zero), the layout every BiT layer reads and writes, and the shared oneDNN engine. A map holds floats, or
+// bf16 values (the bf16 precision's activations) packed two to a float of its storage.
 #pragma once
 
 #include <cstdint>
@@ -17,16 +18,25 @@ constexpr std::int64_t kBlock = 16;
 // The process-wide CPU engine.
 const dnnl::engine& cpu_engine();
 
+using DataType = dnnl::memory::data_type;
+
 struct FeatureMap {
   std::int64_t n = 0, c = 0, h = 0, w = 0;
-  Tensor data;  // n * blocks() * h * w * 16 floats
+  Tensor data;  // n * blocks() * h * w * 16 values: floats, or bf16 pairs in n * blocks() * h * w * 8 floats
+  DataType type = DataType::f32;
 
   // A zero-filled map of the given logical (N, C, H, W) size.
-  static FeatureMap zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w);
+  static FeatureMap zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                          DataType type = DataType::f32);
   // For outputs a kernel writes entirely: unset when C fills whole blocks, else zeroed (padding lanes).
-  static FeatureMap for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w);
+  static FeatureMap for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                               DataType type = DataType::f32);
   std::int64_t blocks() const { return (c + kBlock - 1) / kBlock; }
   Shape shape() const { return {n, c, h, w}; }
+  bool is_bf16() const { return type == DataType::bf16; }
+  // The storage as its elements (check is_bf16() first).
+  const std::uint16_t* bf16_data() const { return reinterpret_cast<const std::uint16_t*>(data.data()); }
+  std::uint16_t* bf16_data() { return reinterpret_cast<std::uint16_t*>(data.data()); }
   dnnl::memory::desc desc() const;
   dnnl::memory memory() const;
 };
@@ -70,5 +80,7 @@ dnnl::memory::desc nchw_desc(const Shape& shape);
 // Plain (N, C, H, W) float tensor <-> blocked map.
 FeatureMap to_blocked(const Tensor& nchw, dnnl::stream& stream);
 Tensor to_nchw(const FeatureMap& map, dnnl::stream& stream);
+// The map with its values as `type` (the map itself when it already is).
+FeatureMap converted(const FeatureMap& map, DataType type, dnnl::stream& stream);
 
 }  // namespace visbone::bit

@@ -17,6 +17,7 @@ class GroupNormAct {
 
   int channels() const { return static_cast<int>(gamma_.numel()); }
   // `dst` may be `src` (in place); `residual`, when given, has src's shape and is added before the activation.
+  // Each map may hold floats or bf16 (FeatureMap::type); the arithmetic is fp32 either way.
   void run(const FeatureMap& src, FeatureMap& dst, const FeatureMap* residual = nullptr) const;
 
  private:

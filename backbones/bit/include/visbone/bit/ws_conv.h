@@ -2,8 +2,11 @@
 // weights once, at construction; primitives and reordered weights are cached per input layout and size.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <vector>
 
@@ -25,10 +28,23 @@ Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int6
 // Output size of a padded convolution / pooling window; 0 or less means the input is too small.
 std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
 
-// The process-wide default for Winograd 3x3 convolutions: VISBONE_WINOGRAD=1 (read once). A model can be
-// switched either way (BitModel::set_winograd, the backbone's `winograd` option). Faster; the parity suite
-// runs with it on as well as off.
+// How an fp32 3x3 stride-1 convolution is computed: oneDNN's direct algorithm or its Winograd F(2,3) (fewer
+// multiplications; as exact on the parity fixtures, more memory for the weights). Auto times both on the
+// first use of each convolution shape (three runs each, on zeros) and keeps the faster, remembered for the
+// process, so every model in it computes that shape the same way. Other convolutions are always direct.
+enum class ConvAlgorithm { Auto, Direct, Winograd };
+std::string to_string(ConvAlgorithm a);
+// "auto", "direct" or "winograd"; nothing for any other text.
+std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text);
+// The process default, read once: VISBONE_WINOGRAD=1 -> Winograd, VISBONE_WINOGRAD=0 -> Direct, else
+// VISBONE_CONV_ALGORITHM (auto|direct|winograd), else Direct: deterministic across processes unless asked.
+// A model can be set either way (BitModel::set_algorithm, the backbone's `algorithm` option).
+ConvAlgorithm default_conv_algorithm();
+// Whether VISBONE_WINOGRAD=1 forces Winograd.
 bool winograd_enabled();
+// The shapes Auto has timed so far and whether Winograd won, as
+// "OxIx3x3 s1 pad top,bottom,left,right src NxCxHxW[+sum]" -> won.
+std::map<std::string, bool> conv_algorithm_choices();
 
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
 Tensor standardize_weight(const Tensor& oihw, double eps);
@@ -36,8 +52,9 @@ Tensor standardize_weight(const Tensor& oihw, double eps);
 class WsConv {
  public:
   WsConv() = default;
-  // `weight` is (O, I, K, K) as stored in the checkpoint; it is standardized here.
-  WsConv(const Tensor& weight, int stride, int dilation, Padding padding, double eps = 1e-8);
+  // `weight` is (O, I, K, K) as stored in the checkpoint; it is standardized here. `bf16`: the standardized
+  // weights are kept only as bf16 (half the memory from the start; the convolution then runs bf16 only).
+  WsConv(const Tensor& weight, int stride, int dilation, Padding padding, bool bf16 = false, double eps = 1e-8);
 
   int out_channels() const { return out_; }
   int in_channels() const { return in_; }
@@ -49,10 +66,11 @@ class WsConv {
 
   // dst (allocated with out_size) = conv(src), or dst += conv(src) when `accumulate` (the residual add,
   // done as oneDNN's sum post-op). `src` is a blocked map or, for the stem, a plain NCHW memory. Returns
-  // when dst is written.
+  // when dst is written. A bf16 `src` runs the convolution on bf16 weights (dst f32 or bf16); once a
+  // convolution has made its weights bf16 it cannot run f32 again (ConfigError).
   void run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream);
-  // Whether a 3x3 stride-1 conv uses oneDNN's Winograd algorithm (where it has one for the shape and CPU).
-  void set_winograd(bool on);
+  // How a 3x3 stride-1 fp32 conv is computed (Winograd only where oneDNN has it for the shape and CPU).
+  void set_algorithm(ConvAlgorithm a);
   // How many of the primitives made so far (one per input shape) run oneDNN's Winograd algorithm: oneDNN
   // falls back to the direct one silently where it has no Winograd for the shape or CPU.
   int winograd_primitives() const;
@@ -64,7 +82,7 @@ class WsConv {
     dnnl::memory memory;
   };
   struct Cached {
-    dnnl::memory::desc src;
+    dnnl::memory::desc src, dst;
     bool accumulate;
     dnnl::convolution_forward prim;
     Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
@@ -74,9 +92,10 @@ class WsConv {
   Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
-  bool winograd_ = winograd_enabled();
+  ConvAlgorithm algorithm_ = default_conv_algorithm();
   Padding padding_ = Padding::Default;
   Tensor weight_;      // standardized, OIHW; released once the first primitive has its weights
+  dnnl::memory::data_type weight_type_ = dnnl::memory::data_type::f32;  // of weight_ (bf16: two per float)
   Weights base_;       // the weights in the direct algorithm's layout, the source of every other layout
   std::vector<std::unique_ptr<Cached>> cache_;
 };
