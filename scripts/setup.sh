@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # clang with libFuzzer (compiler-rt) and its OpenMP runtime, for the fuzz targets (fuzz/run.sh)
   clang libclang-rt-14-dev libomp-14-dev
-  python3
+  python3 python3-requests
 )
 
 missing=()
