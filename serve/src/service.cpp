@@ -2,11 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "visbone/image/decode.h"
 #include "visbone/serve/http_error.h"
 #include "visbone/serve/inference_protocol.h"
+#include "visbone/serve/page.h"
 #include "visbone/serve/upload.h"
 #include "visbone/version.h"
 
@@ -38,6 +41,7 @@ struct Route {
 
 Route route(std::string_view target) {
   if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (target == "/") return {"page", ""};
   if (target == "/metrics") return {"metrics", ""};
   if (target == "/v2/health/live") return {"health_live", ""};
   if (target == "/v2/health/ready") return {"health_ready", ""};
@@ -58,6 +62,37 @@ Route route(std::string_view target) {
 }
 
 double ms(double seconds) { return seconds * 1000; }
+
+// The value of `key` in the target's query string ("" when absent).
+std::string query_value(std::string_view target, std::string_view key) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (pair.size() > key.size() && pair.substr(0, key.size()) == key && pair[key.size()] == '=')
+      return std::string(pair.substr(key.size() + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+// A feature map's activation strength per position (L2 norm over channels, scaled to 0..1): where the
+// stage responds, for drawing over the image.
+json::object heat_map(const std::string& stage, const Tensor& map) {
+  const std::int64_t c = map.dim(1), h = map.dim(2), w = map.dim(3);
+  std::vector<double> v(static_cast<std::size_t>(h * w), 0.0);
+  for (std::int64_t k = 0; k < c; ++k)
+    for (std::int64_t i = 0; i < h * w; ++i) v[i] += std::pow(map.data()[k * h * w + i], 2);
+  for (auto& x : v) x = std::sqrt(x);
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  const double low = *lo, range = *hi - *lo > 0 ? *hi - *lo : 1;
+  json::array values;
+  for (const double x : v) values.push_back(std::round((x - low) / range * 1000) / 1000);
+  return {{"stage", stage}, {"height", h}, {"width", w}, {"values", std::move(values)}};
+}
 
 }  // namespace
 
@@ -117,6 +152,11 @@ void Service::handle(Request req, Reply reply) {
       return;
     }
     expect(get, "GET");
+    if (r.endpoint == "page") {
+      std::vector<std::string> names;
+      for (const auto& [name, m] : models_) names.push_back(name);
+      return finish(make_response(200, page_html(names), "text/html; charset=utf-8", version));
+    }
     if (r.endpoint == "metrics")
       return finish(make_response(200, metrics_.prometheus_text(), "text/plain; version=0.0.4", version));
     if (r.endpoint == "health_live") return finish(json_response(200, json::object{{"live", true}}, version));
@@ -183,23 +223,29 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
     throw HttpError(400, std::string("the body is not an image this server can decode: ") + e.what());
   }
   const unsigned version = req.version();
+  const std::string heat_stage = query_value(req.target(), "heatmap");
+  const auto stages = m.model->backbone->stage_names();
+  if (!heat_stage.empty() && std::find(stages.begin(), stages.end(), heat_stage) == stages.end())
+    throw HttpError(400, "heatmap: unknown stage '" + heat_stage + "'; the model has: " +
+                             json::serialize(json::value_from(stages)));
   Job job{m.model->processor->preprocess(img), {}, true, nullptr, {}};
+  if (!heat_stage.empty()) job.stages.push_back(heat_stage);
   ServedModel* model = m.model.get();
   const auto start = Clock::now();
-  job.done = [model, version, reply, start](JobResult result) {
+  job.done = [model, version, reply, start, heat_stage](JobResult result) {
     if (!result.error.empty()) return reply(error_response(result.status, result.error, version));
     json::object heads;
     for (std::size_t h = 0; h < model->heads.size(); ++h) heads[model->heads[h].name] = result.heads[h].at(0).record;
     const double total = std::chrono::duration<double>(Clock::now() - start).count();
-    reply(json_response(200,
-                        json::object{{"model_name", model->name},
-                                     {"heads", std::move(heads)},
-                                     {"batch_size", result.batch_size},
-                                     {"latency_ms",
-                                      {{"queue", ms(result.queue_seconds)},
-                                       {"compute", ms(result.compute_seconds)},
-                                       {"total", ms(total)}}}},
-                        version));
+    json::object body{{"model_name", model->name},
+                      {"heads", std::move(heads)},
+                      {"batch_size", result.batch_size},
+                      {"latency_ms",
+                       {{"queue", ms(result.queue_seconds)},
+                        {"compute", ms(result.compute_seconds)},
+                        {"total", ms(total)}}}};
+    if (!heat_stage.empty()) body["heatmap"] = heat_map(heat_stage, result.stages.at(heat_stage));
+    reply(json_response(200, body, version));
   };
   if (!m.batcher->submit(std::move(job)))
     throw HttpError(503, "model '" + m.model->name + "': the queue is full (max_queue_size " +
