@@ -27,7 +27,8 @@ int serve(const Args& args) {
   if (vm.count("host")) config.options.host = vm["host"].as<std::string>();
   if (vm.count("port")) {
     const int port = vm["port"].as<int>();
-    if (port < 0 || port > 65535) throw ConfigError("visbone serve: --port must be 0..65535, got " + std::to_string(port));
+    if (port < 0 || port > 65535)
+      throw ConfigError("visbone serve: --port must be 0..65535, got " + std::to_string(port));
     config.options.port = port;
   }
   return serve::serve(config, std::cout);

@@ -10,13 +10,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int images(const Job& j) { return static_cast<int>(j.pixels.dim(0)); }
+int images(const Job& j) {
+  return static_cast<int>(j.pixels.dim(0));
+}
 
 bool same_item_shape(const Tensor& a, const Tensor& b) {
   return std::equal(a.shape().begin() + 1, a.shape().end(), b.shape().begin() + 1, b.shape().end());
 }
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace
 
@@ -57,7 +61,8 @@ std::vector<Job> Batcher::take_batch(std::unique_lock<std::mutex>& lock) {
   if (queue_.empty()) return {};
   const int max = options_.dynamic_batching ? options_.max_batch_size : 1;
   const int preferred = options_.preferred_batch_size > 0 ? options_.preferred_batch_size : max;
-  const auto deadline = queue_.front().enqueued + std::chrono::microseconds(options_.max_queue_delay_microseconds);
+  const auto deadline =
+      queue_.front().enqueued + std::chrono::microseconds(options_.max_queue_delay_microseconds);
   const auto fitting = [&] {
     int n = 0;
     for (const auto& j : queue_)
@@ -156,7 +161,14 @@ void Batcher::run(std::vector<Job>& jobs) {
     results[k].compute_seconds = seconds(end - start);
     results[k].batch_size = static_cast<int>(shape[0]);
     metrics_.observe_queue_wait(model_.name, results[k].queue_seconds);
-    jobs[k].done(std::move(results[k]));
+    try {
+      jobs[k].done(std::move(results[k]));
+    } catch (const std::exception& e) {  // answering failed (encoding the response): answer that instead
+      JobResult failed;
+      failed.error = std::string("could not encode the response: ") + e.what();
+      failed.status = 500;
+      jobs[k].done(std::move(failed));
+    }
   }
 }
 

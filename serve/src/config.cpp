@@ -13,8 +13,8 @@ using registry::Params;
 namespace {
 
 // Keys of a `visbone run` config that a server has no use for; accepted so one file does both.
-const char* const kPipelineOnlyKeys[] = {"source",      "sources", "sinks",         "output_dir",
-                                         "summary",     "batch_size", "threads",    "max_in_flight",
+const char* const kPipelineOnlyKeys[] = {"source",      "sources",    "sinks",         "output_dir",
+                                         "summary",     "batch_size", "threads",       "max_in_flight",
                                          "concurrency", "max_pixels", "fail_on_error", "plugins"};
 
 template <typename T>
@@ -32,7 +32,8 @@ ServeOptions parse_options(const Params& p) {
   o.dynamic_batching = p.get<bool>("dynamic_batching", o.dynamic_batching);
   o.max_batch_size = positive(p, "max_batch_size", o.max_batch_size);
   o.preferred_batch_size = positive(p, "preferred_batch_size", o.preferred_batch_size, 0);
-  if (o.preferred_batch_size > o.max_batch_size) p.fail("preferred_batch_size", "must not exceed max_batch_size");
+  if (o.preferred_batch_size > o.max_batch_size)
+    p.fail("preferred_batch_size", "must not exceed max_batch_size");
   o.max_queue_delay_microseconds =
       positive<std::int64_t>(p, "max_queue_delay_microseconds", o.max_queue_delay_microseconds, 0);
   o.max_queue_size = positive(p, "max_queue_size", o.max_queue_size);
@@ -55,8 +56,16 @@ ModelSection parse_model(const Params& p, const std::string& name) {
   m.model = p.node()["model"];
   if (!m.model.IsMap()) p.fail("model", "expected a mapping such as {checkpoint: FOLDER_OR_HUB_ID}");
   if (p.has("preprocess")) {
-    m.preprocess = p.node()["preprocess"];
-    if (!m.preprocess.IsMap()) p.fail("preprocess", "expected a mapping such as {from: defaults}");
+    const YAML::Node pre = p.node()["preprocess"];
+    if (pre.IsScalar()) {  // `preprocess: defaults`, as `visbone run` takes it: shorthand for {from:
+                           // defaults}
+      m.preprocess = YAML::Node(YAML::NodeType::Map);
+      m.preprocess["from"] = pre;
+    } else if (pre.IsMap()) {
+      m.preprocess = pre;
+    } else {
+      p.fail("preprocess", "expected checkpoint, defaults, a path, or a mapping such as {from: defaults}");
+    }
   }
   if (p.has("heads")) {
     m.heads = p.node()["heads"];
@@ -74,7 +83,8 @@ ServeConfig parse_serve_config(const std::string& yaml, const fs::path& file) {
   const Params top = Params::parse(yaml, file.string(), c.base_dir);
   c.options = top.has("serve") ? parse_options(top.child("serve")) : ServeOptions{};
   if (top.has("models")) {
-    if (top.has("model")) top.fail("models", "give either 'model' (served as 'default') or 'models', not both");
+    if (top.has("model"))
+      top.fail("models", "give either 'model' (served as 'default') or 'models', not both");
     const YAML::Node models = top.node()["models"];
     if (!models.IsMap() || models.size() == 0)
       top.fail("models", "expected a mapping of names to {model: ..., preprocess: ..., heads: ...}");

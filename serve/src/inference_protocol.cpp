@@ -10,9 +10,13 @@ namespace json = boost::json;
 
 namespace {
 
-[[noreturn]] void bad(const std::string& message) { throw HttpError(400, message); }
+[[noreturn]] void bad(const std::string& message) {
+  throw HttpError(400, message);
+}
 
-json::array shape_json(const Shape& s) { return json::array(s.begin(), s.end()); }
+json::array shape_json(const Shape& s) {
+  return json::array(s.begin(), s.end());
+}
 
 bool is_head(const ServedModel& m, const std::string& name) {
   return std::any_of(m.heads.begin(), m.heads.end(), [&](const NamedHead& h) { return h.name == name; });
@@ -40,7 +44,8 @@ void read_numbers(const json::value& data, float* out, std::int64_t count, std::
     for (const auto& v : data.as_array()) read_numbers(v, out, count, n);
     return;
   }
-  if (!data.is_number()) bad("inputs[0].data: expected numbers (FP32), found " + json::serialize(data).substr(0, 40));
+  if (!data.is_number())
+    bad("inputs[0].data: expected numbers (FP32), found " + json::serialize(data).substr(0, 40));
   if (n < count) out[n] = static_cast<float>(data.to_number<double>());
   ++n;
 }
@@ -50,7 +55,8 @@ Shape parse_shape(const json::object& input, const ServedModel& model, const Inf
   if (!s || !s->is_array()) bad("inputs[0].shape: missing or not a list");
   Shape shape;
   for (const auto& d : s->as_array()) {
-    if (!d.is_int64() && !d.is_uint64()) bad("inputs[0].shape: expected integers, found " + json::serialize(*s));
+    if (!d.is_int64() && !d.is_uint64())
+      bad("inputs[0].shape: expected integers, found " + json::serialize(*s));
     shape.push_back(d.to_number<std::int64_t>());
   }
   const std::string found = json::serialize(*s);
@@ -63,8 +69,8 @@ Shape parse_shape(const json::object& input, const ServedModel& model, const Inf
     bad("inputs[0].shape: batch of " + std::to_string(shape[0]) + " is over max_batch_size " +
         std::to_string(limits.max_batch_size));
   if (shape[2] > limits.max_pixels / shape[3])
-    bad("inputs[0].shape: " + std::to_string(shape[2]) + "x" + std::to_string(shape[3]) + " is over max_pixels " +
-        std::to_string(limits.max_pixels));
+    bad("inputs[0].shape: " + std::to_string(shape[2]) + "x" + std::to_string(shape[3]) +
+        " is over max_pixels " + std::to_string(limits.max_pixels));
   return shape;
 }
 
@@ -126,7 +132,8 @@ InferRequest parse_infer_request(std::string_view body, std::optional<std::size_
   std::int64_t binary_size = -1;
   if (const auto* p = in.if_contains("parameters"); p && p->is_object())
     if (const auto* b = p->as_object().if_contains("binary_data_size")) {
-      if (!b->is_int64() && !b->is_uint64()) bad("inputs[0].parameters.binary_data_size: expected an integer");
+      if (!b->is_int64() && !b->is_uint64())
+        bad("inputs[0].parameters.binary_data_size: expected an integer");
       binary_size = b->to_number<std::int64_t>();
     }
   if (binary_size >= 0) {
@@ -135,11 +142,12 @@ InferRequest parse_infer_request(std::string_view body, std::optional<std::size_
       bad("inputs[0].parameters.binary_data_size: shape " + json::serialize(in.at("shape")) + " FP32 needs " +
           std::to_string(count * 4) + " bytes, found " + std::to_string(binary_size));
     if (binary.size() != static_cast<std::size_t>(binary_size))
-      bad("binary tensor data: expected " + std::to_string(binary_size) + " bytes after the JSON header, found " +
-          std::to_string(binary.size()));
+      bad("binary tensor data: expected " + std::to_string(binary_size) +
+          " bytes after the JSON header, found " + std::to_string(binary.size()));
     std::memcpy(r.pixels.data(), binary.data(), binary.size());
   } else {
-    if (!binary.empty()) bad("binary data follows the JSON header but no input has parameters.binary_data_size");
+    if (!binary.empty())
+      bad("binary data follows the JSON header but no input has parameters.binary_data_size");
     const auto* data = in.if_contains("data");
     if (!data) bad("inputs[0].data: missing");
     std::int64_t n = 0;
@@ -167,7 +175,8 @@ InferRequest parse_infer_request(std::string_view body, std::optional<std::size_
     if (is_head(model, out.name)) {
       r.heads = true;
     } else if (std::find(stages.begin(), stages.end(), out.name) != stages.end()) {
-      if (std::find(r.stages.begin(), r.stages.end(), out.name) == r.stages.end()) r.stages.push_back(out.name);
+      if (std::find(r.stages.begin(), r.stages.end(), out.name) == r.stages.end())
+        r.stages.push_back(out.name);
     } else {
       bad("outputs: unknown output '" + out.name + "'; the model has: " + output_names(model));
     }
@@ -175,7 +184,8 @@ InferRequest parse_infer_request(std::string_view body, std::optional<std::size_
   return r;
 }
 
-EncodedResponse encode_infer_response(const ServedModel& model, const InferRequest& request, const JobResult& result) {
+EncodedResponse encode_infer_response(const ServedModel& model, const InferRequest& request,
+                                      const JobResult& result) {
   json::array outputs;
   std::string binary;
   for (const auto& out : request.outputs) {

@@ -9,7 +9,8 @@ namespace {
 const std::vector<double> kSeconds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 const std::vector<double> kBatchSizes = {1, 2, 4, 8, 16, 32, 64};
 
-Histogram& at(std::map<std::string, Histogram>& m, const std::string& key, const std::vector<double>& bounds) {
+Histogram& at(std::map<std::string, Histogram>& m, const std::string& key,
+              const std::vector<double>& bounds) {
   auto it = m.find(key);
   if (it == m.end()) it = m.emplace(key, Histogram(bounds)).first;
   return it->second;
@@ -72,13 +73,14 @@ std::string Metrics::prometheus_text() const {
   out << "# HELP visbone_requests_total HTTP requests by endpoint and status code.\n"
          "# TYPE visbone_requests_total counter\n";
   for (const auto& [key, n] : requests_)
-    out << "visbone_requests_total{endpoint=\"" << key.first << "\",code=\"" << key.second << "\"} " << n << "\n";
+    out << "visbone_requests_total{endpoint=\"" << key.first << "\",code=\"" << key.second << "\"} " << n
+        << "\n";
   out << "# HELP visbone_request_errors_total HTTP requests answered with a 4xx or 5xx code.\n"
          "# TYPE visbone_request_errors_total counter\n";
   for (const auto& [key, n] : requests_)
     if (key.second >= 400)
-      out << "visbone_request_errors_total{endpoint=\"" << key.first << "\",code=\"" << key.second << "\"} " << n
-          << "\n";
+      out << "visbone_request_errors_total{endpoint=\"" << key.first << "\",code=\"" << key.second << "\"} "
+          << n << "\n";
   out << "# HELP visbone_request_duration_seconds Time from a request's last byte to its response.\n"
          "# TYPE visbone_request_duration_seconds histogram\n";
   write_histogram(out, "visbone_request_duration_seconds", "endpoint", latency_);

@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string at(const YAML::Node& node, const fs::path& file) {
-  return file.string() + ":" + std::to_string(node.Mark().line + 1) + ":" + std::to_string(node.Mark().column + 1);
+  return file.string() + ":" + std::to_string(node.Mark().line + 1) + ":" +
+         std::to_string(node.Mark().column + 1);
 }
 
 // The folder whose preprocessor_config.json `from: checkpoint` reads: a local checkpoint folder, a hub id
@@ -37,12 +38,15 @@ fs::path checkpoint_folder(const YAML::Node& model, const fs::path& file, const 
 }
 
 // The base settings (`from`) with the inline keys over them.
-image::ImageProcessorConfig processor_config(const ModelSection& s, const fs::path& file, const fs::path& base_dir) {
+image::ImageProcessorConfig processor_config(const ModelSection& s, const fs::path& file,
+                                             const fs::path& base_dir) {
   YAML::Node inline_keys(YAML::NodeType::Map);
   std::string from = "checkpoint";
   for (const auto& kv : s.preprocess) {
-    if (kv.first.Scalar() == "from") from = kv.second.Scalar();
-    else inline_keys[kv.first.Scalar()] = kv.second;
+    if (kv.first.Scalar() == "from")
+      from = kv.second.Scalar();
+    else
+      inline_keys[kv.first.Scalar()] = kv.second;
   }
   boost::json::object base;
   if (from != "defaults") {
@@ -65,7 +69,8 @@ image::ImageProcessorConfig processor_config(const ModelSection& s, const fs::pa
 
 }  // namespace
 
-std::unique_ptr<ServedModel> build_model(const ModelSection& s, const fs::path& file, const fs::path& base_dir) {
+std::unique_ptr<ServedModel> build_model(const ModelSection& s, const fs::path& file,
+                                         const fs::path& base_dir) {
   auto m = std::make_unique<ServedModel>();
   m->name = s.name;
   const auto& registry = default_registry();
@@ -86,7 +91,8 @@ std::unique_ptr<ServedModel> build_model(const ModelSection& s, const fs::path& 
   for (std::size_t i = 0; s.heads && i < s.heads.size(); ++i) {
     const YAML::Node h = s.heads[i];
     registry::Params params(h, where + "heads[" + std::to_string(i) + "]", base_dir);
-    const std::string name = params.get<std::string>("name", h.IsMap() && h["type"] ? h["type"].Scalar() : "");
+    const std::string name =
+        params.get<std::string>("name", h.IsMap() && h["type"] ? h["type"].Scalar() : "");
     for (const auto& other : m->heads)
       if (other.name == name) params.fail("name", "two heads are named '" + name + "'; give each a name:");
     m->heads.push_back({name, make_head(params, *m->backbone, registry, options)});

@@ -80,7 +80,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(static_cast<std::uint64_t>(state_.options.max_body_bytes));
     stream_.expires_after(seconds(state_.options.header_timeout_seconds));
-    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
@@ -100,23 +101,27 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
   // Answer what can be answered (a truncated or oversized body, a malformed request), then close.
   void on_error(beast::error_code ec) {
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof)
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset || ec == net::error::eof)
       return close();
     if (ec == http::error::body_limit)
-      return fail(413, "the body is over max_body_bytes (" + std::to_string(state_.options.max_body_bytes) + ")");
+      return fail(413,
+                  "the body is over max_body_bytes (" + std::to_string(state_.options.max_body_bytes) + ")");
     if (ec == http::error::header_limit)
       return fail(431, "the request header is over " + std::to_string(kMaxHeaderBytes) + " bytes");
+    if (ec == http::error::partial_message && !parser_->is_header_done())
+      return fail(400, "truncated request: the connection ended inside the header");
     if (ec == http::error::partial_message)
-      return fail(400, "truncated request: the connection ended before the body was complete (" +
-                           (parser_->content_length() ? std::to_string(*parser_->content_length()) + " bytes announced"
-                                                      : std::string("chunked")) +
-                           ")");
+      return fail(400, "truncated request: the connection ended before the body was complete" +
+                           (parser_->content_length()
+                                ? " (" + std::to_string(*parser_->content_length()) + " bytes announced)"
+                                : std::string()));
     return fail(400, "malformed HTTP request: " + ec.message());
   }
 
@@ -132,7 +137,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     state_.service.handle(parser_->release(), [self = shared_from_this()](Response res) {
       net::post(self->stream_.get_executor(),
-                [self, res = std::make_shared<Response>(std::move(res))]() mutable { self->write(std::move(*res)); });
+                [self, res = std::make_shared<Response>(std::move(res))]() mutable {
+                  self->write(std::move(*res));
+                });
     });
   }
 
@@ -161,7 +168,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener {
  public:
-  Listener(net::io_context& io, State& state, const tcp::endpoint& at) : io_(io), acceptor_(io), state_(state) {
+  Listener(net::io_context& io, State& state, const tcp::endpoint& at)
+      : io_(io), acceptor_(io), state_(state) {
     acceptor_.open(at.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(at);

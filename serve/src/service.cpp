@@ -1,6 +1,7 @@
 #include "visbone/serve/service.h"
 
 #include <boost/json.hpp>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -33,7 +34,8 @@ Response json_response(int status, const json::value& v, unsigned version) {
   return make_response(status, json::serialize(v), "application/json", version);
 }
 
-// The route's name for metrics, and its parts: /v2/models/NAME[/versions/V][/SUFFIX], /v1/models/NAME:predict.
+// The route's name for metrics, and its parts: /v2/models/NAME[/versions/V][/SUFFIX],
+// /v1/models/NAME:predict.
 struct Route {
   std::string endpoint;
   std::string model;
@@ -61,7 +63,9 @@ Route route(std::string_view target) {
   return {"unknown", ""};
 }
 
-double ms(double seconds) { return seconds * 1000; }
+double ms(double seconds) {
+  return seconds * 1000;
+}
 
 // The value of `key` in the target's query string ("" when absent).
 std::string query_value(std::string_view target, std::string_view key) {
@@ -137,18 +141,21 @@ void Service::handle(Request req, Reply reply) {
     reply(std::move(res));
   };
   try {
-    const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+    const bool get = req.method() == http::verb::get;
     const bool post = req.method() == http::verb::post;
     const auto expect = [&](bool ok, const char* method) {
-      if (!ok) throw HttpError(405, std::string(req.method_string()) + " " + std::string(req.target()) +
-                                        ": this endpoint takes " + method);
+      if (!ok)
+        throw HttpError(405, std::string(req.method_string()) + " " + std::string(req.target()) +
+                                 ": this endpoint takes " + method);
     };
     if (r.endpoint == "unknown") throw HttpError(404, "no endpoint " + std::string(req.target()));
     if (r.endpoint == "infer" || r.endpoint == "predict") {
       expect(post, "POST");
       Model& m = *find(r.model);
-      if (r.endpoint == "infer") infer(m, req, finish);
-      else predict(m, req, finish);
+      if (r.endpoint == "infer")
+        infer(m, req, finish);
+      else
+        predict(m, req, finish);
       return;
     }
     expect(get, "GET");
@@ -164,11 +171,14 @@ void Service::handle(Request req, Reply reply) {
       return finish(draining_ ? error_response(503, "shutting down", version)
                               : json_response(200, json::object{{"ready", true}}, version));
     if (r.endpoint == "server_metadata")
-      return finish(json_response(
-          200, json::object{{"name", "visbone"}, {"version", VISBONE_VERSION_STRING}, {"extensions", {"binary_tensor_data"}}},
-          version));
+      return finish(json_response(200,
+                                  json::object{{"name", "visbone"},
+                                               {"version", VISBONE_VERSION_STRING},
+                                               {"extensions", {"binary_tensor_data"}}},
+                                  version));
     Model& m = *find(r.model);
-    if (r.endpoint == "model_ready") return finish(json_response(200, json::object{{"ready", true}}, version));
+    if (r.endpoint == "model_ready")
+      return finish(json_response(200, json::object{{"ready", true}}, version));
     return finish(json_response(200, model_metadata(*m.model), version));
   } catch (const HttpError& e) {
     finish(error_response(e.status(), e.what(), version));
@@ -190,8 +200,8 @@ void Service::infer(Model& m, const Request& req, Reply reply) {
                                std::string(h->value()) + "'");
     }
   }
-  auto request = std::make_shared<InferRequest>(
-      parse_infer_request(req.body(), header_length, *m.model, {options_.max_pixels, options_.max_batch_size}));
+  auto request = std::make_shared<InferRequest>(parse_infer_request(
+      req.body(), header_length, *m.model, {options_.max_pixels, options_.max_batch_size}));
   const unsigned version = req.version();
   Job job{request->pixels, request->stages, request->heads, nullptr, {}};
   ServedModel* model = m.model.get();
@@ -217,8 +227,8 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
   decode.max_pixels = options_.max_pixels;
   image::Image img;
   try {
-    img = image::decode_image({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "the request body",
-                              decode);
+    img = image::decode_image({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
+                              "the request body", decode);
   } catch (const Error& e) {
     throw HttpError(400, std::string("the body is not an image this server can decode: ") + e.what());
   }
@@ -226,16 +236,25 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
   const std::string heat_stage = query_value(req.target(), "heatmap");
   const auto stages = m.model->backbone->stage_names();
   if (!heat_stage.empty() && std::find(stages.begin(), stages.end(), heat_stage) == stages.end())
-    throw HttpError(400, "heatmap: unknown stage '" + heat_stage + "'; the model has: " +
-                             json::serialize(json::value_from(stages)));
-  Job job{m.model->processor->preprocess(img), {}, true, nullptr, {}};
+    throw HttpError(400, "heatmap: unknown stage '" + heat_stage +
+                             "'; the model has: " + json::serialize(json::value_from(stages)));
+  Tensor pixels;
+  try {
+    // On this connection's thread alone: TBB workers would take cores from the forward pass running now.
+    tbb::task_arena single(1);
+    single.execute([&] { pixels = m.model->processor->preprocess(img); });
+  } catch (const Error& e) {
+    throw HttpError(400, std::string("the image cannot be preprocessed for this model: ") + e.what());
+  }
+  Job job{pixels, {}, true, nullptr, {}};
   if (!heat_stage.empty()) job.stages.push_back(heat_stage);
   ServedModel* model = m.model.get();
   const auto start = Clock::now();
   job.done = [model, version, reply, start, heat_stage](JobResult result) {
     if (!result.error.empty()) return reply(error_response(result.status, result.error, version));
     json::object heads;
-    for (std::size_t h = 0; h < model->heads.size(); ++h) heads[model->heads[h].name] = result.heads[h].at(0).record;
+    for (std::size_t h = 0; h < model->heads.size(); ++h)
+      heads[model->heads[h].name] = result.heads[h].at(0).record;
     const double total = std::chrono::duration<double>(Clock::now() - start).count();
     json::object body{{"model_name", model->name},
                       {"heads", std::move(heads)},

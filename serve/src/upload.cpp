@@ -8,7 +8,9 @@ namespace visbone::serve {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& message) { throw HttpError(400, message); }
+[[noreturn]] void bad(const std::string& message) {
+  throw HttpError(400, message);
+}
 
 std::string lower(std::string_view s) {
   std::string r(s);
@@ -19,7 +21,8 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 std::string_view upload_bytes(std::string_view content_type, std::string_view body) {
-  if (body.empty()) bad("the request body is empty: send the image bytes (JPEG, PNG, ...) or a multipart form");
+  if (body.empty())
+    bad("the request body is empty: send the image bytes (JPEG, PNG, ...) or a multipart form");
   const std::string type = lower(content_type);
   if (type.rfind("multipart/form-data", 0) != 0) return body;
   const auto b = type.find("boundary=");
@@ -37,7 +40,8 @@ std::string_view upload_bytes(std::string_view content_type, std::string_view bo
   if (headers_end == std::string_view::npos) bad("multipart body: the first part has no end of headers");
   const auto start = headers_end + 4;
   const auto end = body.find("\r\n" + delimiter, start);
-  if (end == std::string_view::npos) bad("multipart body: cut off before the closing boundary (truncated upload?)");
+  if (end == std::string_view::npos)
+    bad("multipart body: cut off before the closing boundary (truncated upload?)");
   if (end == start) bad("multipart body: the first part is empty");
   return body.substr(start, end - start);
 }

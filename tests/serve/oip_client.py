@@ -112,13 +112,15 @@ class Server:
         while not line.endswith(b"\n"):
             left = deadline - time.monotonic()
             ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
-            if not ready or self.proc.poll() is not None and not ready:
+            if not ready:
                 self.stop()
-                raise RuntimeError("server did not start: " + self.proc.stderr.read().decode(errors="replace"))
+                raise RuntimeError(f"server did not start within {start_timeout} s")
             c = os.read(self.proc.stdout.fileno(), 1)
             if not c:
+                self.proc.wait(30)
+                message = self.proc.stderr.read().decode(errors="replace")
                 self.stop()
-                raise RuntimeError("server exited: " + self.proc.stderr.read().decode(errors="replace"))
+                raise RuntimeError("server exited: " + message)
             line += c
         text = line.decode().strip()
         assert text.startswith("listening on http://127.0.0.1:"), text

@@ -278,6 +278,9 @@ class HostileInput(ServerCase):
         reply = raw_http(self.server.port, head + body[: len(body) // 2], shutdown_write=True)
         self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:200])
         self.assertIn(b"truncated", reply)
+        reply = raw_http(self.server.port, b"GET /v2/health/live HTTP/1.1\r\nHo", shutdown_write=True)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:200])
+        self.assertIn(b"inside the header", reply)
         # a multipart form cut before its closing boundary
         r = requests.post(f"{self.base}/v1/models/default:predict", data=b"--XY\r\nContent-Disposition: form-data; "
                           b"name=\"image\"\r\n\r\n" + body, headers={"Content-Type": "multipart/form-data; boundary=XY"},
@@ -388,6 +391,20 @@ class Config(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("max_batch_sise", r.stderr)
         self.assertIn("max_batch_size", r.stderr)
+
+    def test_preprocess_as_run_writes_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "c.yaml"
+            # transformers' defaults instead of the checkpoint's 32x32: a 224x224 input
+            path.write_text(f"model: {{checkpoint: {DIGITS}}}\npreprocess: defaults\nheads: [{{type: classification}}]\n")
+            server = Server(VISBONE, path)
+            try:
+                r = requests.post(f"{server.url}/v1/models/default:predict?heatmap=stage3",
+                                  data=DIGIT_PNG.read_bytes(), timeout=TIMEOUT)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual((r.json()["heatmap"]["height"], r.json()["heatmap"]["width"]), (14, 14))
+            finally:
+                server.stop()
 
     def test_several_models_by_name(self):
         with tempfile.TemporaryDirectory() as d:

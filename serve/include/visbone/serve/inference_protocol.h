@@ -52,6 +52,7 @@ struct EncodedResponse {
   std::string body;
   std::optional<std::size_t> header_length;  // set when binary tensors follow the JSON
 };
-EncodedResponse encode_infer_response(const ServedModel& model, const InferRequest& request, const JobResult& result);
+EncodedResponse encode_infer_response(const ServedModel& model, const InferRequest& request,
+                                      const JobResult& result);
 
 }  // namespace visbone::serve

@@ -1,5 +1,6 @@
 // The image bytes of a POST to the image endpoint: the body itself (image/jpeg, image/png,
-// application/octet-stream, ...) or the first file part of a multipart/form-data body (an HTML form, curl -F).
+// application/octet-stream, ...) or the first file part of a multipart/form-data body (an HTML form, curl
+// -F).
 #pragma once
 
 #include <string_view>
