@@ -42,9 +42,9 @@ stop_server() {
   SERVER_PID=""
 }
 
-# MODEL_NAME CHECKPOINT PREPROCESS BODY
+# MODEL_NAME CHECKPOINT PREPROCESS BODY SIZE (the processor's output size, for `visbone bench`)
 run_model() {
-  local name=$1 checkpoint=$2 preprocess=$3 body=$4
+  local name=$1 checkpoint=$2 preprocess=$3 body=$4 size=$5
   for batching in on off; do
     local dyn=true
     [ "$batching" = off ] && dyn=false
@@ -71,7 +71,7 @@ YAML
   done
   for b in 1 8; do
     local json
-    json=$(timeout 600 "$VISBONE" bench "$checkpoint" --batch "$b" --size 224 --runs 5 --warmup 1 --json)
+    json=$(timeout 600 "$VISBONE" bench "$checkpoint" --batch "$b" --size "$size" --runs 5 --warmup 1 --json)
     python3 - "$name" "$b" "$json" >> "$WORK/table" << 'PY'
 import json, sys
 name, batch, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -83,10 +83,10 @@ PY
 : > "$WORK/table"
 JPEG=tests/data/preprocess/images/chelsea_q90.jpg
 if [ "$WHICH" = bit50 ] || [ "$WHICH" = both ]; then
-  run_model bit-50 tests/data/models/bit-50-random-fp16 "{from: defaults}" "$JPEG"
+  run_model bit-50 tests/data/models/bit-50-random-fp16 "{from: defaults}" "$JPEG" 224
 fi
 if [ "$WHICH" = digits ] || [ "$WHICH" = both ]; then
-  run_model digits tests/data/models/bit-tiny-digits "{from: checkpoint}" "$JPEG"
+  run_model digits tests/data/models/bit-tiny-digits "{from: checkpoint}" "$JPEG" 32
 fi
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk ${DURATION}s per row, JPEG body $(stat -c %s "$JPEG") bytes, max_queue_delay ${DELAY_US} us"
