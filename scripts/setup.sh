@@ -13,7 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # clang with libFuzzer (compiler-rt) and its OpenMP runtime, for the fuzz targets (fuzz/run.sh)
   clang libclang-rt-14-dev libomp-14-dev
-  python3
+  python3 python3-requests
+  # `visbone serve`: its browser test (tests/serve/test_page.py) and load test (bench/serve_load.sh)
+  chromium chromium-driver wrk
 )
 
 missing=()

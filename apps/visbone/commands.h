@@ -17,5 +17,6 @@ int download(const Args& args);
 int preprocess(const Args& args);
 int run(const Args& args);
 int list(const Args& args);
+int serve(const Args& args);
 
 }  // namespace visbone::app

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Load test of `visbone serve` (a benchmark, not a test): wrk POSTs a JPEG to :predict on 127.0.0.1 at
+# concurrency 1, 8 and 32 for DURATION seconds each, with dynamic batching on (max_batch_size 8) and off,
+# and `visbone bench` runs the same model at batch 1 and 8 for comparison. Prints a Markdown table with
+# throughput, p50/p99 latency and the server's peak RSS, and the CPU model. Loopback only; every wait is
+# bounded. The numbers depend on what else runs on the machine: run it on a quiet one.
+#
+# Usage: bench/serve_load.sh [bit50|digits|both]   (env: VISBONE, DURATION=60, DELAY_US=20000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VISBONE=${VISBONE:-build/bin/visbone}
+DURATION=${DURATION:-60}
+DELAY_US=${DELAY_US:-20000}
+WHICH=${1:-bit50}
+command -v wrk > /dev/null || { echo "serve_load: needs wrk (apt-get install wrk)" >&2; exit 2; }
+[ -x "$VISBONE" ] || { echo "serve_load: $VISBONE not built" >&2; exit 2; }
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2> /dev/null && wait "$SERVER_PID" 2> /dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+start_server() {  # CONFIG -> SERVER_PID, URL
+  "$VISBONE" serve "$1" --port 0 > "$WORK/server.out" 2> "$WORK/server.err" &
+  SERVER_PID=$!
+  for _ in $(seq 600); do  # up to 60 s to load the model
+    URL=$(sed -n 's/^listening on //p' "$WORK/server.out")
+    [ -n "$URL" ] && return 0
+    kill -0 "$SERVER_PID" 2> /dev/null || break
+    sleep 0.1
+  done
+  echo "serve_load: the server did not start:" >&2
+  cat "$WORK/server.err" >&2
+  exit 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || true
+  SERVER_PID=""
+}
+
+# MODEL_NAME CHECKPOINT PREPROCESS BODY SIZE (the processor's output size, for `visbone bench`)
+run_model() {
+  local name=$1 checkpoint=$2 preprocess=$3 body=$4 size=$5
+  for batching in on off; do
+    local dyn=true
+    [ "$batching" = off ] && dyn=false
+    cat > "$WORK/serve.yaml" << YAML
+serve: {dynamic_batching: $dyn, max_batch_size: 8, max_queue_delay_microseconds: $DELAY_US, max_queue_size: 256}
+model: {checkpoint: $PWD/$checkpoint}
+preprocess: $preprocess
+heads: [{type: classification, top_k: 5}]
+YAML
+    start_server "$WORK/serve.yaml"
+    curl -sf --max-time 120 -X POST --data-binary "@$body" "$URL/v1/models/default:predict" > /dev/null  # warm-up
+    for c in 1 8 32; do
+      local threads=$((c < 2 ? c : 2))
+      local line
+      line=$(BODY=$body timeout $((DURATION + 180)) wrk -t"$threads" -c"$c" -d"${DURATION}s" --timeout 120s \
+        -s bench/serve_post.lua "$URL/v1/models/default:predict" | grep '^RESULT')
+      local rss
+      rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status")
+      eval "$(echo "${line#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
+      printf '| %s | serve, batching %s | %d | %s | %s | %s | %s | %s |\n' "$name" "$batching" "$c" "$rps" \
+        "$p50_ms" "$p99_ms" "$((errors + non2xx))" "$rss" >> "$WORK/table"
+    done
+    stop_server
+  done
+  for b in 1 8; do
+    local json
+    json=$(timeout 600 "$VISBONE" bench "$checkpoint" --batch "$b" --size "$size" --runs 5 --warmup 1 --json)
+    python3 - "$name" "$b" "$json" >> "$WORK/table" << 'PY'
+import json, sys
+name, batch, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+print(f"| {name} | visbone bench --batch {batch} | - | {r['images_per_s']:.3f} | {r['median_ms']:.1f} (batch) | - | - | {r['peak_rss_mib']:.0f} |")
+PY
+  done
+}
+
+: > "$WORK/table"
+JPEG=tests/data/preprocess/images/chelsea_q90.jpg
+if [ "$WHICH" = bit50 ] || [ "$WHICH" = both ]; then
+  run_model bit-50 tests/data/models/bit-50-random-fp16 "{from: defaults}" "$JPEG" 224
+fi
+if [ "$WHICH" = digits ] || [ "$WHICH" = both ]; then
+  run_model digits tests/data/models/bit-tiny-digits "{from: checkpoint}" "$JPEG" 32
+fi
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk ${DURATION}s per row, JPEG body $(stat -c %s "$JPEG") bytes, max_queue_delay ${DELAY_US} us"
+echo
+echo "| model | what | concurrency | images/s | p50 ms | p99 ms | errors | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+cat "$WORK/table"

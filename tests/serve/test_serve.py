@@ -1,0 +1,427 @@
+"""`visbone serve` from the outside: an Open Inference Protocol v2 client, the image endpoint, dynamic
+batching, limits, hostile input and shutdown. Each class starts its own server on 127.0.0.1 (--port 0) and
+always stops it. Needs VISBONE (the visbone binary) in the environment; run a class with
+`python3 test_serve.py ClassName`."""
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from oip_client import (TIMEOUT, Server, infer, max_relative_error, read_safetensors,
+                        write_safetensors)
+
+VISBONE = os.environ.get("VISBONE", "build/bin/visbone")
+DATA = Path(__file__).resolve().parent.parent / "data"
+DIGITS = DATA / "models" / "bit-tiny-digits"
+DIGIT_PNG = DATA / "digits" / "images" / "digit_0000.png"
+JPEG = next((DATA / "preprocess" / "images").glob("*.jp*g"))
+STAGES = ["stem", "stage1", "stage2", "stage3", "stage4"]
+
+
+def write_config(folder, serve):
+    path = Path(folder) / "serve.yaml"
+    path.write_text(json.dumps({
+        "serve": serve,
+        "model": {"checkpoint": str(DIGITS), "out_features": ["stage2", "stage4"]},
+        "heads": [{"type": "classification", "top_k": 3}],
+    }))
+    return path
+
+
+def random_pixels(n, seed, size=32):
+    rng = random.Random(seed)
+    return [rng.uniform(-1, 1) for _ in range(n * 3 * size * size)], [n, 3, size, size]
+
+
+def png_bytes(width, height):
+    """A valid grayscale PNG of zeros (compresses to almost nothing whatever its size)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + b"\0" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def raw_http(port, data, shutdown_write=False, timeout=10):
+    """Sends bytes on a fresh connection; returns everything the server sends before it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        if shutdown_write:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            chunks.append(c)
+        return b"".join(chunks)
+
+
+class ServerCase(unittest.TestCase):
+    serve = {"max_queue_delay_microseconds": 2000}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.server = Server(VISBONE, write_config(cls.tmp.name, cls.serve))
+        cls.base = cls.server.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.tmp.cleanup()
+
+    def assert_error(self, r, status, *words):
+        self.assertEqual(r.status_code, status, r.text)
+        message = r.json()["error"]
+        for w in words:
+            self.assertIn(w, message)
+        # ... and the server keeps serving
+        self.assertEqual(requests.get(f"{self.base}/v2/health/ready", timeout=TIMEOUT).status_code, 200)
+
+
+class Protocol(ServerCase):
+    def test_health_and_server_metadata(self):
+        self.assertEqual(requests.get(f"{self.base}/v2/health/live", timeout=TIMEOUT).status_code, 200)
+        self.assertEqual(requests.get(f"{self.base}/v2/health/ready", timeout=TIMEOUT).status_code, 200)
+        self.assertIn("binary_tensor_data", requests.get(f"{self.base}/v2", timeout=TIMEOUT).json()["extensions"])
+        self.assertEqual(requests.get(f"{self.base}/v2/models/default/ready", timeout=TIMEOUT).status_code, 200)
+
+    def test_model_metadata(self):
+        m = requests.get(f"{self.base}/v2/models/default", timeout=TIMEOUT).json()
+        self.assertEqual(m["name"], "default")
+        self.assertEqual(m["inputs"], [{"name": "pixel_values", "datatype": "FP32", "shape": [-1, 3, -1, -1]}])
+        outs = {o["name"]: o for o in m["outputs"]}
+        self.assertEqual(outs["stage2"]["shape"], [-1, 64, -1, -1])
+        self.assertEqual(outs["stage4"]["shape"], [-1, 256, -1, -1])
+        self.assertEqual(outs["classification"]["datatype"], "BYTES")
+        # versioned path, Triton style
+        self.assertEqual(requests.get(f"{self.base}/v2/models/default/versions/1", timeout=TIMEOUT).json(), m)
+
+    def test_infer_matches_visbone_forward(self):
+        values, shape = random_pixels(2, seed=1)
+        with tempfile.TemporaryDirectory() as d:
+            write_safetensors(f"{d}/in.safetensors", {"pixel_values": (shape, values)})
+            subprocess.run([VISBONE, "forward", str(DIGITS), "--input", f"{d}/in.safetensors", "--output",
+                            f"{d}/out.safetensors"], check=True, timeout=120, capture_output=True)
+            want = read_safetensors(f"{d}/out.safetensors")
+        for binary_input in (False, True):
+            for binary_output in (False, True):
+                got, r = infer(self.base, "default", values, shape, binary_input, binary_output,
+                               outputs=STAGES)
+                self.assertIsNotNone(got, r.text)
+                for i, stage in enumerate(STAGES):
+                    w_shape, w = want[f"hidden_states.{i}"]
+                    g_shape, g = got[stage]
+                    self.assertEqual(g_shape, w_shape, stage)
+                    self.assertLessEqual(max_relative_error(g, w), 1e-6, (stage, binary_input, binary_output))
+
+    def test_default_outputs_and_heads(self):
+        values, shape = random_pixels(1, seed=2)
+        got, r = infer(self.base, "default", values, shape)
+        self.assertIsNotNone(got, r.text)
+        self.assertEqual(set(got), {"stage2", "stage4", "classification"})
+        self.assertEqual(r.json()["id"], "t1")
+        record = json.loads(got["classification"][1][0])
+        self.assertEqual(len(record["predictions"]), 3)
+        got_b, _ = infer(self.base, "default", values, shape, binary_output=True)
+        self.assertEqual(got_b["classification"][1], got["classification"][1])
+
+    def test_predict_png_raw_and_multipart(self):
+        body = DIGIT_PNG.read_bytes()
+        a = requests.post(f"{self.base}/v1/models/default:predict", data=body,
+                          headers={"Content-Type": "image/png"}, timeout=TIMEOUT)
+        b = requests.post(f"{self.base}/v1/models/default:predict", files={"image": ("d.png", body, "image/png")},
+                          timeout=TIMEOUT)
+        self.assertEqual(a.status_code, 200, a.text)
+        self.assertEqual(b.status_code, 200, b.text)
+        preds = a.json()["heads"]["classification"]["predictions"]
+        self.assertEqual(preds, b.json()["heads"]["classification"]["predictions"])
+        truth = json.loads((DATA / "digits" / "dev_reference.json").read_text())
+        entry = next(row for row in truth["rows"] if row["file"] == DIGIT_PNG.name)
+        self.assertEqual(preds[0]["index"], entry["predicted"])
+
+    def test_predict_jpeg(self):
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=JPEG.read_bytes(),
+                          headers={"Content-Type": "image/jpeg"}, timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(len(r.json()["heads"]["classification"]["predictions"]), 3)
+
+    def test_keep_alive_and_metrics(self):
+        with requests.Session() as s:
+            for _ in range(3):
+                self.assertEqual(s.get(f"{self.base}/v2/health/live", timeout=TIMEOUT).status_code, 200)
+            text = s.get(f"{self.base}/metrics", timeout=TIMEOUT).text
+        for name in ("visbone_requests_total{", "visbone_request_duration_seconds_bucket{", "visbone_queue_depth{",
+                     "visbone_batch_size_bucket{", "visbone_queue_wait_seconds_count{", "visbone_images_total{"):
+            self.assertIn(name, text)
+        self.assertIn('visbone_open_connections', text)
+
+
+class Batching(ServerCase):
+    # a long delay and preferred size 8: eight concurrent requests run as one batch
+    serve = {"max_batch_size": 8, "preferred_batch_size": 8, "max_queue_delay_microseconds": 1000000}
+
+    def test_concurrent_requests_equal_single_requests(self):
+        inputs = [random_pixels(1, seed=10 + i) for i in range(8)]
+        single = []
+        for values, shape in inputs:  # one at a time: each waits out the delay alone, a batch of 1
+            got, r = infer(self.base, "default", values, shape, binary_output=True, outputs=STAGES)
+            self.assertIsNotNone(got, r.text)
+            single.append(got)
+        results = [None] * 8
+        barrier = threading.Barrier(8)
+
+        def call(i):
+            barrier.wait()
+            results[i] = infer(self.base, "default", *inputs[i], binary_output=True, outputs=STAGES)[0]
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        metrics = requests.get(f"{self.base}/metrics", timeout=TIMEOUT).text
+        self.assertIn('visbone_batch_size_bucket{model="default",le="4"} 8\n', metrics)  # 8 singles
+        self.assertIn('visbone_batch_size_count{model="default"} 9\n', metrics)  # ... and one batch of 8
+        for i in range(8):
+            self.assertIsNotNone(results[i])
+            for stage in STAGES:
+                self.assertEqual(results[i][stage], single[i][stage], (i, stage))  # bit-identical
+
+
+class HostileInput(ServerCase):
+    serve = {"max_body_bytes": 1000000, "max_pixels": 1000000, "max_batch_size": 4}
+
+    def post_infer(self, body, headers=None):
+        return requests.post(f"{self.base}/v2/models/default/infer", data=body, headers=headers or {},
+                             timeout=TIMEOUT)
+
+    def test_malformed_json(self):
+        self.assert_error(self.post_infer(b'{"inputs": ['), 400, "not valid JSON")
+
+    def test_wrong_dtype(self):
+        body = {"inputs": [{"name": "pixel_values", "shape": [1, 3, 2, 2], "datatype": "INT32", "data": [0] * 12}]}
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "datatype", "INT32")
+
+    def test_wrong_shape(self):
+        body = {"inputs": [{"name": "pixel_values", "shape": [1, 1, 32, 32], "datatype": "FP32", "data": [0] * 1024}]}
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "shape", "3 channels")
+        body["inputs"][0]["shape"] = [1, 3, 32]
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "[N, C, H, W]")
+
+    def test_data_count_mismatch(self):
+        body = {"inputs": [{"name": "pixel_values", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": [0.5]}]}
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "3072 values, found 1")
+
+    def test_wrong_input_name_and_output(self):
+        body = {"inputs": [{"name": "x", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": [0] * 3072}]}
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "inputs[0].name")
+        body["inputs"][0]["name"] = "pixel_values"
+        body["outputs"] = [{"name": "stage9"}]
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "unknown output 'stage9'")
+
+    def test_binary_size_mismatch(self):
+        header = json.dumps({"inputs": [{"name": "pixel_values", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                                         "parameters": {"binary_data_size": 3072 * 4}}]}).encode()
+        r = self.post_infer(header + b"\0" * 100, {"Inference-Header-Content-Length": str(len(header))})
+        self.assert_error(r, 400, "12288 bytes", "found 100")
+        r = self.post_infer(header, {"Inference-Header-Content-Length": "12x"})
+        self.assert_error(r, 400, "Inference-Header-Content-Length")
+
+    def test_batch_over_max_batch_size(self):
+        values, shape = random_pixels(5, seed=3, size=4)
+        _, r = infer(self.base, "default", values, shape, binary_input=True)
+        self.assert_error(r, 400, "max_batch_size 4")
+
+    def test_tensor_over_max_pixels(self):
+        header = json.dumps({"inputs": [{"name": "pixel_values", "shape": [1, 3, 2000, 2000], "datatype": "FP32",
+                                         "data": [0]}]})
+        self.assert_error(self.post_infer(header), 400, "max_pixels")
+
+    def test_non_image_body(self):
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=b"not an image at all", timeout=TIMEOUT)
+        self.assert_error(r, 400, "not an image")
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=b"", timeout=TIMEOUT)
+        self.assert_error(r, 400, "empty")
+        truncated = DIGIT_PNG.read_bytes()[:60]
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=truncated, timeout=TIMEOUT)
+        self.assert_error(r, 400, "not an image")
+
+    def test_image_over_max_pixels(self):
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=png_bytes(1100, 1000), timeout=TIMEOUT)
+        self.assert_error(r, 400, "pixels")
+
+    def test_body_over_max_body_bytes(self):
+        reply = raw_http(self.server.port, b"POST /v1/models/default:predict HTTP/1.1\r\nHost: x\r\n"
+                                           b"Content-Length: 2000000\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
+        self.assertIn(b"max_body_bytes", reply)
+        self.assertEqual(requests.get(f"{self.base}/v2/health/ready", timeout=TIMEOUT).status_code, 200)
+
+    def test_truncated_upload(self):
+        body = DIGIT_PNG.read_bytes()
+        head = (b"POST /v1/models/default:predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        reply = raw_http(self.server.port, head + body[: len(body) // 2], shutdown_write=True)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:200])
+        self.assertIn(b"truncated", reply)
+        reply = raw_http(self.server.port, b"GET /v2/health/live HTTP/1.1\r\nHo", shutdown_write=True)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:200])
+        self.assertIn(b"inside the header", reply)
+        # a multipart form cut before its closing boundary
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=b"--XY\r\nContent-Disposition: form-data; "
+                          b"name=\"image\"\r\n\r\n" + body, headers={"Content-Type": "multipart/form-data; boundary=XY"},
+                          timeout=TIMEOUT)
+        self.assert_error(r, 400, "closing boundary")
+
+    def test_malformed_http_and_unknown_routes(self):
+        reply = raw_http(self.server.port, b"GARBAGE\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:200])
+        self.assert_error(requests.get(f"{self.base}/v2/models/nope", timeout=TIMEOUT), 404, "no model named 'nope'")
+        self.assert_error(requests.get(f"{self.base}/v3", timeout=TIMEOUT), 404, "no endpoint")
+        self.assert_error(requests.get(f"{self.base}/v2/models/default/infer", timeout=TIMEOUT), 405, "POST")
+
+
+class Limits(ServerCase):
+    serve = {"max_batch_size": 8, "max_queue_delay_microseconds": 1500000, "max_queue_size": 2,
+             "max_connections": 6, "header_timeout_seconds": 1, "read_timeout_seconds": 1}
+
+    def test_queue_full_gets_503_with_retry_after(self):
+        values, shape = random_pixels(1, seed=4)
+        results = []
+
+        def call():
+            results.append(infer(self.base, "default", values, shape, binary_input=True)[1])
+
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # both wait in the queue for the 1.5 s delay
+        _, r = infer(self.base, "default", values, shape, binary_input=True)
+        self.assertEqual(r.status_code, 503, r.text)
+        self.assertEqual(r.headers.get("Retry-After"), "1")
+        self.assertIn("queue is full", r.json()["error"])
+        for t in threads:
+            t.join(30)
+        self.assertEqual([x.status_code for x in results], [200, 200])
+
+    def test_slow_header_is_cut_off(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n")  # never finishes the header
+            start = time.monotonic()
+            self.assertEqual(s.recv(100), b"")  # closed by the server
+            self.assertLess(time.monotonic() - start, 8)
+        self.assertEqual(requests.get(f"{self.base}/v2/health/live", timeout=TIMEOUT).status_code, 200)
+
+    def test_slow_body_is_cut_off(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(b"POST /v1/models/default:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+            start = time.monotonic()
+            self.assertEqual(s.recv(100), b"")
+            self.assertLess(time.monotonic() - start, 8)
+
+    def test_connection_limit(self):
+        time.sleep(1.2)  # connections of earlier cases are gone
+        idle = [socket.create_connection(("127.0.0.1", self.server.port), timeout=10) for _ in range(6)]
+        try:
+            time.sleep(0.2)
+            reply = raw_http(self.server.port, b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(reply.startswith(b"HTTP/1.1 503"), reply[:200])
+            self.assertIn(b"max_connections", reply)
+        finally:
+            for s in idle:
+                s.close()
+        time.sleep(0.2)
+        self.assertEqual(requests.get(f"{self.base}/v2/health/live", timeout=TIMEOUT).status_code, 200)
+
+
+class Shutdown(unittest.TestCase):
+    def drain(self, sig):
+        with tempfile.TemporaryDirectory() as d:
+            server = Server(VISBONE, write_config(d, {"max_queue_delay_microseconds": 1000000}))
+            try:
+                result = []
+                values, shape = random_pixels(1, seed=5)
+                t = threading.Thread(target=lambda: result.append(infer(server.url, "default", values, shape)[1]))
+                idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                t.start()
+                time.sleep(0.3)  # the request waits in the batcher's queue
+                code = server.terminate(sig)
+                t.join(30)
+                self.assertEqual(code, 0)
+                self.assertEqual(result[0].status_code, 200, result[0].text)
+                self.assertEqual(idle.recv(10), b"")  # the idle connection was closed
+                idle.close()
+                with self.assertRaises(requests.ConnectionError):
+                    requests.get(f"{server.url}/v2/health/live", timeout=5)
+            finally:
+                server.stop()
+
+    def test_sigterm_drains_and_exits_0(self):
+        import signal
+        self.drain(signal.SIGTERM)
+
+    def test_sigint_drains_and_exits_0(self):
+        import signal
+        self.drain(signal.SIGINT)
+
+
+class Config(unittest.TestCase):
+    def run_serve(self, text):
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "c.yaml").write_text(text)
+            return subprocess.run([VISBONE, "serve", f"{d}/c.yaml", "--port", "0"], capture_output=True, text=True,
+                                  timeout=60)
+
+    def test_unknown_serve_key_is_named(self):
+        r = self.run_serve(f"serve: {{max_batch_sise: 4}}\nmodel: {{checkpoint: {DIGITS}}}\n")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("max_batch_sise", r.stderr)
+        self.assertIn("max_batch_size", r.stderr)
+
+    def test_preprocess_as_run_writes_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "c.yaml"
+            # transformers' defaults instead of the checkpoint's 32x32: a 224x224 input
+            path.write_text(f"model: {{checkpoint: {DIGITS}}}\npreprocess: defaults\nheads: [{{type: classification}}]\n")
+            server = Server(VISBONE, path)
+            try:
+                r = requests.post(f"{server.url}/v1/models/default:predict?heatmap=stage3",
+                                  data=DIGIT_PNG.read_bytes(), timeout=TIMEOUT)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual((r.json()["heatmap"]["height"], r.json()["heatmap"]["width"]), (14, 14))
+            finally:
+                server.stop()
+
+    def test_several_models_by_name(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "c.yaml"
+            path.write_text(json.dumps({"models": {
+                "digits": {"model": {"checkpoint": str(DIGITS)}, "heads": [{"type": "classification"}]},
+                "features": {"model": {"checkpoint": str(DIGITS), "out_features": ["stage3"]}}}}))
+            server = Server(VISBONE, path)
+            try:
+                self.assertEqual(requests.get(f"{server.url}/v2/models/features", timeout=TIMEOUT).json()["outputs"][0]
+                                 ["name"], "stage3")
+                r = requests.post(f"{server.url}/v1/models/digits:predict", data=DIGIT_PNG.read_bytes(), timeout=TIMEOUT)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual(requests.get(f"{server.url}/v2/models/default", timeout=TIMEOUT).status_code, 404)
+            finally:
+                server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
