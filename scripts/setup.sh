@@ -14,6 +14,8 @@ PACKAGES=(
   # clang with libFuzzer (compiler-rt) and its OpenMP runtime, for the fuzz targets (fuzz/run.sh)
   clang libclang-rt-14-dev libomp-14-dev
   python3
+  # the Python module (python/) and its tests
+  python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pil
 )
 
 missing=()
