@@ -22,8 +22,10 @@ Tensor tensor_from_numpy(py::handle obj, const std::string& what) {
   }
   auto array = py::reinterpret_steal<py::array>(raw);
   Shape shape(array.shape(), array.shape() + array.ndim());
-  // The array is only read (forward passes never write their input), so read-only arrays work too. The
-  // deleter drops the array reference, taking the GIL: the last copy of the tensor may go anywhere.
+  // The array is only read (forward passes never write their input), so read-only arrays work too. numpy
+  // aligns to 16 bytes, not to the 64 of the library's own buffers: the input is read through a oneDNN
+  // memory descriptor (which takes any float-aligned pointer), as Tensor::slice() views are. The deleter
+  // drops the array reference, taking the GIL: the last copy of the tensor may go anywhere.
   auto* data = const_cast<float*>(static_cast<const float*>(array.data()));
   std::shared_ptr<float[]> storage(data, [owner = array.release().ptr()](float*) {
     py::gil_scoped_acquire gil;
