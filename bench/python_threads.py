@@ -6,11 +6,14 @@
 - one backbone per thread with threads = cores / 4 (at least 1): what the C++ API offers for concurrent
   passes (see the README's Threads rule).
 
-    PYTHONPATH=build/python python3 bench/python_threads.py [--model DIR] [--images 32]
+    PYTHONPATH=build/python python3 bench/python_threads.py [--model DIR] [--images 16] [--rounds 3]
+
+The three ways run in interleaved rounds (load on the machine hits them alike); medians are reported.
 """
 
 import argparse
 import os
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +39,8 @@ def images_per_second(calls, workers):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(ROOT / "tests/data/models/bit-50-random-fp16"))
-    p.add_argument("--images", type=int, default=32)
+    p.add_argument("--images", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), np.float32)
 
@@ -47,16 +51,21 @@ def main():
     for b in own:
         b(x)
 
-    sequential = images_per_second([lambda: shared(x)] * args.images, 1)
-    threads_shared = images_per_second([lambda: shared(x)] * args.images, 4)
-    calls = [lambda b=own[i % 4]: b(x) for i in range(args.images)]
-    threads_own = images_per_second(calls, 4)
-    print(f"{os.cpu_count()} cores, {args.images} images, batch 1 x 224x224")
-    print(f"sequential, one backbone (all cores):       {sequential:6.2f} images/s")
-    print(f"4 threads, one shared backbone:             {threads_shared:6.2f} images/s  "
-          f"({threads_shared / sequential:.2f}x)")
-    print(f"4 threads, own backbone each ({per_thread_threads} thread/pass): {threads_own:6.2f} images/s  "
-          f"({threads_own / sequential:.2f}x)")
+    ways = {
+        "sequential, one backbone (all cores)": ([lambda: shared(x)] * args.images, 1),
+        "4 threads, one shared backbone": ([lambda: shared(x)] * args.images, 4),
+        f"4 threads, own backbone each ({per_thread_threads} thread/pass)":
+            ([lambda b=own[i % 4]: b(x) for i in range(args.images)], 4),
+    }
+    rates = {name: [] for name in ways}
+    for _ in range(args.rounds):
+        for name, (calls, workers) in ways.items():
+            rates[name].append(images_per_second(calls, workers))
+    print(f"{os.cpu_count()} cores, {args.images} images per round, {args.rounds} rounds, batch 1 x 224x224")
+    sequential = statistics.median(next(iter(rates.values())))
+    for name, r in rates.items():
+        m = statistics.median(r)
+        print(f"{name:45s} {m:6.2f} images/s ({m / sequential:.2f}x; rounds {min(r):.2f}..{max(r):.2f})")
 
 
 if __name__ == "__main__":
