@@ -77,7 +77,11 @@ class PyBackbone {
     if (!has_classifier_) return std::nullopt;
     return labels_;
   }
-  int threads() const { return backbone_->options().threads; }
+  // As load_backbone took it: None for OpenMP's default (every core).
+  std::optional<int> threads() const {
+    const int t = backbone_->options().threads;
+    return t > 0 ? std::optional<int>(t) : std::nullopt;
+  }
 
  private:
   std::unique_ptr<LoadedBackbone> backbone_;

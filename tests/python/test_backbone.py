@@ -104,6 +104,7 @@ def test_precision():
 def test_threads_option():
     backbone = visbone.load_backbone(support.MODELS / "tiny-preact", threads=1)
     assert backbone.threads == 1
+    assert visbone.load_backbone(support.MODELS / "tiny-preact").threads is None
     pixels = np.ones((1, 3, 32, 32), np.float32)
     support.assert_close(backbone(pixels)["stage4"],
                          visbone.load_backbone(support.MODELS / "tiny-preact")(pixels)["stage4"], what="threads=1")
