@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What the Python binding adds to a forward pass: a batch-8 forward from Python (visbone.load_backbone, the
 same work as `visbone bench`: every stage, the pool and the classifier) against `visbone bench` at the same
-shape, in interleaved rounds (so load on the machine hits both alike), comparing the medians.
+shape, in interleaved rounds (so load on the machine hits both alike), comparing the medians. On a machine
+shared with other work, OMP_WAIT_POLICY=passive (for both sides) keeps OpenMP's spinning from dominating.
 
     PYTHONPATH=build/python python3 bench/python_overhead.py [--model DIR] [--size 224] [--batch 8]
                                                              [--rounds 5] [--runs 5] [--threads 0]
@@ -84,8 +85,13 @@ def main():
 
     cli, py = [], []
     for r in range(args.rounds):
-        cli.append(cli_round(args.binary, args))
-        py.append(python_round(backbone, pixels, args.runs))
+        # Each side goes first every other round, so a trend in the machine's load favours neither.
+        if r % 2:
+            py.append(python_round(backbone, pixels, args.runs))
+            cli.append(cli_round(args.binary, args))
+        else:
+            cli.append(cli_round(args.binary, args))
+            py.append(python_round(backbone, pixels, args.runs))
         print(f"round {r + 1}: visbone bench {cli[-1][0]:.1f} ms, Python {py[-1][0]:.1f} ms (medians)", flush=True)
     c, q = statistics.median(m for m, _ in cli), statistics.median(m for m, _ in py)
     c_min, q_min = min(f for _, f in cli), min(f for _, f in py)
