@@ -4,6 +4,7 @@
 #   visbone      (component runtime)      the program and the plugins; Depends: the shared libraries they load
 #   visbone-dev  (component development)  headers, libraries, CMake package, pkg-config; Depends: visbone and
 #                                         the -dev packages a consumer's build needs
+#   python3-visbone (component python)    `import visbone` (when VISBONE_BUILD_PYTHON)
 # Included from the top-level CMakeLists.txt once every target exists.
 include(CMakePackageConfigHelpers)
 
@@ -132,6 +133,18 @@ set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 # CMake package looks for OpenCL, which libdnnl-dev only recommends.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
   "visbone (= ${PROJECT_VERSION}), libdnnl-dev, ocl-icd-opencl-dev, libboost1.81-dev, libboost-json1.81-dev, libopencv-core-dev, libopencv-imgproc-dev, libopencv-imgcodecs-dev, libopencv-videoio-dev, libtbb-dev, libyaml-cpp-dev, libcurl4-openssl-dev | libcurl-dev, libssl-dev, zlib1g-dev")
+# python3-visbone (component python, from python/CMakeLists.txt): the module in Debian's dist-packages. It
+# links the libraries statically, so it needs the runtime's shared libraries, Debian's python3 of the ABI it was
+# built for, and numpy.
+if(VISBONE_BUILD_PYTHON)
+  list(APPEND CPACK_COMPONENTS_ALL python)
+  math(EXPR next_minor "${Python_VERSION_MINOR} + 1")
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-visbone)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "${CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS}, python3 (>= ${Python_VERSION_MAJOR}.${Python_VERSION_MINOR}~), python3 (<< ${Python_VERSION_MAJOR}.${next_minor}), python3-numpy")
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_SUGGESTS python3-pil)
+  set(CPACK_COMPONENT_PYTHON_DESCRIPTION "the visbone Python module (import visbone)")
+endif()
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "the visbone command-line program and example plugins")
 set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION "visbone C++ headers, static libraries, CMake package and pkg-config file")
 include(CPack)

@@ -16,6 +16,8 @@ PACKAGES=(
   python3 python3-requests
   # `visbone serve`: its browser test (tests/serve/test_page.py) and load test (bench/serve_load.sh)
   chromium chromium-driver wrk
+  # the Python module (python/) and its tests
+  python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-pil
 )
 
 missing=()

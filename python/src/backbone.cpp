@@ -1,0 +1,144 @@
+// visbone.load_backbone(...) -> Backbone, in transformers' AutoBackbone idiom: stage_names, out_features,
+// output_shape(), and backbone(pixel_values) -> {stage: (N, C, H, W) float32, "pooled", "logits"}.
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "bindings.h"
+#include "numpy_tensor.h"
+#include "visbone/api/load_backbone.h"
+#include "visbone/core/errors.h"
+
+namespace visbone::python {
+namespace {
+
+namespace py = pybind11;
+
+// The precisions BackboneOptions offers.
+constexpr const char* kPrecisions = "'f32', 'bf16', 'auto'";
+
+class PyBackbone {
+ public:
+  explicit PyBackbone(std::unique_ptr<LoadedBackbone> backbone)
+      : backbone_(std::move(backbone)), stage_names_(backbone_->stage_names()) {
+    if (auto classifier = backbone_->classifier()) {
+      labels_ = std::move(classifier->labels);
+      has_classifier_ = true;
+    }
+    const auto selected = backbone_->out_features();
+    reaches_last_ = !stage_names_.empty() &&
+                    std::find(selected.begin(), selected.end(), stage_names_.back()) != selected.end();
+  }
+
+  // pooled / logits: None = when the selection reaches the last stage anyway (then they cost only the final
+  // norm, the pool and the classifier), and logits only for a model with a classifier.
+  py::dict call(py::handle pixel_values, std::optional<bool> pooled, std::optional<bool> logits) {
+    ForwardRequest request;
+    request.stages = backbone_->out_features();
+    request.pooled = pooled.value_or(reaches_last_);
+    request.logits = logits.value_or(reaches_last_ && has_classifier_);
+    Tensor input = tensor_from_numpy(pixel_values, "pixel_values");
+    ForwardResult result;
+    {
+      py::gil_scoped_release release;
+      result = backbone_->forward(input, request);
+    }
+    py::dict out;
+    for (const auto& s : request.stages) {
+      auto it = result.stages.find(s);
+      if (it == result.stages.end() || it->second.empty())
+        throw ShapeError("the backbone returned no map for stage '" + s + "'");
+      out[py::str(s)] = numpy_from_tensor(std::move(it->second));
+    }
+    if (request.pooled) out["pooled"] = numpy_from_tensor(std::move(result.pooled));
+    if (request.logits) out["logits"] = numpy_from_tensor(std::move(result.logits));
+    return out;
+  }
+
+  // In stage order (a dict keeps insertion order).
+  py::dict output_shape() const {
+    const auto shapes = backbone_->output_shape();
+    py::dict out;
+    for (const auto& name : stage_names_) {
+      const StageShape& shape = shapes.at(name);
+      out[py::str(name)] = py::dict(py::arg("channels") = shape.channels, py::arg("stride") = shape.stride);
+    }
+    return out;
+  }
+
+  const std::vector<std::string>& stage_names() const { return stage_names_; }
+  std::vector<std::string> out_features() const { return backbone_->out_features(); }
+  const std::vector<int>& out_indices() const { return backbone_->out_indices(); }
+  int pooled_channels() const { return backbone_->pooled_channels(); }
+  std::optional<std::vector<std::string>> labels() const {
+    if (!has_classifier_) return std::nullopt;
+    return labels_;
+  }
+  // As load_backbone took it: None for OpenMP's default (every core).
+  std::optional<int> threads() const {
+    const int t = backbone_->options().threads;
+    return t > 0 ? std::optional<int>(t) : std::nullopt;
+  }
+
+ private:
+  std::unique_ptr<LoadedBackbone> backbone_;
+  std::vector<std::string> stage_names_;
+  std::vector<std::string> labels_;
+  bool has_classifier_ = false;
+  bool reaches_last_ = false;
+};
+
+std::unique_ptr<PyBackbone> load(const std::filesystem::path& name_or_path,
+                                 std::optional<std::vector<std::string>> out_features,
+                                 std::optional<std::vector<int>> out_indices, std::optional<int> threads,
+                                 const std::string& precision) {
+  const auto parsed = bit::parse_precision(precision);
+  if (!parsed)
+    throw py::value_error("load_backbone: precision '" + precision + "' is not supported; supported: " +
+                          kPrecisions);
+  BackboneOptions options;
+  options.precision = *parsed;
+  options.out_features = std::move(out_features);
+  options.out_indices = std::move(out_indices);
+  options.threads = threads.value_or(0);
+  std::unique_ptr<LoadedBackbone> backbone;
+  {
+    py::gil_scoped_release release;  // loading reads (or downloads) the weights
+    backbone = load_backbone(name_or_path.string(), options);
+  }
+  return std::make_unique<PyBackbone>(std::move(backbone));
+}
+
+}  // namespace
+
+void bind_backbone(py::module_& m) {
+  py::class_<PyBackbone>(m, "Backbone",
+                         "A loaded backbone (from visbone.load_backbone). Calls may come from several threads; "
+                         "they run one at a time, each on every core it is given, with the GIL released.")
+      .def("__call__", &PyBackbone::call, py::arg("pixel_values"), py::kw_only(), py::arg("pooled") = py::none(),
+           py::arg("logits") = py::none(),
+           "pixel_values: float32 (N, C, H, W), read in place when C-contiguous (else converted once).\n"
+           "Returns {stage: (N, C', H', W') float32} for out_features, plus 'pooled' (N, C) and 'logits'\n"
+           "(N, num_labels) when the selection reaches the last stage (pooled=/logits= True or False to choose).")
+      .def_property_readonly("stage_names", &PyBackbone::stage_names)
+      .def_property_readonly("out_features", &PyBackbone::out_features)
+      .def_property_readonly("out_indices", &PyBackbone::out_indices)
+      .def_property_readonly("pooled_channels", &PyBackbone::pooled_channels)
+      .def_property_readonly("labels", &PyBackbone::labels, "the classifier's class names by index, or None")
+      .def_property_readonly("threads", &PyBackbone::threads)
+      .def("output_shape", &PyBackbone::output_shape,
+           "{stage: {'channels': C, 'stride': S}} for every stage, selected or not")
+      .def("__repr__", [](const PyBackbone& b) {
+        return "<visbone.Backbone out_features=" + std::string(py::repr(py::cast(b.out_features()))) + ">";
+      });
+  m.def("load_backbone", &load, py::arg("name_or_path"), py::arg("out_features") = py::none(),
+        py::arg("out_indices") = py::none(), py::arg("threads") = py::none(), py::arg("precision") = "f32",
+        "Loads a checkpoint folder, a BiT .npz, a preset (bit-50, R50x1, ...) or a hub id (google/bit-50).\n"
+        "out_features / out_indices select stages as in transformers; threads: OpenMP threads per call\n"
+        "(None: all cores); precision: 'f32' (exact), 'bf16' (AVX512-BF16/AMX) or 'auto' (bf16 with AMX).");
+}
+
+}  // namespace visbone::python
