@@ -192,7 +192,9 @@ TEST(PipelineApi, SlowConcurrentHeadsAndSinksKeepInputOrder) {
       EXPECT_EQ(h1, records[k].heads.at("h2").record.at("first").as_double()) << records[k].id;
       // Both sinks got the same record for an id.
       const auto [it, fresh] = first_by_id.emplace(records[k].id, h1);
-      if (!fresh) EXPECT_EQ(it->second, h1) << records[k].id;
+      if (!fresh) {
+        EXPECT_EQ(it->second, h1) << records[k].id;
+      }
     }
   }
   // The file sink lists the ids in the same order.
