@@ -5,8 +5,8 @@
 #   scripts/mutants.sh [REGEX]     REGEX: only the mutants whose name matches (default: all)
 # Mutants are applied to the source tree in place, one at a time, and the original file is always put back
 # (also on Ctrl-C or an error; a copy waits in build-mutants/backup/ until it is). The build folder is
-# build-mutants/ (Release, ccache from $CCACHE settings or /work/ccache.env); only the test executable a
-# mutant names is rebuilt, so each mutant costs one compile and one link.
+# build-mutants/ (Release; VISBONE_MUTANTS_BUILD_DIR=build reuses the test build, as CI does; ccache when
+# installed); only the test executable a mutant names is rebuilt, so each mutant costs one compile and one link.
 # Prints one row per mutant (name, file, the test that killed it, seconds) and the total time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,6 @@ LIST=${VISBONE_MUTANTS:-scripts/mutants.txt}
 BUILD=${VISBONE_MUTANTS_BUILD_DIR:-build-mutants}
 BACKUP=$BUILD/backup
 only=${1:-}
-[ -f /work/ccache.env ] && . /work/ccache.env
 export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
 
 # A run killed hard (SIGKILL) leaves its backup: put it back before anything else.
