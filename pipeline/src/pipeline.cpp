@@ -15,17 +15,15 @@
 #include <set>
 #include <sstream>
 
+#include "input_check.h"
 #include "sink_support.h"
 #include "visbone/api/register_builtins.h"
-#include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/json_writer.h"
 #include "visbone/core/model_name.h"
 #include "visbone/core/omp_threads.h"
-#include "visbone/heads/classification_head.h"
-#include "visbone/heads/feature_maps_head.h"
 #include "visbone/hub/hub.h"
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
@@ -348,37 +346,11 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
                                                         : YAML::Node(c.model.spec);
     throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
   }
-  auto* bit_backbone = dynamic_cast<bit::BitBackbone*>(m.backbone.get());
 
   m.processor = std::make_unique<image::ImageProcessor>(processor_config(c.preprocess, folder, file));
   m.decode = m.processor->decode_options();
   m.decode.max_pixels = max_pixels;
-  if (bit_backbone) {
-    const bit::BitConfig& bc = bit_backbone->model().config();
-    const auto& pc = m.processor->config();
-    const int channels = static_cast<int>(pc.image_mean.size());
-    if (channels != bc.num_channels)
-      throw ConfigError(where(c.preprocess.place, "preprocess: image_mean has " + std::to_string(channels) +
-                                                      " entries but the model takes " +
-                                                      std::to_string(bc.num_channels) +
-                                                      "-channel inputs (num_channels in its config.json)"));
-    if (pc.do_convert_rgb && bc.num_channels != 3)
-      throw ConfigError(
-          where(c.preprocess.place, "preprocess: do_convert_rgb makes 3-channel images but the model takes " +
-                                        std::to_string(bc.num_channels) + " (num_channels)"));
-    // When every input comes out one size, check now that the network can take it, not mid-stream.
-    if (pc.do_center_crop || (pc.do_resize && pc.size.height)) {
-      const auto [h, w] = pc.do_center_crop ? std::pair<int, int>{static_cast<int>(pc.crop_height),
-                                                                  static_cast<int>(pc.crop_width)}
-                                            : m.processor->resized_size(1, 1);
-      try {
-        bit_backbone->model().check_input({1, bc.num_channels, h, w});
-      } catch (const ShapeError& e) {
-        throw ConfigError(where(c.preprocess.place, "preprocess: the model cannot take " + std::to_string(h) +
-                                                        "x" + std::to_string(w) + " inputs: " + e.what()));
-      }
-    }
-  }
+  check_preprocessing_fits(*m.backbone, *m.processor, where(c.preprocess.place, "preprocess"));
 
   // Heads that embed reference images while they are built (the few-shot head) see them exactly as the
   // pipeline will see its inputs.
@@ -397,14 +369,9 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
                    m.builtin_names(registry::ComponentKind::head), m.names(registry::ComponentKind::head, false));
     m.heads.push_back(r->build_head(params, context));
     merge_into(m.request, m.heads.back()->needs());
-    HeadInfo info{hc.name, hc.type, 0, {}};
-    if (const auto* ch = dynamic_cast<const heads::ClassificationHead*>(m.heads.back().get())) {
-      info.top_k = ch->top_k();
-      m.labels.insert(ch->labels().begin(), ch->labels().end());
-    }
-    if (const auto* fh = dynamic_cast<const heads::FeatureMapsHead*>(m.heads.back().get()))
-      info.stages = fh->stages();
-    m.head_info.push_back(std::move(info));
+    HeadDescription d = m.heads.back()->describe();
+    m.labels.insert(d.labels.begin(), d.labels.end());
+    m.head_info.push_back({hc.name, hc.type, std::move(d.kind), d.top_k, std::move(d.stages)});
   }
 
   SinkContext ctx;
