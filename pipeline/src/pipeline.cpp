@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "input_check.h"
+#include "preprocessing.h"
 #include "sink_support.h"
 #include "visbone/api/register_builtins.h"
 #include "visbone/bit/bit_presets.h"
@@ -132,56 +133,6 @@ std::string where(const ConfigPlace& p, const std::string& what) {
   return p.str() + ": " + what;
 }
 
-// The preprocessor settings: the base (checkpoint file, defaults or a file) with the inline keys over it.
-image::ImageProcessorConfig processor_config(const PreprocessConfig& p,
-                                             const std::optional<fs::path>& checkpoint,
-                                             const std::string& file) {
-  boost::json::object base;
-  std::string base_name = "transformers' defaults";
-  std::string from = p.from;
-  if (from == "checkpoint" && !p.from_given) {
-    // Not asked for explicitly: a model saved without a processor gets the defaults that travel with BiT.
-    const bool has_file = checkpoint && fs::is_regular_file(*checkpoint / "preprocessor_config.json");
-    if (!has_file) {
-      std::cerr << "note: " << (checkpoint ? checkpoint->string() + " has no preprocessor_config.json"
-                                           : std::string("the model has no checkpoint folder"))
-                << "; preprocessing with BiT's defaults (transformers' BitImageProcessor)\n";
-      from = "defaults";
-    }
-  }
-  if (from != "defaults") {
-    if (p.from == "checkpoint" && !checkpoint)
-      throw ConfigError(where(p.place,
-                              "preprocess: the model has no checkpoint folder to read "
-                              "preprocessor_config.json from; give the settings inline (preprocess: {size: "
-                              "..., crop_size: ...}) or use preprocess: {from: defaults}"));
-    fs::path path = p.from == "checkpoint" ? *checkpoint : fs::path(p.from);
-    if (fs::is_directory(path)) path /= "preprocessor_config.json";
-    if (!fs::is_regular_file(path)) {
-      if (p.from == "checkpoint")
-        throw ConfigError(
-            where(p.place, "preprocess: the checkpoint has no preprocessor_config.json (" + path.string() +
-                               "); give the settings inline (preprocess: {size: ..., crop_size: ...}) "
-                               "or use preprocess: {from: defaults}"));
-      throw NotFoundError(where(p.place, "preprocess.from: " + path.string() + " does not exist"));
-    }
-    const auto json = read_json_file(path);
-    if (!json.is_object()) throw ConfigError(path.string() + ": expected a JSON object");
-    base = json.as_object();
-    base_name = path.string();
-  }
-  // Checked alone first, so a bad value in the file is reported against the file.
-  if (!base.empty()) (void)image::ImageProcessorConfig::from_json(base, base_name);
-  // Inline keys win; the rest come from the base.
-  const YAML::Node& overrides = p.overrides;
-  YAML::Node merged(YAML::NodeType::Map);
-  for (const auto& [k, v] : base) {
-    if (overrides[std::string(k)]) continue;
-    merged[std::string(k)] = YAML::Load(boost::json::serialize(v));
-  }
-  for (const auto& kv : overrides) merged[kv.first.Scalar()] = kv.second;
-  return image::ImageProcessorConfig::from_yaml(merged, file);
-}
 
 // A path named in the config must exist; checked before anything is loaded, named absolutely.
 void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key) {
@@ -347,7 +298,7 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
   }
 
-  m.processor = std::make_unique<image::ImageProcessor>(processor_config(c.preprocess, folder, file));
+  m.processor = std::make_unique<image::ImageProcessor>(resolve_preprocessing(c.preprocess, folder, file));
   m.decode = m.processor->decode_options();
   m.decode.max_pixels = max_pixels;
   check_preprocessing_fits(*m.backbone, *m.processor, where(c.preprocess.place, "preprocess"));
