@@ -77,7 +77,7 @@ std::size_t find_head(const SinkConfig& c, const std::string& context, const Sin
   }
   std::vector<std::size_t> found;
   for (std::size_t i = 0; i < ctx.heads.size(); ++i)
-    if (ctx.heads[i].type == type) found.push_back(i);
+    if (ctx.heads[i].kind == type) found.push_back(i);
   if (found.empty())
     throw ConfigError(where + ": needs a " + type +
                       " head; add one to heads (or name another head with 'head:')");
@@ -209,7 +209,7 @@ std::unique_ptr<Sink> make_safetensors(const SinkConfig& c, const std::string& c
   std::vector<std::size_t> heads;
   if (c.heads.empty()) {
     for (std::size_t i = 0; i < ctx.heads.size(); ++i)
-      if (ctx.heads[i].type != "classification") heads.push_back(i);
+      if (ctx.heads[i].kind != "classification") heads.push_back(i);
     if (heads.empty())
       throw ConfigError(where +
                         ": no head to write besides classification heads; add a feature_maps or "

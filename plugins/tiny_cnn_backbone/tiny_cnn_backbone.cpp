@@ -79,11 +79,16 @@ class TinyCnn final : public visbone::Backbone {
     return shapes;
   }
   int pooled_channels() const override { return static_cast<int>(layers_.back().weight.dim(0)); }
+  // Any height and width of at least one pixel: the padded stride-2 convolutions take every size.
+  int input_channels() const override { return in_channels_; }
+  void check_input(const Shape& nchw) const override {
+    if (nchw.size() != 4 || nchw[1] != in_channels_ || nchw[0] < 1 || nchw[2] < 1 || nchw[3] < 1)
+      throw ShapeError("tiny_cnn: input " + visbone::shape_str(nchw) + ", expected (N, " +
+                       std::to_string(in_channels_) + ", H, W)");
+  }
 
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override {
-    if (batch.rank() != 4 || batch.dim(1) != in_channels_ || batch.dim(0) < 1)
-      throw ShapeError("tiny_cnn: input " + visbone::shape_str(batch.shape()) + ", expected (N, " +
-                       std::to_string(in_channels_) + ", H, W)");
+    check_input(batch.shape());
     if (request.logits)
       throw NotFoundError("tiny_cnn: logits requested, but this backbone has no classifier");
     const auto names = stage_names();

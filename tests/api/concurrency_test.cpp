@@ -86,6 +86,7 @@ class ProbeBackbone final : public Backbone {
     return {{"stem", {4, 2}}, {"stage1", {8, 4}}};
   }
   int pooled_channels() const override { return 8; }
+  int input_channels() const override { return 3; }
   ForwardResult forward(const Tensor& batch, const ForwardRequest&) override {
     const int now = ++inside;
     int seen = max_inside.load();

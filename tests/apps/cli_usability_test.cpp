@@ -165,5 +165,23 @@ TEST(CliUsability, RunLoadsPluginsGivenOnTheCommandLine) {
   EXPECT_THAT(testing::read_file(d / "out.jsonl"), HasSubstr("\"embedding\":["));
 }
 
+// A plugin backbone gets the build-time input check BiT gets, through the Backbone contract: preprocessing
+// that makes 3-channel images for a 1-channel tiny_cnn is refused before any input is read.
+TEST(CliUsability, PluginBackboneInputsAreCheckedWhenThePipelineIsBuilt) {
+  const testing::TempDir d;
+  d.write("in/a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
+  const auto config = d.write("p.yaml",
+                              "source: {type: folder, path: in}\n"
+                              "model: {type: tiny_cnn, in_channels: 1, channels: [8, 16], seed: 7}\n"
+                              "preprocess: {from: defaults, size: {shortest_edge: 32}, crop_size: 32}\n"
+                              "heads: [{type: embedding}]\n"
+                              "sinks: [{type: jsonl, path: out.jsonl}]\n");
+  const auto r = testing::run_visbone_line("run " + config.string() + " --progress none --plugin " + TINY_CNN_PLUGIN,
+                                           {{"VISBONE_PLUGIN_PATH", std::nullopt}});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("preprocess: image_mean has 3 entries but the model takes 1-channel inputs"));
+  EXPECT_FALSE(fs::exists(d / "out.jsonl"));
+}
+
 }  // namespace
 }  // namespace visbone

@@ -160,6 +160,7 @@ class WithoutClassifier final : public Backbone {
   std::vector<std::string> out_features() const override { return inner_->out_features(); }
   std::map<std::string, StageShape> output_shape() const override { return inner_->output_shape(); }
   int pooled_channels() const override { return inner_->pooled_channels(); }
+  int input_channels() const override { return inner_->input_channels(); }
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override {
     return inner_->forward(batch, request);
   }

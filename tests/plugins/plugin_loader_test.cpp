@@ -1,6 +1,6 @@
 // Loading plugins: the example plugins register their components with the file as origin; libraries built
-// for another ABI, without the entry point, that are no shared library at all, whose registration fails or
-// that take a registered name are refused with messages saying so.
+// against another plugin ABI fingerprint, without the entry point, that are no shared library at all, whose
+// registration fails or that take a registered name are refused with messages saying so.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -41,23 +41,40 @@ TEST(PluginLoader, LoadsTheExamplePluginsWithTheirFileAsOrigin) {
   EXPECT_EQ(r.plugins().size(), 2u);
 }
 
-TEST(PluginLoader, RefusesALibraryBuiltForAnotherAbiVersion) {
+TEST(PluginLoader, RefusesALibraryBuiltAgainstAnotherFingerprintBeforeRunningAnyOfItsCode) {
+  const visbone::testing::TempDir tmp;
+  const fs::path trace = tmp / "static_constructor_ran";
+  ASSERT_EQ(::setenv("VISBONE_TEST_PLUGIN_RAN", trace.c_str(), 1), 0);
   Registry r;
   const auto msg = message_of([&] { load_plugin(r, WRONG_ABI_PLUGIN); });
+  ::unsetenv("VISBONE_TEST_PLUGIN_RAN");
   EXPECT_THAT(msg, HasSubstr(fs::canonical(WRONG_ABI_PLUGIN).string()));
-  EXPECT_THAT(msg, HasSubstr("built for visbone plugin ABI version " +
-                             std::to_string(VISBONE_PLUGIN_ABI_VERSION + 1) + ", this program uses version " +
-                             std::to_string(VISBONE_PLUGIN_ABI_VERSION)));
+  EXPECT_THAT(msg, HasSubstr(std::string("built against visbone plugin ABI fingerprint 0123456789abcdef, "
+                                         "this program's is ") +
+                             VISBONE_PLUGIN_ABI_FINGERPRINT_STRING + " (visbone "));
   EXPECT_THAT(msg, HasSubstr("rebuild the plugin"));
+  EXPECT_FALSE(fs::exists(trace)) << "the refused plugin's static constructor ran";
   EXPECT_THROW(load_plugin(r, WRONG_ABI_PLUGIN), PluginError);
   EXPECT_TRUE(r.list().empty());
   EXPECT_TRUE(r.plugins().empty());
 }
 
+TEST(PluginLoader, TheFingerprintIsSixteenHexDigitsInTheEntryPointsName) {
+  const std::string fingerprint = VISBONE_PLUGIN_ABI_FINGERPRINT_STRING;
+  ASSERT_EQ(fingerprint.size(), 16u);
+  EXPECT_EQ(fingerprint.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(std::string(VISBONE_PLUGIN_ENTRY_POINT_NAME), "visbone_plugin_entry_" + fingerprint);
+  // What it is made of, as the refusal message shows it.
+  const std::string inputs = VISBONE_PLUGIN_ABI_INPUTS;
+  for (const char* part : {"visbone ", "public headers ", "yaml-cpp ", "_GLIBCXX_USE_CXX11_ABI=", "BOOST_VERSION=",
+                           "sizeof(Tensor)=", "sizeof(registry::Params)=", "sizeof(HeadResult)="})
+    EXPECT_THAT(inputs, HasSubstr(part));
+}
+
 TEST(PluginLoader, RefusesALibraryWithoutTheEntryPoint) {
   Registry r;
   const auto msg = message_of([&] { load_plugin(r, NO_ENTRY_PLUGIN); });
-  EXPECT_THAT(msg, HasSubstr("does not export the entry point 'visbone_plugin_entry'"));
+  EXPECT_THAT(msg, HasSubstr("does not export the entry point '" VISBONE_PLUGIN_ENTRY_POINT_NAME "'"));
   EXPECT_THAT(msg, HasSubstr("VISBONE_PLUGIN(...)"));
   EXPECT_THROW(load_plugin(r, NO_ENTRY_PLUGIN), PluginError);
 }
@@ -69,14 +86,14 @@ TEST(PluginLoader, RefusesFilesThatAreNoSharedLibrary) {
   const fs::path text = tmp / "not_a_plugin.so";
   std::ofstream(text) << "not a library";
   EXPECT_THAT(message_of([&] { load_plugin(r, text); }), HasSubstr("not a shared library (no ELF header)"));
-  // An ELF file the loader cannot map (a truncated library) gets the loader's own explanation.
+  // A truncated library is refused while its symbol table is read, before the dynamic loader sees it.
   {
     std::ifstream in(FEWSHOT_PLUGIN, std::ios::binary);
     std::string head(256, '\0');
     in.read(head.data(), static_cast<std::streamsize>(head.size()));
     std::ofstream(text, std::ios::binary) << head;
   }
-  EXPECT_THAT(message_of([&] { load_plugin(r, text); }), HasSubstr("the dynamic loader refused it"));
+  EXPECT_THAT(message_of([&] { load_plugin(r, text); }), HasSubstr("cannot read its symbol table"));
   EXPECT_THAT(message_of([&] { load_plugin(r, tmp.path()); }), HasSubstr("not a regular file"));
 }
 

@@ -50,7 +50,7 @@ TEST(ListCli, ShowsPluginComponentsWithTheirFile) {
 
   const auto bad = run(std::nullopt, "--plugin " + std::string(NO_ENTRY_PLUGIN));
   EXPECT_EQ(bad.status, 1);
-  EXPECT_THAT(bad.out, HasSubstr("does not export the entry point 'visbone_plugin_entry'"));
+  EXPECT_THAT(bad.out, HasSubstr("does not export the entry point 'visbone_plugin_entry_"));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ class FakeBackbone final : public Backbone {
     return {{"stem", {8, 2}}, {"s1", {16, 4}}, {"s2", {32, 8}}};
   }
   int pooled_channels() const override { return 32; }
+  int input_channels() const override { return 3; }
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override {
     ForwardResult r;
     for (const auto& s : request.stages)

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "visbone/registry/installed_plugins.h"
 #include "visbone/registry/plugin_api.h"
@@ -35,6 +37,39 @@ bool has_elf_header(const fs::path& file) {
   return in.read(magic.data(), magic.size()) && magic == std::array<char, 4>{'\x7f', 'E', 'L', 'F'};
 }
 
+// Reads the library's exported symbols from its file (Boost.DLL's library_info: no loading, none of its code
+// runs) and refuses it unless it exports this build's entry point; one built against other headers says
+// which fingerprint it was built for.
+void check_entry_point(const fs::path& path) {
+  std::vector<std::string> symbols;
+  try {
+    boost::dll::library_info info(path);
+    symbols = info.symbols();
+  } catch (const std::exception& e) {
+    throw PluginError("plugin " + path.string() + ": cannot read its symbol table: " + e.what());
+  }
+  const std::string_view prefix = VISBONE_PLUGIN_ENTRY_POINT_PREFIX;
+  std::vector<std::string> others;
+  for (const auto& s : symbols) {
+    if (s == VISBONE_PLUGIN_ENTRY_POINT_NAME) return;
+    if (s.starts_with(prefix)) others.push_back(s.substr(prefix.size()));
+  }
+  const std::string ours = VISBONE_PLUGIN_ABI_FINGERPRINT_STRING;
+  if (!others.empty()) {
+    std::string theirs;
+    for (const auto& o : others) theirs += (theirs.empty() ? "" : ", ") + o;
+    throw PluginError("plugin " + path.string() + ": built against visbone plugin ABI fingerprint " + theirs +
+                      ", this program's is " + ours + " (" VISBONE_PLUGIN_ABI_INPUTS
+                      "); rebuild the plugin against this visbone's headers");
+  }
+  if (std::find(symbols.begin(), symbols.end(), "visbone_plugin_entry") != symbols.end())
+    throw PluginError("plugin " + path.string() +
+                      ": built for an older visbone (its entry point has no ABI fingerprint), this program's "
+                      "fingerprint is " + ours + "; rebuild the plugin against this visbone's headers");
+  throw PluginError("plugin " + path.string() + ": does not export the entry point '" VISBONE_PLUGIN_ENTRY_POINT_NAME
+                    "'; a visbone plugin defines it with VISBONE_PLUGIN(...) from visbone/registry/plugin_api.h");
+}
+
 std::string or_unknown(const char* s) {
   return s && *s ? s : "(unnamed)";
 }
@@ -55,6 +90,9 @@ PluginInfo load_plugin(Registry& registry, const fs::path& file) {
                       ": not a shared library (no ELF header); expected a .so built "
                       "against visbone's plugin_api.h");
 
+  // Before loading anything: the entry point's name says which headers the plugin was built against.
+  check_entry_point(path);
+
   std::lock_guard lock(loader_mutex());
   // Resolve every symbol now, so a library missing one fails here with the loader's message instead of
   // crashing the first time the function is called.
@@ -65,23 +103,11 @@ PluginInfo load_plugin(Registry& registry, const fs::path& file) {
                       ": the dynamic loader refused it: " + (why ? std::string(why) : ec.message()));
   }
   if (!lib.has(VISBONE_PLUGIN_ENTRY_POINT_NAME))
-    throw PluginError(
-        "plugin " + path.string() +
-        ": does not export the entry point '" VISBONE_PLUGIN_ENTRY_POINT_NAME
-        "'; a visbone plugin defines it with VISBONE_PLUGIN(...) from visbone/registry/plugin_api.h");
+    throw PluginError("plugin " + path.string() + ": the loaded library has no '" VISBONE_PLUGIN_ENTRY_POINT_NAME
+                      "' although its symbol table lists it");
   const auto entry = lib.get<const VisbonePluginDescriptor*()>(VISBONE_PLUGIN_ENTRY_POINT_NAME);
   const VisbonePluginDescriptor* d = entry();
   if (!d) throw PluginError("plugin " + path.string() + ": its entry point returned no descriptor");
-  // Only the first field is read before the version is known to match: the rest may be laid out differently.
-  if (d->abi_version != VISBONE_PLUGIN_ABI_VERSION)
-    throw PluginError("plugin " + path.string() + ": built for visbone plugin ABI version " +
-                      std::to_string(d->abi_version) + ", this program uses version " +
-                      std::to_string(VISBONE_PLUGIN_ABI_VERSION) +
-                      "; rebuild the plugin against this visbone");
-  if (d->cxx_abi != __GXX_ABI_VERSION)
-    throw PluginError("plugin " + path.string() + ": built with C++ ABI " + std::to_string(d->cxx_abi) +
-                      ", this program uses C++ ABI " + std::to_string(__GXX_ABI_VERSION) +
-                      "; rebuild it with the same compiler");
   if (!d->register_components)
     throw PluginError("plugin " + path.string() + ": its descriptor has no register_components function");
 

@@ -85,6 +85,8 @@ class LoadedBackbone final : public Backbone {
   std::map<std::string, StageShape> output_shape() const override;
   int pooled_channels() const override;
   std::optional<LinearClassifier> classifier() const override;
+  int input_channels() const override { return inner_->input_channels(); }
+  void check_input(const Shape& nchw) const override { inner_->check_input(nchw); }
   // Raw stages, pooled features, logits and last_hidden_state as `request` asks (final_norm does not apply
   // here: the request says what it wants). Heads call this one.
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "visbone/core/errors.h"
 #include "visbone/core/tensor.h"
 
 namespace visbone {
@@ -56,6 +57,18 @@ class Backbone {
   virtual ForwardResult forward(const Tensor& batch, const ForwardRequest& request) = 0;
   // The classifier the weights came with, if any; heads use it as the default classification layer.
   virtual std::optional<LinearClassifier> classifier() const { return std::nullopt; }
+  // The channels of the (N, C, H, W) batches it takes; a pipeline checks its preprocessing against it
+  // when it is built.
+  virtual int input_channels() const = 0;
+  // Throws ShapeError when a batch of this (N, C, H, W) shape cannot be run: the wrong rank or channels, or
+  // a size the network cannot take (too small, not divisible where it must be). A pipeline calls it when it
+  // is built with the one size its preprocessing makes, so a bad size fails before any input is read.
+  // The default checks rank, batch and channels; backbones with size constraints add theirs.
+  virtual void check_input(const Shape& nchw) const {
+    if (nchw.size() != 4 || nchw[0] < 1 || nchw[1] != input_channels())
+      throw ShapeError("input " + shape_str(nchw) + ", expected (N, " + std::to_string(input_channels()) +
+                       ", H, W) with N >= 1");
+  }
 };
 
 }  // namespace visbone

@@ -64,11 +64,23 @@ struct HeadContext {
   std::function<Tensor(const std::vector<std::filesystem::path>&)> load_images;
 };
 
+// What a head produces, for sinks to pick and lay out heads by (instead of registry type names).
+struct HeadDescription {
+  // "classification" (records of ranked labels with scores: annotated images, CSV columns), "feature_maps"
+  // (named (C, H, W) stage maps among its tensors: heatmaps), or any other word for other results.
+  std::string kind;
+  int top_k = 0;                    // predictions per input, when known up front
+  std::vector<std::string> labels;  // the labels it can predict, when it has them
+  std::vector<std::string> stages;  // the stage maps among its tensors
+};
+
 class Head {
  public:
   virtual ~Head() = default;
   // Fixed once the head is built.
   virtual HeadNeeds needs() const = 0;
+  // What it produces; fixed once the head is built. Heads that say nothing get an empty kind.
+  virtual HeadDescription describe() const { return {}; }
   // One result per input of the batch. `features` answers (at least) needs().request(). May be called
   // concurrently (with other batches or other heads): heads keep no state between calls.
   virtual std::vector<HeadResult> run(const ForwardResult& features) const = 0;

@@ -54,6 +54,8 @@ class ClassificationHead final : public Head {
   ScoreFunction function() const { return function_; }
 
   HeadNeeds needs() const override;
+  // kind "classification", its top_k and labels.
+  HeadDescription describe() const override { return {"classification", top_k_, classifier_.labels, {}}; }
   // (N, C) pooled features -> (N, K) logits, accumulated in double. ShapeError for another channel count.
   Tensor logits(const Tensor& pooled) const;
   // The score function applied to each row.

@@ -22,6 +22,7 @@ class EmbeddingHead final : public Head {
 
   bool normalize() const { return normalize_; }
   HeadNeeds needs() const override;
+  HeadDescription describe() const override { return {"embedding", 0, {}, {}}; }
   // (N, C) embeddings of a batch.
   Tensor embeddings(const ForwardResult& features) const;
   // Per input: tensor embedding (C); record {"embedding": [...]}.

@@ -32,6 +32,8 @@ class FeatureMapsHead final : public Head {
   const std::string& normed_stage() const { return normed_stage_; }
 
   HeadNeeds needs() const override;
+  // kind "feature_maps", its stages.
+  HeadDescription describe() const override { return {"feature_maps", 0, {}, stages_}; }
   // The (N, C, H, W) maps of a batch, in stages() order.
   std::vector<Tensor> feature_maps(const ForwardResult& features) const;
   // Per input: tensors stage -> (C, H, W); record {"feature_maps": {stage: [C, H, W]}}.

@@ -20,8 +20,9 @@ namespace visbone::pipeline {
 struct HeadInfo {
   std::string name;  // keys its results
   std::string type;  // its registry type (classification, feature_maps, embedding, or a plugin's)
-  int top_k = 0;     // predictions per input, when known up front (the classification head's top_k)
-  std::vector<std::string> stages;  // stage maps among its tensors (the feature_maps head's stages)
+  std::string kind;  // what it produces, as its describe() says: sinks pick heads by it, not by type
+  int top_k = 0;     // predictions per input, when known up front (describe().top_k)
+  std::vector<std::string> stages;  // stage maps among its tensors (describe().stages)
 };
 
 struct SinkContext {

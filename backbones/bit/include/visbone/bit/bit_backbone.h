@@ -46,6 +46,9 @@ class BitBackbone : public Backbone {
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
   // classifier.1 with the config's id2label, when the checkpoint has it.
   std::optional<LinearClassifier> classifier() const override;
+  // num_channels of its config; the sizes it can take follow from its stem and strides (BitModel::check_input).
+  int input_channels() const override { return model_->config().num_channels; }
+  void check_input(const Shape& nchw) const override { model_->check_input(nchw); }
   // The feature maps of the configured selection, in out_features order (transformers' BackboneOutput).
   std::vector<Tensor> feature_maps(const Tensor& batch);
 

@@ -1,0 +1,210 @@
+// Assembling a pipeline from its config: plugins, sources, the backbone (a hub id fetched once), the
+// preprocessing checked against the backbone, heads and sinks, each built through the registry.
+#include <iostream>
+#include <set>
+
+#include "input_check.h"
+#include "pipeline_impl.h"
+#include "preprocessing.h"
+#include "sink_support.h"
+#include "visbone/api/register_builtins.h"
+#include "visbone/bit/bit_presets.h"
+#include "visbone/core/errors.h"
+#include "visbone/core/model_name.h"
+#include "visbone/hub/hub.h"
+#include "visbone/registry/plugin_loader.h"
+#include "yaml_fields.h"
+
+namespace visbone::pipeline {
+
+namespace fs = std::filesystem;
+namespace {
+
+std::string where(const ConfigPlace& p, const std::string& what) {
+  return p.str() + ": " + what;
+}
+
+
+// A path named in the config must exist; checked before anything is loaded, named absolutely.
+void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return;
+  throw ConfigError(where(place, key + ": " + fs::absolute(path, ec).lexically_normal().string() +
+                                     " does not exist"));
+}
+
+std::string names_list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s.empty() ? "none" : s;
+}
+
+// The error for a `type:` that is neither built in nor registered by a plugin.
+[[noreturn]] void unknown_type(const YAML::Node& spec, const std::string& file, const std::string& context,
+                               const std::string& kind, const std::string& type,
+                               std::vector<std::string> builtin, const std::vector<std::string>& registered) {
+  std::vector<std::string> all = builtin;
+  all.insert(all.end(), registered.begin(), registered.end());
+  std::string msg = context + ".type: unknown " + kind + " type '" + type + "'";
+  if (const auto near = detail::closest(type, all); !near.empty()) msg += "; did you mean '" + near + "'?";
+  msg += " (built in: " + names_list(builtin) + "; from plugins: " + names_list(registered) + ")";
+  throw ConfigError(detail::place_of(spec["type"], file).str() + ": " + msg);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.config = std::move(config);
+  m.app = app_registry;
+  const PipelineConfig& c = m.config;
+  const std::string file = c.file.string();
+  hub::ResolveOptions hub_options;
+  hub_options.with_processor_config = true;  // the pipeline preprocesses
+  register_builtins(m.registry, hub_options);
+  registry::load_plugins_from_env(m.registry);
+  for (std::size_t i = 0; i < c.plugins.size(); ++i)
+    require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
+                 "plugins[" + std::to_string(i) + "]");
+  for (const auto& p : c.plugins) {
+    try {
+      registry::load_plugin(m.registry, p);
+    } catch (const Error& e) {
+      throw ConfigError(file + ": plugins: " + e.what());
+    }
+  }
+
+  // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded.
+  const std::int64_t max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
+  std::vector<std::unique_ptr<Source>> sources;
+  for (std::size_t i = 0; i < c.sources.size(); ++i) {
+    const SourceConfig& s = c.sources[i];
+    if (s.type != SourceType::plugin) {
+      sources.push_back(make_source(s, max_pixels));
+      continue;
+    }
+    const auto* r = m.lookup(registry::ComponentKind::source, s.type_name);
+    if (!r)
+      unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
+                   "source", s.type_name,
+                   m.builtin_names(registry::ComponentKind::source, {"files", "folder", "glob", "list", "video"}),
+                   m.names(registry::ComponentKind::source, false));
+    sources.push_back(adapt_source(r->build_source(registry::Params(s.spec, file, c.base_dir))));
+  }
+  m.source = concat_sources(std::move(sources));
+
+  // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
+  // folder can also provide preprocessor_config.json.
+  YAML::Node spec(YAML::NodeType::Map);
+  for (const auto& kv : c.model.spec)
+    if (kv.first.Scalar() != "preset") spec[kv.first] = kv.second;
+  const YAML::Node& read = spec;  // const lookups never add keys the backbone would then see as unknown
+  if (!read["type"]) spec["type"] = c.model.type;
+  const std::string revision =
+      read["revision"] && read["revision"].IsScalar() ? read["revision"].Scalar() : "main";
+  std::optional<fs::path> folder;
+  const auto fetch = [&](const std::string& id, const YAML::Node& at) {
+    try {
+      hub::ResolveOptions o;
+      o.revision = revision;
+      o.with_processor_config = true;  // the pipeline preprocesses
+      return hub::hub_model(id, o);
+    } catch (const Error& e) {
+      throw NotFoundError(detail::place_of(at, file).str() + ": model: " + e.what());
+    }
+  };
+  if (const YAML::Node ckpt = c.model.spec["checkpoint"]; ckpt && ckpt.IsScalar()) {
+    // The one model-name rule: an existing path (relative to the YAML's folder), else a hub id.
+    const ModelName name = classify_model_name(ckpt.Scalar(), c.base_dir);
+    if (name.kind == ModelName::Kind::path) {
+      if (fs::is_directory(name.path)) folder = name.path;
+    } else if (name.kind == ModelName::Kind::hub_id) {
+      folder = fetch(ckpt.Scalar(), ckpt);
+      spec["checkpoint"] = folder->string();
+    } else {
+      throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " +
+                        model_name_not_found(name, "a checkpoint folder, a .npz file or a hub id"));
+    }
+  } else if (!read["config"]) {
+    for (const auto& preset : bit::bit_presets())
+      if (preset.name == c.model.type && !preset.model_id.empty()) {
+        folder = fetch(preset.model_id, c.model.spec);
+        spec["checkpoint"] = folder->string();
+      }
+  }
+  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults")
+    require_path(c.preprocess.from, c.preprocess.place, "preprocess.from");
+  const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
+  if (!backbones)
+    unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
+                 "model", "backbone", c.model.type, m.builtin_names(registry::ComponentKind::backbone),
+                 m.names(registry::ComponentKind::backbone, false));
+  try {
+    m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
+  } catch (const ConfigError& e) {
+    // Errors raised past the parameters (the stage selection, checked by the model) carry the file but no
+    // position; point them at the selection, or at the model.
+    const std::string msg = e.what();
+    if (msg.rfind(file + ": ", 0) != 0) throw;
+    const YAML::Node at = c.model.spec["out_features"]  ? YAML::Node(c.model.spec["out_features"])
+                          : c.model.spec["out_indices"] ? YAML::Node(c.model.spec["out_indices"])
+                                                        : YAML::Node(c.model.spec);
+    throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
+  }
+
+  m.processor = std::make_unique<image::ImageProcessor>(resolve_preprocessing(c.preprocess, folder, file));
+  m.decode = m.processor->decode_options();
+  m.decode.max_pixels = max_pixels;
+  check_preprocessing_fits(*m.backbone, *m.processor, where(c.preprocess.place, "preprocess"));
+
+  // Heads that embed reference images while they are built (the few-shot head) see them exactly as the
+  // pipeline will see its inputs.
+  HeadContext context{*m.backbone, [&m](const std::vector<fs::path>& paths) {
+                        std::vector<image::Image> images;
+                        for (const auto& p : paths) images.push_back(image::read_image(p, m.decode));
+                        return m.processor->preprocess(images);
+                      }};
+  for (std::size_t i = 0; i < c.heads.size(); ++i) {
+    const HeadConfig& hc = c.heads[i];
+    registry::Params params(hc.spec, file, c.base_dir);
+    (void)params.has("name");  // the pipeline's key, read above; not the factory's
+    const auto* r = m.lookup(registry::ComponentKind::head, hc.type);
+    if (!r)
+      unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type,
+                   m.builtin_names(registry::ComponentKind::head), m.names(registry::ComponentKind::head, false));
+    m.heads.push_back(r->build_head(params, context));
+    merge_into(m.request, m.heads.back()->needs());
+    HeadDescription d = m.heads.back()->describe();
+    m.labels.insert(d.labels.begin(), d.labels.end());
+    m.head_info.push_back({hc.name, hc.type, std::move(d.kind), d.top_k, std::move(d.stages)});
+  }
+
+  SinkContext ctx;
+  ctx.config = &m.config;
+  ctx.heads = m.head_info;
+  ctx.processor = m.processor.get();
+  std::set<fs::path> paths;
+  for (std::size_t i = 0; i < c.sinks.size(); ++i) {
+    const SinkConfig& s = c.sinks[i];
+    const std::string context_name = "sinks[" + std::to_string(i) + "]";
+    if (s.type == SinkType::plugin) {
+      const auto* r = m.lookup(registry::ComponentKind::sink, s.type_name);
+      if (!r)
+        unknown_type(s.spec, file, context_name, "sink", s.type_name,
+                     m.builtin_names(registry::ComponentKind::sink, {"jsonl", "csv", "safetensors",
+                                                                     "annotated_images", "heatmap", "contact_sheet"}),
+                     m.names(registry::ComponentKind::sink, false));
+      m.sinks.push_back(detail::adapt_sink(r->build_sink(registry::Params(s.spec, file, c.base_dir)),
+                                           m.head_info, s.type_name));
+      continue;
+    }
+    const fs::path out = c.output_path(s.path);
+    if (!paths.insert(out).second)
+      throw ConfigError(
+          where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
+    m.sinks.push_back(make_sink(s, context_name, ctx));
+    m.keep_images = m.keep_images || m.sinks.back()->needs_image();
+  }
+}
+
+}  // namespace visbone::pipeline

@@ -1,0 +1,61 @@
+// What a built pipeline holds (Pipeline::Impl): its registry, the components assembled from the config
+// (assemble.cpp) and what the flow graph (pipeline.cpp) needs to run them.
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "visbone/core/backbone.h"
+#include "visbone/core/head.h"
+#include "visbone/image/decode.h"
+#include "visbone/image/image_processor.h"
+#include "visbone/pipeline/config.h"
+#include "visbone/pipeline/pipeline.h"
+#include "visbone/pipeline/sink.h"
+#include "visbone/pipeline/source.h"
+#include "visbone/registry/registry.h"
+
+namespace visbone::pipeline {
+
+struct Pipeline::Impl {
+  PipelineConfig config;
+  registry::Registry registry;               // built-ins and the config's plugins
+  const registry::Registry* app = nullptr;   // the application's components, for types the first lacks
+  // The registry that has `name`, or null; and every name of a kind, for messages.
+  const registry::Registry* lookup(registry::ComponentKind kind, const std::string& name) const {
+    if (registry.contains(kind, name)) return &registry;
+    return app && app->contains(kind, name) ? app : nullptr;
+  }
+  // Every name of a kind that came from `origin` (built-in or not), for messages.
+  std::vector<std::string> names(registry::ComponentKind kind, bool builtin) const {
+    std::vector<std::string> all;
+    for (const auto* r : {&registry, app})
+      if (r)
+        for (auto& n : r->names(kind))
+          if ((r->info(kind, n).origin == registry::kBuiltin) == builtin &&
+              std::find(all.begin(), all.end(), n) == all.end())
+            all.push_back(std::move(n));
+    return all;
+  }
+  // The built-in names, those the pipeline builds itself (`own`) first.
+  std::vector<std::string> builtin_names(registry::ComponentKind kind, std::vector<std::string> own = {}) const {
+    for (auto& n : names(kind, true)) own.push_back(std::move(n));
+    return own;
+  }
+  std::unique_ptr<Source> source;
+  std::unique_ptr<Backbone> backbone;
+  std::unique_ptr<image::ImageProcessor> processor;
+  image::DecodeOptions decode;
+  std::vector<std::unique_ptr<Head>> heads;
+  std::vector<HeadInfo> head_info;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  ForwardRequest request;
+  std::set<std::string> labels;  // the classification heads' class names, to spot folder labels they lack
+  bool keep_images = false;
+  bool ran = false;
+};
+
+}  // namespace visbone::pipeline
