@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "visbone/core/errors.h"
+#include "visbone/core/stale_temp_files.h"
 
 namespace visbone::pipeline {
 
@@ -44,6 +45,8 @@ std::FILE* open_exclusive(const fs::path& temp, const fs::path& path) {
       throw IoError(path.string() + ": cannot create folder " + path.parent_path().string() + ": " +
                     ec.message());
   }
+  // Leftovers of killed runs in this folder go before this run adds its own.
+  remove_dead_temp_files_once(path.parent_path());
   const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0)
     throw IoError(path.string() + ": cannot create temporary file " + temp.string() + ": " +
