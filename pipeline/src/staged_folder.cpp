@@ -4,34 +4,19 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "visbone/core/errors.h"
 #include "visbone/core/stale_temp_files.h"
+#include "visbone/pipeline/atomic_file.h"
 
 namespace visbone::pipeline {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<unsigned> counter{0};
-
-// "<parent>/.<name>.<kind>.<pid>.<n>": hidden, and named so that remove_dead_temp_files knows it.
-fs::path beside(const fs::path& destination, const char* kind) {
-  std::string name = ".";  // appended piece by piece: g++ 12 warns (-Wrestrict) about "." + string
-  name += destination.filename().string();
-  name += '.';
-  name += kind;
-  name += '.';
-  name += std::to_string(::getpid());
-  name += '.';
-  name += std::to_string(counter++);
-  return destination.parent_path() / name;
-}
 
 fs::path parent_of(const fs::path& p) {
   return p.parent_path().empty() ? fs::path(".") : p.parent_path();
@@ -55,7 +40,7 @@ StagedFolder::StagedFolder(fs::path destination) : destination_(std::move(destin
   if (ec) throw IoError(destination_.string() + ": cannot create folder " + parent_of(destination_).string() +
                         ": " + ec.message());
   remove_dead_temp_files(parent_of(destination_));
-  staging_ = beside(destination_, "staging");
+  staging_ = hidden_temp_path(destination_, "staging");
   if (!fs::create_directory(staging_, ec) || ec)
     throw IoError(destination_.string() + ": cannot create staging folder " + staging_.string() + ": " +
                   (ec ? ec.message() : "it exists"));
@@ -81,7 +66,7 @@ void StagedFolder::commit() {
   } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
     // A file system without exchange: two renames. Between them the destination is briefly absent (never
     // mixed); the old folder stays under a hidden name until removed.
-    old = beside(destination_, "old");
+    old = hidden_temp_path(destination_, "old");
     if (::rename(destination_.c_str(), old.c_str()) != 0)
       throw IoError(destination_.string() + ": cannot move the old folder aside: " + std::strerror(errno));
     if (::rename(staging_.c_str(), destination_.c_str()) != 0) {
