@@ -1,8 +1,9 @@
 // `visbone convert SRC --to hf|timm DEST [--dtype f32|f16|bf16]`: moves BiT weights between ecosystems. SRC
 // is any format visbone reads (transformers or timm folder, .npz); DEST gets config.json + model.safetensors
-// in the chosen naming, stored in the source's dtype unless --dtype says otherwise.
+// in the chosen naming, stored in the source's dtype unless --dtype says otherwise. DEST is replaced as a whole:
+// the files are written and synced in a staging folder that is then swapped in, so a full disk or a kill
+// leaves the previous DEST as it was, never one file of each conversion.
 #include <boost/json.hpp>
-#include <fstream>
 #include <iostream>
 
 #include "args.h"
@@ -12,6 +13,9 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json_writer.h"
 #include "visbone/core/safetensors.h"
+#include "visbone/core/stale_temp_files.h"
+#include "visbone/pipeline/atomic_file.h"
+#include "visbone/pipeline/staged_folder.h"
 
 namespace visbone::app {
 namespace {
@@ -60,6 +64,23 @@ DType source_dtype(const fs::path& src, bit::WeightFormat format) {
     for (const auto& t : weights.tensors()) see(t.dtype);
   }
   return found && *found != DType::F64 ? *found : DType::F32;
+}
+
+// DEST is replaced as a whole, so it may hold only what an earlier convert wrote (and temporary files of
+// killed ones); anything else would be lost with it.
+void check_replaceable(const fs::path& dest) {
+  std::error_code ec;
+  if (!fs::exists(dest, ec)) return;
+  if (!fs::is_directory(dest, ec)) throw ConfigError(dest.string() + ": exists and is not a folder");
+  std::string others;
+  for (const auto& e : fs::directory_iterator(dest)) {
+    const std::string name = e.path().filename().string();
+    if (name == "config.json" || name == "model.safetensors" || temp_file_owner(name)) continue;
+    others += (others.empty() ? "" : ", ") + name;
+  }
+  if (!others.empty())
+    throw ConfigError(dest.string() + " holds files convert did not write (" + others +
+                      "); convert replaces the whole folder, so choose a new folder or one it wrote before");
 }
 
 DType dtype_option(const std::string& value) {
@@ -112,13 +133,15 @@ int convert(const Args& args) {
     }
   }
   const fs::path dest = vm["dest"].as<std::string>();
-  fs::create_directories(dest);
+  check_replaceable(dest);
   const json::value config = to == "hf" ? w.config.to_json() : timm_config_json(w.config);
   const auto tensors = to == "hf" ? w.tensors : bit::to_timm_names(w.tensors);
-  write_safetensors(dest / "model.safetensors", tensors, {}, *dtype);
-  const fs::path tmp = dest / ".config.json.tmp";
-  std::ofstream(tmp) << to_json_text(config, JsonStyle::pretty) << "\n";
-  fs::rename(tmp, dest / "config.json");
+  pipeline::StagedFolder staged(dest);
+  write_safetensors(staged.path() / "model.safetensors", tensors, {}, *dtype);
+  pipeline::AtomicFile config_file(staged.path() / "config.json");
+  config_file.write(to_json_text(config, JsonStyle::pretty) + "\n");
+  config_file.commit();
+  staged.commit();
   std::cerr << "wrote " << tensors.size() << " tensors (" << to << " names, " << dtype_name(*dtype) << ") to "
             << dest.string() << "\n";
   return 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "visbone/core/errors.h"
+#include "visbone/core/stale_temp_files.h"
 
 namespace visbone::pipeline {
 
@@ -23,19 +24,6 @@ std::string errno_text(int e) {
   return std::strerror(e);
 }
 
-// "<dir>/.<name>.<tag>.<pid>.<n>": hidden (so folder sources skip it) and unique per process and call.
-fs::path temp_name(const fs::path& path, const char* tag) {
-  std::string name = ".";
-  name += path.filename().string();
-  name += '.';
-  name += tag;
-  name += '.';
-  name += std::to_string(::getpid());
-  name += '.';
-  name += std::to_string(counter.fetch_add(1));
-  return path.parent_path() / name;
-}
-
 std::FILE* open_exclusive(const fs::path& temp, const fs::path& path) {
   if (!path.parent_path().empty()) {
     std::error_code ec;
@@ -44,6 +32,8 @@ std::FILE* open_exclusive(const fs::path& temp, const fs::path& path) {
       throw IoError(path.string() + ": cannot create folder " + path.parent_path().string() + ": " +
                     ec.message());
   }
+  // Leftovers of killed runs in this folder go before this run adds its own.
+  remove_dead_temp_files_once(path.parent_path());
   const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0)
     throw IoError(path.string() + ": cannot create temporary file " + temp.string() + ": " +
@@ -60,7 +50,20 @@ std::FILE* open_exclusive(const fs::path& temp, const fs::path& path) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(fs::path path) : path_(std::move(path)), temp_(temp_name(path_, "tmp")) {
+fs::path hidden_temp_path(const fs::path& path, const char* tag) {
+  // Built piece by piece: g++ 12 warns (-Wrestrict) about "." + string.
+  std::string name = ".";
+  name += path.filename().string();
+  name += '.';
+  name += tag;
+  name += '.';
+  name += std::to_string(::getpid());
+  name += '.';
+  name += std::to_string(counter.fetch_add(1));
+  return path.parent_path() / name;
+}
+
+AtomicFile::AtomicFile(fs::path path) : path_(std::move(path)), temp_(hidden_temp_path(path_, "tmp")) {
   file_ = open_exclusive(temp_, path_);
 }
 
@@ -95,7 +98,7 @@ void write_file_atomic(const fs::path& path, std::span<const unsigned char> byte
   f.commit();
 }
 
-ScratchFile::ScratchFile(const fs::path& near) : path_(temp_name(near, "part")) {
+ScratchFile::ScratchFile(const fs::path& near) : path_(hidden_temp_path(near, "part")) {
   file_ = open_exclusive(path_, near);
 }
 

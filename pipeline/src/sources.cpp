@@ -11,6 +11,7 @@
 #endif
 
 #include "visbone/core/errors.h"
+#include "visbone/core/file_kind.h"
 #include "visbone/pipeline/source.h"
 
 namespace visbone::pipeline {
@@ -69,6 +70,7 @@ bool could_contain(const std::vector<std::string>& pat, const std::vector<std::s
 
 // A depth-first walk in sorted order (each folder's entries sorted by name), holding one listing per level.
 // Hidden entries (names starting with '.') are skipped, as are symlinked folders (which can form cycles).
+// FIFOs, devices and sockets the filter accepts come out as errors: reading one could block forever.
 class Walker {
  public:
   struct Entry {
@@ -110,7 +112,9 @@ class Walker {
         }
         continue;
       }
-      if (accept_(rel, path)) return Entry{path, rel, {}};
+      if (!accept_(rel, path)) continue;
+      if (const auto kind = special_file_kind(path)) return Entry{path, rel, special_file_message(path, *kind)};
+      return Entry{path, rel, {}};
     }
     return std::nullopt;
   }
@@ -135,9 +139,9 @@ class Walker {
       const auto st = it->status(e2);
       if (fs::is_directory(st)) {
         if (!fs::is_symlink(link)) f.entries.emplace_back(name, true);
-      } else if (fs::is_regular_file(st) || (fs::is_symlink(link) && !fs::exists(st))) {
-        // Broken links are kept so they are reported as failed inputs instead of vanishing; FIFOs and devices
-        // are skipped because reading one could block forever.
+      } else {
+        // Broken links are kept so they are reported as failed inputs instead of vanishing; so are FIFOs and
+        // devices, which next() reports without opening.
         f.entries.emplace_back(name, false);
       }
     }
@@ -207,6 +211,7 @@ class FilesSource : public Source {
     SourceItem item;
     item.id = p.string();
     item.path = p.string();
+    if (const auto kind = special_file_kind(p)) item.error = special_file_message(p, *kind);
     if (labels_) item.label = parent_name(p);
     return item;
   }
@@ -229,6 +234,7 @@ class ListSource : public Source {
       SourceItem item;
       item.id = line;
       item.path = (p.is_absolute() ? p : file_.parent_path() / p).lexically_normal().string();
+      if (const auto kind = special_file_kind(item.path)) item.error = special_file_message(item.path, *kind);
       if (labels_) item.label = parent_name(p);
       return item;
     }
@@ -279,6 +285,7 @@ class VideoSource : public Source {
 #endif
     }
     if (!cap_.isOpened()) open_error_ = path_.string() + ": OpenCV cannot open this video";
+    else frames_in_header_ = cap_.get(cv::CAP_PROP_FRAME_COUNT);
   }
 
   std::optional<SourceItem> next() override {
@@ -292,20 +299,19 @@ class VideoSource : public Source {
       item.error = open_error_;
       return item;
     }
+    if (reported_) return std::nullopt;  // it stopped early, and that was reported
     if (max_frames_ > 0 && kept_ >= max_frames_) return std::nullopt;
     // Frames between kept ones are only grabbed (demuxed), not decoded.
     while (frame_ % every_ != 0) {
-      if (!cap_.grab()) return std::nullopt;
+      if (!cap_.grab()) return stopped();
       ++frame_;
     }
     cv::Mat m;
-    if (!cap_.read(m)) return std::nullopt;
+    if (!cap_.read(m)) return stopped();
     const std::int64_t index = frame_++;
     ++kept_;
     SourceItem item;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "frame_%06lld", static_cast<long long>(index));
-    item.id = path_.filename().string() + "/" + buf;
+    item.id = frame_id(index);
     item.path = path_.string();
     if (static_cast<std::int64_t>(m.cols) * m.rows > max_pixels_) {
       item.error = item.id + ": frame of " + std::to_string(m.cols) + "x" + std::to_string(m.rows) +
@@ -325,7 +331,7 @@ class VideoSource : public Source {
 
   std::optional<std::uint64_t> count() override {
     if (!open_error_.empty()) return 1;
-    const double frames = cap_.get(cv::CAP_PROP_FRAME_COUNT);
+    const double frames = frames_in_header_;
     if (!(frames > 0)) return std::nullopt;
     std::uint64_t n = (static_cast<std::uint64_t>(frames) + static_cast<std::uint64_t>(every_) - 1) /
                       static_cast<std::uint64_t>(every_);
@@ -341,7 +347,29 @@ class VideoSource : public Source {
   cv::VideoCapture cap_;
   std::string open_error_;
   bool reported_ = false;
+  double frames_in_header_ = 0;  // what the container claims; 0 when it does not say
   std::int64_t frame_ = 0, kept_ = 0;
+
+  std::string frame_id(std::int64_t index) const {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "frame_%06lld", static_cast<long long>(index));
+    return path_.filename().string() + "/" + buf;
+  }
+
+  // The video gave no more frames. Short of the count its container states, it was cut off or damaged:
+  // one failed input at the first missing frame, so the run does not pass for complete.
+  std::optional<SourceItem> stopped() {
+    if (reported_) return std::nullopt;
+    reported_ = true;
+    const auto expected = static_cast<std::int64_t>(frames_in_header_);
+    if (!(frames_in_header_ > 0) || frame_ >= expected) return std::nullopt;
+    SourceItem item;
+    item.id = frame_id(frame_);
+    item.path = path_.string();
+    item.error = path_.string() + ": ended at frame " + std::to_string(frame_) + " of " +
+                 std::to_string(expected) + " (the video is truncated or damaged)";
+    return item;
+  }
 };
 
 class ConcatSource : public Source {

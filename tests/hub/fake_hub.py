@@ -26,6 +26,10 @@ request, reads DIR/control.json, whose keys switch failures on:
   status: N           /resolve/ requests answer HTTP N (a hub outage)
   commit_salt: "S"    changes the commit hash of every repository (main moved)
   body_delay_ms: N    CDN bodies start after N milliseconds
+  drip_ms: N          CDN bodies are sent one byte at a time, N milliseconds apart
+  claim_size: {F: N}  /resolve/ answers for file F claim N bytes (X-Linked-Size, or a HEAD's Content-Length)
+  error_message: "T"  the X-Error-Message of the answers `status` and `cdn_status` ask for (raw, as given)
+  error_body: "T"     their body, instead of a JSON object (raw, as given)
 """
 
 import argparse
@@ -143,24 +147,31 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any(head=False)
 
     # --- answers -------------------------------------------------------------------------------------------
-    def reply(self, status, headers, body=b"", head=False):
+    def reply(self, status, headers, body=b"", head=False, claimed_length=None):
         omit = {h.lower() for h in self.control.get("omit_headers", [])}
         headers = {k: v for k, v in headers.items() if k.lower() not in omit}
         self.answered(status, headers)
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        length = claimed_length if head and claimed_length is not None else len(body)
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         if not head:
             self.wfile.write(body)
 
-    def error(self, status, code, message, head, extra=None):
+    def error(self, status, code, message, head, extra=None, raw=False):
+        """An error answer; with `raw`, error_message and error_body from control.json replace the text."""
+        if raw and "error_message" in self.control:
+            message = self.control["error_message"]
+        body = json.dumps({"error": message}).encode()
+        if raw and "error_body" in self.control:
+            body = self.control["error_body"].encode("utf-8", "surrogateescape")
         headers = {"X-Error-Code": code, "X-Error-Message": message, "Content-Type": "application/json"}
         if code is None:
             del headers["X-Error-Code"]
         headers.update(extra or {})
-        self.reply(status, headers, json.dumps({"error": message}).encode(), head)
+        self.reply(status, headers, body, head)
 
     def answered(self, status, headers):
         self.entry["status"] = status
@@ -208,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
             if auth != f"Bearer {token}":
                 return self.error(401, None, "Invalid credentials in Authorization header", head)
         if control.get("status"):
-            return self.error(int(control["status"]), None, "Service unavailable (test outage)", head)
+            return self.error(int(control["status"]), None, "Service unavailable (test outage)", head, raw=True)
         repo_dir = hub.repo_dir(repo_id)
         if repo_dir is None:
             return self.error(404, "RepoNotFound", "Repository not found", head)
@@ -220,6 +231,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "EntryNotFound", "Entry not found", head, {"X-Repo-Commit": commit})
         git_sha1, sha256 = hub.digests(full)
         size = os.path.getsize(full)
+        claimed = control.get("claim_size", {}).get(filename)
         if filename.endswith(LFS_SUFFIXES):
             q = urllib.parse.urlencode({"file": filename, "X-Amz-Signature": "fake"})
             location = f"http://{hub.cdn_host}:{hub.port}/cdn/{sha256}?{q}"
@@ -227,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
                 "Location": location,
                 "X-Repo-Commit": commit,
                 "X-Linked-Etag": f'"{sha256}"',
-                "X-Linked-Size": str(size),
+                "X-Linked-Size": str(claimed if claimed is not None else size),
                 # The pointer file's ETag: a client that prefers it over X-Linked-Etag names the blob wrongly.
                 "ETag": f'"{hashlib.sha1(sha256.encode()).hexdigest()}"',
             }
@@ -242,7 +254,7 @@ class Handler(BaseHTTPRequestHandler):
         if rng is not None:
             headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{len(data)}"
             return self.reply(206, headers, data[rng[0]:rng[1] + 1], head)
-        return self.reply(200, headers, data, head)
+        return self.reply(200, headers, data, head, claimed_length=claimed)
 
     def cdn(self, sha256, control, head):
         hub = self.hub
@@ -250,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
         if path is None:
             return self.error(404, None, "NoSuchKey", head)
         if control.get("cdn_status"):
-            return self.error(int(control["cdn_status"]), None, "CDN failure (test)", head)
+            return self.error(int(control["cdn_status"]), None, "CDN failure (test)", head, raw=True)
         with open(path, "rb") as f:
             data = f.read()
         status, headers = 200, {"ETag": f'"{sha256}"', "Accept-Ranges": "bytes",
@@ -288,6 +300,13 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             hub.stop.wait(60)  # silent until the client gives up and the test ends
             self.close_connection = True
+            return
+        if control.get("drip_ms"):
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                if hub.stop.wait(int(control["drip_ms"]) / 1000):
+                    return
             return
         if drop:
             self.wfile.write(data[: len(data) // 2])

@@ -2,6 +2,9 @@
 // cleaning and the predictions read from heads' records.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 
 #include "pipeline_test_support.h"
@@ -49,6 +52,16 @@ TEST(AtomicFile, AppearsOnlyOnCommitAndLeavesNothingOtherwise) {
   }
   EXPECT_EQ(testing::read_file(p), "whole");
   EXPECT_EQ(entries(d.path() / "sub"), (std::vector<std::string>{"out.txt"}));
+}
+
+TEST(AtomicFile, TheFirstInAFolderRemovesTempFilesOfDeadProcesses) {
+  TempDir d;
+  const pid_t pid = ::fork();  // a process that is gone by the time the file is made
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  const fs::path stale = d.write("out/.predictions.jsonl.tmp." + std::to_string(pid) + ".0", "killed run");
+  AtomicFile f(d / "out/predictions.jsonl");
+  EXPECT_FALSE(fs::exists(stale));
 }
 
 TEST(SafetensorsStream, PerInputTensorsReadBackExactly) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgproc.hpp>
+#include <random>
 #include <opencv2/videoio.hpp>
 
 #include "pipeline_test_support.h"
@@ -178,6 +179,87 @@ TEST(VideoSource, AFileThatIsNotAVideoIsOneFailedInput) {
   const auto items = drain(*make_source(c, 1000));
   ASSERT_EQ(items.size(), 1u);
   EXPECT_NE(items[0].error.find("cannot open this video"), std::string::npos) << items[0].error;
+}
+
+// A 200-frame MJPEG AVI whose frames differ, so each is a separate JPEG of some size.
+std::string video_of_200_frames(const TempDir& d) {
+  const fs::path p = d.path() / "full.avi";
+  cv::VideoWriter w(p.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 25, cv::Size(32, 24));
+  EXPECT_TRUE(w.isOpened());
+  for (int i = 0; i < 200; ++i) {
+    cv::Mat m(24, 32, CV_8UC3, cv::Scalar::all(i));
+    cv::circle(m, cv::Point(i % 32, (i / 32) % 24), 5, cv::Scalar(255, 0, i), -1);
+    w.write(m);
+  }
+  w.release();
+  return testing::read_file(p);
+}
+
+// What a video source of `path` yields: the frames it decoded and its last item.
+std::vector<SourceItem> read_video(const fs::path& path, int every = 1) {
+  SourceConfig c;
+  c.type = SourceType::video;
+  c.path = path;
+  c.every = every;
+  return drain(*make_source(c, 1000));
+}
+
+TEST(VideoSource, AVideoCutShortIsAFailedInputAtTheFirstMissingFrame) {
+  TempDir d;
+  const std::string bytes = video_of_200_frames(d);
+  ASSERT_EQ(read_video(d.path() / "full.avi").size(), 200u) << "the whole video reads without a record";
+
+  // The first half of the file: the header still says 200 frames.
+  const fs::path cut = d.write("cut.avi", bytes.substr(0, bytes.size() / 2));
+  auto items = read_video(cut);
+  ASSERT_GE(items.size(), 2u);
+  const std::size_t read = items.size() - 1;
+  EXPECT_GT(read, 50u);
+  EXPECT_LT(read, 150u);
+  for (std::size_t k = 0; k < read; ++k) EXPECT_TRUE(items[k].decoded && items[k].error.empty()) << k;
+  const SourceItem last = items.back();
+  EXPECT_EQ(last.error, cut.string() + ": ended at frame " + std::to_string(read) +
+                            " of 200 (the video is truncated or damaged)");
+  char id[32];
+  std::snprintf(id, sizeof id, "cut.avi/frame_%06zu", read);
+  EXPECT_EQ(last.id, id);
+
+  // Skipping frames (grabbed, not decoded) finds the same end.
+  items = read_video(cut, 7);
+  EXPECT_EQ(items.back().error, last.error);
+  EXPECT_EQ(items.size(), (read + 6) / 7 + 1);
+}
+
+TEST(VideoSource, AVideoWithFlippedBytesThatStopsEarlyIsAFailedInput) {
+  TempDir d;
+  std::string bytes = video_of_200_frames(d);
+  // 200 bytes flipped past the header: OpenCV's demuxer gives up at the first bad stretch.
+  std::mt19937 rng(1);
+  for (int k = 0; k < 200; ++k) bytes[4096 + rng() % (bytes.size() - 8192)] ^= '\xff';
+  const fs::path bad = d.write("flipped.avi", bytes);
+  const auto items = read_video(bad);
+  ASSERT_FALSE(items.empty());
+  const std::size_t read = items.size() - 1;
+  EXPECT_LT(read, 200u);
+  EXPECT_EQ(items.back().error, bad.string() + ": ended at frame " + std::to_string(read) +
+                                    " of 200 (the video is truncated or damaged)");
+}
+
+TEST(VideoSource, ARunOverACutVideoExitsWithOne) {
+  TempDir d;
+  const std::string bytes = video_of_200_frames(d);
+  const fs::path cut = d.write("cut.avi", bytes.substr(0, bytes.size() / 2));
+  const std::size_t read = read_video(cut).size() - 1;
+  const fs::path cfg = d.write("c.yaml", "source: {type: video, path: cut.avi}\nmodel: {checkpoint: " +
+                                             testing::kData + "/models/bit-tiny-digits}\n"
+                                             "heads: [{type: classification}]\n"
+                                             "sinks: [{type: jsonl, path: out.jsonl}]\n");
+  const auto r = testing::run_visbone({"run", cfg.string(), "--progress", "none"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("items: " + std::to_string(read + 1) + " (" + std::to_string(read) + " ok, 1 failed)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("ended at frame " + std::to_string(read) + " of 200"), std::string::npos) << r.err;
 }
 
 }  // namespace

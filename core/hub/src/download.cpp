@@ -1,5 +1,6 @@
 #include "visbone/hub/download.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "visbone/hub/cache.h"
+#include "visbone/hub/server_text.h"
 #include "visbone/hub/sha256.h"
 
 namespace fs = std::filesystem;
@@ -34,6 +36,12 @@ std::optional<std::uint64_t> parse_size(const std::optional<std::string>& text) 
       text->find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return std::stoull(*text);
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(d.count()) / 1000);
+  return text;
 }
 
 std::string human_bytes(double bytes) {
@@ -105,8 +113,22 @@ std::uint64_t size_or_zero(const fs::path& path) {
 
 std::string error_status_message(const HttpResponse& response, const std::string& url) {
   std::string message = "GET " + url + " answered HTTP " + std::to_string(response.status);
-  if (const auto text = response.header("x-error-message")) message += ": " + *text;
+  if (const auto text = response.header("x-error-message"))
+    message += ": " + escape_server_text(*text);
+  else if (!response.body.empty())
+    message += ": " + escape_server_text(response.body, 300);
   return message;
+}
+
+// Throws IoError when the folder of `file` has less than `needed` + `margin` bytes free for us.
+void check_free_space(const fs::path& file, std::uint64_t needed, std::uint64_t margin, const std::string& what) {
+  struct statvfs st {};
+  if (::statvfs(file.parent_path().c_str(), &st) != 0) return;  // unknown: the writes will tell
+  const std::uint64_t free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free >= needed && free - needed >= margin) return;
+  throw IoError("not enough free space in " + file.parent_path().string() + " to download " + what + ": it needs " +
+                std::to_string(needed) + " more bytes plus a margin of " + std::to_string(margin) + ", and " +
+                std::to_string(free) + " bytes are free");
 }
 
 }  // namespace
@@ -142,7 +164,8 @@ FileMetadata parse_file_metadata(const HttpResponse& response, const std::string
   FileMetadata meta;
   const auto commit = response.header("x-repo-commit");
   if (!commit) throw missing("an X-Repo-Commit header");
-  if (!is_commit_hash(*commit)) throw missing("a valid X-Repo-Commit (40 hex digits, got '" + *commit + "')");
+  if (!is_commit_hash(*commit))
+    throw missing("a valid X-Repo-Commit (40 hex digits, got '" + escape_server_text(*commit, 100) + "')");
   meta.commit = *commit;
 
   // X-Linked-Etag (the LFS object's sha256) wins over ETag, which on a redirect describes the pointer file.
@@ -150,7 +173,7 @@ FileMetadata parse_file_metadata(const HttpResponse& response, const std::string
   if (!etag) etag = response.header("etag");
   if (!etag) throw missing("an ETag or X-Linked-Etag header");
   meta.etag = normalize_etag(*etag);
-  if (!is_safe_etag(meta.etag)) throw missing("a usable ETag (got '" + *etag + "')");
+  if (!is_safe_etag(meta.etag)) throw missing("a usable ETag (got '" + escape_server_text(*etag, 200) + "')");
 
   const bool redirect = response.status >= 300 && response.status <= 399;
   // On a redirect Content-Length is the redirect page's, not the file's.
@@ -193,7 +216,15 @@ namespace {
 void transfer(HttpClient& client, const BlobDownload& job) {
   ProgressBar bar(job.display_name, job.expected_size, job.progress);
   int attempts_left = job.max_resume_attempts;
+  int attempts = 0;
   std::string last_failure;
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (job.deadline) deadline = started + *job.deadline;
+  const auto kept = [&](std::uint64_t written) {
+    return std::to_string(written) + " of " + std::to_string(job.expected_size) + " bytes kept in " +
+           job.incomplete.string() + " to resume from next time";
+  };
   // An LFS blob's sha256, fed each body piece as it is written, so a multi-gigabyte file is not read back.
   // Only a prefix left by an earlier run (or a failed write) is read from disk, once.
   const bool verify = is_sha256_hex(job.etag);
@@ -213,6 +244,7 @@ void transfer(HttpClient& client, const BlobDownload& job) {
     hash_file_prefix(have);
     if (have == job.expected_size) break;
 
+    check_free_space(job.incomplete, job.expected_size - have, job.free_space_margin, job.display_name);
     std::vector<std::string> headers = job.headers;
     if (have > 0) headers.push_back("Range: bytes=" + std::to_string(have) + "-");
     std::ofstream out(job.incomplete, std::ios::binary | std::ios::app);
@@ -236,7 +268,7 @@ void transfer(HttpClient& client, const BlobDownload& job) {
       if (response.status == 206 && range && range->rfind(expected_range, 0) == 0) return true;
       refusal = "GET " + response.url + " answered a request for the bytes from " + std::to_string(have) +
                 " with HTTP " + std::to_string(response.status) + " and Content-Range '" +
-                range.value_or("") + "'";
+                escape_server_text(range.value_or(""), 100) + "'";
       return false;
     };
     const auto sink = [&](const char* data, std::size_t size) {
@@ -255,7 +287,8 @@ void transfer(HttpClient& client, const BlobDownload& job) {
       return true;
     };
     const auto progress = [&](std::uint64_t, std::uint64_t) { bar.update(written); };
-    const GetResult result = client.get(job.url, headers, start, sink, progress);
+    const GetResult result = client.get(job.url, headers, start, sink, progress, deadline);
+    ++attempts;
     out.close();
     if (write_failed || (!out && written > have))
       throw IoError(job.incomplete.string() + ": cannot write the download of " + job.url + " (disk full?)");
@@ -280,6 +313,11 @@ void transfer(HttpClient& client, const BlobDownload& job) {
                        ? "GET " + result.response.url + ": the body ended after " + std::to_string(written) +
                              " of " + std::to_string(job.expected_size) + " bytes"
                        : result.failure;
+    if (result.past_deadline || (deadline && std::chrono::steady_clock::now() + job.retry_delay >= *deadline))
+      throw NetworkError("download of " + job.display_name + " from " + job.url +
+                         " did not finish within its deadline of " + seconds_text(*job.deadline) +
+                         " (attempts: " + std::to_string(attempts) + "; the last: " + last_failure + "; " +
+                         kept(written) + ")");
     // As huggingface_hub: any new byte renews the attempts, so a flaky but progressing link gets there.
     if (written > have)
       attempts_left = job.max_resume_attempts;
@@ -287,9 +325,8 @@ void transfer(HttpClient& client, const BlobDownload& job) {
       --attempts_left;
     if (attempts_left < 0)
       throw NetworkError(last_failure + "; gave up after " + std::to_string(job.max_resume_attempts + 1) +
-                         " attempts without progress (" + std::to_string(written) + " of " +
-                         std::to_string(job.expected_size) + " bytes kept in " + job.incomplete.string() +
-                         " to resume from next time)");
+                         " attempts without progress (" + std::to_string(attempts) + " in all; " + kept(written) +
+                         ")");
     std::this_thread::sleep_for(job.retry_delay);
   }
   bar.finish(job.expected_size);

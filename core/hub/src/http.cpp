@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
@@ -42,9 +43,13 @@ std::string user_agent() {
   return std::string("visbone/") + VISBONE_VERSION + "; curl/" + curl_version_info(CURLVERSION_NOW)->version;
 }
 
+using Clock = std::chrono::steady_clock;
+
 // State shared with the curl callbacks of one request.
 struct Transfer {
   CURL* curl = nullptr;
+  Clock::time_point last_data;  // when the last byte (header or body) arrived, or the request started
+  bool any_data = false;
   HttpResponse response;
   const HttpClient::Start* start = nullptr;
   const HttpClient::Sink* sink = nullptr;
@@ -61,8 +66,14 @@ std::string effective_url(CURL* curl, const std::string& fallback) {
   return url != nullptr ? std::string(url) : fallback;
 }
 
+void saw_data(Transfer& t) {
+  t.last_data = Clock::now();
+  t.any_data = true;
+}
+
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
+  saw_data(t);
   const std::string_view line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
     // A new response begins (after a redirect or a 100 Continue): only the final one's headers matter.
@@ -78,6 +89,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
+  saw_data(t);
   const size_t n = size * count;
   long status = 0;
   curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
@@ -139,10 +151,8 @@ void set_common(CURL* curl, const std::string& url, curl_slist* headers, Transfe
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts.connect.count()));
-  // "Less than 1 byte per second for N seconds" is curl's way to say "stalled for N seconds".
-  const long stall_s = std::max<long>(1, static_cast<long>((timeouts.stall.count() + 999) / 1000));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s);
+  // The stall is watched by perform(): curl's low-speed limit averages over whole seconds and takes a 2 B/s
+  // drip for progress.
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -154,11 +164,72 @@ void set_common(CURL* curl, const std::string& url, curl_slist* headers, Transfe
   errors[0] = '\0';
 }
 
-std::string describe(CURLcode code, const char* errors, long stall_s) {
+std::string describe(CURLcode code, const char* errors) {
   std::string detail = errors[0] != '\0' ? errors : curl_easy_strerror(code);
-  if (code == CURLE_OPERATION_TIMEDOUT)
-    return "timed out (" + detail + "; no data for " + std::to_string(stall_s) + " s or no connection)";
+  if (code == CURLE_OPERATION_TIMEDOUT) return "timed out (" + detail + ")";
   return detail;
+}
+
+std::string seconds_text(Clock::duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f s", std::chrono::duration<double>(d).count());
+  return text;
+}
+
+// The bounds perform() keeps a request within, and which one stopped it.
+struct Watch {
+  std::chrono::milliseconds stall;  // no byte for this long: stalled
+  std::chrono::milliseconds first;  // the same before the first byte (connecting counts)
+  std::optional<Clock::time_point> deadline;
+  bool stalled = false, past_deadline = false;
+  Clock::duration silent{}, limit{};  // how long no byte had come when it stopped, and the limit then
+
+  std::string why() const {
+    if (past_deadline) return "timed out: the deadline for this file passed";
+    return "timed out: no data for " + seconds_text(silent) + " (the stall limit is " + seconds_text(limit) +
+           ")";
+  }
+};
+
+// Runs one request on `multi`, waking at least every 100 ms to stop it when it stalls or passes the deadline.
+CURLcode perform(CURLM* multi, CURL* curl, Transfer& t, Watch& w) {
+  t.last_data = Clock::now();
+  if (curl_multi_add_handle(multi, curl) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode result = CURLE_OK;
+  while (true) {
+    int running = 0;
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      result = CURLE_FAILED_INIT;
+      break;
+    }
+    if (running == 0) {
+      result = CURLE_GOT_NOTHING;
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi, &left))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == curl) result = m->data.result;
+      break;
+    }
+    const auto now = Clock::now();
+    const auto limit = t.any_data ? w.stall : w.first;
+    if (now - t.last_data >= limit) {
+      w.stalled = true;
+      w.silent = now - t.last_data;
+      w.limit = limit;
+      result = CURLE_OPERATION_TIMEDOUT;
+      break;
+    }
+    if (w.deadline && now >= *w.deadline) {
+      w.past_deadline = true;
+      result = CURLE_OPERATION_TIMEDOUT;
+      break;
+    }
+    auto wait = std::min<Clock::duration>(std::chrono::milliseconds(100), limit - (now - t.last_data));
+    if (w.deadline) wait = std::min<Clock::duration>(wait, *w.deadline - now);
+    const auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1;
+    curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+  }
+  curl_multi_remove_handle(multi, curl);
+  return result;
 }
 
 struct UrlDeleter {
@@ -183,14 +254,20 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
   return std::nullopt;
 }
 
-HttpClient::HttpClient(HttpTimeouts timeouts) : curl_(nullptr), timeouts_(timeouts) {
+HttpClient::HttpClient(HttpTimeouts timeouts) : curl_(nullptr), multi_(nullptr), timeouts_(timeouts) {
   global_init();
   curl_ = curl_easy_init();
-  if (curl_ == nullptr) throw NetworkError("libcurl could not create a transfer handle");
+  multi_ = curl_multi_init();
+  if (curl_ == nullptr || multi_ == nullptr) {
+    curl_easy_cleanup(static_cast<CURL*>(curl_));
+    curl_multi_cleanup(static_cast<CURLM*>(multi_));
+    throw NetworkError("libcurl could not create a transfer handle");
+  }
 }
 
 HttpClient::~HttpClient() {
   curl_easy_cleanup(static_cast<CURL*>(curl_));
+  curl_multi_cleanup(static_cast<CURLM*>(multi_));  // after the easy handle, which no longer uses it
 }
 
 HttpResponse HttpClient::head(const std::string& url, const std::vector<std::string>& headers) {
@@ -206,18 +283,18 @@ HttpResponse HttpClient::head(const std::string& url, const std::vector<std::str
   // A HEAD has no body to stream, so the whole exchange gets one bound: connecting plus one stall period.
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                    static_cast<long>((timeouts_.connect + timeouts_.stall).count()));
-  const CURLcode code = curl_easy_perform(curl);
-  if (code != CURLE_OK) {
-    const long stall_s = std::max<long>(1, static_cast<long>((timeouts_.stall.count() + 999) / 1000));
-    throw NetworkError("cannot reach " + url + ": " + describe(code, errors, stall_s));
-  }
+  Watch watch{timeouts_.stall, timeouts_.connect + timeouts_.stall, std::nullopt};
+  const CURLcode code = perform(static_cast<CURLM*>(multi_), curl, t, watch);
+  if (code != CURLE_OK)
+    throw NetworkError("cannot reach " + url + ": " + (watch.stalled ? watch.why() : describe(code, errors)));
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.response.status);
   t.response.url = url;
   return std::move(t.response);
 }
 
 GetResult HttpClient::get(const std::string& url, const std::vector<std::string>& headers, const Start& start,
-                          const Sink& sink, const Progress& progress) {
+                          const Sink& sink, const Progress& progress,
+                          std::optional<std::chrono::steady_clock::time_point> deadline) {
   CURL* curl = static_cast<CURL*>(curl_);
   curl_easy_reset(curl);
   Transfer t;
@@ -233,7 +310,8 @@ GetResult HttpClient::get(const std::string& url, const std::vector<std::string>
   // the host, so the token never reaches a third party.
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-  const CURLcode code = curl_easy_perform(curl);
+  Watch watch{timeouts_.stall, timeouts_.connect + timeouts_.stall, deadline};
+  const CURLcode code = perform(static_cast<CURLM*>(multi_), curl, t, watch);
 
   GetResult result;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.response.status);
@@ -241,15 +319,19 @@ GetResult HttpClient::get(const std::string& url, const std::vector<std::string>
   result.body_bytes = t.body_bytes;
   result.connected = t.got_status;
   result.complete = code == CURLE_OK;
+  result.stalled = watch.stalled;
+  result.past_deadline = watch.past_deadline;
   if (!result.complete) {
-    const long stall_s = std::max<long>(1, static_cast<long>((timeouts_.stall.count() + 999) / 1000));
-    if (t.sink_stopped)
+    if (watch.stalled || watch.past_deadline)
+      result.failure = "GET " + t.response.url + ": " + watch.why() + " after " +
+                       std::to_string(t.body_bytes) + " bytes";
+    else if (t.sink_stopped)
       result.failure = "GET " + t.response.url + ": stopped while writing the body";
     else if (code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING)
       result.failure = "GET " + t.response.url + ": connection closed after " + std::to_string(t.body_bytes) +
-                       " bytes (" + describe(code, errors, stall_s) + ")";
+                       " bytes (" + describe(code, errors) + ")";
     else
-      result.failure = "GET " + t.response.url + ": " + describe(code, errors, stall_s);
+      result.failure = "GET " + t.response.url + ": " + describe(code, errors);
   }
   result.response = std::move(t.response);
   return result;

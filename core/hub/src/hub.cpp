@@ -10,6 +10,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/hub/cache.h"
+#include "visbone/hub/server_text.h"
 
 namespace fs = std::filesystem;
 
@@ -24,6 +25,10 @@ std::chrono::milliseconds env_seconds(const char* name, std::chrono::millisecond
   if (end == text || *end != '\0' || !(seconds > 0) || seconds > 86400)
     throw ConfigError(std::string("$") + name + " is '" + text + "', expected a number of seconds (like 10)");
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+std::chrono::milliseconds default_file_deadline(std::uint64_t size) {
+  return std::chrono::minutes(5) + std::chrono::milliseconds(size / 50);  // 50 kB/s = 50 bytes per ms
 }
 
 // A file as far as the hub and the cache know it.
@@ -84,8 +89,10 @@ class Session {
       if (auto cached = cached_file(revision, filename)) return *cached;
       throw;
     }
-    if (response.status >= 200 && response.status <= 399)
+    if (response.status >= 200 && response.status <= 399) {
+      check_metadata_size(filename, meta, url);
       return {store(revision, filename, meta), meta.commit, false, url};
+    }
 
     const std::string code = response.header("x-error-code").value_or("");
     const std::string commit = response.header("x-repo-commit").value_or("");
@@ -187,7 +194,8 @@ class Session {
     } else {
       text += "the hub could not serve file '" + filename + "' of repository '" + repo + "'";
     }
-    if (!server_message.empty() && status != 401) text += " (hub says: " + server_message + ")";
+    if (!server_message.empty() && status != 401)
+      text += " (hub says: " + escape_server_text(server_message) + ")";
     return HttpError(text, url, status, code);
   }
 
@@ -196,6 +204,16 @@ class Session {
     if (std::getenv("HF_TOKEN") != nullptr) return "$HF_TOKEN";
     if (std::getenv("HUGGING_FACE_HUB_TOKEN") != nullptr) return "$HUGGING_FACE_HUB_TOKEN";
     return "the token file";
+  }
+
+  // A metadata file is small; a HEAD claiming gigabytes for config.json is a broken or hostile server, refused
+  // before it can fill the disk.
+  void check_metadata_size(const std::string& filename, const FileMetadata& meta, const std::string& url) const {
+    if (!filename.ends_with(".json") || meta.size <= options_.max_metadata_bytes) return;
+    throw NetworkError("HEAD " + url + " says " + filename + " is " + std::to_string(meta.size) +
+                       " bytes; metadata files (.json) are limited to " +
+                       std::to_string(options_.max_metadata_bytes) +
+                       " bytes (ResolveOptions::max_metadata_bytes), so it was not downloaded");
   }
 
   // Makes snapshots/<commit>/<filename> exist, downloading the blob unless another file or process has it.
@@ -236,6 +254,7 @@ class Session {
       job.etag = meta.etag;
       job.display_name = filename;
       job.max_resume_attempts = options_.max_resume_attempts;
+      job.deadline = options_.file_deadline.value_or(default_file_deadline(meta.size));
       job.progress = options_.progress;
       download_blob(client(), job);
     }

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "visbone/core/errors.h"
+#include "visbone/core/file_kind.h"
 
 namespace visbone::image {
 namespace {
@@ -200,6 +201,7 @@ Image read_image(const std::filesystem::path& path, const DecodeOptions& options
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw IoError(name + ": is a directory, expected an image file");
+  if (const auto kind = special_file_kind(path)) throw IoError(special_file_message(path, *kind));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(name + ": cannot open file");
   const auto size = std::filesystem::file_size(path, ec);

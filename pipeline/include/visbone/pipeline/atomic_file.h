@@ -37,6 +37,10 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// "<dir>/.<name>.<tag>.<pid>.<n>" beside `path`: hidden (so folder sources skip it), unique per process and
+// call, and named so that remove_dead_temp_files (visbone/core/stale_temp_files.h) knows its owner.
+std::filesystem::path hidden_temp_path(const std::filesystem::path& path, const char* tag);
+
 // Writes a whole file atomically.
 void write_file_atomic(const std::filesystem::path& path, std::span<const unsigned char> bytes);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,10 @@ struct BlobDownload {
   std::string display_name;     // the file's name in the repository, for the progress bar and messages
   int max_resume_attempts = 5;  // consecutive attempts that bring no new byte before giving up
   std::chrono::milliseconds retry_delay{300};
+  // The whole download, every attempt included, ends by then (a server dripping bytes never stalls).
+  std::optional<std::chrono::milliseconds> deadline;
+  // Before each request the disk must have the missing bytes plus this much free.
+  std::uint64_t free_space_margin = 16u << 20;
   ProgressMode progress = ProgressMode::automatic;
 };
 
@@ -59,7 +64,8 @@ struct BlobDownload {
 // holds a prefix, and resuming after a dropped connection), then checks the size and, for LFS files, the
 // sha256, and renames it to `job.destination`. A body that fails a check is deleted, so a corrupt file never
 // becomes a blob; an interrupted transfer keeps its partial file for the next attempt. Throws NetworkError
-// (HttpError for an error status) naming the URL and what was expected, IoError when the disk fails us.
+// (HttpError for an error status) naming the URL and what was expected, IoError when the disk fails us or has
+// too little free space for the missing bytes (checked before each request).
 void download_blob(HttpClient& client, const BlobDownload& job);
 
 }  // namespace visbone::hub

@@ -1,6 +1,8 @@
 // A small HTTP client over libcurl for talking to the hub: HEAD for file metadata, GET streamed to a sink.
 // Connections are reused between requests of one client; every request is bounded by a connect timeout and a
-// stall timeout, so a dead or silent server ends in an error that names the URL instead of a hang.
+// stall timeout (checked ten times a second, so it is exact to 0.1 s, whatever the transfer rate before), and a
+// GET optionally by a deadline, so a dead, silent or dripping server ends in an error that names the URL
+// instead of a hang.
 #pragma once
 
 #include <chrono>
@@ -34,7 +36,7 @@ class HttpError : public NetworkError {
 
 struct HttpTimeouts {
   std::chrono::milliseconds connect{10000};  // to establish the connection
-  std::chrono::milliseconds stall{10000};    // with no byte received (whole seconds; at least one)
+  std::chrono::milliseconds stall{10000};    // with no byte received (before the first: connect + stall)
 };
 
 struct HttpResponse {
@@ -53,6 +55,8 @@ struct GetResult {
   std::uint64_t body_bytes = 0;  // bytes handed to the sink
   bool complete = false;         // the response arrived whole
   bool connected = false;        // some response (at least its status line) arrived
+  bool stalled = false;          // stopped because no byte came for the stall timeout
+  bool past_deadline = false;    // stopped at the deadline
   std::string failure;           // why not complete: names the URL and the cause
 };
 
@@ -70,12 +74,15 @@ class HttpClient {
   // HEAD without following redirects. Throws NetworkError naming the URL when no response arrives in time.
   HttpResponse head(const std::string& url, const std::vector<std::string>& headers);
   // GET following redirects (http and https only). Before the first body byte of a 2xx response, `start`
-  // sees its status and headers (to check a Range answer); then the body goes to `sink`.
+  // sees its status and headers (to check a Range answer); then the body goes to `sink`. The transfer stops
+  // at `deadline` when one is given.
   GetResult get(const std::string& url, const std::vector<std::string>& headers, const Start& start,
-                const Sink& sink, const Progress& progress = {});
+                const Sink& sink, const Progress& progress = {},
+                std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
  private:
-  void* curl_;  // CURL*, kept opaque so users of this header need no curl headers
+  void* curl_;   // CURL*, kept opaque so users of this header need no curl headers
+  void* multi_;  // CURLM*: runs each request so the client can wake up to check the stall and the deadline
   HttpTimeouts timeouts_;
 };
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -26,6 +27,13 @@ struct ResolveOptions {
   std::optional<std::chrono::milliseconds> connect_timeout;  // to connect, and to get an answer to a HEAD
   std::optional<std::chrono::milliseconds> stall_timeout;    // with no data arriving during a download
   int max_resume_attempts = 5;  // resumptions in a row that bring no new byte before a download fails
+  // Each file's download, all its attempts together, ends by this deadline. Default: 5 minutes plus the
+  // file's size at 50 kB/s (a 100 MB model gets 38 minutes), so a server that drips bytes cannot hold a
+  // run forever.
+  std::optional<std::chrono::milliseconds> file_deadline;
+  // Metadata files (*.json: config.json, the shard index, ...) larger than this, by the hub's own HEAD
+  // answer, are refused before any byte is fetched.
+  std::uint64_t max_metadata_bytes = 16u << 20;
   // Also fetch preprocessor_config.json (when the repository has one) into the snapshot. Off by default:
   // only what preprocesses images needs it, and a cache holding just config.json and the weights (what
   // transformers' from_pretrained leaves) must serve a model offline.

@@ -1,0 +1,161 @@
+// The hub client against servers that would hold a run or the disk hostage: a HEAD claiming a huge metadata
+// file or more bytes than the disk has, a silent connection (the stall timeout, exact to 0.1 s), a drip of
+// bytes that never stalls (the per-file deadline), and error text carrying terminal escape sequences.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <regex>
+
+#include "hub_test_support.h"
+#include "visbone/core/errors.h"
+#include "visbone/hub/cache.h"
+#include "visbone/hub/hub.h"
+#include "visbone/hub/server_text.h"
+
+namespace visbone::hub {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using test::FakeHub;
+using test::TempDir;
+using test::thrown;
+
+const std::string kDigits = "visbone-test/bit-tiny-digits";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The seconds in "no data for 2.04 s" (the stall measured when the client gave up), or -1.
+double silent_seconds(const std::string& message) {
+  std::smatch m;
+  if (!std::regex_search(message, m, std::regex("no data for ([0-9.]+) s"))) return -1;
+  return std::atof(m[1].str().c_str());
+}
+
+// The N in "(attempts: N; ...", or -1.
+int attempts_in(const std::string& message) {
+  std::smatch m;
+  if (!std::regex_search(message, m, std::regex("\\(attempts: (\\d+);"))) return -1;
+  return std::atoi(m[1].str().c_str());
+}
+
+class HubLimitsTest : public ::testing::Test {
+ protected:
+  ResolveOptions options(const FakeHub& hub) const { return test::fake_hub_options(hub, cache_dir); }
+
+  TempDir tmp;
+  test::HubEnvironment env{tmp.path() / "hf_home"};
+  fs::path cache_dir = tmp.path() / "hub";
+};
+
+TEST(ServerText, ControlCharactersAreEscaped) {
+  EXPECT_EQ(escape_server_text("plain text: é ✓"), "plain text: é ✓");
+  EXPECT_EQ(escape_server_text("\x1b[31mred\x1b]0;title\x07"), "\\x1b[31mred\\x1b]0;title\\x07");
+  EXPECT_EQ(escape_server_text("a\tb\r\nc\x7f"), "a\\tb\\r\\nc\\x7f");
+  EXPECT_EQ(escape_server_text("C1 CSI \xc2\x9b" "2J, raw \x9b, bad \xff\xc3"), "C1 CSI \\u009b2J, raw \\x9b, bad \\xff\\xc3");
+  EXPECT_EQ(escape_server_text("back\\slash"), "back\\\\slash") << "an escape in the output is always ours";
+  EXPECT_EQ(escape_server_text(std::string(2000, 'x'), 10), std::string(10, 'x') + "...");
+}
+
+TEST_F(HubLimitsTest, AHugeMetadataFileIsRefusedBeforeAnyByteIsFetched) {
+  FakeHub hub;
+  hub.control(R"({"claim_size": {"config.json": 50000000000}})");
+  const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "config.json", options(hub)); });
+  ASSERT_TRUE(e) << "expected NetworkError";
+  EXPECT_TRUE(contains(e->what(), "config.json is 50000000000 bytes; metadata files (.json) are limited to "
+                                  "16777216 bytes"))
+      << e->what();
+  EXPECT_EQ(hub.count("GET", "config.json"), 0);
+
+  // The cap is an option: the real config.json (a few hundred bytes) passes the default, not a cap of 10.
+  hub.control("{}");
+  ResolveOptions o = options(hub);
+  o.max_metadata_bytes = 10;
+  EXPECT_TRUE(thrown<NetworkError>([&] { hub_file(kDigits, "config.json", o); }));
+  EXPECT_TRUE(fs::is_regular_file(hub_file(kDigits, "config.json", options(hub))));
+}
+
+TEST_F(HubLimitsTest, TooLittleFreeSpaceIsRefusedBeforeTheTransfer) {
+  FakeHub hub;
+  hub.control(R"({"claim_size": {"model.safetensors": 1000000000000000000}})");
+  const auto e = thrown<IoError>([&] { hub_file(kDigits, "model.safetensors", options(hub)); });
+  ASSERT_TRUE(e) << "expected IoError";
+  EXPECT_TRUE(contains(e->what(), "not enough free space in " + (cache_dir / repo_folder_name(kDigits) / "blobs").string() +
+                                      " to download model.safetensors: it needs 1000000000000000000 more bytes"))
+      << e->what();
+  EXPECT_EQ(hub.count("GET", "model.safetensors"), 0) << "no request for the bytes";
+}
+
+TEST_F(HubLimitsTest, TheStallTimeoutFromTheEnvironmentIsExact) {
+  FakeHub hub;
+  hub.control(R"({"stall": true})");
+  const test::ScopedEnv timeout("HF_HUB_DOWNLOAD_TIMEOUT", "2");
+  ResolveOptions o = options(hub);
+  o.stall_timeout.reset();  // from $HF_HUB_DOWNLOAD_TIMEOUT
+  o.max_resume_attempts = 1;
+  const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", o); });
+  ASSERT_TRUE(e) << "expected NetworkError";
+  EXPECT_TRUE(contains(e->what(), "gave up after 2 attempts without progress")) << e->what();
+  EXPECT_EQ(hub.count("GET", "model.safetensors"), 2);
+  // The client's own measure of the silence when it gave up: at the limit, well within 3 s.
+  const double silent = silent_seconds(e->what());
+  EXPECT_GE(silent, 2.0) << e->what();
+  EXPECT_LT(silent, 2.5) << e->what();
+  EXPECT_TRUE(contains(e->what(), "(the stall limit is 2.00 s)")) << e->what();
+}
+
+TEST_F(HubLimitsTest, ADripThatNeverStallsEndsAtTheFileDeadline) {
+  FakeHub hub;
+  hub.control(R"({"drip_ms": 400})");  // 2.5 bytes per second: curl's low-speed limit calls that progress
+  ResolveOptions o = options(hub);
+  o.stall_timeout = 2s;
+  o.file_deadline = 3s;
+  const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", o); });
+  ASSERT_TRUE(e) << "expected NetworkError";
+  EXPECT_TRUE(contains(e->what(), "model.safetensors from ")) << e->what();
+  EXPECT_TRUE(contains(e->what(), "did not finish within its deadline of 3.0 s (attempts: 1; the last: GET ")) << e->what();
+  EXPECT_TRUE(contains(e->what(), "timed out: the deadline for this file passed")) << e->what();
+  EXPECT_EQ(hub.count("GET", "model.safetensors"), 1);
+}
+
+TEST_F(HubLimitsTest, EachStalledAttemptGivesUpWithinThreeSeconds) {
+  // One byte, then 4 s of silence, on every attempt: each attempt brings a byte, so only the deadline ends
+  // the download. Attempts that gave up within 3 s (+ 0.3 s between them) fit at least 3 into 10 s; at 8 s
+  // each, as curl's low-speed check took, only 2 would.
+  FakeHub hub;
+  hub.control(R"({"drip_ms": 4000})");
+  ResolveOptions o = options(hub);
+  o.stall_timeout = 2s;
+  o.file_deadline = 10s;
+  const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", o); });
+  ASSERT_TRUE(e) << "expected NetworkError";
+  const int attempts = attempts_in(e->what());
+  EXPECT_GE(attempts, 3) << e->what();
+  EXPECT_EQ(hub.count("GET", "model.safetensors"), attempts);
+  EXPECT_TRUE(contains(e->what(), "bytes kept in ")) << e->what();
+}
+
+TEST_F(HubLimitsTest, ServerTextIsPrintedWithEscapes) {
+  FakeHub hub;
+  hub.control(R"({"status": 503, "error_message": "\u001b[2J\u001b]0;pwned\u0007gone"})");
+  {
+    const auto e = thrown<HttpError>([&] { hub_file(kDigits, "config.json", options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_TRUE(contains(e->what(), "(hub says: \\x1b[2J\\x1b]0;pwned\\x07gone)")) << e->what();
+    EXPECT_FALSE(contains(e->what(), "\x1b")) << e->what();
+  }
+  // A CDN's error page (no X-Error-Message): its body, escaped.
+  hub.control(R"({"cdn_status": 403, "omit_headers": ["X-Error-Message"], "error_body": "<Error>\u001b[31mDenied</Error>"})");
+  {
+    const auto e = thrown<HttpError>([&] { hub_file(kDigits, "model.safetensors", options(hub)); });
+    ASSERT_TRUE(e) << "expected HttpError";
+    EXPECT_TRUE(contains(e->what(), "answered HTTP 403: <Error>\\x1b[31mDenied</Error>")) << e->what();
+    EXPECT_FALSE(contains(e->what(), "\x1b")) << e->what();
+  }
+}
+
+}  // namespace
+}  // namespace visbone::hub
