@@ -34,7 +34,9 @@ TEST(ImageProcessorForModel, TheModelsDefaultsWithANoticeOtherwise) {
   EXPECT_THAT(notice.str(), HasSubstr("using BiT's defaults"));
   const std::string text = notice.str();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << "one line";
-  EXPECT_THROW(ImageProcessor::for_model("no/such-dir-or-repo-here", {.offline = true}, nullptr), NotFoundError);
+  hub::ResolveOptions offline;
+  offline.offline = true;
+  EXPECT_THROW(ImageProcessor::for_model("no/such-dir-or-repo-here", offline, nullptr), NotFoundError);
 }
 
 }  // namespace
