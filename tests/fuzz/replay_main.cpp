@@ -12,6 +12,9 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+// Optional in a target (libFuzzer calls it once when defined): the setup some targets need, such as the
+// sharded-index target's folder of shards. Weak, so a target without one still links.
+extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** argv);
 
 namespace {
 
@@ -32,6 +35,7 @@ int replay(const fs::path& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
   int files = 0, errors = 0;
   for (int i = 1; i < argc; ++i) {
     const fs::path arg = argv[i];
