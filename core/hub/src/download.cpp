@@ -3,6 +3,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -220,7 +222,9 @@ void transfer(HttpClient& client, const BlobDownload& job) {
   std::string last_failure;
   const auto started = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> deadline;
-  if (job.deadline) deadline = started + *job.deadline;
+  // Capped so that no deadline a caller gives can overflow steady_clock's nanoseconds.
+  if (job.deadline)
+    deadline = started + std::min<std::chrono::milliseconds>(*job.deadline, std::chrono::hours(24 * 365));
   const auto kept = [&](std::uint64_t written) {
     return std::to_string(written) + " of " + std::to_string(job.expected_size) + " bytes kept in " +
            job.incomplete.string() + " to resume from next time";

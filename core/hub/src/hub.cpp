@@ -28,7 +28,9 @@ std::chrono::milliseconds env_seconds(const char* name, std::chrono::millisecond
 }
 
 std::chrono::milliseconds default_file_deadline(std::uint64_t size) {
-  return std::chrono::minutes(5) + std::chrono::milliseconds(size / 50);  // 50 kB/s = 50 bytes per ms
+  // 50 kB/s = 50 bytes per ms; capped at 30 days, so a size a server claims cannot overflow the clock.
+  constexpr std::uint64_t kMaxMs = 30ULL * 24 * 3600 * 1000;
+  return std::chrono::minutes(5) + std::chrono::milliseconds(std::min<std::uint64_t>(size / 50, kMaxMs));
 }
 
 // A file as far as the hub and the cache know it.
