@@ -20,7 +20,9 @@ from oip_client import TIMEOUT, Server
 from test_serve import DIGIT_PNG, VISBONE, write_config
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+# --disable-dev-shm-usage: a chroot or container may have no /dev/shm mounted (the fresh Debian 12 root of
+# shared/tools/fresh-debian-check has none), where the renderer cannot start without it.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=900,900"]
 
 
