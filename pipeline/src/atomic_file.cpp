@@ -11,6 +11,7 @@
 
 #include "visbone/core/errors.h"
 #include "visbone/core/stale_temp_files.h"
+#include "visbone/pipeline/staged_folder.h"
 
 namespace visbone::pipeline {
 
@@ -90,6 +91,8 @@ void AtomicFile::commit() {
   if (::rename(temp_.c_str(), path_.c_str()) != 0)
     throw IoError(path_.string() + ": cannot rename " + temp_.string() + " into place: " + errno_text(errno));
   committed_ = true;
+  // The rename itself is durable only once the folder's entry is on disk.
+  sync_path(path_.parent_path().empty() ? fs::path(".") : path_.parent_path());
 }
 
 void write_file_atomic(const fs::path& path, std::span<const unsigned char> bytes) {
