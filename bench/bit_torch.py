@@ -43,8 +43,10 @@ def read_checkpoint(folder):
 
 
 class GroupNormRelu(nn.GroupNorm):
+    """GroupNorm + ReLU with statistics in fp32 whatever the activations' dtype (to_bf16 keeps these fp32);
+    the result goes back to the input's dtype."""
     def forward(self, x):
-        return F.relu(super().forward(x))
+        return F.relu(super().forward(x.float())).to(x.dtype)
 
 
 def conv(cin, cout, k, stride=1):
@@ -87,7 +89,8 @@ class Bit(nn.Module):
 
     def forward(self, x):
         x = F.max_pool2d(F.pad(self.stem(x), (1, 1, 1, 1)), 3, 2)  # zero pad, then pool
-        pooled = self.norm(self.layers(x)).mean((2, 3))
+        # The last norm, pooling and classifier run in fp32 (as visbone's bf16 path does).
+        pooled = self.norm(self.layers(x).float()).mean((2, 3))
         return pooled, self.classifier(pooled)
 
 
@@ -118,3 +121,13 @@ def load_bit(folder):
         state[ours] = w.float()
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+def to_bf16(model):
+    """The fairest bf16 peer of visbone's bf16 path: convolutions (weights and activations) in bf16,
+    GroupNorm statistics, pooling and the classifier in fp32."""
+    model = model.to(torch.bfloat16)
+    for m in model.modules():
+        if isinstance(m, (nn.GroupNorm, nn.Linear)):
+            m.float()
+    return model

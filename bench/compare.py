@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Side by side on one BiT checkpoint: visbone (`visbone bench --json`), PyTorch (run_torch.py) and ONNX
 Runtime (run_ort.js, on the same model exported by run_torch.py), same weights, input size, batch and
-threads, each in its own process. --rounds N runs every runner N times, interleaved (the order rotates each
+threads, each in its own process. visbone-bf16 and torch-bf16 are the bf16 paths (torch: the model in bf16
+with GroupNorm, pooling and the classifier in fp32, the fairest peer). The agreement column is each runner's
+pooled output on the model's reference image against transformers' (reference.safetensors, when the model
+folder has one): cosine and max abs difference. --rounds N runs every runner N times, interleaved (the order rotates each
 round), so a slow spell of a shared machine hits all runners alike; the table gives each runner's median
 over the rounds of its per-round median ms per forward call, and the ratio to visbone (above 1: visbone is
 faster). Install the other runners once with bench/install.sh.
 usage: bench/compare.py [--quick] [--rounds N] [--runs N] [--warmup W] [--size 224] [--batch 1] [--threads 2]
-                        [--runners visbone,torch,ort] [--model DIR] [--visbone PATH] [--out FILE.json]"""
+                        [--runners visbone,visbone-bf16,torch,torch-bf16,ort] [--model DIR] [--visbone PATH] [--out FILE.json]"""
 import argparse
 import json
 import os
@@ -37,6 +40,28 @@ def run_json(command):
     return json.loads(lines[-1]), None
 
 
+def visbone_agreement(visbone, model, precision):
+    """Cosine and max abs difference of `visbone forward`'s pooled output against the reference."""
+    ref = pathlib.Path(model) / "reference.safetensors"
+    if not ref.exists():
+        return {}
+    sys.path.insert(0, str(HERE))
+    from bit_torch import read_safetensors  # numpy is needed only here
+    import numpy as np
+    r = read_safetensors(ref)
+    name = next(k[: -len(".pixel_values")] for k in r if k.endswith(".pixel_values"))
+    out = CACHE / f"agreement-{precision}.safetensors"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    p = subprocess.run([visbone, "forward", model, "--input", str(ref), "--key", name + ".pixel_values",
+                        "--output", str(out), "--precision", precision], capture_output=True, text=True)
+    if p.returncode != 0:
+        return {}
+    a = read_safetensors(out)["pooler_output"].astype(np.float64).ravel()
+    b = r[name + ".pooler_output"].astype(np.float64).ravel()
+    return {"max_abs_diff_vs_reference": float(np.abs(a - b).max()),
+            "cosine_vs_reference": float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "tests/data/models/bit-50-random-fp16"))
@@ -57,7 +82,9 @@ def main():
     timing = ["--runs", str(a.runs), "--warmup", str(a.warmup)]
     commands = {
         "visbone": [a.visbone, "bench", a.model, *shape, *timing, "--json"],
+        "visbone-bf16": [a.visbone, "bench", a.model, *shape, *timing, "--json", "--precision", "bf16"],
         "torch": [sys.executable, str(HERE / "run_torch.py"), a.model, *shape, *timing],
+        "torch-bf16": [sys.executable, str(HERE / "run_torch.py"), a.model, *shape, *timing, "--precision", "bf16"],
     }
     unavailable = {}
     runners = a.runners.split(",")
@@ -73,7 +100,7 @@ def main():
         commands["ort"] = ["node", str(HERE / "run_ort.js"), str(onnx), *shape, *timing]
     for name in runners:
         if name not in commands:
-            sys.exit(f"compare: unknown runner '{name}' (visbone, torch, ort)")
+            sys.exit(f"compare: unknown runner '{name}' (visbone, visbone-bf16, torch, torch-bf16, ort)")
 
     results = {name: [] for name in runners}
     details = {}
@@ -87,6 +114,8 @@ def main():
                 unavailable[name] = error
                 continue
             results[name].append(out["median_ms"])
+            if name not in details and name.startswith("visbone"):
+                out.update(visbone_agreement(a.visbone, a.model, out.get("precision", "f32")))
             details.setdefault(name, out)
             print(f"compare: round {r + 1}/{a.rounds} {name}: {out['median_ms']:.1f} ms", file=sys.stderr)
 
@@ -94,20 +123,20 @@ def main():
     base = medians.get("visbone")
     print(f"BiT {pathlib.Path(a.model).name}, {a.size}x{a.size}, batch {a.batch}, {a.threads} threads; "
           f"CPU: {cpu_model()}; {a.rounds} interleaved rounds of {a.warmup} warm-up + {a.runs} timed runs")
-    print("| runner | median ms/batch | images/s | ratio to visbone | per-round medians (ms) | notes |")
-    print("|---|---|---|---|---|---|")
+    print("| runner | median ms/batch | images/s | ratio to visbone | agreement (pooled vs transformers) "
+          "| per-round medians (ms) | notes |")
+    print("|---|---|---|---|---|---|---|")
     for name in runners:
         if name in unavailable:
-            print(f"| {name} | - | - | - | - | unavailable: {unavailable[name]} |")
+            print(f"| {name} | - | - | - | - | - | unavailable: {unavailable[name]} |")
             continue
         m = medians[name]
         ratio = f"{m / base:.2f}" if base else "-"
         d = details[name]
-        notes = "; ".join(str(x) for x in [d.get("version"),
-                                            d.get("max_abs_diff_vs_reference") and
-                                            f"pooled vs transformers: {d['max_abs_diff_vs_reference']:.1e}"] if x)
+        agree = (f"cos {d['cosine_vs_reference']:.6f}, max abs {d['max_abs_diff_vs_reference']:.1e}"
+                 if d.get("cosine_vs_reference") is not None else "-")
         rounds = ", ".join(f"{v:.1f}" for v in results[name])
-        print(f"| {name} | {m:.1f} | {1000 * a.batch / m:.2f} | {ratio} | {rounds} | {notes} |")
+        print(f"| {name} | {m:.1f} | {1000 * a.batch / m:.2f} | {ratio} | {agree} | {rounds} | {d.get('version', '')} |")
     if a.out:
         pathlib.Path(a.out).write_text(json.dumps({"cpu": cpu_model(), "args": vars(a), "per_round_ms": results,
                                                    "median_ms": medians, "unavailable": unavailable,
