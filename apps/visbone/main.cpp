@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "visbone/core/closest_match.h"
 #include "visbone/core/errors.h"
+#include "visbone/registry/crash_report.h"
 
 namespace {
 
@@ -72,6 +73,7 @@ int run_command(const Command& c, const visbone::app::Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  visbone::registry::install_crash_report();  // a crash in plugin code names the plugin's file
   if (argc < 2) return usage(std::cerr);
   const std::string_view name = argv[1];
   if (name == "--version" || name == "-V") {

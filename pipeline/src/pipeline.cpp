@@ -17,7 +17,9 @@
 
 #include "pipeline_impl.h"
 #include "sink_support.h"
+#include "success_marker.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/exception_text.h"
 #include "visbone/core/json.h"
 #include "visbone/core/json_writer.h"
 #include "visbone/core/omp_threads.h"
@@ -92,6 +94,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   m.ran = true;
   const PipelineConfig& c = m.config;
   const auto start = Clock::now();
+  if (c.output_dir) clear_success_marker(*c.output_dir);  // before any output there changes
 
   // `threads` caps the TBB workers here and the OpenMP team in the backbone node.
   std::optional<tbb::global_control> limit;
@@ -167,6 +170,8 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
           it.fail("decode", it.path + ": OpenCV: " + e.what());
         } catch (const std::bad_alloc&) {
           it.fail("decode", it.path + ": out of memory while decoding");
+        } catch (...) {
+          it.fail("decode", it.path + ": " + current_exception_text());
         }
         return w;
       });
@@ -182,6 +187,8 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
           it.fail("preprocess", it.path + ": " + e.what());
         } catch (const std::bad_alloc&) {
           it.fail("preprocess", it.path + ": out of memory while preprocessing");
+        } catch (...) {
+          it.fail("preprocess", it.path + ": " + current_exception_text());
         }
         if (!m.keep_images) it.image = {};
         return w;
@@ -218,6 +225,16 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     if (pending.size() >= batch_size) flush();
   });
 
+  // Any exception of a component is an error record of the items it had; a plugin's is named by its file.
+  const auto plugin_label = [&](registry::ComponentKind kind, const std::string& type) -> std::string {
+    const registry::Registry* r = m.lookup(kind, type);
+    const std::string origin = r ? r->info(kind, type).origin : std::string(registry::kBuiltin);
+    return origin == registry::kBuiltin ? "" : type + " (" + origin + "): ";
+  };
+  const std::string backbone_label = plugin_label(registry::ComponentKind::backbone, c.model.type);
+  std::vector<std::string> head_labels;
+  for (const auto& info : m.head_info) head_labels.push_back(plugin_label(registry::ComponentKind::head, info.type));
+
   flow::function_node<BatchPtr, BatchPtr> backbone(g, flow::serial, [&](BatchPtr b) {
     // Set before any head can see the batch, so the last head to finish knows it is the last.
     b->pending = static_cast<int>(num_heads);
@@ -239,8 +256,9 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     }
     try {
       b->result = m.backbone->forward(input, m.request);
-    } catch (const Error& e) {
-      for (auto& w : b->good) w->item.fail("backbone", w->item.path + ": " + e.what());
+    } catch (...) {
+      const std::string what = backbone_label + current_exception_text();
+      for (auto& w : b->good) w->item.fail("backbone", w->item.path + ": " + what);
       b->good.clear();
     }
     return b;
@@ -263,9 +281,10 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
               it.heads[h] = std::move(outs[i]);
               it.top_k[h] = read_predictions(it.heads[h]);
             }
-          } catch (const Error& e) {
+          } catch (...) {
+            const std::string what = head_labels[h] + current_exception_text();
             std::lock_guard lock(b->errors_mutex);
-            b->errors.emplace_back(m.head_info[h].name, e.what());
+            b->errors.emplace_back(m.head_info[h].name, what);
           }
           return b;
         }));
@@ -370,6 +389,10 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     summary.outputs.push_back("summary -> " + p.string());
     const std::string text = to_json_text(summary.json()) + "\n";
     write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+  }
+  if (c.output_dir) {
+    fs::create_directories(*c.output_dir);
+    write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run
   }
   return summary;
 }
