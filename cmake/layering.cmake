@@ -28,7 +28,7 @@ endfunction()
 
 set(VISBONE_ABOVE_CORE visbone_bit visbone_bit_component visbone_heads visbone_builtins visbone_pipeline
                        visbone_api)
-foreach(lower IN ITEMS visbone_core visbone_hub visbone_image visbone_registry)
+foreach(lower IN ITEMS visbone_core visbone_yaml visbone_hub visbone_image visbone_registry)
   visbone_linked_targets(${lower} linked)
   foreach(upper IN LISTS VISBONE_ABOVE_CORE)
     if(upper IN_LIST linked)

@@ -1,13 +1,11 @@
 #include "yaml_fields.h"
 
-#include "visbone/core/closest_match.h"
-
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <sstream>
 
+#include "visbone/core/closest_match.h"
 #include "visbone/core/errors.h"
+#include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::pipeline::detail {
 
@@ -55,14 +53,8 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
-std::optional<std::int64_t> scalar_integer(const YAML::Node& node) {
-  if (!node.IsScalar()) return std::nullopt;
-  const std::string& s = node.Scalar();
-  std::int64_t v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
+// Scalars are typed as every visbone YAML reader types them: YAML 1.2's core schema.
+using yaml::scalar_integer;
 
 MapReader::MapReader(const YAML::Node& node, std::string file, std::string context)
     : node_(node), file_(std::move(file)), context_(std::move(context)) {
@@ -148,15 +140,8 @@ std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_
 
 std::optional<double> MapReader::number(std::string_view key, double min, double max) const {
   if (!has(key)) return std::nullopt;
-  const YAML::Node n = get(key);
-  double v = 0;
-  bool ok = n.IsScalar() && !n.Scalar().empty();
-  if (ok) {
-    const std::string& s = n.Scalar();
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    ok = ec == std::errc() && p == s.data() + s.size() && std::isfinite(v);
-  }
-  if (!ok || v < min || v > max) {
+  const auto v = yaml::scalar_number(get(key));
+  if (!v || *v < min || *v > max) {
     const auto fmt = [](double x) {
       std::ostringstream o;
       o << x;
@@ -169,9 +154,8 @@ std::optional<double> MapReader::number(std::string_view key, double min, double
 
 std::optional<bool> MapReader::boolean(std::string_view key) const {
   if (!has(key)) return std::nullopt;
-  const YAML::Node n = get(key);
-  bool b = false;
-  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, b)) fail_value(key, "true or false");
+  const auto b = yaml::scalar_bool(get(key));
+  if (!b) fail_value(key, "true or false");
   return b;
 }
 

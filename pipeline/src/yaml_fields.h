@@ -64,7 +64,4 @@ class MapReader {
   std::vector<std::pair<std::string, YAML::Node>> keys_;  // key node, in file order
 };
 
-// A scalar read as an integer (whole string), or nullopt.
-std::optional<std::int64_t> scalar_integer(const YAML::Node& node);
-
 }  // namespace visbone::pipeline::detail

@@ -15,6 +15,7 @@
 
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::image {
 namespace {
@@ -163,40 +164,6 @@ ImageProcessorConfig parse_config(const boost::json::value& json, const std::str
   return c;
 }
 
-// YAML -> JSON, remembering where each key's value sits so errors can point at the YAML line.
-boost::json::value yaml_to_json(const YAML::Node& n, const std::string& path,
-                                std::map<std::string, YAML::Mark>& marks) {
-  if (!path.empty()) marks.emplace(path, n.Mark());
-  if (!n.IsDefined() || n.IsNull()) return nullptr;
-  if (n.IsScalar()) {
-    const std::string& s = n.Scalar();
-    if (n.Tag() == "!") return boost::json::string(s);  // quoted: a string whatever it looks like
-    bool b;
-    if (YAML::convert<bool>::decode(n, b)) return b;
-    std::int64_t i;
-    if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
-        ec == std::errc() && p == s.data() + s.size())
-      return i;
-    double d;
-    if (auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-        ec == std::errc() && p == s.data() + s.size())
-      return d;
-    return boost::json::string(s);
-  }
-  if (n.IsSequence()) {
-    boost::json::array a;
-    for (std::size_t i = 0; i < n.size(); ++i)
-      a.push_back(yaml_to_json(n[i], path + "[" + std::to_string(i) + "]", marks));
-    return a;
-  }
-  boost::json::object o;
-  for (const auto& kv : n) {
-    const std::string key = kv.first.Scalar();
-    o[key] = yaml_to_json(kv.second, path.empty() ? key : path + "." + key, marks);
-  }
-  return o;
-}
-
 // Pillow's convert("RGB") for L (gray replicated), LA (alpha dropped) and RGBA (alpha dropped, not
 // composited).
 Image to_rgb(const Image& src) {
@@ -241,7 +208,7 @@ ImageProcessorConfig ImageProcessorConfig::from_yaml(const YAML::Node& node, con
                       ": expected a mapping of image processor settings");
   }
   std::map<std::string, YAML::Mark> marks;
-  const boost::json::value json = yaml_to_json(node, "", marks);
+  const boost::json::value json = yaml::yaml_to_json(node, where, &marks);
   return parse_config(json, where, [&](const std::string& key) {
     const auto it = marks.find(key);
     if (it == marks.end() || it->second.line < 0) return where + ": key '" + key + "'";

@@ -4,17 +4,17 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <optional>
 
 #include "visbone/core/errors.h"
+#include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::registry {
 namespace {
 
-std::string mark_str(const YAML::Mark& m) {
-  if (m.is_null() || m.line < 0) return "";
-  return ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-}
+using yaml::mark_suffix;
 
 std::string kind_of(const YAML::Node& n) {
   switch (n.Type()) {
@@ -67,41 +67,25 @@ const char* type_name<std::vector<double>>() {
   return "a list of numbers";
 }
 
-enum class Number { integer, real };
-
-// Whether `s` is a decimal integer ([-+]?[0-9]+) or a float
-// ([-+]?(.[0-9]+|[0-9]+(.[0-9]*)?)([eE][-+]?[0-9]+)?) in YAML's core schema; nullopt for anything else.
-std::optional<Number> core_schema_number(const std::string& s) {
-  std::size_t i = 0;
-  auto digits = [&] {
-    const std::size_t start = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    return i - start;
-  };
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-  const std::size_t whole = digits();
-  std::size_t fraction = 0;
-  bool real = false;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    fraction = digits();
-    real = true;
-  }
-  if (whole == 0 && fraction == 0) return std::nullopt;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (digits() == 0) return std::nullopt;
-    real = true;
-  }
-  if (i != s.size()) return std::nullopt;
-  return real ? Number::real : Number::integer;
-}
-
+// A scalar typed by YAML's core schema (visbone/yaml/yaml_scalars.h), as every visbone YAML reader types it.
 template <typename T>
 T scalar_as(const YAML::Node& n) {
-  if (!n.IsScalar()) throw YAML::BadConversion(n.Mark());
-  return n.as<T>();
+  std::optional<T> v;
+  if constexpr (std::is_same_v<T, bool>) {
+    v = yaml::scalar_bool(n);
+  } else if constexpr (std::is_same_v<T, int>) {
+    const auto i = yaml::scalar_integer(n);
+    if (i && *i >= std::numeric_limits<int>::min() && *i <= std::numeric_limits<int>::max())
+      v = static_cast<int>(*i);
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    v = yaml::scalar_integer(n);
+  } else if constexpr (std::is_same_v<T, double>) {
+    v = yaml::scalar_number(n);
+  } else {
+    if (n.IsScalar()) v = n.Scalar();
+  }
+  if (!v) throw YAML::BadConversion(n.Mark());
+  return *v;
 }
 
 }  // namespace
@@ -115,7 +99,7 @@ Params::Params(YAML::Node node, std::string where, std::filesystem::path base_di
       asked_(std::make_shared<std::set<std::string>>()) {
   if (!node_ || node_.IsNull()) node_ = YAML::Node(YAML::NodeType::Map);
   if (!node_.IsMap())
-    throw ConfigError(where_ + mark_str(node_.Mark()) +
+    throw ConfigError(where_ + mark_suffix(node_.Mark()) +
                       ": expected a mapping of parameters (key: value), got " + kind_of(node_));
 }
 
@@ -124,14 +108,14 @@ Params Params::parse(std::string_view yaml, std::string where, std::filesystem::
   try {
     node = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(where + mark_str(e.mark) + ": invalid YAML: " + e.msg);
+    throw ConfigError(where + mark_suffix(e.mark) + ": invalid YAML: " + e.msg);
   }
   return Params(std::move(node), std::move(where), std::move(base_dir));
 }
 
 std::string Params::where(std::string_view key) const {
   const YAML::Node v = node_[std::string(key)];
-  return where_ + (v ? mark_str(v.Mark()) : mark_str(node_.Mark())) + ": " + std::string(key);
+  return where_ + (v ? mark_suffix(v.Mark()) : mark_suffix(node_.Mark())) + ": " + std::string(key);
 }
 
 bool Params::has(std::string_view key) const {
@@ -187,47 +171,7 @@ Params Params::child(std::string_view key) const {
 
 boost::json::value Params::json(std::string_view key) const {
   if (!has(key)) fail(key, "is required");
-  return yaml_to_json(node_[std::string(key)], where(key));
-}
-
-boost::json::value yaml_to_json(const YAML::Node& node, const std::string& where) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      boost::json::array a;
-      for (const auto& e : node) a.push_back(yaml_to_json(e, where));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      boost::json::object o;
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar())
-          throw ConfigError(where + mark_str(kv.first.Mark()) + ": a key is " + kind_of(kv.first) +
-                            ", expected a string");
-        o[kv.first.Scalar()] = yaml_to_json(kv.second, where);
-      }
-      return o;
-    }
-    case YAML::NodeType::Scalar:
-      break;
-  }
-  const std::string& s = node.Scalar();
-  if (node.Tag() == "!") return boost::json::string(s);  // quoted: a string whatever it looks like
-  // YAML 1.2 core schema (hand-written: libstdc++'s <regex> warns under the sanitizers).
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (const auto number = core_schema_number(s)) {
-    try {
-      if (*number == Number::integer) return std::stoll(s);
-      return std::stod(s);
-    } catch (const std::out_of_range&) {
-      throw ConfigError(where + mark_str(node.Mark()) + ": number " + s + " is out of range");
-    }
-  }
-  return boost::json::string(s);
+  return yaml::yaml_to_json(node_[std::string(key)], where(key));
 }
 
 std::vector<std::string> Params::unread() const {

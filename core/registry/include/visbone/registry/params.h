@@ -53,7 +53,7 @@ class Params {
   std::filesystem::path path(std::string_view key) const;
   // A nested mapping, for components that take a block of settings (an inline config).
   Params child(std::string_view key) const;
-  // The value at `key` as JSON (see yaml_to_json).
+  // The value at `key` as JSON (visbone/yaml/yaml_scalars.h: YAML 1.2 core schema).
   boost::json::value json(std::string_view key) const;
   // ConfigError at `key` with `message` (for checks beyond the type: ranges, combinations).
   [[noreturn]] void fail(std::string_view key, const std::string& message) const;
@@ -71,11 +71,6 @@ class Params {
   // Shared with copies so that keys asked about through a copy count too.
   std::shared_ptr<std::set<std::string>> asked_;
 };
-
-// A YAML value as JSON, for components configured by JSON documents (an inline config.json). Plain scalars
-// are typed the way YAML's core schema types them (null, true/false, integers, floats); quoted ones stay
-// strings. ConfigError naming `where` for a key that is not a scalar.
-boost::json::value yaml_to_json(const YAML::Node& node, const std::string& where);
 
 using visbone::closest_match;  // core/closest_match.h
 
