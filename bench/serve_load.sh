@@ -5,12 +5,18 @@
 # throughput, p50/p99 latency and the server's peak RSS, and the CPU model. Loopback only; every wait is
 # bounded. The numbers depend on what else runs on the machine: run it on a quiet one.
 #
-# Usage: bench/serve_load.sh [bit50|digits|both]   (env: VISBONE, DURATION=60, DELAY_US=20000)
+# Latency at concurrency C is bounded below by Little's law: a closed loop of C clients served at X images/s
+# waits C/X per request, i.e. C/B batch times at max_batch_size B. At C = 32 and B = 8 that is 4 batch
+# times whatever the batcher does; MAX_BATCH=32 lets one batch take all 32 waiting requests (p99 about
+# max_queue_delay + 2 batch times of 32).
+#
+# Usage: bench/serve_load.sh [bit50|digits|both]   (env: VISBONE, DURATION=60, DELAY_US=20000, MAX_BATCH=8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VISBONE=${VISBONE:-build/bin/visbone}
 DURATION=${DURATION:-60}
 DELAY_US=${DELAY_US:-20000}
+MAX_BATCH=${MAX_BATCH:-8}
 WHICH=${1:-bit50}
 command -v wrk > /dev/null || { echo "serve_load: needs wrk (apt-get install wrk)" >&2; exit 2; }
 [ -x "$VISBONE" ] || { echo "serve_load: $VISBONE not built" >&2; exit 2; }
@@ -49,7 +55,7 @@ run_model() {
     local dyn=true
     [ "$batching" = off ] && dyn=false
     cat > "$WORK/serve.yaml" << YAML
-serve: {dynamic_batching: $dyn, max_batch_size: 8, max_queue_delay_microseconds: $DELAY_US, max_queue_size: 256}
+serve: {dynamic_batching: $dyn, max_batch_size: $MAX_BATCH, max_queue_delay_microseconds: $DELAY_US, max_queue_size: 256}
 model: {checkpoint: $PWD/$checkpoint}
 preprocess: $preprocess
 heads: [{type: classification, top_k: 5}]
@@ -69,7 +75,7 @@ YAML
     done
     stop_server
   done
-  for b in 1 8; do
+  for b in 1 8 $([ "$MAX_BATCH" != 8 ] && [ "$MAX_BATCH" != 1 ] && echo "$MAX_BATCH"); do
     local json
     json=$(timeout 600 "$VISBONE" bench "$checkpoint" --batch "$b" --size "$size" --runs 5 --warmup 1 --json)
     python3 - "$name" "$b" "$json" >> "$WORK/table" << 'PY'
@@ -89,7 +95,7 @@ if [ "$WHICH" = digits ] || [ "$WHICH" = both ]; then
   run_model digits tests/data/models/bit-tiny-digits "{from: checkpoint}" "$JPEG" 32
 fi
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk ${DURATION}s per row, JPEG body $(stat -c %s "$JPEG") bytes, max_queue_delay ${DELAY_US} us"
+echo "wrk ${DURATION}s per row, JPEG body $(stat -c %s "$JPEG") bytes, max_batch_size $MAX_BATCH, max_queue_delay ${DELAY_US} us"
 echo
 echo "| model | what | concurrency | images/s | p50 ms | p99 ms | errors | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
