@@ -1,8 +1,9 @@
 // A head that misbehaves on every `every`-th batch, the way foreign code can: `how: runtime_error` throws a
-// std::runtime_error, `how: int` throws an int, `how: segfault` writes through a null pointer. The pipeline
+// std::runtime_error, `how: int` throws an int, `how: segfault` writes to an unmapped address. The pipeline
 // must turn the first two into error records naming this plugin and the input, and report the third with
 // this library's file before the process dies.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -21,8 +22,10 @@ class MisbehavingHead final : public visbone::Head {
     if (++calls_ % every_ == 0) {
       if (how_ == "int") throw 42;
       if (how_ == "segfault") {
-        volatile int* nowhere = nullptr;
-        *nowhere = 1;
+        // An unmapped, non-null address: UBSan's null check does not stop it first, ASan's shadow of it is
+        // mapped, so the store itself faults, here in this library.
+        volatile std::uintptr_t unmapped = 64;
+        *reinterpret_cast<volatile int*>(unmapped) = 1;
       }
       throw std::runtime_error("misbehaving on purpose");
     }
