@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "batcher.h"
 #include "pipeline_impl.h"
 #include "sink_support.h"
 #include "success_marker.h"
@@ -197,32 +198,24 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   const auto by_seq = [](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq); };
   flow::sequencer_node<WorkPtr> in_order(g, by_seq);
 
-  // Consecutive items of one pixel size form a batch. Failed items ride along (so the batcher only ever holds
-  // a contiguous run of items, which keeps the limiter from starving it), and count towards the batch size.
-  std::vector<WorkPtr> pending;
-  Shape pending_shape;
-  bool pending_has_good = false;
+  // Batches of consecutive same-size items (batcher.h); the node hands each completed one to the backbone.
+  Batcher<WorkPtr> batches(batch_size, [](const WorkPtr& w) -> std::optional<Shape> {
+    if (w->item.failed()) return std::nullopt;
+    return w->item.pixels.shape();
+  });
   using BatcherNode = flow::multifunction_node<WorkPtr, std::tuple<BatchPtr>>;
   BatcherNode batcher(g, flow::serial, [&](const WorkPtr& w, BatcherNode::output_ports_type& ports) {
-    const auto flush = [&] {
-      if (pending.empty()) return;
+    const auto send = [&](std::vector<WorkPtr> items) {
+      if (items.empty()) return;
       auto b = std::make_shared<Batch>();
-      b->items = std::move(pending);
-      pending.clear();
-      pending_has_good = false;
+      b->items = std::move(items);
       std::get<0>(ports).try_put(b);
     };
     if (w->item.end) {
-      flush();
+      send(batches.finish());
       return;
     }
-    if (!w->item.failed()) {
-      if (pending_has_good && w->item.pixels.shape() != pending_shape) flush();
-      pending_shape = w->item.pixels.shape();
-      pending_has_good = true;
-    }
-    pending.push_back(w);
-    if (pending.size() >= batch_size) flush();
+    for (auto& items : batches.add(w)) send(std::move(items));
   });
 
   // Any exception of a component is an error record of the items it had; a plugin's is named by its file.
