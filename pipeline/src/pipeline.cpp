@@ -16,7 +16,6 @@
 #include <sstream>
 
 #include "pipeline_impl.h"
-#include "sink_support.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/json_writer.h"
@@ -24,8 +23,7 @@
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
-#include "visbone/pipeline/sink.h"
-#include "visbone/pipeline/source.h"
+#include "visbone/pipeline/predictions.h"
 #include "visbone/registry/registry.h"
 #include "yaml_fields.h"
 
@@ -364,10 +362,12 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   for (int s = 0; s < kStages; ++s)
     summary.stages.push_back({kStageNames[s], static_cast<double>(timers.ns[s]) * 1e-9});
   summary.unknown_labels.assign(unknown.begin(), unknown.end());
-  for (const auto& s : m.sinks) summary.outputs.push_back(s->describe());
+  summary.sources = m.source_descriptions;
+  for (std::size_t s = 0; s < m.sinks.size(); ++s)
+    summary.outputs.push_back({m.sink_types[s], m.sinks[s]->path().string(), m.sinks[s]->describe()});
   if (c.summary) {
     const fs::path p = c.output_path(*c.summary);
-    summary.outputs.push_back("summary -> " + p.string());
+    summary.outputs.push_back({"summary", p.string(), "summary -> " + p.string()});
     const std::string text = to_json_text(summary.json()) + "\n";
     write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
   }
