@@ -324,7 +324,8 @@ TEST(Sinks, FeatureMapsEmbeddingsAnnotatedImagesAndHeatMaps) {
 
 // #14: two inputs that differ only in extension give two images in each drawing sink (the output name keeps
 // the input's extension), and embeddings and feature maps go to tensors.safetensors when no safetensors sink
-// is named, with the JSON Lines records left without their arrays. summary.json lists outputs as objects.
+// is named (a JSON Lines sink with `tensors: false` leaves their arrays out). summary.json lists outputs as
+// objects.
 TEST(Outputs, CatPngAndCatJpgGiveTwoImagesAndTensorsGoToABinaryFileByDefault) {
   TempDir d;
   const std::string png = testing::read_file(kData + "/digits/images/digit_0000.png");
@@ -334,7 +335,7 @@ TEST(Outputs, CatPngAndCatJpgGiveTwoImagesAndTensorsGoToABinaryFileByDefault) {
       "c.yaml", "source: {type: folder, path: in}\nmodel: {checkpoint: " + kDigitsModel +
                     "}\nheads:\n  - {type: classification}\n  - {type: feature_maps, out_features: [stage2]}\n"
                     "  - {type: embedding}\nsinks:\n  - {type: annotated_images, path: annotated}\n"
-                    "  - {type: heatmap, path: heat, stage: stage2}\n  - {type: jsonl, path: out.jsonl}\n"
+                    "  - {type: heatmap, path: heat, stage: stage2}\n  - {type: jsonl, path: out.jsonl, tensors: false}\n"
                     "summary: summary.json\noutput_dir: out\n");
   EXPECT_EQ(run_config(cfg).ok, 2u);
   const fs::path out = d.path() / "out";
@@ -347,7 +348,7 @@ TEST(Outputs, CatPngAndCatJpgGiveTwoImagesAndTensorsGoToABinaryFileByDefault) {
   EXPECT_NE(tensors.find("cat.jpg.embedding"), nullptr);
   EXPECT_NE(tensors.find("cat.png.feature_maps.stage2"), nullptr);
   for (const auto& r : read_jsonl(out / "out.jsonl")) {
-    EXPECT_TRUE(r.at("embedding").as_object().empty()) << "no JSON array of the embedding by default";
+    EXPECT_TRUE(r.at("embedding").as_object().empty()) << "no JSON array of the embedding with tensors: false";
     EXPECT_TRUE(r.at("feature_maps").as_object().contains("feature_maps")) << "shapes stay";
   }
   const auto summary = read_json_file((out / "summary.json").string()).as_object();
@@ -360,14 +361,14 @@ TEST(Outputs, CatPngAndCatJpgGiveTwoImagesAndTensorsGoToABinaryFileByDefault) {
   EXPECT_EQ(outputs[4].as_object().at("sink").as_string(), "summary");
 }
 
-// An explicit jsonl sink with `tensors: true` keeps the embedding's values, and a named safetensors sink
-// means no default one.
+// A JSON Lines sink keeps the embedding's values by default (configurations written before stay as they
+// were), and a named safetensors sink means no default one.
 TEST(Outputs, ExplicitSinksForTensorsAreKept) {
   TempDir d;
   const fs::path cfg = d.write(
       "c.yaml", "source: {type: files, paths: [" + kData + "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " +
                     kDigitsModel + "}\nheads: [{type: embedding}]\nsinks:\n"
-                    "  - {type: jsonl, path: out.jsonl, tensors: true}\n"
+                    "  - {type: jsonl, path: out.jsonl}\n"
                     "  - {type: safetensors, path: e.safetensors, stack: true}\noutput_dir: out\n");
   EXPECT_EQ(run_config(cfg).ok, 1u);
   const auto records = read_jsonl(d.path() / "out/out.jsonl");
