@@ -1,7 +1,9 @@
 # The areas' layering (DESIGN.md: arrows point down only), checked at configure time: core and the libraries
 # under it (hub, image, registry) never link, directly or through another target, a backbone, a head, the
-# built-in registration, the pipeline or the façade. Included from the top-level CMakeLists.txt once every
-# target exists.
+# built-in registration, the pipeline or the façade; the pipeline never links a head, a backbone's
+# component (its registration), the built-in registration or the façade: it composes what the registry its
+# caller filled holds. Included from the top-level CMakeLists.txt once every target exists (and by
+# tests/cmake/layering, which proves a forbidden link fails).
 
 # Every visbone_* target `target` links, directly or not (LINK_LIBRARIES and INTERFACE_LINK_LIBRARIES).
 function(visbone_linked_targets target out)
@@ -36,3 +38,17 @@ foreach(lower IN ITEMS visbone_core visbone_yaml visbone_hub visbone_image visbo
     endif()
   endforeach()
 endforeach()
+
+# visbone_bit (the BiT library itself, not its registration) is still linked by the pipeline for one thing:
+# the preset table (bit_presets(): a preset's hub id, fetched for its preprocessor_config.json, and BiT's
+# model keys checked before anything loads).
+set(VISBONE_ABOVE_PIPELINE visbone_builtins visbone_api visbone_serve visbone_heads visbone_bit_component)
+if(TARGET visbone_pipeline)
+  visbone_linked_targets(visbone_pipeline linked)
+  foreach(upper IN LISTS VISBONE_ABOVE_PIPELINE)
+    if(upper IN_LIST linked)
+      message(FATAL_ERROR "layering: visbone_pipeline links ${upper}; the pipeline gets backbones and heads "
+                          "from the registry its caller fills with register_builtins (DESIGN.md)")
+    endif()
+  endforeach()
+endif()

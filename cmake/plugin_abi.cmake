@@ -27,7 +27,7 @@ string(SUBSTRING ${headers_hash} 0 16 headers_hash)
 # What only the compiler knows: the string ABI, Boost's version as the headers say, the structs' sizes.
 try_run(probe_ran probe_compiled
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/plugin_abi_probe.cpp
-  CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${PROJECT_SOURCE_DIR}/core/include;${PROJECT_SOURCE_DIR}/core/registry/include"
+  CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${PROJECT_SOURCE_DIR}/core/include;${PROJECT_SOURCE_DIR}/core/image/include;${PROJECT_SOURCE_DIR}/core/registry/include"
   LINK_LIBRARIES yaml-cpp Boost::headers Boost::json
   CXX_STANDARD 20
   COMPILE_OUTPUT_VARIABLE probe_compile_output

@@ -28,7 +28,11 @@ int main() {
   VISBONE_PROBE_SIZEOF(ForwardRequest);
   VISBONE_PROBE_SIZEOF(ForwardResult);
   VISBONE_PROBE_SIZEOF(SourceItem);
-  VISBONE_PROBE_SIZEOF(SinkRecord);
+  VISBONE_PROBE_SIZEOF(SourceContext);
+  VISBONE_PROBE_SIZEOF(Item);
+  VISBONE_PROBE_SIZEOF(SinkHead);
+  VISBONE_PROBE_SIZEOF(SinkContext);
+  VISBONE_PROBE_SIZEOF(registry::ParamInfo);
   VISBONE_PROBE_SIZEOF(registry::ComponentInfo);
   VISBONE_PROBE_SIZEOF(registry::PluginInfo);
   return 0;

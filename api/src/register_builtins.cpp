@@ -2,6 +2,7 @@
 
 #include "visbone/bit/bit_component.h"
 #include "visbone/heads/components.h"
+#include "visbone/pipeline/components.h"
 
 namespace visbone {
 
@@ -14,6 +15,13 @@ void register_builtins(registry::ComponentRegistrar& registrar, const hub::Resol
     return hub::hub_model(model_id, options);
   });
   heads::register_components(registrar);
+  pipeline::register_components(registrar);
+}
+
+void register_pipeline_builtins(registry::ComponentRegistrar& registrar) {
+  hub::ResolveOptions hub;
+  hub.with_processor_config = true;  // the pipeline preprocesses with the checkpoint's processor
+  register_builtins(registrar, hub);
 }
 
 }  // namespace visbone

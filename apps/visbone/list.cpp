@@ -1,5 +1,6 @@
 // `visbone list [--plugin PATH]... [--json]`: every registered component (backbones, heads, sources, sinks)
-// with its one-line description and where it came from, then the plugins that were loaded.
+// with its one-line description and where it came from, the parameters of those that document them (every
+// built-in source and sink: name, type, default, one line), then the plugins that were loaded.
 #include <boost/json.hpp>
 #include <iostream>
 
@@ -38,8 +39,15 @@ int list(const Args& args) {
     for (const auto kind : kKinds) {
       boost::json::array items;
       for (const auto& c : components)
-        if (c.kind == kind)
-          items.push_back({{"name", c.name}, {"description", c.description}, {"origin", c.origin}});
+        if (c.kind == kind) {
+          boost::json::array params;
+          for (const auto& p : c.params)
+            params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"doc", p.doc}});
+          items.push_back({{"name", c.name},
+                           {"description", c.description},
+                           {"origin", c.origin},
+                           {"params", std::move(params)}});
+        }
       out[std::string(registry::to_string(kind)) + "s"] = std::move(items);
     }
     boost::json::array plugins;
@@ -63,6 +71,11 @@ int list(const Args& args) {
       any = true;
       std::cout << "  " << c.name << std::string(width + 2 - c.name.size(), ' ') << c.description << "  ["
                 << c.origin << "]\n";
+      for (const auto& p : c.params) {
+        const bool required = p.default_value == "(required)";
+        std::cout << "      " << p.name << " (" << p.type << ", "
+                  << (required ? std::string("required") : "default: " + p.default_value) << ")  " << p.doc << "\n";
+      }
     }
     if (!any) std::cout << "  (none registered)\n";
   }

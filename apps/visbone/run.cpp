@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "progress.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
@@ -149,7 +150,7 @@ int run(const Args& args) {
   ProgressPrinter printer(mode, interval);
   printer.loading();
   const auto load_start = std::chrono::steady_clock::now();
-  pipeline::Pipeline p(std::move(config));
+  pipeline::Pipeline p(std::move(config), register_pipeline_builtins);
   printer.loaded(std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
   const pipeline::Summary summary = p.run([&](const pipeline::Progress& pr) { printer.update(pr); });
   printer.finish();

@@ -6,8 +6,7 @@
 #include "input_check.h"
 #include "pipeline_impl.h"
 #include "preprocessing.h"
-#include "sink_support.h"
-#include "visbone/api/register_builtins.h"
+#include "visbone/pipeline/concat_source.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
@@ -51,17 +50,37 @@ std::string names_list(const std::vector<std::string>& names) {
   throw ConfigError(detail::place_of(spec["type"], file).str() + ": " + msg);
 }
 
+// The file a source's spec is read from, for messages: the YAML file, or "--input" for the command line's.
+std::string spec_file(const ComponentConfig& s, const std::string& file) {
+  return s.place.file == "--input" ? s.place.file : file;
+}
+
+// Embeddings and feature maps go to a binary file unless the YAML says where they go: with no safetensors
+// sink named, one writing `tensors.safetensors` (one tensor per input and output) is added for the heads
+// that describe themselves as embedding or feature_maps. A null node when none is needed.
+YAML::Node default_tensor_sink(const PipelineConfig& c, const std::vector<SinkHead>& heads) {
+  for (const auto& s : c.sinks)
+    if (s.type == "safetensors") return {};
+  YAML::Node spec(YAML::NodeType::Map);
+  for (const auto& h : heads)
+    if (h.description.kind == "embedding" || h.description.kind == "feature_maps") spec["heads"].push_back(h.name);
+  if (!spec["heads"]) return {};
+  spec["type"] = "safetensors";
+  spec["path"] = "tensors.safetensors";
+  return spec;
+}
+
 }  // namespace
 
-Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry) : impl_(std::make_unique<Impl>()) {
+Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const registry::Registry* app_registry)
+    : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.config = std::move(config);
   m.app = app_registry;
   const PipelineConfig& c = m.config;
   const std::string file = c.file.string();
-  hub::ResolveOptions hub_options;
-  hub_options.with_processor_config = true;  // the pipeline preprocesses
-  register_builtins(m.registry, hub_options);
+  // The built-ins come from the caller (register_builtins): the pipeline links no backbone or head.
+  if (builtins) builtins(m.registry);
   registry::load_plugins_from_env(m.registry);
   for (std::size_t i = 0; i < c.plugins.size(); ++i)
     require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
@@ -77,19 +96,17 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded.
   const std::int64_t max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
   std::vector<std::unique_ptr<Source>> sources;
+  SourceContext source_context;
+  source_context.max_pixels = max_pixels;
   for (std::size_t i = 0; i < c.sources.size(); ++i) {
-    const SourceConfig& s = c.sources[i];
-    if (s.type != SourceType::plugin) {
-      sources.push_back(make_source(s, max_pixels));
-      continue;
-    }
-    const auto* r = m.lookup(registry::ComponentKind::source, s.type_name);
+    const ComponentConfig& s = c.sources[i];
+    const auto* r = m.lookup(registry::ComponentKind::source, s.type);
     if (!r)
       unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
-                   "source", s.type_name,
-                   m.builtin_names(registry::ComponentKind::source, {"files", "folder", "glob", "list", "video"}),
+                   "source", s.type, m.names(registry::ComponentKind::source, true),
                    m.names(registry::ComponentKind::source, false));
-    sources.push_back(adapt_source(r->build_source(registry::Params(s.spec, file, c.base_dir))));
+    sources.push_back(r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir), source_context));
+    m.source_descriptions.push_back(sources.back()->describe());
   }
   m.source = concat_sources(std::move(sources));
 
@@ -137,7 +154,7 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
   if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
-                 "model", "backbone", c.model.type, m.builtin_names(registry::ComponentKind::backbone),
+                 "model", "backbone", c.model.type, m.names(registry::ComponentKind::backbone, true),
                  m.names(registry::ComponentKind::backbone, false));
   try {
     m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
@@ -171,39 +188,42 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     const auto* r = m.lookup(registry::ComponentKind::head, hc.type);
     if (!r)
       unknown_type(hc.spec, file, "heads[" + std::to_string(i) + "]", "head", hc.type,
-                   m.builtin_names(registry::ComponentKind::head), m.names(registry::ComponentKind::head, false));
+                   m.names(registry::ComponentKind::head, true), m.names(registry::ComponentKind::head, false));
     m.heads.push_back(r->build_head(params, context));
     merge_into(m.request, m.heads.back()->needs());
     HeadDescription d = m.heads.back()->describe();
     m.labels.insert(d.labels.begin(), d.labels.end());
-    m.head_info.push_back({hc.name, hc.type, std::move(d.kind), d.top_k, std::move(d.stages)});
+    m.head_info.push_back({hc.name, std::move(d)});
   }
 
   SinkContext ctx;
-  ctx.config = &m.config;
   ctx.heads = m.head_info;
+  ctx.output_path = [&c = m.config](const fs::path& p) { return c.output_path(p); };
   ctx.processor = m.processor.get();
   std::set<fs::path> paths;
   for (std::size_t i = 0; i < c.sinks.size(); ++i) {
-    const SinkConfig& s = c.sinks[i];
+    const ComponentConfig& s = c.sinks[i];
     const std::string context_name = "sinks[" + std::to_string(i) + "]";
-    if (s.type == SinkType::plugin) {
-      const auto* r = m.lookup(registry::ComponentKind::sink, s.type_name);
-      if (!r)
-        unknown_type(s.spec, file, context_name, "sink", s.type_name,
-                     m.builtin_names(registry::ComponentKind::sink, {"jsonl", "csv", "safetensors",
-                                                                     "annotated_images", "heatmap", "contact_sheet"}),
-                     m.names(registry::ComponentKind::sink, false));
-      m.sinks.push_back(detail::adapt_sink(r->build_sink(registry::Params(s.spec, file, c.base_dir)),
-                                           m.head_info, s.type_name));
-      continue;
-    }
-    const fs::path out = c.output_path(s.path);
-    if (!paths.insert(out).second)
-      throw ConfigError(
-          where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
-    m.sinks.push_back(make_sink(s, context_name, ctx));
+    const auto* r = m.lookup(registry::ComponentKind::sink, s.type);
+    if (!r)
+      unknown_type(s.spec, file, context_name, "sink", s.type, m.names(registry::ComponentKind::sink, true),
+                   m.names(registry::ComponentKind::sink, false));
+    m.sinks.push_back(r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx));
+    m.sink_types.push_back(s.type);
     m.keep_images = m.keep_images || m.sinks.back()->needs_image();
+    const fs::path out = m.sinks.back()->path();
+    if (!out.empty() && !paths.insert(out.lexically_normal()).second)
+      throw ConfigError(where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
+  }
+  if (const YAML::Node spec = default_tensor_sink(c, m.head_info); spec.IsMap()) {
+    if (const auto* r = m.lookup(registry::ComponentKind::sink, "safetensors")) {
+      m.sinks.push_back(r->build_sink(registry::Params(spec, file + " (default sink)", c.base_dir), ctx));
+      m.sink_types.push_back("safetensors");
+      if (!paths.insert(m.sinks.back()->path().lexically_normal()).second)
+        throw ConfigError(file + ": sinks: " + m.sinks.back()->path().string() +
+                          " is written by another sink, and the default output of the embeddings and feature "
+                          "maps goes there too; add a safetensors sink for them");
+    }
   }
 }
 

@@ -20,44 +20,6 @@ std::string ConfigPlace::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
-std::string_view to_string(SourceType t) {
-  switch (t) {
-    case SourceType::files:
-      return "files";
-    case SourceType::folder:
-      return "folder";
-    case SourceType::glob:
-      return "glob";
-    case SourceType::list:
-      return "list";
-    case SourceType::video:
-      return "video";
-    case SourceType::plugin:
-      return "plugin";
-  }
-  return "?";
-}
-
-std::string_view to_string(SinkType t) {
-  switch (t) {
-    case SinkType::jsonl:
-      return "jsonl";
-    case SinkType::csv:
-      return "csv";
-    case SinkType::safetensors:
-      return "safetensors";
-    case SinkType::annotated_images:
-      return "annotated_images";
-    case SinkType::heatmap:
-      return "heatmap";
-    case SinkType::contact_sheet:
-      return "contact_sheet";
-    case SinkType::plugin:
-      return "plugin";
-  }
-  return "?";
-}
-
 fs::path PipelineConfig::output_path(const fs::path& p) const {
   if (p.is_absolute()) return p;
   return ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
@@ -77,13 +39,12 @@ const std::vector<std::string> kTopKeys = {"source",     "sources",       "model
                                            "heads",      "sinks",         "output_dir",    "summary",
                                            "batch_size", "threads",       "max_in_flight", "concurrency",
                                            "max_pixels", "fail_on_error", "plugins"};
-const std::vector<std::string> kSourceTypes = {"files", "folder", "glob", "list", "video"};
-const std::vector<std::string> kSinkTypes = {"jsonl",   "csv",          "safetensors", "annotated_images",
-                                             "heatmap", "contact_sheet"};
 // preprocessor_config.json keys that change what BitImageProcessor computes.
 const std::vector<std::string> kProcessorKeys = {
     "do_convert_rgb", "do_resize",      "size",         "resample",   "do_center_crop", "crop_size",
     "do_rescale",     "rescale_factor", "do_normalize", "image_mean", "image_std"};
+
+constexpr const char* kSourceExamples = "folder, files, glob, list or video";
 
 const std::vector<std::string> kVideoExtensions = {".mp4",  ".avi", ".mov", ".mkv",
                                                    ".webm", ".m4v", ".mpg", ".mpeg"};
@@ -99,70 +60,15 @@ fs::path resolve(const fs::path& base, const std::string& p) {
   return (path.is_absolute() ? path : base / path).lexically_normal();
 }
 
-std::vector<std::string> extension_list(const MapReader& r) {
-  std::vector<std::string> out;
-  if (const auto v = r.string_list("extensions")) {
-    for (auto e : *v) {
-      e = lower(e);
-      if (e.front() != '.') e.insert(e.begin(), '.');
-      out.push_back(e);
-    }
-  }
-  return out;
-}
-
-SourceConfig parse_source(const YAML::Node& node, const std::string& file, const fs::path& base,
-                          const std::string& context) {
+// A source or sink: its `type` and the mapping, kept for the registry (which checks the other keys).
+ComponentConfig parse_component(const YAML::Node& node, const std::string& file, const std::string& context,
+                                const std::string& kind, const std::string& examples) {
   MapReader r(node, file, context);
-  SourceConfig s;
-  s.place = r.place();
-  if (!r.has("type"))
-    r.fail_missing("type", "one of " + detail::join(kSourceTypes) + ", or a plugin's source");
-  const std::string type = *r.string("type");
-  const auto known = std::find(kSourceTypes.begin(), kSourceTypes.end(), type);
-  if (known == kSourceTypes.end()) {
-    // Possibly a plugin's; the registry knows once plugins are loaded, and checks its keys then.
-    s.type = SourceType::plugin;
-    s.type_name = type;
-    s.spec = node;
-    return s;
-  }
-  s.type = static_cast<SourceType>(known - kSourceTypes.begin());
-  switch (s.type) {
-    case SourceType::files: {
-      r.check_keys({"type", "paths", "labels_from_folders"});
-      if (!r.has("paths")) r.fail_missing("paths", "a list of image files");
-      const auto paths = r.string_list("paths");  // a named optional: ranging over *temporary would dangle
-      for (const auto& p : *paths) s.paths.push_back(resolve(base, p));
-      if (s.paths.empty()) r.fail_value("paths", "at least one image file");
-      break;
-    }
-    case SourceType::folder:
-      r.check_keys({"type", "path", "recursive", "extensions", "labels_from_folders"});
-      s.path = resolve(base, r.required_string("path", "the folder of images"));
-      s.recursive = r.boolean("recursive").value_or(true);
-      s.extensions = extension_list(r);
-      break;
-    case SourceType::glob:
-      r.check_keys({"type", "pattern", "labels_from_folders"});
-      s.pattern =
-          resolve(base, r.required_string("pattern", "a path pattern such as images/**/*.png")).string();
-      break;
-    case SourceType::list:
-      r.check_keys({"type", "path", "labels_from_folders"});
-      s.path = resolve(base, r.required_string("path", "a text file with one image path per line"));
-      break;
-    case SourceType::video:
-      r.check_keys({"type", "path", "every", "max_frames"});
-      s.path = resolve(base, r.required_string("path", "a video file"));
-      s.every = static_cast<int>(r.integer("every", 1, 1'000'000).value_or(1));
-      s.max_frames = r.integer("max_frames", 0, std::int64_t{1} << 40).value_or(0);
-      break;
-    case SourceType::plugin:
-      break;
-  }
-  s.labels_from_folders = r.boolean("labels_from_folders").value_or(false);
-  return s;
+  ComponentConfig c;
+  c.place = r.place();
+  c.type = r.required_string("type", "a " + kind + " type such as " + examples + ", or a plugin's");
+  c.spec = node;
+  return c;
 }
 
 ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
@@ -221,61 +127,6 @@ HeadConfig parse_head(const YAML::Node& node, const std::string& file, const std
   return h;
 }
 
-SinkConfig parse_sink(const YAML::Node& node, const std::string& file, const std::string& context) {
-  MapReader r(node, file, context);
-  SinkConfig s;
-  s.place = r.place();
-  if (!r.has("type")) r.fail_missing("type", "one of " + detail::join(kSinkTypes) + ", or a plugin's sink");
-  const std::string type = *r.string("type");
-  const auto known = std::find(kSinkTypes.begin(), kSinkTypes.end(), type);
-  if (known == kSinkTypes.end()) {
-    s.type = SinkType::plugin;
-    s.type_name = type;
-    s.spec = node;
-    return s;
-  }
-  s.type = static_cast<SinkType>(known - kSinkTypes.begin());
-  std::string path_what = "the file to write";
-  switch (s.type) {
-    case SinkType::jsonl:
-      r.check_keys({"type", "path"});
-      break;
-    case SinkType::csv:
-      r.check_keys({"type", "path", "head", "top_k"});
-      break;
-    case SinkType::safetensors:
-      r.check_keys({"type", "path", "heads", "stack"});
-      break;
-    case SinkType::annotated_images:
-      r.check_keys({"type", "path", "head", "top_k", "min_size", "format"});
-      path_what = "the folder to write images to";
-      break;
-    case SinkType::heatmap:
-      r.check_keys({"type", "path", "stage", "head", "alpha", "min_size", "format"});
-      path_what = "the folder to write images to";
-      break;
-    case SinkType::contact_sheet:
-      r.check_keys({"type", "path", "head", "columns", "tile", "max_images"});
-      path_what = "the image file to write";
-      break;
-    case SinkType::plugin:
-      break;
-  }
-  s.path = r.required_string("path", path_what);
-  s.head = r.string("head").value_or("");
-  s.heads = r.string_list("heads").value_or(std::vector<std::string>{});
-  s.stack = r.boolean("stack").value_or(false);
-  if (s.type == SinkType::heatmap) s.stage = r.required_string("stage", "the stage to draw, e.g. stage3");
-  s.alpha = r.number("alpha", 0.0, 1.0).value_or(0.5);
-  s.top_k = static_cast<int>(r.integer("top_k", 1, 100'000).value_or(0));
-  s.min_size = static_cast<int>(r.integer("min_size", 1, 8192).value_or(256));
-  s.columns = static_cast<int>(r.integer("columns", 1, 1000).value_or(0));
-  s.tile = static_cast<int>(r.integer("tile", 8, 1024).value_or(64));
-  s.max_images = r.integer("max_images", 1, 100'000).value_or(1000);
-  s.format = r.choice("format", {"png", "jpg"}).value_or("png");
-  return s;
-}
-
 template <typename T, typename F>
 std::vector<T> parse_list(const MapReader& top, const std::string& key, F parse_one) {
   const YAML::Node n = top.get(key);
@@ -315,10 +166,10 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const Y
   if (top.has("source") && top.has("sources"))
     top.fail_at(top.get("sources"), "give either 'source' (one) or 'sources' (a list), not both");
   if (top.has("source")) {
-    c.sources.push_back(parse_source(top.get("source"), where, base, "source"));
+    c.sources.push_back(parse_component(top.get("source"), where, "source", "source", kSourceExamples));
   } else if (top.has("sources")) {
-    c.sources = parse_list<SourceConfig>(top, "sources", [&](const YAML::Node& n, const std::string& ctx) {
-      return parse_source(n, where, base, ctx);
+    c.sources = parse_list<ComponentConfig>(top, "sources", [&](const YAML::Node& n, const std::string& ctx) {
+      return parse_component(n, where, ctx, "source", kSourceExamples);
     });
     if (c.sources.empty()) top.fail_value("sources", "at least one source");
   } else {
@@ -355,8 +206,9 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const Y
       c.plugin_places.push_back(detail::place_of(list.IsSequence() ? list[i] : list, where));
   }
   if (top.has("sinks"))
-    c.sinks = parse_list<SinkConfig>(
-        top, "sinks", [&](const YAML::Node& n, const std::string& ctx) { return parse_sink(n, where, ctx); });
+    c.sinks = parse_list<ComponentConfig>(top, "sinks", [&](const YAML::Node& n, const std::string& ctx) {
+      return parse_component(n, where, ctx, "sink", "jsonl, csv, safetensors or heatmap");
+    });
 
   if (const auto v = top.string("output_dir")) c.output_dir = resolve(base, *v);
   if (const auto v = top.string("summary")) c.summary = fs::path(*v);
@@ -384,51 +236,59 @@ PipelineConfig load_config(const fs::path& file, const YamlLimits& limits) {
   return parse_config(read_text_file(file, limits.max_bytes), file, limits);
 }
 
-SourceConfig source_for_path(const std::string& path, const fs::path& base) {
-  SourceConfig s;
+ComponentConfig source_for_path(const std::string& path, const fs::path& base) {
+  ComponentConfig s;
   s.place.file = "--input";
+  s.spec = YAML::Node(YAML::NodeType::Map);
+  const fs::path resolved = resolve(base, path);
+  const std::string ext = lower(resolved.extension().string());
   if (path.find_first_of("*?[") != std::string::npos) {
-    s.type = SourceType::glob;
-    s.pattern = resolve(base, path).string();
-    return s;
-  }
-  s.path = resolve(base, path);
-  const std::string ext = lower(s.path.extension().string());
-  if (fs::is_directory(s.path)) {
-    s.type = SourceType::folder;
+    s.type = "glob";
+    s.spec["pattern"] = resolved.string();
+  } else if (fs::is_directory(resolved)) {
+    s.type = "folder";
   } else if (std::find(kVideoExtensions.begin(), kVideoExtensions.end(), ext) != kVideoExtensions.end()) {
-    s.type = SourceType::video;
+    s.type = "video";
   } else if (ext == ".txt" || ext == ".lst") {
-    s.type = SourceType::list;
+    s.type = "list";
   } else {
-    s.type = SourceType::files;
-    s.paths = {s.path};
-    s.path.clear();
+    s.type = "files";
+    s.spec["paths"].push_back(resolved.string());
   }
+  if (s.type != "glob" && s.type != "files") s.spec["path"] = resolved.string();
+  s.spec["type"] = s.type;
   return s;
 }
+
+namespace {
+
+// The path a source spec made by source_for_path names (its pattern for a glob).
+fs::path spec_path(const ComponentConfig& s) {
+  if (s.type == "files") return s.spec["paths"][0].Scalar();
+  if (s.type == "glob") return s.spec["pattern"].Scalar();
+  return s.spec["path"].Scalar();
+}
+
+}  // namespace
 
 void apply_overrides(PipelineConfig& config, const Overrides& o) {
   const fs::path cwd = fs::current_path();
   if (o.input) {
     if (o.input->empty()) throw ConfigError("--input: expected a path, found an empty string");
-    SourceConfig s = source_for_path(*o.input, cwd);
+    ComponentConfig s = source_for_path(*o.input, cwd);
     std::error_code ec;
-    if (s.type != SourceType::glob && !fs::exists(s.type == SourceType::files ? s.paths.front() : s.path, ec))
+    if (s.type != "glob" && !fs::exists(spec_path(s), ec))
       throw ConfigError("--input: " + fs::absolute(*o.input, ec).lexically_normal().string() +
                         " does not exist");
-    // Options that describe the data rather than its location carry over from the config's source.
+    // Options that describe the data rather than its location carry over from the config's source, when
+    // the new source takes them.
     if (!config.sources.empty()) {
-      const SourceConfig& old = config.sources.front();
-      s.labels_from_folders = old.labels_from_folders && s.type != SourceType::video;
-      if (s.type == SourceType::folder && old.type == SourceType::folder) {
-        s.recursive = old.recursive;
-        s.extensions = old.extensions;
-      }
-      if (s.type == SourceType::video && old.type == SourceType::video) {
-        s.every = old.every;
-        s.max_frames = old.max_frames;
-      }
+      const ComponentConfig& old = config.sources.front();
+      std::vector<std::string> carried;
+      if (s.type != "video") carried.push_back("labels_from_folders");
+      if (s.type == old.type) carried.insert(carried.end(), {"recursive", "extensions", "every", "max_frames"});
+      for (const auto& key : carried)
+        if (const YAML::Node v = old.spec[key]; v && old.spec.IsMap()) s.spec[key] = YAML::Clone(v);
     }
     config.sources = {s};
   }

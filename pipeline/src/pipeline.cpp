@@ -17,7 +17,6 @@
 
 #include "batcher.h"
 #include "pipeline_impl.h"
-#include "sink_support.h"
 #include "success_marker.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/exception_text.h"
@@ -27,8 +26,7 @@
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
-#include "visbone/pipeline/sink.h"
-#include "visbone/pipeline/source.h"
+#include "visbone/pipeline/predictions.h"
 #include "visbone/registry/registry.h"
 #include "yaml_fields.h"
 
@@ -226,7 +224,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   };
   const std::string backbone_label = plugin_label(registry::ComponentKind::backbone, c.model.type);
   std::vector<std::string> head_labels;
-  for (const auto& info : m.head_info) head_labels.push_back(plugin_label(registry::ComponentKind::head, info.type));
+  for (const auto& head : c.heads) head_labels.push_back(plugin_label(registry::ComponentKind::head, head.type));
 
   flow::function_node<BatchPtr, BatchPtr> backbone(g, flow::serial, [&](BatchPtr b) {
     // Set before any head can see the batch, so the last head to finish knows it is the last.
@@ -376,10 +374,12 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   for (int s = 0; s < kStages; ++s)
     summary.stages.push_back({kStageNames[s], static_cast<double>(timers.ns[s]) * 1e-9});
   summary.unknown_labels.assign(unknown.begin(), unknown.end());
-  for (const auto& s : m.sinks) summary.outputs.push_back(s->describe());
+  summary.sources = m.source_descriptions;
+  for (std::size_t s = 0; s < m.sinks.size(); ++s)
+    summary.outputs.push_back({m.sink_types[s], m.sinks[s]->path().string(), m.sinks[s]->describe()});
   if (c.summary) {
     const fs::path p = c.output_path(*c.summary);
-    summary.outputs.push_back("summary -> " + p.string());
+    summary.outputs.push_back({"summary", p.string(), "summary -> " + p.string()});
     const std::string text = to_json_text(summary.json()) + "\n";
     write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
   }

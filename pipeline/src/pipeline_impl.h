@@ -14,8 +14,8 @@
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
-#include "visbone/pipeline/sink.h"
-#include "visbone/pipeline/source.h"
+#include "visbone/core/sink.h"
+#include "visbone/core/source.h"
 #include "visbone/registry/registry.h"
 
 namespace visbone::pipeline {
@@ -40,18 +40,15 @@ struct Pipeline::Impl {
             all.push_back(std::move(n));
     return all;
   }
-  // The built-in names, those the pipeline builds itself (`own`) first.
-  std::vector<std::string> builtin_names(registry::ComponentKind kind, std::vector<std::string> own = {}) const {
-    for (auto& n : names(kind, true)) own.push_back(std::move(n));
-    return own;
-  }
   std::unique_ptr<Source> source;
   std::unique_ptr<Backbone> backbone;
   std::unique_ptr<image::ImageProcessor> processor;
   image::DecodeOptions decode;
   std::vector<std::unique_ptr<Head>> heads;
-  std::vector<HeadInfo> head_info;
+  std::vector<std::string> source_descriptions;  // each source's describe(), for the summary
+  std::vector<SinkHead> head_info;
   std::vector<std::unique_ptr<Sink>> sinks;
+  std::vector<std::string> sink_types;  // each sink's registry type, for the summary
   ForwardRequest request;
   std::set<std::string> labels;  // the classification heads' class names, to spot folder labels they lack
   bool keep_images = false;

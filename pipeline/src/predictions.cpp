@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "visbone/pipeline/item.h"
+#include "visbone/pipeline/predictions.h"
 
 namespace visbone::pipeline {
 

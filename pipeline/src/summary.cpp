@@ -30,7 +30,7 @@ std::string Summary::text() const {
       o << "\n";
     }
   }
-  for (const auto& out : outputs) o << "wrote " << out << "\n";
+  for (const auto& out : outputs) o << "wrote " << out.description << "\n";
   return o.str();
 }
 
@@ -50,7 +50,17 @@ boost::json::object Summary::json() const {
   else
     j["accuracy"] = nullptr;
   j["unknown_labels"] = boost::json::value_from(unknown_labels);
-  j["outputs"] = boost::json::value_from(outputs);
+  j["sources"] = boost::json::value_from(sources);
+  boost::json::array outs;
+  for (const auto& out : outputs) {
+    boost::json::object o{{"sink", out.sink}};
+    if (out.path.empty())
+      o["path"] = nullptr;
+    else
+      o["path"] = out.path;
+    outs.push_back(std::move(o));
+  }
+  j["outputs"] = std::move(outs);
   return j;
 }
 

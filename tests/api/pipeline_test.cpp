@@ -132,9 +132,14 @@ class SlowHead final : public Head {
 };
 
 // What each slow sink saw, in the order it saw it.
+struct Seen {
+  std::uint64_t seq = 0;
+  std::string id;
+  std::map<std::string, HeadResult> heads;  // by head name
+};
 struct SeenLog {
   std::mutex mutex;
-  std::map<std::string, std::vector<SinkRecord>> by_sink;
+  std::map<std::string, std::vector<Seen>> by_sink;
 };
 SeenLog& seen_log() {
   static SeenLog log;
@@ -143,16 +148,20 @@ SeenLog& seen_log() {
 
 class SlowSink final : public Sink {
  public:
-  explicit SlowSink(std::string name) : name_(std::move(name)) {}
-  void write(const SinkRecord& record) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(record.seq * 7919 % 3));
+  SlowSink(std::string name, std::vector<SinkHead> heads) : name_(std::move(name)), heads_(std::move(heads)) {}
+  void write(const Item& item) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(item.seq * 7919 % 3));
+    Seen seen{item.seq, item.id, {}};
+    for (std::size_t h = 0; h < item.heads.size(); ++h) seen.heads[heads_[h].name] = item.heads[h];
     std::lock_guard lock(seen_log().mutex);
-    seen_log().by_sink[name_].push_back(record);
+    seen_log().by_sink[name_].push_back(std::move(seen));
   }
-  void close() override {}
+  void finish() override {}
+  std::string describe() const override { return "api_test_slow " + name_; }
 
  private:
   std::string name_;
+  std::vector<SinkHead> heads_;
 };
 
 // Two slow heads running four batches each at a time and two slow sinks: every sink still sees the inputs in
@@ -166,8 +175,8 @@ TEST(PipelineApi, SlowConcurrentHeadsAndSinksKeepInputOrder) {
                       });
   if (!registry.contains(registry::ComponentKind::sink, "api_test_slow"))
     registry.add_sink("api_test_slow", "records what it sees, slowly",
-                      [](const registry::Params& p) -> std::unique_ptr<Sink> {
-                        return std::make_unique<SlowSink>(p.get<std::string>("tag"));
+                      [](const registry::Params& p, const SinkContext& ctx) -> std::unique_ptr<Sink> {
+                        return std::make_unique<SlowSink>(p.get<std::string>("tag"), ctx.heads);
                       });
   seen_log().by_sink.clear();
   TempDir dir;

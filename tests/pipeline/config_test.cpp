@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline_test_support.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
@@ -24,7 +25,7 @@ std::string error_of(const std::string& yaml, bool build = false) {
   const fs::path f = d.write("cfg.yaml", yaml);
   try {
     auto c = load_config(f);
-    if (build) Pipeline p(std::move(c));
+    if (build) Pipeline p(std::move(c), register_pipeline_builtins);
   } catch (const ConfigError& e) {
     std::string m = e.what();
     for (std::size_t at; (at = m.find(f.string())) != std::string::npos;)
@@ -73,11 +74,10 @@ plugins: [libs/p.so]
   const auto c = load_config(f);
   const fs::path base = d.path() / "sub";
   ASSERT_EQ(c.sources.size(), 1u);
-  EXPECT_EQ(c.sources[0].type, SourceType::folder);
-  EXPECT_EQ(c.sources[0].path, base / "images");
-  EXPECT_FALSE(c.sources[0].recursive);
-  EXPECT_EQ(c.sources[0].extensions, (std::vector<std::string>{".png", ".jpg"}));
-  EXPECT_TRUE(c.sources[0].labels_from_folders);
+  // Sources and sinks keep their specs for the registry, which checks their keys when the pipeline is built.
+  EXPECT_EQ(c.sources[0].type, "folder");
+  EXPECT_EQ(c.sources[0].spec["path"].Scalar(), "images");
+  EXPECT_EQ(c.sources[0].spec["recursive"].Scalar(), "false");
   EXPECT_EQ(c.model.type, "bit");
   EXPECT_EQ(c.model.spec["checkpoint"].Scalar(), "google/bit-50");
   EXPECT_EQ(c.preprocess.from, "defaults");
@@ -87,13 +87,12 @@ plugins: [libs/p.so]
   EXPECT_EQ(c.heads[1].name, "maps");
   EXPECT_EQ(c.heads[1].type, "feature_maps");
   ASSERT_EQ(c.sinks.size(), 3u);
-  EXPECT_EQ(c.sinks[1].stage, "stage2");
-  EXPECT_DOUBLE_EQ(c.sinks[1].alpha, 0.25);
-  EXPECT_EQ(c.sinks[1].format, "jpg");
-  EXPECT_EQ(c.sinks[2].columns, 7);
+  EXPECT_EQ(c.sinks[1].type, "heatmap");
+  EXPECT_EQ(c.sinks[1].spec["stage"].Scalar(), "stage2");
+  EXPECT_EQ(c.sinks[2].spec["columns"].Scalar(), "7");
   // Sink paths go under output_dir; absolute ones stay.
-  EXPECT_EQ(c.output_path(c.sinks[0].path), base / "results" / "out.jsonl");
-  EXPECT_EQ(c.output_path(c.sinks[2].path), fs::path("/abs/sheet.png"));
+  EXPECT_EQ(c.output_path(c.sinks[0].spec["path"].Scalar()), base / "results" / "out.jsonl");
+  EXPECT_EQ(c.output_path(c.sinks[2].spec["path"].Scalar()), fs::path("/abs/sheet.png"));
   EXPECT_EQ(c.output_path(*c.summary), base / "results" / "summary.json");
   EXPECT_EQ(c.batch_size, 16);
   EXPECT_EQ(c.threads, 3);
@@ -113,7 +112,7 @@ TEST(Config, WithoutOutputDirSinkPathsAreRelativeToTheConfigFolder) {
   const fs::path f =
       d.write("c.yaml", with("heads: [{type: classification}]\nsinks: [{type: jsonl, path: o/p.jsonl}]\n"));
   const auto c = load_config(f);
-  EXPECT_EQ(c.output_path(c.sinks[0].path), d.path() / "o/p.jsonl");
+  EXPECT_EQ(c.output_path(c.sinks[0].spec["path"].Scalar()), d.path() / "o/p.jsonl");
   EXPECT_EQ(c.batch_size, 8);
   EXPECT_EQ(c.in_flight(), 4 * 8 + 2 + 2);
   EXPECT_EQ(c.in_flight(true), 2 * 8 + 2 + 2);
@@ -136,11 +135,19 @@ TEST(ConfigErrors, UnknownTopLevelKeySuggestsTheClosest) {
 TEST(ConfigErrors, UnknownNestedKeySuggestsTheClosest) {
   const auto model = error_of("source: {type: folder, path: x}\nmodel: {chekpoint: x}\n");
   EXPECT_EQ(model.rfind("cfg.yaml:2:9: unknown key 'chekpoint' in model; did you mean 'checkpoint'?", 0), 0u) << model;
-  const auto m = error_of("source:\n  type: folder\n  path: x\n  recursiv: true\n");
-  EXPECT_EQ(m.rfind("cfg.yaml:4:3: unknown key 'recursiv' in source; did you mean 'recursive'?", 0), 0u) << m;
+  // Source and sink parameters are their components' to check (the registry), when the pipeline is built.
+  const auto m = error_of("source:\n  type: folder\n  path: " + kData + "/digits/images\n  recursiv: true\n" +
+                              "model: {checkpoint: " + kModel + "}\nheads: [{type: classification}]\n",
+                          true);
+  EXPECT_NE(m.find("cfg.yaml:4:13: recursiv: unknown parameter 'recursiv' for source 'folder'; closest match: "
+                   "'recursive'"),
+            std::string::npos)
+      << m;
   const auto s =
-      error_of(with("heads: [{type: classification}]\nsinks:\n  - {type: csv, path: a.csv, top: 3}\n"));
-  EXPECT_EQ(s.rfind("cfg.yaml:5:30: unknown key 'top' in sinks[0]; did you mean 'top_k'?", 0), 0u) << s;
+      error_of(with("heads: [{type: classification}]\nsinks:\n  - {type: csv, path: a.csv, top: 3}\n"), true);
+  EXPECT_NE(s.find("cfg.yaml:5:35: top: unknown parameter 'top' for sink 'csv'; closest match: 'top_k'"),
+            std::string::npos)
+      << s;
 }
 
 TEST(ConfigErrors, UnknownHeadParameterIsReportedByItsComponentWithPosition) {
@@ -158,18 +165,25 @@ TEST(ConfigErrors, WrongTypeSaysWhatWasExpected) {
   EXPECT_EQ(m, "cfg.yaml:4:13: batch_size: expected an integer from 1 to 4096, found 'eight'");
   const auto l = error_of(with("heads: {type: classification}\n"));
   EXPECT_EQ(l, "cfg.yaml:3:8: heads: expected a list of mappings, found a mapping");
-  const auto b = error_of("source: {type: folder, path: x, recursive: maybe}\n");
-  EXPECT_EQ(b, "cfg.yaml:1:44: source.recursive: expected true or false, found 'maybe'");
+  const auto b = error_of("source: {type: folder, path: " + kData + "/digits/images, recursive: maybe}\n" +
+                              "model: {checkpoint: " + kModel + "}\nheads: [{type: classification}]\n",
+                          true);
+  EXPECT_EQ(b.rfind("source 'folder': cfg.yaml:1:", 0), 0u) << b;
+  EXPECT_NE(b.find(": recursive: has value 'maybe', expected true or false"), std::string::npos) << b;
   // A head parameter of the wrong type, through the registry.
   const auto h = error_of(with("heads:\n  - {type: classification, top_k: many}\n"), true);
   EXPECT_NE(h.find("cfg.yaml:4:35: top_k: has value 'many', expected an integer"), std::string::npos) << h;
 }
 
 TEST(ConfigErrors, MissingRequiredKeyPointsAtItsMapping) {
-  EXPECT_EQ(error_of("source: {type: folder}\n"),
-            "cfg.yaml:1:9: source: missing required key 'path' (the folder of images)");
-  const auto s = error_of(with("heads: [{type: classification}]\nsinks:\n  - type: jsonl\n"));
-  EXPECT_EQ(s, "cfg.yaml:5:5: sinks[0]: missing required key 'path' (the file to write)");
+  const auto f = error_of("source: {type: folder}\nmodel: {checkpoint: " + kModel +
+                              "}\nheads: [{type: classification}]\n",
+                          true);
+  EXPECT_NE(f.find("cfg.yaml:1:9: path: is required"), std::string::npos) << f;
+  EXPECT_EQ(error_of("source: {path: x}\n"), "cfg.yaml:1:9: source: missing required key 'type' (a source type "
+                                              "such as folder, files, glob, list or video, or a plugin's)");
+  const auto s = error_of(with("heads: [{type: classification}]\nsinks:\n  - type: jsonl\n"), true);
+  EXPECT_NE(s.find("sink 'jsonl': cfg.yaml:5:5: path: is required"), std::string::npos) << s;
   const auto m = error_of("source: {type: folder, path: x}\nheads: [{type: classification}]\n");
   EXPECT_EQ(m.rfind("cfg.yaml:1:1: the config: missing required key 'model'", 0), 0u) << m;
   const auto h = error_of("source: {type: folder, path: x}\nmodel: {checkpoint: x}\n");
@@ -199,11 +213,9 @@ TEST(ConfigErrors, UnknownTypesSuggestTheClosest) {
 TEST(ConfigErrors, InvalidValuesAndRepeatedKeys) {
   EXPECT_EQ(error_of(with("heads: [{type: classification}]\nbatch_size: 0\n")),
             "cfg.yaml:4:13: batch_size: expected an integer from 1 to 4096, found '0'");
-  EXPECT_EQ(
-      error_of(
-          with("heads: [{type: classification}]\nsinks: [{type: heatmap, path: h, stage: s, format: gif}]\n"))
-          .rfind("cfg.yaml:4:52: sinks[0].format: 'gif' is not one of png, jpg", 0),
-      0u);
+  const auto gif = error_of(
+      with("heads: [{type: feature_maps}]\nsinks: [{type: heatmap, path: h, stage: s, format: gif}]\n"), true);
+  EXPECT_NE(gif.find("cfg.yaml:4:52: format: 'gif' is not one of png, jpg"), std::string::npos) << gif;
   EXPECT_EQ(error_of(with("heads: [{type: classification}]\nthreads: 2\nthreads: 3\n"))
                 .rfind("cfg.yaml:5:1: key 'threads' is given twice (first at line 4)", 0),
             0u);
@@ -218,16 +230,14 @@ TEST(ConfigErrors, ChecksMadeWhenThePipelineIsBuiltStillPointAtTheLine) {
   const auto heat = error_of(with("heads:\n  - {type: classification}\n  - {type: feature_maps}\n"
                                   "sinks:\n  - {type: heatmap, path: h, stage: stage2}\n"),
                              true);
-  EXPECT_EQ(
-      heat.rfind("cfg.yaml:7:5: sinks[0] (heatmap): stage 'stage2' is not returned by any feature_maps head "
-                 "(they return: stage4)",
-                 0),
-      0u)
+  EXPECT_NE(heat.find("sink 'heatmap': cfg.yaml:7:37: stage: stage 'stage2' is not returned by any feature_maps "
+                      "head (they return: stage4)"),
+            std::string::npos)
       << heat;
   // A sink naming a head that does not exist.
   const auto head =
       error_of(with("heads: [{type: classification}]\nsinks: [{type: csv, path: a.csv, head: cls}]\n"), true);
-  EXPECT_EQ(head, "cfg.yaml:4:9: sinks[0] (csv): head: no head is named 'cls' (heads: classification)");
+  EXPECT_EQ(head, "sink 'csv': cfg.yaml:4:40: head: no head is named 'cls' (heads: classification)");
   // An inline preprocessing value of the wrong kind, checked by the image processor at its YAML line.
   const auto pre = error_of(
       with("preprocess:\n  from: defaults\n  size: banana\nheads: [{type: classification}]\n"), true);
@@ -259,20 +269,22 @@ TEST(Config, OverridesReplaceSourcesOutputBatchSizeAndThreads) {
   o.threads = 1;
   apply_overrides(c, o);
   ASSERT_EQ(c.sources.size(), 1u);
-  EXPECT_EQ(c.sources[0].type, SourceType::folder);
-  EXPECT_TRUE(c.sources[0].labels_from_folders);  // carried over: it describes the data
-  EXPECT_EQ(c.sources[0].extensions, (std::vector<std::string>{".png"}));
+  EXPECT_EQ(c.sources[0].type, "folder");
+  EXPECT_EQ(c.sources[0].spec["path"].Scalar(), (d.path() / "imgs").string());
+  EXPECT_EQ(c.sources[0].spec["labels_from_folders"].Scalar(), "true");  // carried over: it describes the data
+  EXPECT_EQ(c.sources[0].spec["extensions"][0].Scalar(), "png");
   EXPECT_EQ(*c.output_dir, d.path() / "out");
   EXPECT_EQ(c.batch_size, 3);
   EXPECT_EQ(c.threads, 1);
 
-  EXPECT_EQ(source_for_path("x/*.png", "/b").type, SourceType::glob);
-  EXPECT_EQ(source_for_path("/v/clip.MP4", "/b").type, SourceType::video);
-  EXPECT_EQ(source_for_path("list.txt", "/b").type, SourceType::list);
-  EXPECT_EQ(source_for_path("list.txt", "/b").path, fs::path("/b/list.txt"));
+  EXPECT_EQ(source_for_path("x/*.png", "/b").type, "glob");
+  EXPECT_EQ(source_for_path("x/*.png", "/b").spec["pattern"].Scalar(), "/b/x/*.png");
+  EXPECT_EQ(source_for_path("/v/clip.MP4", "/b").type, "video");
+  EXPECT_EQ(source_for_path("list.txt", "/b").type, "list");
+  EXPECT_EQ(source_for_path("list.txt", "/b").spec["path"].Scalar(), "/b/list.txt");
   const auto one = source_for_path("a.png", "/b");
-  EXPECT_EQ(one.type, SourceType::files);
-  EXPECT_EQ(one.paths, (std::vector<fs::path>{"/b/a.png"}));
+  EXPECT_EQ(one.type, "files");
+  EXPECT_EQ(one.spec["paths"][0].Scalar(), "/b/a.png");
 
   Overrides bad;
   bad.batch_size = 0;

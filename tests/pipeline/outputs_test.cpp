@@ -11,9 +11,9 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/safetensors.h"
 #include "visbone/pipeline/atomic_file.h"
-#include "visbone/pipeline/item.h"
+#include "visbone/pipeline/predictions.h"
 #include "visbone/pipeline/safetensors_stream.h"
-#include "visbone/pipeline/sink.h"
+#include "visbone/pipeline/sink_outputs.h"
 
 namespace visbone::pipeline {
 namespace {
@@ -114,9 +114,11 @@ TEST(SafetensorsStream, StackedRowsFormOneTensorPerName) {
 }
 
 TEST(OutputName, MirrorsTheIdButNeverLeavesTheFolder) {
-  EXPECT_EQ(output_name("3/digit_0001.png", "png"), fs::path("3/digit_0001.png"));
-  EXPECT_EQ(output_name("a/b.jpg", "png"), fs::path("a/b.png"));
-  EXPECT_EQ(output_name("/abs/../x.png", "jpg"), fs::path("abs/__/x.jpg"));
+  // The format's extension is appended, so inputs differing only in extension never share an output.
+  EXPECT_EQ(output_name("3/digit_0001.png", "png"), fs::path("3/digit_0001.png.png"));
+  EXPECT_EQ(output_name("a/b.jpg", "png"), fs::path("a/b.jpg.png"));
+  EXPECT_NE(output_name("cat.png", "png"), output_name("cat.jpg", "png"));
+  EXPECT_EQ(output_name("/abs/../x.png", "jpg"), fs::path("abs/__/x.png.jpg"));
   EXPECT_EQ(output_name("clip.mp4/frame_000010", "png"), fs::path("clip.mp4/frame_000010.png"));
   EXPECT_EQ(output_name("", "png"), fs::path("input.png"));
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline_test_support.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
@@ -31,7 +32,7 @@ class InFolder {
 };
 
 std::string build_error(const fs::path& cfg) {
-  return visbone::testing::message_of([&] { Pipeline p(load_config(cfg)); });
+  return visbone::testing::message_of([&] { Pipeline p(load_config(cfg), register_pipeline_builtins); });
 }
 
 TEST(ConfigPaths, ARelativeCheckpointResolvesAgainstTheYamlFolderNotTheWorkingFolder) {
@@ -46,7 +47,7 @@ TEST(ConfigPaths, ARelativeCheckpointResolvesAgainstTheYamlFolderNotTheWorkingFo
                                      "'model' at " + (d / "sub/model").string() +
                                      ", and it is not a hub repository id (NAMESPACE/NAME, like google/bit-50); "
                                      "expected a checkpoint folder, a .npz file or a hub id");
-  EXPECT_NO_THROW(Pipeline p(load_config(beside)));
+  EXPECT_NO_THROW(Pipeline p(load_config(beside), register_pipeline_builtins));
 }
 
 TEST(ConfigPaths, MissingPathsAreConfigErrorsWithTheAbsolutePathAndLine) {
@@ -55,7 +56,7 @@ TEST(ConfigPaths, MissingPathsAreConfigErrorsWithTheAbsolutePathAndLine) {
   const auto check = [&](const std::string& yaml, const std::string& at, const std::string& missing) {
     const fs::path cfg = d.write("c.yaml", yaml);
     try {
-      Pipeline p(load_config(cfg));
+      Pipeline p(load_config(cfg), register_pipeline_builtins);
       ADD_FAILURE() << "no error for:\n" << yaml;
     } catch (const ConfigError& e) {
       const std::string m = e.what();
@@ -63,9 +64,10 @@ TEST(ConfigPaths, MissingPathsAreConfigErrorsWithTheAbsolutePathAndLine) {
       EXPECT_NE(m.find((d / missing).string()), std::string::npos) << m;
     }
   };
-  check("source: {type: folder, path: imgs}\n" + model, "1:9", "imgs");
-  check("source: {type: files, paths: [a.png]}\n" + model, "1:9", "a.png");
-  check("source: {type: list, path: l.txt}\n" + model, "1:9", "l.txt");
+  // Sources check their paths when built, at the value's position.
+  check("source: {type: folder, path: imgs}\n" + model, "1:30", "imgs");
+  check("source: {type: files, paths: [a.png]}\n" + model, "1:30", "a.png");
+  check("source: {type: list, path: l.txt}\n" + model, "1:28", "l.txt");
   check("source: {type: files, paths: [" + kImage + "]}\n" + model + "plugins: [libs/p.so]\n", "4:11",
         "libs/p.so");
   check("source: {type: files, paths: [" + kImage + "]}\n" + model + "preprocess: {from: pp.json}\n", "4:13",

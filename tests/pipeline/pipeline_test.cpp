@@ -14,6 +14,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "pipeline_test_support.h"
+#include "visbone/api/register_builtins.h"
 #include "support/tensor_compare.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/core/errors.h"
@@ -23,7 +24,7 @@
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
-#include "visbone/pipeline/sink.h"
+#include "visbone/pipeline/sink_outputs.h"
 
 namespace visbone::pipeline {
 namespace {
@@ -52,7 +53,7 @@ const boost::json::array& predictions(const boost::json::object& r,
 Summary run_config(const fs::path& file, const Overrides& o = {}) {
   auto c = load_config(file);
   apply_overrides(c, o);
-  Pipeline p(std::move(c));
+  Pipeline p(std::move(c), register_pipeline_builtins);
   return p.run();
 }
 
@@ -321,6 +322,62 @@ TEST(Sinks, FeatureMapsEmbeddingsAnnotatedImagesAndHeatMaps) {
   EXPECT_TRUE(records[0].contains("embedding"));
 }
 
+// #14: two inputs that differ only in extension give two images in each drawing sink (the output name keeps
+// the input's extension), and embeddings and feature maps go to tensors.safetensors when no safetensors sink
+// is named (a JSON Lines sink with `tensors: false` leaves their arrays out). summary.json lists outputs as
+// objects.
+TEST(Outputs, CatPngAndCatJpgGiveTwoImagesAndTensorsGoToABinaryFileByDefault) {
+  TempDir d;
+  const std::string png = testing::read_file(kData + "/digits/images/digit_0000.png");
+  d.write("in/cat.png", png);
+  cv::imwrite((d.path() / "in/cat.jpg").string(), cv::imread(kData + "/digits/images/digit_0010.png"));
+  const fs::path cfg = d.write(
+      "c.yaml", "source: {type: folder, path: in}\nmodel: {checkpoint: " + kDigitsModel +
+                    "}\nheads:\n  - {type: classification}\n  - {type: feature_maps, out_features: [stage2]}\n"
+                    "  - {type: embedding}\nsinks:\n  - {type: annotated_images, path: annotated}\n"
+                    "  - {type: heatmap, path: heat, stage: stage2}\n  - {type: jsonl, path: out.jsonl, tensors: false}\n"
+                    "summary: summary.json\noutput_dir: out\n");
+  EXPECT_EQ(run_config(cfg).ok, 2u);
+  const fs::path out = d.path() / "out";
+  for (const char* sink : {"annotated", "heat"}) {
+    EXPECT_TRUE(fs::exists(out / sink / "cat.png.png")) << sink;
+    EXPECT_TRUE(fs::exists(out / sink / "cat.jpg.png")) << sink;
+  }
+  const auto tensors = SafetensorsFile::open(out / "tensors.safetensors");
+  EXPECT_EQ(tensors.tensors().size(), 4u) << "stage2 and the embedding of each input";
+  EXPECT_NE(tensors.find("cat.jpg.embedding"), nullptr);
+  EXPECT_NE(tensors.find("cat.png.feature_maps.stage2"), nullptr);
+  for (const auto& r : read_jsonl(out / "out.jsonl")) {
+    EXPECT_TRUE(r.at("embedding").as_object().empty()) << "no JSON array of the embedding with tensors: false";
+    EXPECT_TRUE(r.at("feature_maps").as_object().contains("feature_maps")) << "shapes stay";
+  }
+  const auto summary = read_json_file((out / "summary.json").string()).as_object();
+  const auto& outputs = summary.at("outputs").as_array();
+  ASSERT_EQ(outputs.size(), 5u);
+  EXPECT_EQ(outputs[0].as_object().at("sink").as_string(), "annotated_images");
+  EXPECT_EQ(outputs[0].as_object().at("path").as_string(), (out / "annotated").string());
+  EXPECT_EQ(outputs[3].as_object().at("sink").as_string(), "safetensors");
+  EXPECT_EQ(outputs[3].as_object().at("path").as_string(), (out / "tensors.safetensors").string());
+  EXPECT_EQ(outputs[4].as_object().at("sink").as_string(), "summary");
+}
+
+// A JSON Lines sink keeps the embedding's values by default (configurations written before stay as they
+// were), and a named safetensors sink means no default one.
+TEST(Outputs, ExplicitSinksForTensorsAreKept) {
+  TempDir d;
+  const fs::path cfg = d.write(
+      "c.yaml", "source: {type: files, paths: [" + kData + "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " +
+                    kDigitsModel + "}\nheads: [{type: embedding}]\nsinks:\n"
+                    "  - {type: jsonl, path: out.jsonl}\n"
+                    "  - {type: safetensors, path: e.safetensors, stack: true}\noutput_dir: out\n");
+  EXPECT_EQ(run_config(cfg).ok, 1u);
+  const auto records = read_jsonl(d.path() / "out/out.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].at("embedding").at("embedding").as_array().size(), 256u);
+  EXPECT_TRUE(fs::exists(d.path() / "out/e.safetensors"));
+  EXPECT_FALSE(fs::exists(d.path() / "out/tensors.safetensors"));
+}
+
 TEST(Atomicity, ARunThatStopsLeavesNoPartialOutput) {
   TempDir d;
   d.write("in/a.png", testing::png_bytes(32, 32, 1));
@@ -446,17 +503,17 @@ TEST_F(ShippedConfigs, EveryConfigParses) {
 TEST_F(ShippedConfigs, Bit50ClassifyWritesTop5AndAnnotatedImages) {
   auto c = load("bit50-classify.yaml");
   EXPECT_EQ(c.model.type, "bit-50") << "the preset names the backbone type";
-  Pipeline p(std::move(c));
+  Pipeline p(std::move(c), register_pipeline_builtins);
   EXPECT_EQ(p.run().ok, 2u);
   const auto csv = testing::read_lines(d.path() / "out/top5.csv");
   ASSERT_EQ(csv.size(), 3u);
   EXPECT_NE(csv[0].find("label_5"), std::string::npos);
-  EXPECT_FALSE(cv::imread((d.path() / "out/annotated/chelsea.png").string()).empty());
+  EXPECT_FALSE(cv::imread((d.path() / "out/annotated/chelsea.png.png").string()).empty());
   EXPECT_EQ(read_jsonl(d.path() / "out/predictions.jsonl").size(), 2u);
 }
 
 TEST_F(ShippedConfigs, Bit50FeaturesWritesEveryStageAndStackedEmbeddings) {
-  Pipeline p(load("bit50-features.yaml"));
+  Pipeline p(load("bit50-features.yaml"), register_pipeline_builtins);
   EXPECT_EQ(p.run().ok, 2u);
   const auto f = SafetensorsFile::open(d.path() / "out/features.safetensors");
   EXPECT_EQ(f.load("chelsea.png.feature_maps.stage1").shape(), (Shape{256, 56, 56}));
@@ -466,7 +523,7 @@ TEST_F(ShippedConfigs, Bit50FeaturesWritesEveryStageAndStackedEmbeddings) {
   const auto e = SafetensorsFile::open(d.path() / "out/embeddings.safetensors");
   EXPECT_EQ(e.load("embedding").shape(), (Shape{2, 2048}));
   EXPECT_EQ(e.metadata().at("ids"), "[\"camera_gray.png\",\"chelsea.png\"]");
-  EXPECT_FALSE(cv::imread((d.path() / "out/heatmaps/chelsea.png").string()).empty());
+  EXPECT_FALSE(cv::imread((d.path() / "out/heatmaps/chelsea.png.png").string()).empty());
 }
 
 }  // namespace

@@ -6,6 +6,24 @@
 #include <random>
 #include <stdexcept>
 
+#include "visbone/pipeline/components.h"
+#include "visbone/registry/registry.h"
+
+namespace visbone::pipeline {
+
+std::unique_ptr<Source> make_source(const YAML::Node& spec, std::int64_t max_pixels) {
+  static const registry::Registry& sources = []() -> const registry::Registry& {
+    static registry::Registry r;
+    register_components(r);
+    return r;
+  }();
+  SourceContext context;
+  context.max_pixels = max_pixels;
+  return sources.build_source(registry::Params(YAML::Clone(spec), "p.yaml"), context);
+}
+
+}  // namespace visbone::pipeline
+
 namespace visbone::pipeline::testing {
 
 namespace fs = std::filesystem;

@@ -7,7 +7,20 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+
 #include "support/support.h"
+#include "visbone/core/source.h"
+
+namespace visbone::pipeline {
+
+// A built-in source built through the registry from a spec ({type: folder, path: ...}), named "p.yaml" in
+// messages, as the pipeline builds it.
+std::unique_ptr<Source> make_source(const YAML::Node& spec, std::int64_t max_pixels);
+
+}  // namespace visbone::pipeline
 
 namespace visbone::pipeline::testing {
 

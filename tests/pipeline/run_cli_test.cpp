@@ -2,6 +2,7 @@
 // progress lines when stderr is not a terminal, and flat peak memory over many inputs.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <fstream>
 
 #include "pipeline_test_support.h"
@@ -30,6 +31,37 @@ TEST(RunCli, DefaultDemoPrintsSummaryWithAccuracy) {
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no bar redraws outside a terminal";
   EXPECT_TRUE(fs::exists(out.path() / "contact_sheet.png"));
   EXPECT_TRUE(fs::exists(out.path() / "predictions.jsonl"));
+}
+
+// A plugin source and sink (tests/pipeline/io_plugin.cpp) have every capability of the built-in ones: the
+// source's count makes the progress total, its decoded frames reach the backbone and the drawing sink, its
+// describe() and the sink's path reach the summary, and the sink finds its head by describe().
+TEST(RunCli, PluginSourceAndSinkHaveTheBuiltInsCapabilities) {
+  TempDir d;
+  const fs::path cfg = d.write(
+      "c.yaml", std::string("plugins: [") + IO_PLUGIN + "]\n" +
+                    "source: {type: gradient_frames, count: 7, size: 16}\nmodel: {checkpoint: " + kDigitsModel +
+                    "}\nheads: [{type: classification, name: digits}]\n"
+                    "sinks: [{type: tally, path: tally.txt}, {type: jsonl, path: out.jsonl}]\n"
+                    "summary: summary.json\nbatch_size: 3\n");
+  const auto r = run_visbone({"run", cfg.string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("progress: 7/7 (100.0%) items, 0 failed"), std::string::npos) << "count(): " << r.err;
+  EXPECT_NE(r.out.find("items: 7 (7 ok, 0 failed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wrote tally -> " + (d.path() / "tally.txt").string()), std::string::npos) << r.out;
+  const auto lines = testing::read_lines(d.path() / "tally.txt");
+  ASSERT_EQ(lines.size(), 7u);
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    EXPECT_EQ(lines[i].rfind("gradient/" + std::to_string(i) + " 16x16 digits=", 0), 0u)
+        << "decoded frames reach the sink, with the top label of the head found by describe(): " << lines[i];
+  for (const auto& line : testing::read_lines(d.path() / "out.jsonl"))
+    EXPECT_NE(line.find("\"width\":16,\"height\":16"), std::string::npos) << line;
+  const auto summary = boost::json::parse(testing::read_file((d.path() / "summary.json").string())).as_object();
+  EXPECT_EQ(summary.at("sources").as_array().at(0).as_string(), "gradient_frames (7 frames of 16x16)");
+  const auto& outputs = summary.at("outputs").as_array();
+  ASSERT_EQ(outputs.size(), 3u);
+  EXPECT_EQ(outputs[0].as_object().at("sink").as_string(), "tally");
+  EXPECT_EQ(outputs[0].as_object().at("path").as_string(), (d.path() / "tally.txt").string());
 }
 
 TEST(RunCli, FailedInputsMakeTheStatusNonZeroUnlessAllowed) {

@@ -7,7 +7,8 @@
 
 #include "pipeline_test_support.h"
 #include "visbone/core/errors.h"
-#include "visbone/pipeline/source.h"
+#include "visbone/core/source.h"
+#include "../../pipeline/sources/file_walk.h"
 
 namespace visbone::pipeline {
 namespace {
@@ -37,9 +38,10 @@ void make_tree(const TempDir& d) {
 TEST(FolderSource, WalksRecursivelyInSortedOrderWithImageExtensionsOnly) {
   TempDir d;
   make_tree(d);
-  SourceConfig c;
-  c.type = SourceType::folder;
-  c.path = d.path() / "root";
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "folder";
+  c["path"] = fs::path(d.path() / "root").string();
   auto s = make_source(c, 1000);
   EXPECT_EQ(s->count(), 5u);
   const auto items = drain(*s);
@@ -53,47 +55,51 @@ TEST(FolderSource, WalksRecursivelyInSortedOrderWithImageExtensionsOnly) {
 TEST(FolderSource, LabelsFromFoldersExtensionsAndNonRecursive) {
   TempDir d;
   make_tree(d);
-  SourceConfig c;
-  c.type = SourceType::folder;
-  c.path = d.path() / "root";
-  c.labels_from_folders = true;
-  c.extensions = {".png"};
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "folder";
+  c["path"] = fs::path(d.path() / "root").string();
+  c["labels_from_folders"] = true;
+  c["extensions"].push_back(".png");
   auto items = drain(*make_source(c, 1000));
   ASSERT_EQ(ids(items), (std::vector<std::string>{"a/x.png", "b/2.png", "top.png"}));
   EXPECT_EQ(items[0].label, "a");
   EXPECT_EQ(items[1].label, "b");
   EXPECT_FALSE(items[2].label) << "a file in the root has no class folder";
 
-  c.recursive = false;
-  c.extensions = {};
+  c["recursive"] = false;
+  c.remove("extensions");
   EXPECT_EQ(ids(drain(*make_source(c, 1000))), (std::vector<std::string>{"top.png"}));
 }
 
 TEST(FolderSource, MissingFolderIsAnErrorNamingTheConfigLine) {
-  SourceConfig c;
-  c.type = SourceType::folder;
-  c.path = "/nonexistent/visbone";
-  c.place = {"p.yaml", 3, 5};
-  try {
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "folder";
+  c["path"] = fs::path("/nonexistent/visbone").string();
+    try {
     make_source(c, 1000);
     FAIL();
   } catch (const ConfigError& e) {  // a config mistake: exit 2 in the CLI
-    EXPECT_STREQ(e.what(), "p.yaml:3:5: source (folder): /nonexistent/visbone is not a folder");
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("source 'folder': p.yaml", 0), 0u) << m;
+    EXPECT_NE(m.find(": path: /nonexistent/visbone is not a folder"), std::string::npos) << m;
   }
 }
 
 TEST(GlobSource, MatchesAcrossFoldersWithDoubleStar) {
   TempDir d;
   make_tree(d);
-  SourceConfig c;
-  c.type = SourceType::glob;
-  c.pattern = (d.path() / "root/**/*.png").string();
-  c.labels_from_folders = true;
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "glob";
+  c["pattern"] = fs::path((d.path() / "root/**/*.png").string()).string();
+  c["labels_from_folders"] = true;
   auto items = drain(*make_source(c, 1000));
   EXPECT_EQ(ids(items), (std::vector<std::string>{"a/x.png", "b/2.png", "top.png"}));
   EXPECT_EQ(items[0].label, "a");
 
-  c.pattern = (d.path() / "root/*/[xy]*").string();
+  c["pattern"] = fs::path((d.path() / "root/*/[xy]*").string()).string();
   EXPECT_EQ(ids(drain(*make_source(c, 1000))), (std::vector<std::string>{"a/x.png"}));
 
   EXPECT_TRUE(glob_match("**/*.png", "a.png"));
@@ -106,10 +112,11 @@ TEST(GlobSource, MatchesAcrossFoldersWithDoubleStar) {
 TEST(ListSource, ReadsPathsRelativeToTheListSkippingBlanksAndComments) {
   TempDir d;
   const fs::path list = d.write("lists/l.txt", "# inputs\nimgs/a.png\r\n\n   /abs/b.png  \nc d.png\n");
-  SourceConfig c;
-  c.type = SourceType::list;
-  c.path = list;
-  c.labels_from_folders = true;
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "list";
+  c["path"] = fs::path(list).string();
+  c["labels_from_folders"] = true;
   auto s = make_source(c, 1000);
   EXPECT_EQ(s->count(), 3u);
   const auto items = drain(*s);
@@ -123,10 +130,12 @@ TEST(ListSource, ReadsPathsRelativeToTheListSkippingBlanksAndComments) {
 
 TEST(FilesSource, KeepsTheGivenOrder) {
   TempDir d;  // the files must exist: a missing one is a config error when the source is made
-  SourceConfig c;
-  c.type = SourceType::files;
-  c.paths = {d.write("x/b.png", "b"), d.write("y/a.png", "a")};
-  c.labels_from_folders = true;
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "files";
+  c["paths"].push_back(d.write("x/b.png", "b").string());
+  c["paths"].push_back(d.write("y/a.png", "a").string());
+  c["labels_from_folders"] = true;
   auto items = drain(*make_source(c, 1000));
   EXPECT_EQ(ids(items), (std::vector<std::string>{(d / "x/b.png").string(), (d / "y/a.png").string()}));
   EXPECT_EQ(items[1].label, "y");
@@ -143,10 +152,11 @@ fs::path make_video(const TempDir& d) {
 
 TEST(VideoSource, KeepsEveryNthFrameDecodedToRgb) {
   TempDir d;
-  SourceConfig c;
-  c.type = SourceType::video;
-  c.path = make_video(d);
-  c.every = 3;
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "video";
+  c["path"] = fs::path(make_video(d)).string();
+  c["every"] = 3;
   auto s = make_source(c, 1000);
   EXPECT_EQ(s->count(), 4u);
   const auto items = drain(*s);
@@ -162,10 +172,10 @@ TEST(VideoSource, KeepsEveryNthFrameDecodedToRgb) {
     EXPECT_NEAR(img.at(12, 16, 1), 20.0 * 3 * static_cast<double>(k), 4.0) << items[k].id;
   }
 
-  c.max_frames = 2;
+  c["max_frames"] = 2;
   EXPECT_EQ(drain(*make_source(c, 1000)).size(), 2u);
   // Frames over the pixel limit become failed inputs, not a stopped run.
-  c.max_frames = 0;
+  c["max_frames"] = 0;
   const auto big = drain(*make_source(c, 100));
   ASSERT_EQ(big.size(), 4u);
   EXPECT_NE(big[0].error.find("exceeds the limit of 100"), std::string::npos) << big[0].error;
@@ -173,9 +183,10 @@ TEST(VideoSource, KeepsEveryNthFrameDecodedToRgb) {
 
 TEST(VideoSource, AFileThatIsNotAVideoIsOneFailedInput) {
   TempDir d;
-  SourceConfig c;
-  c.type = SourceType::video;
-  c.path = d.write("bad.mp4", "not a video at all");
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "video";
+  c["path"] = fs::path(d.write("bad.mp4", "not a video at all")).string();
   const auto items = drain(*make_source(c, 1000));
   ASSERT_EQ(items.size(), 1u);
   EXPECT_NE(items[0].error.find("cannot open this video"), std::string::npos) << items[0].error;
@@ -197,10 +208,11 @@ std::string video_of_200_frames(const TempDir& d) {
 
 // What a video source of `path` yields: the frames it decoded and its last item.
 std::vector<SourceItem> read_video(const fs::path& path, int every = 1) {
-  SourceConfig c;
-  c.type = SourceType::video;
-  c.path = path;
-  c.every = every;
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "video";
+  c["path"] = fs::path(path).string();
+  c["every"] = every;
   return drain(*make_source(c, 1000));
 }
 

@@ -11,7 +11,7 @@
 #include "pipeline_test_support.h"
 #include "visbone/core/errors.h"
 #include "visbone/image/decode.h"
-#include "visbone/pipeline/source.h"
+#include "visbone/core/source.h"
 
 namespace visbone::pipeline {
 namespace {
@@ -58,9 +58,10 @@ TEST(SpecialFiles, FolderAndGlobSourcesReportThemAsFailedInputs) {
   const fs::path sock = make_socket(d / "root/sub/c.png");
   make_fifo(d / "root/notes");  // not an image name: not an input at all
 
-  SourceConfig c;
-  c.type = SourceType::folder;
-  c.path = d / "root";
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "folder";
+  c["path"] = fs::path(d / "root").string();
   auto s = make_source(c, 1 << 20);
   EXPECT_EQ(s->count(), 3u);
   auto items = drain(*s);
@@ -72,8 +73,9 @@ TEST(SpecialFiles, FolderAndGlobSourcesReportThemAsFailedInputs) {
   EXPECT_EQ(items[2].id, "sub/c.png");
   EXPECT_EQ(items[2].error, message(sock, "a socket"));
 
-  c.type = SourceType::glob;
-  c.pattern = (d / "root/**/*.png").string();
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "glob";
+  c["pattern"] = fs::path((d / "root/**/*.png").string()).string();
   items = drain(*make_source(c, 1 << 20));
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[1].error, message(fifo, "a FIFO"));
@@ -84,17 +86,20 @@ TEST(SpecialFiles, ListAndFilesSourcesReportThemAsFailedInputs) {
   TempDir d;
   const fs::path image = d.write("in/a.png", testing::read_file(kDigit));
   const fs::path fifo = make_fifo(d / "in/pipe.png");
-  SourceConfig c;
-  c.type = SourceType::list;
-  c.path = d.write("in/list.txt", "a.png\npipe.png\n/dev/null\n");
+  YAML::Node c;
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "list";
+  c["path"] = fs::path(d.write("in/list.txt", "a.png\npipe.png\n/dev/null\n")).string();
   auto items = drain(*make_source(c, 1 << 20));
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[0].error, "");
   EXPECT_EQ(items[1].error, message(fifo, "a FIFO"));
   EXPECT_EQ(items[2].error, message("/dev/null", "a character device"));
 
-  c.type = SourceType::files;
-  c.paths = {fifo, image};
+  c = YAML::Node(YAML::NodeType::Map);
+  c["type"] = "files";
+  c["paths"].push_back(fs::path(fifo).string());
+  c["paths"].push_back(fs::path(image).string());
   items = drain(*make_source(c, 1 << 20));
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].error, message(fifo, "a FIFO"));

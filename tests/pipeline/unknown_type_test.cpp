@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline_test_support.h"
+#include "visbone/api/register_builtins.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
 
@@ -17,13 +18,14 @@ TEST(UnknownType, BuiltInsAreNotCalledPlugins) {
                            "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " + kData +
                            "/models/bit-tiny-digits}\nheads: [{type: clasification}]\n";
   const auto cfg = d.write("c.yaml", head);
-  const std::string m = visbone::testing::message_of([&] { Pipeline p(load_config(cfg)); });
+  const std::string m = visbone::testing::message_of([&] { Pipeline p(load_config(cfg), register_pipeline_builtins); });
   EXPECT_NE(m.find("(built in: classification, embedding, feature_maps; from plugins: none)"), std::string::npos)
       << m;
   const auto sink_cfg = d.write("s.yaml", head.substr(0, head.find("heads:")) +
                                               "heads: [{type: classification}]\nsinks: [{type: nope, path: x}]\n");
-  const std::string s = visbone::testing::message_of([&] { Pipeline p(load_config(sink_cfg)); });
-  EXPECT_NE(s.find("(built in: jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet; from plugins: "
+  const std::string s = visbone::testing::message_of([&] { Pipeline p(load_config(sink_cfg), register_pipeline_builtins); });
+  // The built-in sinks are registry components like the heads: listed by name.
+  EXPECT_NE(s.find("(built in: annotated_images, contact_sheet, csv, heatmap, jsonl, safetensors; from plugins: "
                    "none)"),
             std::string::npos)
       << s;

@@ -29,7 +29,34 @@ TEST(ListCli, PrintsEveryBuiltInComponentWithDescriptionAndOrigin) {
               ::testing::ContainsRegex("  bit-50 +BiT-M R50x1 fine-tuned on ImageNet-1k .*\\[built-in\\]"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("  R152x4 +BiT ResNetV2-152x4 .*\\[built-in\\]"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("  classification +linear classifier .*\\[built-in\\]"));
-  EXPECT_THAT(r.out, HasSubstr("sinks:\n  (none registered)"));
+  // The built-in sources and sinks are registry components too, listed with their parameters.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("sources:\n  files +a list of image files.*\\[built-in\\]"));
+  EXPECT_THAT(r.out, HasSubstr("      recursive (bool, default: true)  descend into subfolders\n"));
+  EXPECT_THAT(r.out, HasSubstr("      every (int, default: 1)  keep frames 0, N, 2N, ...\n"));
+  for (const char* sink : {"annotated_images", "contact_sheet", "csv", "heatmap", "jsonl", "safetensors"})
+    EXPECT_THAT(r.out, ::testing::ContainsRegex(std::string("\n  ") + sink + " +.*\\[built-in\\]\n      path "
+                                                "\\(path, required\\)"));
+  EXPECT_THAT(r.out, HasSubstr("      stage (string, required)  the stage drawn"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("(none registered)")));
+}
+
+TEST(ListCli, JsonListsEachSourceAndSinkParameter) {
+  const auto r = run(std::nullopt, "--json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = boost::json::parse(r.out).as_object();
+  std::size_t documented = 0;
+  for (const char* kind : {"sources", "sinks"})
+    for (const auto& c : j.at(kind).as_array()) {
+      const auto& params = c.at("params").as_array();
+      EXPECT_FALSE(params.empty()) << c.at("name").as_string();
+      for (const auto& p : params) {
+        EXPECT_FALSE(p.at("type").as_string().empty());
+        EXPECT_FALSE(p.at("default").as_string().empty());
+        EXPECT_FALSE(p.at("doc").as_string().empty());
+      }
+      ++documented;
+    }
+  EXPECT_EQ(documented, 11u) << "five sources and six sinks";
 }
 
 TEST(ListCli, ShowsPluginComponentsWithTheirFile) {

@@ -49,7 +49,10 @@ class VectorSource final : public Source {
   std::optional<SourceItem> next() override {
     if (left_ == 0) return std::nullopt;
     --left_;
-    return SourceItem{"item" + std::to_string(left_), "", std::nullopt, {1, 2, 3}};
+    SourceItem item;
+    item.id = "item" + std::to_string(left_);
+    item.bytes = {1, 2, 3};
+    return item;
   }
 
  private:
@@ -58,8 +61,9 @@ class VectorSource final : public Source {
 
 class CountingSink final : public Sink {
  public:
-  void write(const SinkRecord&) override { ++written; }
-  void close() override {}
+  void write(const Item&) override { ++written; }
+  void finish() override {}
+  std::string describe() const override { return "count"; }
   int written = 0;
 };
 
@@ -75,8 +79,9 @@ TEST(Registry, BuildsEveryKindByType) {
   Registry r;
   with_builtins(r);
   r.add_source("vector", "n items",
-               [](const Params& p) { return std::make_unique<VectorSource>(p.get<int>("n")); });
-  r.add_sink("count", "counts records", [](const Params&) { return std::make_unique<CountingSink>(); });
+               [](const Params& p, const SourceContext&) { return std::make_unique<VectorSource>(p.get<int>("n")); });
+  r.add_sink("count", "counts records",
+             [](const Params&, const SinkContext&) { return std::make_unique<CountingSink>(); });
   auto backbone = r.build_backbone(Params::parse("type: fake", "cfg"));
   EXPECT_EQ(backbone->pooled_channels(), 32);
   HeadContext ctx{*backbone, {}};
@@ -86,7 +91,7 @@ TEST(Registry, BuildsEveryKindByType) {
   EXPECT_TRUE(source->next().has_value());
   EXPECT_TRUE(source->next().has_value());
   EXPECT_FALSE(source->next().has_value());
-  auto sink = r.build_sink(Params::parse("type: count", "cfg"));
+  auto sink = r.build_sink(Params::parse("type: count", "cfg"), SinkContext{});
   sink->write({});
   EXPECT_EQ(static_cast<CountingSink&>(*sink).written, 1);
 }
@@ -111,7 +116,7 @@ TEST(Registry, DuplicateRegistrationNamesBothOrigins) {
   EXPECT_FALSE(r.contains(ComponentKind::head, "fresh"));
   // The same name for different kinds is no clash.
   EXPECT_NO_THROW(
-      r.add_sink("embedding", "a sink", [](const Params&) { return std::make_unique<CountingSink>(); }));
+      r.add_sink("embedding", "a sink", [](const Params&, const SinkContext&) { return std::make_unique<CountingSink>(); }));
 }
 
 TEST(Registry, UnknownNameListsRegisteredAndClosestMatch) {
@@ -126,7 +131,7 @@ TEST(Registry, UnknownNameListsRegisteredAndClosestMatch) {
   EXPECT_THROW(r.build_head(Params::parse("type: clasification", "pipe.yaml"), ctx), NotFoundError);
   EXPECT_THAT(message_of([&] { r.build_backbone(Params::parse("type: fakke", "cfg")); }),
               HasSubstr("closest match: 'fake'"));
-  EXPECT_THAT(message_of([&] { r.build_sink(Params::parse("type: jsonl", "cfg")); }),
+  EXPECT_THAT(message_of([&] { r.build_sink(Params::parse("type: jsonl", "cfg"), SinkContext{}); }),
               HasSubstr("registered sinks: (none)"));
   EXPECT_THAT(message_of([&] { r.build_backbone(Params::parse("name: x", "cfg")); }),
               HasSubstr("type: is required"));

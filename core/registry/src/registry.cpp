@@ -81,13 +81,15 @@ void Registry::add_head(const std::string& name, const std::string& description,
   require_factory("head", name, factory);
   add({{ComponentKind::head, name, description, std::string(kBuiltin)}, {}, std::move(factory), {}, {}});
 }
-void Registry::add_source(const std::string& name, const std::string& description, SourceFactory factory) {
+void Registry::add_source(const std::string& name, const std::string& description, SourceFactory factory,
+                          std::vector<ParamInfo> params) {
   require_factory("source", name, factory);
-  add({{ComponentKind::source, name, description, std::string(kBuiltin)}, {}, {}, std::move(factory), {}});
+  add({{ComponentKind::source, name, description, std::string(kBuiltin), std::move(params)}, {}, {}, std::move(factory), {}});
 }
-void Registry::add_sink(const std::string& name, const std::string& description, SinkFactory factory) {
+void Registry::add_sink(const std::string& name, const std::string& description, SinkFactory factory,
+                        std::vector<ParamInfo> params) {
   require_factory("sink", name, factory);
-  add({{ComponentKind::sink, name, description, std::string(kBuiltin)}, {}, {}, {}, std::move(factory)});
+  add({{ComponentKind::sink, name, description, std::string(kBuiltin), std::move(params)}, {}, {}, {}, std::move(factory)});
 }
 
 bool Registry::contains(ComponentKind kind, std::string_view name) const {
@@ -167,12 +169,12 @@ std::unique_ptr<Head> Registry::build_head(const Params& spec, HeadContext& cont
   return h;
 }
 
-std::unique_ptr<Source> Registry::build_source(const Params& spec) const {
+std::unique_ptr<Source> Registry::build_source(const Params& spec, const SourceContext& context) const {
   const auto& e = entry_for(ComponentKind::source, spec);
   const std::string what = "source '" + e.info.name + "'";
   std::unique_ptr<Source> s;
   try {
-    s = e.source(spec);
+    s = e.source(spec, context);
     spec.check_all_read(what);
   } catch (...) {
     rethrow_with(spec.where(), what);
@@ -181,12 +183,12 @@ std::unique_ptr<Source> Registry::build_source(const Params& spec) const {
   return s;
 }
 
-std::unique_ptr<Sink> Registry::build_sink(const Params& spec) const {
+std::unique_ptr<Sink> Registry::build_sink(const Params& spec, const SinkContext& context) const {
   const auto& e = entry_for(ComponentKind::sink, spec);
   const std::string what = "sink '" + e.info.name + "'";
   std::unique_ptr<Sink> s;
   try {
-    s = e.sink(spec);
+    s = e.sink(spec, context);
     spec.check_all_read(what);
   } catch (...) {
     rethrow_with(spec.where(), what);
@@ -203,13 +205,15 @@ void Staging::add_head(const std::string& name, const std::string& description, 
   require_factory("head", name, factory);
   staged_.push_back({{ComponentKind::head, name, description, origin_}, {}, std::move(factory), {}, {}});
 }
-void Staging::add_source(const std::string& name, const std::string& description, SourceFactory factory) {
+void Staging::add_source(const std::string& name, const std::string& description, SourceFactory factory,
+                         std::vector<ParamInfo> params) {
   require_factory("source", name, factory);
-  staged_.push_back({{ComponentKind::source, name, description, origin_}, {}, {}, std::move(factory), {}});
+  staged_.push_back({{ComponentKind::source, name, description, origin_, std::move(params)}, {}, {}, std::move(factory), {}});
 }
-void Staging::add_sink(const std::string& name, const std::string& description, SinkFactory factory) {
+void Staging::add_sink(const std::string& name, const std::string& description, SinkFactory factory,
+                       std::vector<ParamInfo> params) {
   require_factory("sink", name, factory);
-  staged_.push_back({{ComponentKind::sink, name, description, origin_}, {}, {}, {}, std::move(factory)});
+  staged_.push_back({{ComponentKind::sink, name, description, origin_, std::move(params)}, {}, {}, {}, std::move(factory)});
 }
 
 void Staging::commit(Registry& registry) {

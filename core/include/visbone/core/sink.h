@@ -1,31 +1,49 @@
-// Where a pipeline's results go: a Sink receives one record per input, in input order. Sinks are registry
-// components (chosen by `type:` in a pipeline's YAML), so plugins can add their own.
+// Where a pipeline's results go. A Sink sees every input in input order (failed ones too) and makes its
+// files appear atomically. Sinks are registry components (chosen by `type:` in a pipeline's YAML); the
+// built-in ones (jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet) and a plugin's implement
+// this same interface and are built from the same SinkContext, so they pick heads the same way: by what each
+// head's describe() says it produces, never by its type name.
 #pragma once
 
-#include <cstdint>
-#include <map>
-#include <optional>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "visbone/core/head.h"
+#include "visbone/core/item.h"
+#include "visbone/image/image_processor.h"
 
 namespace visbone {
 
-struct SinkRecord {
-  std::uint64_t seq = 0;                    // position in the input, from 0
-  std::string id;                           // the source item's id
-  std::optional<std::string> label;         // the true label, when the source knew it
-  std::string error;                        // non-empty when the input failed; then `heads` is empty
-  std::map<std::string, HeadResult> heads;  // by head name
+// A head as sinks see it before any input runs.
+struct SinkHead {
+  std::string name;             // keys its results (Item::heads has the heads in this order)
+  HeadDescription description;  // what it produces (kind, top_k, labels, stages)
+};
+
+// What a sink factory may use besides its parameters.
+struct SinkContext {
+  std::vector<SinkHead> heads;  // in config order
+  // Resolves a sink's output path (absolute as is; relative ones under the run's output folder).
+  std::function<std::filesystem::path(const std::filesystem::path&)> output_path;
+  // The model's view of an image (resize and crop), for sinks that draw over what the model saw.
+  const image::ImageProcessor* processor = nullptr;
 };
 
 class Sink {
  public:
   virtual ~Sink() = default;
-  // Called from one thread at a time, in input order.
-  virtual void write(const SinkRecord& record) = 0;
-  // Flushes and finishes the output (a file is complete only after close()).
-  virtual void close() = 0;
+  // Whether it draws on the decoded image (which is then kept until the sinks have seen the item).
+  virtual bool needs_image() const { return false; }
+  // Called for every input, in input order, from one thread at a time.
+  virtual void write(const Item& item) = 0;
+  // Makes the outputs appear. Not called when the run fails, so a failed run leaves no partial file.
+  virtual void finish() = 0;
+  // The file or folder it writes (empty when it writes none), for the summary and overlap checks.
+  virtual std::filesystem::path path() const { return {}; }
+  // One line for the summary: "heatmap (stage3) -> out/heat/".
+  virtual std::string describe() const = 0;
 };
 
 }  // namespace visbone

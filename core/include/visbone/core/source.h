@@ -1,5 +1,7 @@
 // Where a pipeline's inputs come from: a Source hands out items one at a time until it is exhausted.
-// Sources are registry components (chosen by `type:` in a pipeline's YAML), so plugins can add their own.
+// Sources are registry components (chosen by `type:` in a pipeline's YAML); the built-in ones (files,
+// folder, glob, list, video) and a plugin's implement this same interface, so a plugin source can do
+// whatever a built-in does: count its inputs for the progress bar, hand over decoded frames, describe itself.
 #pragma once
 
 #include <cstdint>
@@ -7,20 +9,36 @@
 #include <string>
 #include <vector>
 
+#include "visbone/image/image.h"
+
 namespace visbone {
 
 struct SourceItem {
   std::string id;                    // unique within the source; names the input in results and errors
   std::string path;                  // the file it came from, when it came from one
   std::optional<std::string> label;  // the true label, when the source knows it (folder-per-label layouts)
-  std::vector<std::uint8_t> bytes;   // the encoded image (PNG, JPEG, ...), decoded downstream
+  std::vector<std::uint8_t> bytes;   // an encoded image (PNG, JPEG, ...), decoded downstream instead of path
+  // Sources that decode themselves (video frames) hand over pixels (RGB or grayscale) and set `decoded`.
+  image::Image image;
+  bool decoded = false;
+  std::string error;  // set when the source could not produce this input; the run records it and goes on
+};
+
+// What a source factory may use besides its parameters.
+struct SourceContext {
+  std::int64_t max_pixels = 0;  // the limit for pixels a source decodes itself (0: no limit)
 };
 
 class Source {
  public:
   virtual ~Source() = default;
-  // The next item, or nullopt once the source is exhausted. Called from one thread at a time.
+  // The next item, or nullopt once the source is exhausted. Called from one thread at a time. Problems with
+  // one input go in SourceItem::error; exceptions are for the source as a whole.
   virtual std::optional<SourceItem> next() = 0;
+  // How many items there will be, when that can be known cheaply up front (the progress bar's total and ETA).
+  virtual std::optional<std::uint64_t> count() { return std::nullopt; }
+  // One line for the run summary: "folder /data/digits".
+  virtual std::string describe() const { return {}; }
 };
 
 }  // namespace visbone

@@ -35,26 +35,13 @@ struct ConfigPlace {
   std::string str() const;
 };
 
-// `plugin`: a type registered by a plugin (or any type not built in); its keys are checked by the registry
-// when the pipeline is built.
-enum class SourceType { files, folder, glob, list, video, plugin };
-std::string_view to_string(SourceType t);
-
-struct SourceConfig {
+// A source or a sink: a registry spec (`{type: folder, path: images}`), built-in or from a plugin alike. The
+// registry checks its keys when the pipeline is built; relative paths in it resolve against the YAML file's
+// folder (sink paths against `output_dir` when it is given).
+struct ComponentConfig {
   ConfigPlace place;
-  SourceType type = SourceType::folder;
-  std::vector<std::filesystem::path> paths;  // files: the images, resolved
-  std::filesystem::path path;                // folder, list, video: resolved
-  std::string pattern;                       // glob: resolved against the config folder ("**" spans folders)
-  bool recursive = true;                     // folder: descend into subfolders
-  std::vector<std::string> extensions;       // folder: lower case with the dot; empty = image types
-  // The label is the name of the item's class folder: the first folder under the root (folder, glob), the
-  // folder holding the file (files, list). ImageFolder layout; gives the summary its accuracy.
-  bool labels_from_folders = false;
-  int every = 1;                             // video: keep frames 0, N, 2N, ...
-  std::int64_t max_frames = 0;               // video: stop after this many kept frames (0 = all)
-  std::string type_name;                     // plugin: the registered type
-  YAML::Node spec;                           // plugin: the whole mapping, for the registry
+  std::string type;
+  YAML::Node spec;  // the mapping as written (`type` included)
 };
 
 // The backbone: a registry spec (mmengine style) such as {type: bit, checkpoint: FOLDER_OR_HUB_ID,
@@ -88,31 +75,6 @@ struct HeadConfig {
   YAML::Node spec;  // the mapping as written (`name` included; the pipeline reads it, the factory ignores it)
 };
 
-enum class SinkType { jsonl, csv, safetensors, annotated_images, heatmap, contact_sheet, plugin };
-std::string_view to_string(SinkType t);
-
-struct SinkConfig {
-  ConfigPlace place;
-  SinkType type = SinkType::jsonl;
-  // A file (jsonl, csv, safetensors, contact_sheet) or a folder (annotated_images, heatmap), as written;
-  // PipelineConfig::output_path resolves it.
-  std::filesystem::path path;
-  std::string head;  // the head it reads; "" = the only classification (feature_maps) head
-  std::vector<std::string>
-      heads;           // safetensors: heads whose tensors are written; empty = all but classifiers
-  bool stack = false;  // safetensors: one (N, ...) tensor per output instead of one per input
-  std::string stage;   // heatmap: the feature map drawn
-  double alpha = 0.5;  // heatmap: weight of the heat map over the image
-  int top_k = 0;       // csv, annotated_images: labels shown (0 = as many as the head keeps)
-  int min_size = 256;  // annotated_images, heatmap: small images are enlarged to this short side
-  int columns = 0;     // contact_sheet: tiles per row (0 = about square)
-  int tile = 64;       // contact_sheet: tile edge in pixels
-  std::int64_t max_images = 1000;  // contact_sheet: inputs shown (keeps a huge run's sheet bounded)
-  std::string format = "png";      // annotated_images, heatmap: png or jpg
-  std::string type_name;           // plugin: the registered type
-  YAML::Node spec;                 // plugin: the whole mapping, for the registry
-};
-
 struct Concurrency {
   int decode = 2;  // decode runs beside the backbone's OpenMP threads; keep it modest
   int preprocess = 2;
@@ -125,11 +87,11 @@ struct PipelineConfig {
   std::vector<std::filesystem::path>
       plugins;  // plugin libraries to load (resolved), besides $VISBONE_PLUGIN_PATH
   std::vector<ConfigPlace> plugin_places;  // where each of `plugins` is written, for messages
-  std::vector<SourceConfig> sources;
+  std::vector<ComponentConfig> sources;
   ModelConfig model;
   PreprocessConfig preprocess;
   std::vector<HeadConfig> heads;
-  std::vector<SinkConfig> sinks;
+  std::vector<ComponentConfig> sinks;
   std::optional<std::filesystem::path> output_dir;  // resolved; sink paths are relative to it when set
   std::optional<std::filesystem::path> summary;  // where to write the summary as JSON (resolved like sinks)
   int batch_size = 8;
@@ -166,7 +128,7 @@ struct Overrides {
 void apply_overrides(PipelineConfig& config, const Overrides& overrides);
 
 // The source a bare path implies: a folder, a glob (has * ? or [), a video (by extension), a list (.txt or
-// .lst) or one image file. Relative paths resolve against `base`.
-SourceConfig source_for_path(const std::string& path, const std::filesystem::path& base);
+// .lst) or one image file (`files`). Relative paths resolve against `base`; the spec holds them absolute.
+ComponentConfig source_for_path(const std::string& path, const std::filesystem::path& base);
 
 }  // namespace visbone::pipeline

@@ -23,6 +23,7 @@
 
 #include "visbone/core/backbone.h"
 #include "visbone/pipeline/config.h"
+#include "visbone/registry/registry.h"
 
 namespace visbone::registry {
 class Registry;
@@ -36,6 +37,14 @@ struct StageTime {
   double seconds = 0;
 };
 
+// One thing a run wrote: the sink's registry type, its file or folder (empty when it names none), and the
+// line `visbone run` prints for it.
+struct Output {
+  std::string sink;
+  std::string path;
+  std::string description;
+};
+
 struct Summary {
   std::uint64_t items = 0, ok = 0, failed = 0;
   double seconds = 0;  // wall time of the run
@@ -44,7 +53,8 @@ struct Summary {
   // classification head's top-1 label matches (by name).
   std::uint64_t labeled = 0, correct = 0;
   std::vector<std::string> unknown_labels;  // folder labels the model has no class of that name for
-  std::vector<std::string> outputs;         // what each sink wrote
+  std::vector<std::string> sources;         // what each source read (its describe())
+  std::vector<Output> outputs;              // what each sink wrote, then the summary file
 
   double images_per_second() const { return seconds > 0 ? static_cast<double>(items) / seconds : 0.0; }
   std::optional<double> accuracy() const;
@@ -70,7 +80,11 @@ class Pipeline {
   // Component types come from the built-ins and the config's plugins, then from `app_registry` when given
   // (an application's own heads, sources, sinks and backbones; it must outlive the pipeline, whose components
   // may come from its plugin libraries).
-  explicit Pipeline(PipelineConfig config, const registry::Registry* app_registry = nullptr);
+  // `builtins` fills the pipeline's registry with the built-in components (visbone::register_builtins, as
+  // api/register_builtins.h's pipeline_builtins() gives it): the pipeline library itself links no backbone
+  // or head.
+  using Registration = std::function<void(registry::ComponentRegistrar&)>;
+  Pipeline(PipelineConfig config, const Registration& builtins, const registry::Registry* app_registry = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

@@ -31,11 +31,20 @@ std::string_view to_string(ComponentKind kind);
 // The origin of components registered by visbone's own libraries.
 inline constexpr std::string_view kBuiltin = "built-in";
 
+// One parameter a component takes, for `visbone list` and messages.
+struct ParamInfo {
+  std::string name;
+  std::string type;           // "string", "path", "int", "number", "bool", "list of strings", ...
+  std::string default_value;  // as YAML would spell it; "(required)" when it must be given
+  std::string doc;            // one line
+};
+
 struct ComponentInfo {
   ComponentKind kind = ComponentKind::backbone;
   std::string name;
-  std::string description;  // one line
-  std::string origin;       // "built-in" or the plugin file
+  std::string description;       // one line
+  std::string origin;            // "built-in" or the plugin file
+  std::vector<ParamInfo> params;  // what it takes, when it says (built-in sources and sinks do)
 };
 
 // A plugin library loaded into a registry (see plugin_loader.h).
@@ -47,8 +56,8 @@ struct PluginInfo {
 
 using BackboneFactory = std::function<std::unique_ptr<Backbone>(const Params& params)>;
 using HeadFactory = std::function<std::unique_ptr<Head>(const Params& params, HeadContext& context)>;
-using SourceFactory = std::function<std::unique_ptr<Source>(const Params& params)>;
-using SinkFactory = std::function<std::unique_ptr<Sink>(const Params& params)>;
+using SourceFactory = std::function<std::unique_ptr<Source>(const Params& params, const SourceContext& context)>;
+using SinkFactory = std::function<std::unique_ptr<Sink>(const Params& params, const SinkContext& context)>;
 
 // What a library sees when it registers components. The calls are virtual so that a plugin's calls run the
 // host's code on the host's registry, whatever the plugin linked.
@@ -57,8 +66,11 @@ class ComponentRegistrar {
   virtual void add_backbone(const std::string& name, const std::string& description,
                             BackboneFactory factory) = 0;
   virtual void add_head(const std::string& name, const std::string& description, HeadFactory factory) = 0;
-  virtual void add_source(const std::string& name, const std::string& description, SourceFactory factory) = 0;
-  virtual void add_sink(const std::string& name, const std::string& description, SinkFactory factory) = 0;
+  // `params` documents what the source or sink takes (shown by `visbone list`).
+  virtual void add_source(const std::string& name, const std::string& description, SourceFactory factory,
+                          std::vector<ParamInfo> params = {}) = 0;
+  virtual void add_sink(const std::string& name, const std::string& description, SinkFactory factory,
+                        std::vector<ParamInfo> params = {}) = 0;
 
  protected:
   ~ComponentRegistrar() = default;
@@ -81,8 +93,10 @@ class Registry final : public ComponentRegistrar {
   void add_backbone(const std::string& name, const std::string& description,
                     BackboneFactory factory) override;
   void add_head(const std::string& name, const std::string& description, HeadFactory factory) override;
-  void add_source(const std::string& name, const std::string& description, SourceFactory factory) override;
-  void add_sink(const std::string& name, const std::string& description, SinkFactory factory) override;
+  void add_source(const std::string& name, const std::string& description, SourceFactory factory,
+                  std::vector<ParamInfo> params = {}) override;
+  void add_sink(const std::string& name, const std::string& description, SinkFactory factory,
+                std::vector<ParamInfo> params = {}) override;
 
   // Builds the component named by spec's `type`, passing it the other keys. NotFoundError listing what is
   // registered and the closest match for an unknown type; ConfigError for a missing `type` or a parameter
@@ -92,8 +106,8 @@ class Registry final : public ComponentRegistrar {
   // Also checks the head's needs against context.backbone (ShapeError with both shapes, see
   // check_head_needs).
   std::unique_ptr<Head> build_head(const Params& spec, HeadContext& context) const;
-  std::unique_ptr<Source> build_source(const Params& spec) const;
-  std::unique_ptr<Sink> build_sink(const Params& spec) const;
+  std::unique_ptr<Source> build_source(const Params& spec, const SourceContext& context = {}) const;
+  std::unique_ptr<Sink> build_sink(const Params& spec, const SinkContext& context) const;
 
   bool contains(ComponentKind kind, std::string_view name) const;
   // NotFoundError as for building.
@@ -135,8 +149,10 @@ class Staging final : public ComponentRegistrar {
   void add_backbone(const std::string& name, const std::string& description,
                     BackboneFactory factory) override;
   void add_head(const std::string& name, const std::string& description, HeadFactory factory) override;
-  void add_source(const std::string& name, const std::string& description, SourceFactory factory) override;
-  void add_sink(const std::string& name, const std::string& description, SinkFactory factory) override;
+  void add_source(const std::string& name, const std::string& description, SourceFactory factory,
+                  std::vector<ParamInfo> params = {}) override;
+  void add_sink(const std::string& name, const std::string& description, SinkFactory factory,
+                std::vector<ParamInfo> params = {}) override;
   // Checks every staged name against `registry` and each other (DuplicateComponentError naming both
   // origins), then adds them all.
   void commit(Registry& registry);

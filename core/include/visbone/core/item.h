@@ -1,4 +1,4 @@
-// What moves through the pipeline: one Item per input, from the source to the sinks. An item that fails at
+// What moves through a pipeline: one Item per input, from the source to the sinks (built-in or plugin). An item that fails at
 // any step keeps going with its error set, so the sinks can record it in input order and the run goes on.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include "visbone/core/head.h"
 #include "visbone/image/image.h"
 
-namespace visbone::pipeline {
+namespace visbone {
 
 // One of a classifying head's best labels (from its record's "predictions").
 struct TopK {
@@ -38,7 +38,7 @@ struct Item {
   std::string error_stage;               // source, decode, preprocess, backbone, head NAME
   std::vector<HeadResult> heads;         // one per head, in config order (empty when failed)
   std::vector<std::vector<TopK>> top_k;  // per head: its predictions, best first (empty if it gives none)
-  std::vector<std::uint8_t> bytes;       // an encoded image a plugin source handed over (else read from path)
+  std::vector<std::uint8_t> bytes;       // an encoded image a source handed over (else read from path)
 
   bool failed() const { return !error.empty(); }
   void fail(std::string stage, std::string message) {
@@ -52,9 +52,4 @@ struct Item {
   }
 };
 
-// A classifying head's predictions: its record's "predictions" list ({index, label, score}, best first, as
-// the classification head writes it), each entry given a "logit" from the result's "logits" tensor when the
-// head has one. Empty for heads that give no predictions.
-std::vector<TopK> read_predictions(HeadResult& result);
-
-}  // namespace visbone::pipeline
+}  // namespace visbone
