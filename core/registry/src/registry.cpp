@@ -12,6 +12,43 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return s.empty() ? "(none)" : s;
 }
 
+// The node in a head's spec that names `stage` (a scalar value, or an element of a list value) and its key.
+std::pair<std::string, YAML::Node> node_naming(const YAML::Node& spec, const std::string& stage) {
+  if (!spec.IsMap()) return {};
+  for (const auto& kv : spec) {
+    const YAML::Node& v = kv.second;
+    if (v.IsScalar() && v.Scalar() == stage) return {kv.first.Scalar(), v};
+    if (v.IsSequence())
+      for (const auto& e : v)
+        if (e.IsScalar() && e.Scalar() == stage) return {kv.first.Scalar(), e};
+  }
+  return {};
+}
+
+// A head asking for a stage the backbone does not have is a config mistake, reported where the stage is
+// named, with the closest stage the backbone has (a size or channel mismatch is left to check_head_needs).
+void check_stage_names(const Params& spec, const HeadNeeds& needs, const Backbone& backbone,
+                       const std::string& what) {
+  const auto shapes = backbone.output_shape();
+  std::vector<std::string> names = backbone.stage_names();
+  for (const auto& [name, shape] : shapes)
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  for (const auto& n : needs.stages) {
+    if (shapes.count(n.stage)) continue;
+    const auto [key, node] = node_naming(spec.node(), n.stage);
+    std::string at = spec.where();
+    if (node && node.Mark().line >= 0) {
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + std::string here.
+      at.append(":").append(std::to_string(node.Mark().line + 1));
+      at.append(":").append(std::to_string(node.Mark().column + 1));
+    }
+    if (!key.empty()) at.append(": ").append(key);
+    std::string msg = at + ": " + what + " needs stage '" + n.stage + "', which the backbone does not have";
+    if (const auto near = closest_match(n.stage, names); !near.empty()) msg += "; did you mean '" + near + "'?";
+    throw ConfigError(msg + " (stages: " + quoted_list(names) + ")");
+  }
+}
+
 // Rethrows the exception in flight naming the component (and the spec's place, unless the message already
 // gives it), keeping its visbone type so callers can still tell a bad config from a missing file.
 [[noreturn]] void rethrow_with(const std::string& where, const std::string& what) {
@@ -159,6 +196,7 @@ std::unique_ptr<Head> Registry::build_head(const Params& spec, HeadContext& cont
     rethrow_with(spec.where(), what);
   }
   if (!h) throw Error(spec.where() + ": " + what + " (from " + e.info.origin + ") returned no head");
+  check_stage_names(spec, h->needs(), context.backbone, what);
   try {
     check_head_needs(h->needs(), context.backbone, e.info.name);
   } catch (const ShapeError& err) {
