@@ -18,12 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using test::contains;
-using test::FakeHub;
-using test::kDigits;
-using test::TempDir;
-using test::thrown;
-
+using namespace test;  // hub_test_support.h: FakeHub, TempDir, thrown, contains, kDigits, ...
 
 // The seconds in "no data for 2.04 s" (the stall measured when the client gave up), or -1.
 double silent_seconds(const std::string& message) {

@@ -19,11 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using test::contains;
-using test::FakeHub;
-using test::kDigits;
-using test::TempDir;
-using test::thrown;
+using namespace test;  // hub_test_support.h: FakeHub, TempDir, thrown, contains, kDigits, ...
 
 const fs::path kDigitsDir = test::kModels / "bit-tiny-digits";
 const std::string kDigitsWeightsSha = "29bc3ce6ab86698dfa4a7210067c54d2878ec3b85b539ae09c6c068c12b2ba9d";

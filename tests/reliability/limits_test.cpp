@@ -1,5 +1,5 @@
-// The limits a hostile input cannot get around, each at its boundary (accepted at the limit, rejected one
-// past it with an error naming the setting) and configurable: image pixels and decode memory, preprocessing
+// The limits a hostile input cannot get around, each at its boundary (accepted one under the limit and at
+// it, rejected one past it with an error naming the setting) and configurable: image pixels and decode memory, preprocessing
 // memory, safetensors header size, tensor counts, the memory one JSON document or safetensors header may
 // take, .npz array counts and .npy header sizes, YAML size, nesting depth and alias expansion.
 #include <gmock/gmock.h>
@@ -274,6 +274,8 @@ Bytes png(int w, int h, int bit_depth = 8, int orientation = 0) {
 
 TEST(DecodeLimits, PixelsAreConfigurable) {
   image::DecodeOptions options;
+  options.max_pixels = 101;
+  EXPECT_EQ(image::decode_image(png(10, 10), "p.png", options).width(), 10);
   options.max_pixels = 100;
   EXPECT_EQ(image::decode_image(png(10, 10), "p.png", options).width(), 10);
   options.max_pixels = 99;
@@ -292,6 +294,8 @@ TEST(DecodeLimits, MemoryIsComputedFromTheHeaderAndConfigurable) {
        {Case{png(10, 10), 700}, Case{png(10, 10, 16), 1100}, Case{png(10, 10, 8, 6), 1100},
         Case{image::testing::make_tiff_rgb(10, 10, Bytes(600, 1), 0, 16), 1100}}) {
     image::DecodeOptions options;
+    options.max_bytes = needed + 1;
+    EXPECT_EQ(image::decode_image(file, "img", options).height(), 10);
     options.max_bytes = needed;
     EXPECT_EQ(image::decode_image(file, "img", options).height(), 10);
     options.max_bytes = needed - 1;
@@ -309,6 +313,7 @@ TEST(PreprocessLimits, MemoryPerImageIsConfigurable) {
   const image::Image img(40, 30, 1);
   const std::uint64_t needed = image::ImageProcessor(config).preprocess_bytes(30, 40, 1);
   EXPECT_GE(needed, 32u * 32 * 3 * sizeof(float));  // at least the float32 output
+  EXPECT_EQ(image::ImageProcessor(config, needed + 1).preprocess(img).dim(3), 32);
   EXPECT_EQ(image::ImageProcessor(config, needed).preprocess(img).dim(3), 32);
   EXPECT_THAT(
       error_of<ShapeError>([&] { image::ImageProcessor(config, needed - 1).preprocess(img); }),
