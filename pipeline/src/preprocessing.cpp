@@ -1,7 +1,7 @@
 #include "preprocessing.h"
 
-#include <iostream>
 #include <yaml-cpp/yaml.h>
+#include <iostream>
 
 #include "visbone/core/errors.h"
 #include "visbone/image/model_processor.h"
@@ -16,8 +16,9 @@ std::string where(const PreprocessConfig& p, const std::string& what) {
 
 }  // namespace
 
-image::ImageProcessorConfig resolve_preprocessing(const PreprocessConfig& p, const std::optional<fs::path>& checkpoint,
-                                                 const std::string& file) {
+image::ImageProcessorConfig resolve_preprocessing(const PreprocessConfig& p,
+                                                  const std::optional<fs::path>& checkpoint,
+                                                  const std::string& file) {
   image::ProcessorSettings base{{}, image::CropAlign::transformers, "transformers' defaults"};
   if (p.from == "checkpoint") {
     const auto own = checkpoint ? image::model_processor_settings(*checkpoint) : std::nullopt;
@@ -30,8 +31,9 @@ image::ImageProcessorConfig resolve_preprocessing(const PreprocessConfig& p, con
                      "pretrained_cfg\n";
     } else if (!p.from_given) {
       // Not asked for explicitly: a model saved without a processor gets the defaults that travel with BiT.
-      std::cerr << "note: " << (checkpoint ? checkpoint->string() + " has no preprocessor_config.json"
-                                           : std::string("the model has no checkpoint folder"))
+      std::cerr << "note: "
+                << (checkpoint ? checkpoint->string() + " has no preprocessor_config.json"
+                               : std::string("the model has no checkpoint folder"))
                 << "; preprocessing with BiT's defaults (transformers' BitImageProcessor)\n";
     } else if (!checkpoint) {
       throw ConfigError(where(p,
@@ -39,11 +41,12 @@ image::ImageProcessorConfig resolve_preprocessing(const PreprocessConfig& p, con
                               "preprocessor_config.json from; give the settings inline (preprocess: {size: "
                               "..., crop_size: ...}) or use preprocess: {from: defaults}"));
     } else {
-      throw ConfigError(where(p, "preprocess: the checkpoint has no preprocessor_config.json (" +
-                                     (*checkpoint / "preprocessor_config.json").string() +
-                                     ") and no timm pretrained_cfg in its config.json; give the settings inline "
-                                     "(preprocess: {size: ..., crop_size: ...}) or use preprocess: {from: "
-                                     "defaults}"));
+      throw ConfigError(
+          where(p, "preprocess: the checkpoint has no preprocessor_config.json (" +
+                       (*checkpoint / "preprocessor_config.json").string() +
+                       ") and no timm pretrained_cfg in its config.json; give the settings inline "
+                       "(preprocess: {size: ..., crop_size: ...}) or use preprocess: {from: "
+                       "defaults}"));
     }
   } else if (p.from != "defaults") {
     const auto named = image::processor_file_settings(p.from);

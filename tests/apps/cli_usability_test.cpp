@@ -197,13 +197,14 @@ TEST(CliUsability, ConfigMistakesNameTheirLineAndTheClosestValue) {
   auto r = run_config("stage.yaml", model + "}\npreprocess: {from: defaults}\nheads:\n  - {type: feature_maps, "
                                             "out_features: [stage1, stage9]}\n");
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("stage.yaml:5:49: out_features: head 'feature_maps' needs stage 'stage9', which the "
-                               "backbone does not have; did you mean 'stage1'? (stages: stem, stage1, stage2, "
-                               "stage3, stage4)"));
+  EXPECT_THAT(r.err, HasSubstr("stage.yaml:5:49: out_features: head 'feature_maps' cannot be fed by this backbone: "
+                               "it needs stage 'stage9', which the backbone does not have."));
+  EXPECT_THAT(r.err, HasSubstr("stage4 (256 channels, stride 32), pooled (256 channels); did you mean 'stage1'?"));
   r = run_config("stag.yaml", model + "}\npreprocess: {from: defaults}\nheads: [{type: feature_maps, out_features: "
                                       "[stag4]}]\n");
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("stag.yaml:4:45: out_features: head 'feature_maps' needs stage 'stag4'"));
+  EXPECT_THAT(r.err, HasSubstr("stag.yaml:4:45: out_features: head 'feature_maps' cannot be fed by this backbone: "
+                               "it needs stage 'stag4'"));
   EXPECT_THAT(r.err, HasSubstr("did you mean 'stage4'?"));
   r = run_config("from.yaml", model + "}\npreprocess: {from: default}\nheads: [{type: classification}]\n");
   EXPECT_EQ(r.status, 2) << r.err;

@@ -39,8 +39,9 @@ TEST(TimmReference, PretrainedCfgPreprocessesAsTorchvision) {
   for (const auto& entry : index.as_object()) {
     const std::string name(entry.key());
     testing::TempDir model;
-    model.write("config.json", boost::json::serialize(boost::json::object{
-                                   {"architecture", "resnetv2"}, {"pretrained_cfg", entry.value().at("pretrained_cfg")}}));
+    model.write("config.json",
+                boost::json::serialize(boost::json::object{
+                    {"architecture", "resnetv2"}, {"pretrained_cfg", entry.value().at("pretrained_cfg")}}));
     const auto settings = model_processor_settings(model.path());
     ASSERT_TRUE(settings) << name;
     const ImageProcessor processor(processor_config(*settings));
@@ -50,7 +51,8 @@ TEST(TimmReference, PretrainedCfgPreprocessesAsTorchvision) {
     for (const auto& image : entry.value().at("images").as_object()) {
       const std::string key = name + "/" + std::string(image.key());
       SCOPED_TRACE(key);
-      const Image img = read_image(kDir + "/images/" + std::string(image.value().as_string()), processor.decode_options());
+      const Image img =
+          read_image(kDir + "/images/" + std::string(image.value().as_string()), processor.decode_options());
       const Tensor reference = refs.load(key);
       const double rate = exact_rate(processor.resize_and_crop(img), reference);
       std::printf("  %-45s exact %8.4f%%\n", key.c_str(), 100.0 * rate);
@@ -67,13 +69,14 @@ TEST(TimmReference, PretrainedCfgPreprocessesAsTorchvision) {
 }
 
 ImageProcessorConfig from_cfg(const std::string& pretrained_cfg) {
-  return processor_config({timm_processor_settings(boost::json::parse(pretrained_cfg), "cfg"),
-                           CropAlign::torchvision, "cfg"});
+  return processor_config(
+      {timm_processor_settings(boost::json::parse(pretrained_cfg), "cfg"), CropAlign::torchvision, "cfg"});
 }
 
 TEST(TimmReference, ScaleAndCropFollowTimmsRule) {
   // floor(224 / 0.875) = 256 on the shorter side, then a 224 x 224 crop; squash scales both sides.
-  const auto center = from_cfg(R"({"input_size": [3, 224, 224], "crop_pct": 0.875, "interpolation": "bilinear"})");
+  const auto center =
+      from_cfg(R"({"input_size": [3, 224, 224], "crop_pct": 0.875, "interpolation": "bilinear"})");
   EXPECT_EQ(center.size.shortest_edge, 256);
   EXPECT_EQ(center.crop_height, 224);
   EXPECT_EQ(center.resample, Resample::bilinear);
@@ -85,9 +88,11 @@ TEST(TimmReference, ScaleAndCropFollowTimmsRule) {
   const auto defaults = from_cfg("{}");
   EXPECT_EQ(defaults.image_mean, (std::vector<double>{0.485, 0.456, 0.406}));
   EXPECT_EQ(defaults.size.shortest_edge, 256);
-  EXPECT_NE(testing::message_of([] { from_cfg(R"({"crop_mode": "border"})"); }).find("'border'"), std::string::npos);
-  EXPECT_NE(testing::message_of([] { from_cfg(R"({"interpolation": "random"})"); })
-                .find("cfg: pretrained_cfg.interpolation: expected nearest, lanczos, bilinear"),
+  EXPECT_NE(testing::message_of([] { from_cfg(R"({"crop_mode": "border"})"); }).find("'border'"),
+            std::string::npos);
+  EXPECT_NE(testing::message_of([] {
+              from_cfg(R"({"interpolation": "random"})");
+            }).find("cfg: pretrained_cfg.interpolation: expected nearest, lanczos, bilinear"),
             std::string::npos);
   EXPECT_THROW(from_cfg(R"({"crop_pct": 0})"), ConfigError);
   EXPECT_THROW(from_cfg(R"({"input_size": [3, 224]})"), ConfigError);

@@ -10,7 +10,9 @@
 
 namespace visbone::testing {
 
-inline bool cpu_has_winograd() { return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core; }
+inline bool cpu_has_winograd() {
+  return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+}
 inline constexpr const char* kNoWinograd = "this CPU has no AVX-512: oneDNN offers no Winograd convolutions";
 
 // The Winograd primitives of a BiT backbone built so far; -1 for another kind of backbone.

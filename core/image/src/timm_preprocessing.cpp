@@ -24,7 +24,8 @@ double number(const boost::json::value& v, const std::string& where, const std::
 
 boost::json::array numbers(const boost::json::value& v, std::size_t n, const std::string& where,
                            const std::string& key) {
-  if (!v.is_array() || v.get_array().size() != n) bad(where, key, "a list of " + std::to_string(n) + " numbers", v);
+  if (!v.is_array() || v.get_array().size() != n)
+    bad(where, key, "a list of " + std::to_string(n) + " numbers", v);
   boost::json::array out;
   for (const auto& e : v.get_array()) out.push_back(number(e, where, key));
   return out;
@@ -43,7 +44,8 @@ int pil_code(const boost::json::value& v, const std::string& where) {
 }  // namespace
 
 boost::json::object timm_processor_settings(const boost::json::value& cfg, const std::string& where) {
-  if (!cfg.is_object()) throw ConfigError(where + ": pretrained_cfg: expected an object, found " + json_kind(cfg));
+  if (!cfg.is_object())
+    throw ConfigError(where + ": pretrained_cfg: expected an object, found " + json_kind(cfg));
   const auto& o = cfg.get_object();
   const auto get = [&](const char* key) -> const boost::json::value* {
     const auto* v = o.if_contains(key);
@@ -54,7 +56,8 @@ boost::json::object timm_processor_settings(const boost::json::value& cfg, const
     const auto size = numbers(*v, 3, where, "input_size");
     const auto whole = [&](const boost::json::value& e) {
       const double d = e.as_double();
-      if (d != std::floor(d) || d < 1 || d > 65536) bad(where, "input_size", "[channels, height, width] of positive integers", *v);
+      if (d != std::floor(d) || d < 1 || d > 65536)
+        bad(where, "input_size", "[channels, height, width] of positive integers", *v);
       return static_cast<std::int64_t>(d);
     };
     channels = whole(size[0]);
@@ -71,8 +74,9 @@ boost::json::object timm_processor_settings(const boost::json::value& cfg, const
     if (!v->is_string()) bad(where, "crop_mode", "center, squash or border", *v);
     mode = std::string(v->get_string());
     if (mode == "border")
-      throw ConfigError(where + ": pretrained_cfg.crop_mode: 'border' (resize the longer side and pad) is not "
-                                "supported; give the preprocessing inline (preprocess: {...})");
+      throw ConfigError(where +
+                        ": pretrained_cfg.crop_mode: 'border' (resize the longer side and pad) is not "
+                        "supported; give the preprocessing inline (preprocess: {...})");
     if (mode != "center" && mode != "squash") bad(where, "crop_mode", "center, squash or border", *v);
   }
   boost::json::array mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};  // IMAGENET_DEFAULT_MEAN / STD
@@ -93,8 +97,8 @@ boost::json::object timm_processor_settings(const boost::json::value& cfg, const
     size["width"] = scaled(width);
   } else {
     if (height != width)
-      throw ConfigError(where + ": pretrained_cfg.input_size: a non-square size (" + std::to_string(height) + "x" +
-                        std::to_string(width) +
+      throw ConfigError(where + ": pretrained_cfg.input_size: a non-square size (" + std::to_string(height) +
+                        "x" + std::to_string(width) +
                         ") with crop_mode center (timm's ResizeKeepRatio) is not supported; give the "
                         "preprocessing inline (preprocess: {...})");
     size["shortest_edge"] = scaled(height);
@@ -103,7 +107,8 @@ boost::json::object timm_processor_settings(const boost::json::value& cfg, const
   out["do_convert_rgb"] = channels == 3;
   out["do_resize"] = true;
   out["size"] = size;
-  out["resample"] = pil_code(get("interpolation") ? *get("interpolation") : boost::json::value("bicubic"), where);
+  out["resample"] =
+      pil_code(get("interpolation") ? *get("interpolation") : boost::json::value("bicubic"), where);
   out["do_center_crop"] = true;
   out["crop_size"] = {{"height", height}, {"width", width}};
   out["do_rescale"] = true;

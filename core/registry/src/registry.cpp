@@ -25,17 +25,21 @@ std::pair<std::string, YAML::Node> node_naming(const YAML::Node& spec, const std
   return {};
 }
 
-// A head asking for a stage the backbone does not have is a config mistake, reported where the stage is
-// named, with the closest stage the backbone has (a size or channel mismatch is left to check_head_needs).
-void check_stage_names(const Params& spec, const HeadNeeds& needs, const Backbone& backbone,
-                       const std::string& what) {
-  const auto shapes = backbone.output_shape();
-  std::vector<std::string> names = backbone.stage_names();
-  for (const auto& [name, shape] : shapes)
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  for (const auto& n : needs.stages) {
-    if (shapes.count(n.stage)) continue;
-    const auto [key, node] = node_naming(spec.node(), n.stage);
+// check_head_needs, with a stage the backbone does not have reported as the config mistake it is: at the
+// value that names it (ConfigError) with the closest stage the backbone has. Other mismatches (channels) stay
+// ShapeErrors naming the spec.
+void check_needs(const Params& spec, const HeadNeeds& needs, const Backbone& backbone, const std::string& head) {
+  try {
+    check_head_needs(needs, backbone, head);
+  } catch (const ShapeError& err) {
+    const auto shapes = backbone.output_shape();
+    const auto missing = std::find_if(needs.stages.begin(), needs.stages.end(),
+                                      [&](const StageNeed& n) { return !shapes.count(n.stage); });
+    if (missing == needs.stages.end()) throw ShapeError(spec.where() + ": " + err.what());
+    std::vector<std::string> names = backbone.stage_names();
+    for (const auto& [name, shape] : shapes)
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    const auto [key, node] = node_naming(spec.node(), missing->stage);
     std::string at = spec.where();
     if (node && node.Mark().line >= 0) {
       // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + std::string here.
@@ -43,9 +47,10 @@ void check_stage_names(const Params& spec, const HeadNeeds& needs, const Backbon
       at.append(":").append(std::to_string(node.Mark().column + 1));
     }
     if (!key.empty()) at.append(": ").append(key);
-    std::string msg = at + ": " + what + " needs stage '" + n.stage + "', which the backbone does not have";
-    if (const auto near = closest_match(n.stage, names); !near.empty()) msg += "; did you mean '" + near + "'?";
-    throw ConfigError(msg + " (stages: " + quoted_list(names) + ")");
+    std::string msg = at + ": " + err.what();
+    if (const auto near = closest_match(missing->stage, names); !near.empty())
+      msg += "; did you mean '" + near + "'?";
+    throw ConfigError(msg);
   }
 }
 
@@ -196,12 +201,7 @@ std::unique_ptr<Head> Registry::build_head(const Params& spec, HeadContext& cont
     rethrow_with(spec.where(), what);
   }
   if (!h) throw Error(spec.where() + ": " + what + " (from " + e.info.origin + ") returned no head");
-  check_stage_names(spec, h->needs(), context.backbone, what);
-  try {
-    check_head_needs(h->needs(), context.backbone, e.info.name);
-  } catch (const ShapeError& err) {
-    throw ShapeError(spec.where() + ": " + err.what());
-  }
+  check_needs(spec, h->needs(), context.backbone, e.info.name);
   return h;
 }
 

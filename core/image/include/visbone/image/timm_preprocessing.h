@@ -14,6 +14,7 @@ namespace visbone::image {
 // center). The centre crop is torchvision's (ImageProcessorConfig::crop_align = torchvision), which these
 // keys cannot say. ConfigError naming `where` and the key for a value timm would reject, or for what is not
 // supported here (crop_mode "border"; a non-square input_size with crop_mode "center").
-boost::json::object timm_processor_settings(const boost::json::value& pretrained_cfg, const std::string& where);
+boost::json::object timm_processor_settings(const boost::json::value& pretrained_cfg,
+                                            const std::string& where);
 
 }  // namespace visbone::image
