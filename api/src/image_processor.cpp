@@ -12,6 +12,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
 #include "visbone/hub/cache.h"
+#include "visbone/image/model_processor.h"
 
 namespace visbone {
 namespace {
@@ -52,12 +53,14 @@ fs::path config_location(const std::string& name, hub::ResolveOptions options, s
 }
 
 // The preprocessor_config.json of a model, or nullopt with `why_none` saying why there is none.
+// `folder` is set to the model's folder when it has one.
 std::optional<fs::path> config_file(const std::string& name, const hub::ResolveOptions& options,
-                                    std::string& why_none) {
+                                    std::string& why_none, fs::path* folder = nullptr) {
   const fs::path path = config_location(name, options, why_none);
   if (!why_none.empty()) return std::nullopt;
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return path;
+  if (folder) *folder = path;
   const fs::path file = path / "preprocessor_config.json";
   if (fs::is_regular_file(file, ec)) return file;
   why_none = file.string() + " does not exist: the checkpoint was saved without an image processor";
@@ -85,8 +88,14 @@ ImageProcessor ImageProcessor::from_pretrained(const std::string& name_or_path,
 ImageProcessor ImageProcessor::for_model(const std::string& name_or_path, const hub::ResolveOptions& hub,
                                          std::ostream* notice) {
   std::string why_none;
-  const auto file = config_file(name_or_path, hub, why_none);
+  fs::path folder;
+  const auto file = config_file(name_or_path, hub, why_none, &folder);
   if (file) return ImageProcessor(ImageProcessorConfig::from_file(*file));
+  if (!folder.empty())
+    if (const auto timm = image::model_processor_settings(folder)) {
+      if (notice) *notice << "note: " << why_none << "; using timm's eval transform of its pretrained_cfg\n";
+      return ImageProcessor(image::processor_config(*timm));
+    }
   if (notice) *notice << "note: " << why_none << "; using BiT's defaults (transformers' BitImageProcessor)\n";
   return ImageProcessor();
 }

@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include <iostream>
+
 #include "visbone/core/errors.h"
 
 namespace visbone::app {
@@ -17,6 +19,19 @@ po::variables_map parse_args(const Args& args, const po::options_description& op
       return s.str();
     }());
   }
+  return vm;
+}
+
+std::optional<po::variables_map> parse_config_args(const Args& args, const po::options_description& options,
+                                                   const std::string& missing) {
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  auto vm = parse_args(args, options, pos);
+  if (vm.count("help")) {
+    std::cout << options;
+    return std::nullopt;
+  }
+  if (!vm.count("config")) throw ConfigError(missing);
   return vm;
 }
 

@@ -112,14 +112,9 @@ int run(const Args& args) {
       "progress-interval", po::value<double>()->default_value(10.0), "seconds between progress lines")(
       "plugin", po::value<std::vector<std::string>>(),
       "a plugin library to load besides the config's plugins and $VISBONE_PLUGIN_PATH (repeatable)");
-  po::positional_options_description pos;
-  pos.add("config", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  if (!vm.count("config")) throw ConfigError("visbone run: no config given (visbone run CONFIG.yaml)");
+  const auto parsed = parse_config_args(args, opts, "visbone run: no config given (visbone run CONFIG.yaml)");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
 
   ProgressPrinter::Mode mode = ProgressPrinter::Mode::none;
   const std::string progress = vm["progress"].as<std::string>();

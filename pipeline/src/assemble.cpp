@@ -25,11 +25,13 @@ std::string where(const ConfigPlace& p, const std::string& what) {
 
 
 // A path named in the config must exist; checked before anything is loaded, named absolutely.
-void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key) {
+// `hint` follows the message ("; did you mean ...").
+void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key,
+                  const std::string& hint = "") {
   std::error_code ec;
   if (fs::exists(path, ec)) return;
   throw ConfigError(where(place, key + ": " + fs::absolute(path, ec).lexically_normal().string() +
-                                     " does not exist"));
+                                     " does not exist" + hint));
 }
 
 std::string names_list(const std::vector<std::string>& names) {
@@ -149,8 +151,13 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
         spec["checkpoint"] = folder->string();
       }
   }
-  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults")
-    require_path(c.preprocess.from, c.preprocess.place, "preprocess.from");
+  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults") {
+    // `from: default` is far likelier a misspelt keyword than a file of that name.
+    const std::string near = detail::closest(c.preprocess.from_text, {"checkpoint", "defaults"});
+    require_path(c.preprocess.from, c.preprocess.from_place, "preprocess.from",
+                 near.empty() ? "; expected checkpoint, defaults or a preprocessor_config.json (or its folder)"
+                              : "; did you mean '" + near + "'?");
+  }
   const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
   if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,

@@ -102,6 +102,8 @@ PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& fil
   if (node.IsScalar()) {
     p.from = from_value(node.Scalar());
     p.from_given = true;
+    p.from_text = node.Scalar();
+    p.from_place = p.place;
     return p;
   }
   MapReader r(node, file, "preprocess");
@@ -111,6 +113,8 @@ PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& fil
   if (const auto from = r.string("from")) {
     p.from = from_value(*from);
     p.from_given = true;
+    p.from_text = *from;
+    p.from_place = r.place("from");
   }
   for (const auto& kv : node)
     if (kv.first.Scalar() != "from") p.overrides[kv.first.Scalar()] = kv.second;

@@ -10,8 +10,8 @@
 
 namespace visbone::pipeline {
 
-// The base (the checkpoint's preprocessor_config.json, BiT's defaults when a model without one was not
-// asked for its file, or a named file) with the inline keys over it. `checkpoint`: the model's folder, if it
+// The base (the checkpoint's preprocessor_config.json or, for a timm checkpoint, timm's eval transform of its
+// pretrained_cfg; BiT's defaults when a model without either was not asked for its own; or a named file) with the inline keys over it. `checkpoint`: the model's folder, if it
 // has one; `file`: the YAML file, for messages. ConfigError / NotFoundError naming the YAML position.
 image::ImageProcessorConfig resolve_preprocessing(const PreprocessConfig& p,
                                                   const std::optional<std::filesystem::path>& checkpoint,

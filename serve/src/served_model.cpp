@@ -7,6 +7,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/hub/hub.h"
+#include "visbone/image/model_processor.h"
 #include "visbone/registry/params.h"
 
 namespace visbone::serve {
@@ -48,23 +49,17 @@ image::ImageProcessorConfig processor_config(const ModelSection& s, const fs::pa
     else
       inline_keys[kv.first.Scalar()] = kv.second;
   }
-  boost::json::object base;
+  image::ProcessorSettings base{{}, image::CropAlign::transformers, "transformers' defaults"};
   if (from != "defaults") {
-    fs::path path = from == "checkpoint" ? checkpoint_folder(s.model, file, base_dir) : base_dir / from;
-    if (fs::is_directory(path)) path /= "preprocessor_config.json";
-    if (!fs::is_regular_file(path))
+    const fs::path path = from == "checkpoint" ? checkpoint_folder(s.model, file, base_dir) : base_dir / from;
+    auto found = from == "checkpoint" ? image::model_processor_settings(path) : image::processor_file_settings(path);
+    if (!found)
       throw ConfigError((s.preprocess ? at(s.preprocess, file) : at(s.model, file)) + ": preprocess: " +
-                        path.string() + " does not exist; use preprocess: {from: defaults} or give a file");
-    const auto json = read_json_file(path);
-    if (!json.is_object()) throw ConfigError(path.string() + ": expected a JSON object");
-    base = json.as_object();
-    (void)image::ImageProcessorConfig::from_json(base, path.string());  // its own mistakes, named as its own
+                        (fs::is_directory(path) ? path / "preprocessor_config.json" : path).string() +
+                        " does not exist; use preprocess: {from: defaults} or give a file");
+    base = std::move(*found);
   }
-  YAML::Node merged(YAML::NodeType::Map);
-  for (const auto& [k, v] : base)
-    if (!inline_keys[std::string(k)]) merged[std::string(k)] = YAML::Load(boost::json::serialize(v));
-  for (const auto& kv : inline_keys) merged[kv.first.Scalar()] = kv.second;
-  return image::ImageProcessorConfig::from_yaml(merged, file.string());
+  return image::merge_processor_settings(base, inline_keys, file.string());
 }
 
 }  // namespace

@@ -39,5 +39,19 @@ TEST(ImageProcessorForModel, TheModelsDefaultsWithANoticeOtherwise) {
   EXPECT_THROW(ImageProcessor::for_model("no/such-dir-or-repo-here", offline, nullptr), NotFoundError);
 }
 
+TEST(ImageProcessorForModel, TimmCheckpointsGetTimmsEvalTransform) {
+  // timm-tiny-os16: input_size 224, crop_pct 1.0, bilinear, mean/std 0.5, and no preprocessor_config.json.
+  std::ostringstream notice;
+  const auto p = ImageProcessor::for_model(kData + "/models/timm-tiny-os16/timm", {}, &notice);
+  EXPECT_EQ(p.config().size.shortest_edge, 224);
+  EXPECT_EQ(p.config().crop_height, 224);
+  EXPECT_EQ(p.config().resample, image::Resample::bilinear);
+  EXPECT_EQ(p.config().image_mean, (std::vector<double>{0.5, 0.5, 0.5}));
+  EXPECT_EQ(p.config().crop_align, image::CropAlign::torchvision);
+  EXPECT_THAT(notice.str(), HasSubstr("using timm's eval transform of its pretrained_cfg"));
+  const std::string text = notice.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << "one line";
+}
+
 }  // namespace
 }  // namespace visbone

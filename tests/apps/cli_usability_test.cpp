@@ -183,5 +183,46 @@ TEST(CliUsability, PluginBackboneInputsAreCheckedWhenThePipelineIsBuilt) {
   EXPECT_FALSE(fs::exists(d / "out.jsonl"));
 }
 
+// Config mistakes found when the pipeline is built: exit 2, the YAML line:column of the value, the closest valid
+// value. Each would otherwise surface later or elsewhere (a needs error without a position; a missing file
+// named "default"; a bare list of choices).
+TEST(CliUsability, ConfigMistakesNameTheirLineAndTheClosestValue) {
+  const testing::TempDir d;
+  d.write("a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
+  const std::string model = "model: {checkpoint: " + kData + "/models/tiny-preact";
+  const auto run_config = [&](const std::string& name, const std::string& rest) {
+    return testing::run_visbone_line(
+        "run " + d.write(name, "source: {type: files, paths: [a.png]}\n" + rest).string() + " --progress none");
+  };
+  auto r = run_config("stage.yaml", model + "}\npreprocess: {from: defaults}\nheads:\n  - {type: feature_maps, "
+                                            "out_features: [stage1, stage9]}\n");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("stage.yaml:5:49: out_features: head 'feature_maps' cannot be fed by this backbone: "
+                               "it needs stage 'stage9', which the backbone does not have."));
+  EXPECT_THAT(r.err, HasSubstr("stage4 (256 channels, stride 32), pooled (256 channels); did you mean 'stage1'?"));
+  r = run_config("stag.yaml", model + "}\npreprocess: {from: defaults}\nheads: [{type: feature_maps, out_features: "
+                                      "[stag4]}]\n");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("stag.yaml:4:45: out_features: head 'feature_maps' cannot be fed by this backbone: "
+                               "it needs stage 'stag4'"));
+  EXPECT_THAT(r.err, HasSubstr("did you mean 'stage4'?"));
+  r = run_config("from.yaml", model + "}\npreprocess: {from: default}\nheads: [{type: classification}]\n");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("from.yaml:3:20: preprocess.from: " + (d / "default").string() +
+                               " does not exist; did you mean 'defaults'?"));
+  r = run_config("scalar.yaml", model + "}\npreprocess: checkpont\nheads: [{type: classification}]\n");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("scalar.yaml:3:13: preprocess.from: " + (d / "checkpont").string() +
+                               " does not exist; did you mean 'checkpoint'?"));
+  r = run_config("prec.yaml", model + ", precision: bf61}\nheads: [{type: classification}]\n");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("precision: is 'bf61', expected f32, bf16 or auto; did you mean 'bf16'?"));
+  EXPECT_THAT(r.err, HasSubstr("prec.yaml:2:"));
+  r = run_config("algo.yaml", model + ", algorithm: winogard}\nheads: [{type: classification}]\n");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("algorithm: is 'winogard', expected auto, direct or winograd; did you mean "
+                               "'winograd'?"));
+}
+
 }  // namespace
 }  // namespace visbone

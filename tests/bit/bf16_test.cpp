@@ -28,32 +28,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using bit::Precision;
+using testing::cosine;
+using testing::error_over_std;
 using testing::model_dir;
 using ::testing::HasSubstr;
-
-double cosine(const Tensor& a, const Tensor& b, std::int64_t first = 0, std::int64_t count = -1) {
-  if (count < 0) count = a.numel();
-  double ab = 0, aa = 0, bb = 0;
-  for (std::int64_t i = first; i < first + count; ++i) {
-    ab += static_cast<double>(a.data()[i]) * b.data()[i];
-    aa += static_cast<double>(a.data()[i]) * a.data()[i];
-    bb += static_cast<double>(b.data()[i]) * b.data()[i];
-  }
-  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
-}
-
-// max |ours - ref| / std(ref): the logits error the emulation's figures are stated in.
-double error_over_std(const Tensor& ours, const Tensor& ref) {
-  double mean = 0, var = 0, worst = 0;
-  for (std::int64_t i = 0; i < ref.numel(); ++i) mean += ref.data()[i];
-  mean /= static_cast<double>(ref.numel());
-  for (std::int64_t i = 0; i < ref.numel(); ++i) {
-    var += (ref.data()[i] - mean) * (ref.data()[i] - mean);
-    const double d = std::fabs(ours.data()[i] - ref.data()[i]);
-    if (!(d <= worst)) worst = d;  // a NaN sticks (std::max would drop it)
-  }
-  return worst / std::sqrt(var / static_cast<double>(ref.numel() - 1));
-}
 
 std::int64_t argmax_row(const Tensor& t, std::int64_t row) {
   const std::int64_t k = t.dim(1);

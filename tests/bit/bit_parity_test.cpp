@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "fixtures.h"
+#include "support/winograd.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/ws_conv.h"
 #include "visbone/core/checkpoint.h"
@@ -19,9 +20,7 @@ namespace {
 
 using testing::model_dir;
 
-// oneDNN 2.6 has Winograd convolutions only for AVX-512 CPUs; elsewhere it falls back to the direct
-// algorithm without a word, and a test that "runs with Winograd" would prove nothing.
-bool cpu_has_winograd() { return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core; }
+using testing::cpu_has_winograd;
 
 struct Worst {
   double value = 0.0;
@@ -96,7 +95,7 @@ TEST(BitParity, Bit50RandomFp16) { check_model("bit-50-random-fp16"); }
 // Switched on per model, Winograd really runs (bit-50's 3x3 stride-1 convolutions) and stays within the fp32
 // budget of the reference logits; switched off, no convolution uses it.
 TEST(BitParity, WinogradRunsWhenSwitchedOnAndStaysExact) {
-  if (!cpu_has_winograd()) GTEST_SKIP() << "this CPU has no AVX-512: oneDNN offers no Winograd convolutions";
+  if (!cpu_has_winograd()) GTEST_SKIP() << testing::kNoWinograd;
   const auto dir = model_dir("bit-50-random-fp16");
   const auto ref = SafetensorsFile::open(dir / "reference.safetensors");
   for (const bool on : {true, false}) {

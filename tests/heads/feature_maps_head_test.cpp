@@ -105,7 +105,7 @@ TEST(FeatureMapsHead, NeedsTheBackboneCannotMeetAreRejectedWithBothShapes) {
   EXPECT_THAT(unknown, HasSubstr("the backbone gives stem (16 channels, stride 4)"));
   EXPECT_THAT(unknown, HasSubstr("stage3 (128 channels, stride 8)"));
   EXPECT_THROW(builtin_registry().build_head(yaml("type: feature_maps\nout_features: [stage4]"), ctx),
-               ShapeError);
+               ConfigError);
 
   const auto channels = message_of([&] {
     builtin_registry().build_head(

@@ -18,15 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using test::FakeHub;
-using test::TempDir;
-using test::thrown;
-
-const std::string kDigits = "visbone-test/bit-tiny-digits";
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using namespace test;  // hub_test_support.h: FakeHub, TempDir, thrown, contains, kDigits, ...
 
 // The seconds in "no data for 2.04 s" (the stall measured when the client gave up), or -1.
 double silent_seconds(const std::string& message) {
@@ -76,6 +68,24 @@ TEST_F(HubLimitsTest, AHugeMetadataFileIsRefusedBeforeAnyByteIsFetched) {
   o.max_metadata_bytes = 10;
   EXPECT_TRUE(thrown<NetworkError>([&] { hub_file(kDigits, "config.json", o); }));
   EXPECT_TRUE(fs::is_regular_file(hub_file(kDigits, "config.json", options(hub))));
+}
+
+// config.json one byte under the cap, at it, one over it; each in a fresh cache so nothing is served from it.
+TEST_F(HubLimitsTest, TheMetadataCapAtItsBoundary) {
+  FakeHub hub;
+  const auto size = fs::file_size(test::kModels / "bit-tiny-digits" / "config.json");
+  const auto fetch_with_cap = [&](std::uintmax_t cap) {
+    ResolveOptions o = test::fake_hub_options(hub, tmp.path() / ("cache-" + std::to_string(cap)));
+    o.max_metadata_bytes = cap;
+    return hub_file(kDigits, "config.json", o);
+  };
+  EXPECT_EQ(fs::file_size(fetch_with_cap(size + 1)), size);
+  EXPECT_EQ(fs::file_size(fetch_with_cap(size)), size);
+  const auto e = thrown<NetworkError>([&] { fetch_with_cap(size - 1); });
+  ASSERT_TRUE(e) << "expected NetworkError";
+  EXPECT_TRUE(contains(e->what(), "config.json is " + std::to_string(size) +
+                                      " bytes; metadata files (.json) are limited to " + std::to_string(size - 1)))
+      << e->what();
 }
 
 TEST_F(HubLimitsTest, TooLittleFreeSpaceIsRefusedBeforeTheTransfer) {

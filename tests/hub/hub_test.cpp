@@ -19,17 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using test::FakeHub;
-using test::TempDir;
-using test::thrown;
+using namespace test;  // hub_test_support.h: FakeHub, TempDir, thrown, contains, kDigits, ...
 
-const std::string kDigits = "visbone-test/bit-tiny-digits";
 const fs::path kDigitsDir = test::kModels / "bit-tiny-digits";
 const std::string kDigitsWeightsSha = "29bc3ce6ab86698dfa4a7210067c54d2878ec3b85b539ae09c6c068c12b2ba9d";
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> out;

@@ -36,6 +36,12 @@ namespace fs = std::filesystem;
 inline const fs::path kModels = VISBONE_FIXTURE_MODELS;
 inline const fs::path kFakeHubScript = VISBONE_FAKE_HUB_SCRIPT;
 inline const fs::path kPython3 = VISBONE_PYTHON3;
+// The repository id the fake hub serves bit-tiny-digits under.
+inline const std::string kDigits = "visbone-test/bit-tiny-digits";
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 inline std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -70,7 +70,7 @@ TEST(ConfigPaths, MissingPathsAreConfigErrorsWithTheAbsolutePathAndLine) {
   check("source: {type: list, path: l.txt}\n" + model, "1:28", "l.txt");
   check("source: {type: files, paths: [" + kImage + "]}\n" + model + "plugins: [libs/p.so]\n", "4:11",
         "libs/p.so");
-  check("source: {type: files, paths: [" + kImage + "]}\n" + model + "preprocess: {from: pp.json}\n", "4:13",
+  check("source: {type: files, paths: [" + kImage + "]}\n" + model + "preprocess: {from: pp.json}\n", "4:20",
         "pp.json");
   check("source: {type: files, paths: [" + kImage +
             "]}\nmodel: {config: {depths: [1], hidden_sizes: [8], num_groups: 8}, weights: w.safetensors}\n"

@@ -160,5 +160,33 @@ TEST(RunCli, PeakMemoryStaysFlatFrom500To2000Images) {
   EXPECT_LE(large.peak_rss_kib, small.peak_rss_kib + 6 * 1024);
 }
 
+// A timm checkpoint (config.json with a pretrained_cfg, no preprocessor_config.json) preprocesses with timm's
+// eval transform both by default (with a one-line notice) and as `preprocess: checkpoint` (which without it was
+// an error); the numbers differ from BiT's defaults.
+TEST(RunCli, TimmCheckpointsPreprocessWithTheirPretrainedCfg) {
+  TempDir d;
+  d.write("a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
+  const std::string model = kData + "/models/timm-tiny-os16/timm";
+  const auto run_with = [&](const std::string& name, const std::string& preprocess) {
+    const fs::path cfg = d.write(name + ".yaml", "source: {type: files, paths: [a.png]}\nmodel: {checkpoint: " +
+                                                     model + "}\n" + preprocess +
+                                                     "heads: [{type: classification}]\nsinks: [{type: jsonl, "
+                                                     "path: " + name + ".jsonl}]\n");
+    auto r = run_visbone({"run", cfg.string(), "--progress", "none"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return std::pair{r.err, testing::read_file(d / (name + ".jsonl"))};
+  };
+  const auto [implicit_err, implicit] = run_with("implicit", "");
+  EXPECT_EQ(implicit_err, "note: " + model +
+                              " has no preprocessor_config.json; preprocessing with timm's eval transform of its "
+                              "pretrained_cfg\n");
+  const auto [explicit_err, explicit_out] = run_with("explicit", "preprocess: checkpoint\n");
+  EXPECT_EQ(explicit_err, "");
+  EXPECT_EQ(explicit_out, implicit);
+  EXPECT_NE(implicit.find("\"ok\":true"), std::string::npos) << implicit;
+  const auto [defaults_err, defaults] = run_with("defaults", "preprocess: {from: defaults}\n");
+  EXPECT_NE(defaults, implicit) << "BiT's defaults (CLIP mean/std, bicubic) give other numbers than timm's cfg";
+}
+
 }  // namespace
 }  // namespace visbone::pipeline

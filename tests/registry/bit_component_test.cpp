@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "support/support.h"
+#include "support/vit_hybrid.h"
 #include "support/tensor_compare.h"
 #include <unistd.h>
 
@@ -171,19 +172,8 @@ TEST(BitComponent, ReadsTheBitBackboneOfAVitHybridCheckpoint) {
   const auto src = kModels / "tiny-bottleneck-same-os8";
   const testing::TempDir tmp;
   const fs::path dir = tmp.path();
-  const auto weights = SafetensorsFile::open(src / "model.safetensors");
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const auto& t : weights.tensors())
-    if (t.name.rfind("bit.", 0) == 0)
-      tensors.emplace_back("vit.embeddings.patch_embeddings.backbone." + t.name, weights.load(t.name));
-  tensors.emplace_back("vit.embeddings.cls_token", Tensor({1, 1, 8}));
-  tensors.emplace_back("classifier.weight", Tensor({3, 8}));
-  write_safetensors(dir / "model.safetensors", tensors);
-  auto backbone_config = read_json_file(src / "config.json");
   // As ViTHybridConfig writes it: BitConfig's hidden_sizes has one more entry than the three depths.
-  backbone_config.as_object()["hidden_sizes"].as_array().push_back(2048);
-  boost::json::object config{{"model_type", "vit-hybrid"}, {"backbone_config", backbone_config}};
-  std::ofstream(dir / "config.json") << boost::json::serialize(config);
+  testing::write_vit_hybrid_checkpoint(src, dir);
 
   registry::Registry r;
   bit::register_components(r);

@@ -1,5 +1,5 @@
-// The limits a hostile input cannot get around, each at its boundary (accepted at the limit, rejected one
-// past it with an error naming the setting) and configurable: image pixels and decode memory, preprocessing
+// The limits a hostile input cannot get around, each at its boundary (accepted one under the limit and at
+// it, rejected one past it with an error naming the setting) and configurable: image pixels and decode memory, preprocessing
 // memory, safetensors header size, tensor counts, the memory one JSON document or safetensors header may
 // take, .npz array counts and .npy header sizes, YAML size, nesting depth and alias expansion.
 #include <gmock/gmock.h>
@@ -115,6 +115,8 @@ TEST(JsonLimits, TheDocumentChargesItsBudgetUntilItIsDestroyed) {
 TEST(SafetensorsLimits, HeaderSizeIsConfigurable) {
   const std::string file = encode_safetensors(tensors(3));
   SafetensorsLimits limits;
+  limits.max_header_bytes = header_length(file) + 1;  // the header one byte under the limit, at it, over it
+  EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).tensors().size(), 3u);
   limits.max_header_bytes = header_length(file);
   EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).tensors().size(), 3u);
   limits.max_header_bytes -= 1;
@@ -126,6 +128,8 @@ TEST(SafetensorsLimits, HeaderSizeIsConfigurable) {
 TEST(SafetensorsLimits, TensorCountIsConfigurableAndMetadataDoesNotCount) {
   const std::string file = encode_safetensors(tensors(5), {{"format", "pt"}});
   SafetensorsLimits limits;
+  limits.max_tensors = 6;
+  EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).tensors().size(), 5u);
   limits.max_tensors = 5;
   EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).tensors().size(), 5u);
   limits.max_tensors = 4;
@@ -206,6 +210,8 @@ TEST(NpzLimits, ArrayCountAndHeaderSizeAreConfigurable) {
   const std::size_t arrays = NpzFile::open(file).arrays().size();
   ASSERT_GT(arrays, 1u);
   NpzLimits limits;
+  limits.max_arrays = arrays + 1;
+  EXPECT_EQ(NpzFile::open(file, limits).arrays().size(), arrays);
   limits.max_arrays = arrays;
   EXPECT_EQ(NpzFile::open(file, limits).arrays().size(), arrays);
   limits.max_arrays = arrays - 1;
@@ -216,6 +222,36 @@ TEST(NpzLimits, ArrayCountAndHeaderSizeAreConfigurable) {
   limits.max_npy_header_bytes = 32;  // numpy writes headers of 118 bytes and more
   EXPECT_THAT(error_of<FormatError>([&] { NpzFile::open(file, limits); }),
               HasSubstr("is over the limit of 32 bytes (NpzLimits::max_npy_header_bytes)"));
+}
+
+TEST(NpzLimits, NpyHeaderSizeAtItsBoundary) {
+  const fs::path file = fs::path(VISBONE_TEST_DATA) / "models/timm-tiny-w2/npz/model.npz";
+  const auto opens = [&](std::uint64_t limit) {
+    NpzLimits limits;
+    limits.max_npy_header_bytes = limit;
+    try {
+      NpzFile::open(file, limits);
+      return true;
+    } catch (const FormatError&) {
+      return false;
+    }
+  };
+  // The longest header in the file: the smallest limit that opens it.
+  std::uint64_t lo = 1, hi = 10'000;
+  while (lo < hi) {
+    const std::uint64_t mid = (lo + hi) / 2;
+    if (opens(mid)) hi = mid; else lo = mid + 1;
+  }
+  const std::uint64_t longest = lo;
+  // numpy pads magic (6) + version (2) + length (2) + header to a multiple of 64: an independent check.
+  EXPECT_EQ((longest + 10) % 64, 0u) << longest;
+  EXPECT_TRUE(opens(longest + 1));
+  EXPECT_TRUE(opens(longest));
+  NpzLimits limits;
+  limits.max_npy_header_bytes = longest - 1;
+  EXPECT_THAT(error_of<FormatError>([&] { NpzFile::open(file, limits); }),
+              HasSubstr(".npy header length " + std::to_string(longest) + " is over the limit of " +
+                        std::to_string(longest - 1) + " bytes (NpzLimits::max_npy_header_bytes)"));
 }
 
 // ---------------------------------------------------------------- images
@@ -238,6 +274,8 @@ Bytes png(int w, int h, int bit_depth = 8, int orientation = 0) {
 
 TEST(DecodeLimits, PixelsAreConfigurable) {
   image::DecodeOptions options;
+  options.max_pixels = 101;
+  EXPECT_EQ(image::decode_image(png(10, 10), "p.png", options).width(), 10);
   options.max_pixels = 100;
   EXPECT_EQ(image::decode_image(png(10, 10), "p.png", options).width(), 10);
   options.max_pixels = 99;
@@ -256,6 +294,8 @@ TEST(DecodeLimits, MemoryIsComputedFromTheHeaderAndConfigurable) {
        {Case{png(10, 10), 700}, Case{png(10, 10, 16), 1100}, Case{png(10, 10, 8, 6), 1100},
         Case{image::testing::make_tiff_rgb(10, 10, Bytes(600, 1), 0, 16), 1100}}) {
     image::DecodeOptions options;
+    options.max_bytes = needed + 1;
+    EXPECT_EQ(image::decode_image(file, "img", options).height(), 10);
     options.max_bytes = needed;
     EXPECT_EQ(image::decode_image(file, "img", options).height(), 10);
     options.max_bytes = needed - 1;
@@ -273,6 +313,7 @@ TEST(PreprocessLimits, MemoryPerImageIsConfigurable) {
   const image::Image img(40, 30, 1);
   const std::uint64_t needed = image::ImageProcessor(config).preprocess_bytes(30, 40, 1);
   EXPECT_GE(needed, 32u * 32 * 3 * sizeof(float));  // at least the float32 output
+  EXPECT_EQ(image::ImageProcessor(config, needed + 1).preprocess(img).dim(3), 32);
   EXPECT_EQ(image::ImageProcessor(config, needed).preprocess(img).dim(3), 32);
   EXPECT_THAT(
       error_of<ShapeError>([&] { image::ImageProcessor(config, needed - 1).preprocess(img); }),
@@ -300,6 +341,8 @@ const std::string kPipeline = "model: {checkpoint: m}\nheads: [{type: classifica
 TEST(YamlLimits, SizeIsConfigurable) {
   const std::string text = kPipeline + "source: {type: folder, path: images}\n";
   pipeline::YamlLimits limits;
+  limits.max_bytes = text.size() + 1;
+  EXPECT_EQ(pipeline::parse_config(text, "p.yaml", limits).heads.size(), 1u);
   limits.max_bytes = text.size();
   EXPECT_EQ(pipeline::parse_config(text, "p.yaml", limits).heads.size(), 1u);
   limits.max_bytes = text.size() - 1;
@@ -318,7 +361,8 @@ std::string nested_source(int levels) {
 TEST(YamlLimits, NestingDepthIsConfigurable) {
   pipeline::YamlLimits limits;
   limits.max_depth = 10;  // top level 1, source 2, the maps under extra 3..
-  EXPECT_NO_THROW(pipeline::parse_config(nested_source(8), "p.yaml", limits));
+  EXPECT_NO_THROW(pipeline::parse_config(nested_source(7), "p.yaml", limits));  // 9 deep
+  EXPECT_NO_THROW(pipeline::parse_config(nested_source(8), "p.yaml", limits));  // 10
   EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(nested_source(9), "p.yaml", limits); }),
               HasSubstr("p.yaml:3:"));
   EXPECT_THAT(
@@ -326,6 +370,22 @@ TEST(YamlLimits, NestingDepthIsConfigurable) {
       HasSubstr("mappings and lists nested 11 deep, more than the limit of 10 (YamlLimits::max_depth)"));
   EXPECT_NO_THROW(pipeline::parse_config(nested_source(62), "p.yaml"));  // the default, 64
   EXPECT_THROW(pipeline::parse_config(nested_source(63), "p.yaml"), ConfigError);
+}
+
+// kPipeline + this source: the root mapping, then per key its key and value nodes: model {checkpoint: m}
+// 4, heads [{type: classification}] 5, source {type: folder, path: images} 6; 16 in all.
+TEST(YamlLimits, NodeCountAtItsBoundary) {
+  const std::string text = kPipeline + "source: {type: folder, path: images}\n";
+  pipeline::YamlLimits limits;
+  limits.max_nodes = 17;
+  EXPECT_EQ(pipeline::parse_config(text, "p.yaml", limits).heads.size(), 1u);
+  limits.max_nodes = 16;
+  EXPECT_EQ(pipeline::parse_config(text, "p.yaml", limits).heads.size(), 1u);
+  limits.max_nodes = 15;
+  EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(text, "p.yaml", limits); }),
+              HasSubstr("p.yaml:3:"));
+  EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(text, "p.yaml", limits); }),
+              HasSubstr("the document has more than 15 nodes"));
 }
 
 // Anchors nested `levels` deep, ten uses each: a walk of `extra` visits 10^levels nodes.

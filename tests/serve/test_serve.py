@@ -271,6 +271,20 @@ class HostileInput(ServerCase):
         self.assertIn(b"max_body_bytes", reply)
         self.assertEqual(requests.get(f"{self.base}/v2/health/ready", timeout=TIMEOUT).status_code, 200)
 
+    def test_body_at_max_body_bytes(self):
+        # A valid request padded with whitespace to one byte under the limit and to the limit is served; one
+        # byte over is refused from its Content-Length.
+        limit = self.serve["max_body_bytes"]
+        body = json.dumps({"inputs": [{"name": "pixel_values", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                                       "data": [0.25] * 3072}]}).encode()
+        for size in (limit - 1, limit):
+            r = self.post_infer(body + b" " * (size - len(body)))
+            self.assertEqual(r.status_code, 200, (size, r.text[:200]))
+        reply = raw_http(self.server.port, b"POST /v2/models/default/infer HTTP/1.1\r\nHost: x\r\n"
+                                           b"Content-Length: %d\r\n\r\n" % (limit + 1))
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
+        self.assertIn(b"max_body_bytes (%d)" % limit, reply)
+
     def test_truncated_upload(self):
         body = DIGIT_PNG.read_bytes()
         head = (b"POST /v1/models/default:predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"

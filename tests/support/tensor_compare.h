@@ -95,6 +95,32 @@ inline ::testing::AssertionResult differs(const Tensor& ours, const Tensor& ref,
   return ::testing::AssertionFailure() << describe(d, ours, ref) << "; expected a difference over " << at_least;
 }
 
+// The cosine similarity of elements [first, first + count) of two tensors (all of them when count < 0), in
+// double; NaN when either side holds one (every comparison with it fails).
+inline double cosine(const Tensor& a, const Tensor& b, std::int64_t first = 0, std::int64_t count = -1) {
+  if (count < 0) count = a.numel();
+  double ab = 0, aa = 0, bb = 0;
+  for (std::int64_t i = first; i < first + count; ++i) {
+    ab += static_cast<double>(a.data()[i]) * b.data()[i];
+    aa += static_cast<double>(a.data()[i]) * a.data()[i];
+    bb += static_cast<double>(b.data()[i]) * b.data()[i];
+  }
+  if (std::isnan(ab) || std::isnan(aa) || std::isnan(bb)) return std::nan("");
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
+}
+
+// max |ours - ref| / std(ref) (the sample standard deviation): an error stated against the reference's
+// spread, as for logits. NaN for a shape mismatch or a NaN/Inf on either side.
+inline double error_over_std(const Tensor& ours, const Tensor& ref) {
+  const Difference d = difference(ours, ref);
+  if (!d.finite() || ref.numel() < 2) return std::nan("");
+  double mean = 0, var = 0;
+  for (std::int64_t i = 0; i < ref.numel(); ++i) mean += ref.data()[i];
+  mean /= static_cast<double>(ref.numel());
+  for (std::int64_t i = 0; i < ref.numel(); ++i) var += (ref.data()[i] - mean) * (ref.data()[i] - mean);
+  return d.max_abs / std::sqrt(var / static_cast<double>(ref.numel() - 1));
+}
+
 // Same shape and the same bits in every element.
 inline ::testing::AssertionResult identical(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape())

@@ -6,6 +6,7 @@
 #include "visbone/bit/bit_presets.h"
 #include "visbone/bit/checkpoint_formats.h"
 #include "visbone/core/checkpoint.h"
+#include "visbone/core/closest_match.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/model_name.h"
@@ -17,6 +18,14 @@ namespace {
 namespace fs = std::filesystem;
 using registry::Params;
 
+// "is 'bf61', expected f32, bf16 or auto; did you mean 'bf16'?"
+std::string not_one_of(const std::string& value, const std::vector<std::string>& choices) {
+  std::string expected;
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    expected += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  return "is '" + value + "', expected " + expected + "; did you mean '" + closest_match(value, choices) + "'?";
+}
+
 BitBackboneOptions backbone_options(const Params& p) {
   BitBackboneOptions o;
   o.out_features = p.find<std::vector<std::string>>("out_features");
@@ -24,11 +33,11 @@ BitBackboneOptions backbone_options(const Params& p) {
   o.winograd = p.find<bool>("winograd");
   if (const auto text = p.find<std::string>("algorithm")) {
     o.algorithm = parse_conv_algorithm(*text);
-    if (!o.algorithm) p.fail("algorithm", "is '" + *text + "', expected auto, direct or winograd");
+    if (!o.algorithm) p.fail("algorithm", not_one_of(*text, {"auto", "direct", "winograd"}));
   }
   if (const auto text = p.find<std::string>("precision")) {
     o.precision = parse_precision(*text);
-    if (!o.precision) p.fail("precision", "is '" + *text + "', expected f32, bf16 or auto");
+    if (!o.precision) p.fail("precision", not_one_of(*text, {"f32", "bf16", "auto"}));
   }
   return o;
 }
@@ -55,7 +64,7 @@ std::optional<Semantics> semantics(const Params& p) {
   if (!s) return std::nullopt;
   if (*s == "transformers") return Semantics::Transformers;
   if (*s == "timm") return Semantics::Timm;
-  p.fail("semantics", "is '" + *s + "', expected transformers or timm");
+  p.fail("semantics", not_one_of(*s, {"transformers", "timm"}));
 }
 
 // The model_type of a folder's config.json ("" when it has none or it is not a transformers config).

@@ -186,6 +186,14 @@ std::int64_t floor_div2(std::int64_t v) {
   return v >= 0 ? v / 2 : -((-v + 1) / 2);
 }
 
+// The first source row (column) of a centre crop; negative: that many zero rows (columns) before the image.
+std::int64_t crop_start(std::int64_t size, std::int64_t crop, CropAlign align) {
+  const std::int64_t d = size - crop;
+  if (align == CropAlign::transformers || d == 0) return floor_div2(d);
+  if (d < 0) return -((-d) / 2);
+  return d / 2 + (d % 2 == 1 && (d / 2) % 2 == 1 ? 1 : 0);  // Python's round(d / 2.0): half to even
+}
+
 // Largest image the processor will produce or pad to: the decompression-bomb limit applies to outputs too,
 // so a config cannot make a small input allocate gigabytes.
 constexpr std::int64_t kMaxOutputPixels = kDefaultMaxPixels;
@@ -399,12 +407,12 @@ Image ImageProcessor::resize_and_crop(const Image& image) const {
   }
   if (!config_.do_center_crop) return *current;
 
-  // transformers' center_crop: top = (H - crop_h) // 2 (floor); a crop larger than the image is padded with
-  // zeros, ceil((crop - size) / 2) before the image, which lands every output pixel at source + top/left.
+  // A crop larger than the image is padded with zeros (see CropAlign for how many before it); every output
+  // pixel lands at source + top/left.
   const int ch = static_cast<int>(config_.crop_height), cw = static_cast<int>(config_.crop_width);
   const Image& src = *current;
-  const std::int64_t top = floor_div2(static_cast<std::int64_t>(src.height()) - ch);
-  const std::int64_t left = floor_div2(static_cast<std::int64_t>(src.width()) - cw);
+  const std::int64_t top = crop_start(src.height(), ch, config_.crop_align);
+  const std::int64_t left = crop_start(src.width(), cw, config_.crop_align);
   Image out(cw, ch, src.channels());
   const std::int64_t x0 = std::max<std::int64_t>(0, -left);
   const std::int64_t x1 = std::min<std::int64_t>(cw, src.width() - left);

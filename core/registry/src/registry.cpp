@@ -12,6 +12,48 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return s.empty() ? "(none)" : s;
 }
 
+// The node in a head's spec that names `stage` (a scalar value, or an element of a list value) and its key.
+std::pair<std::string, YAML::Node> node_naming(const YAML::Node& spec, const std::string& stage) {
+  if (!spec.IsMap()) return {};
+  for (const auto& kv : spec) {
+    const YAML::Node& v = kv.second;
+    if (v.IsScalar() && v.Scalar() == stage) return {kv.first.Scalar(), v};
+    if (v.IsSequence())
+      for (const auto& e : v)
+        if (e.IsScalar() && e.Scalar() == stage) return {kv.first.Scalar(), e};
+  }
+  return {};
+}
+
+// check_head_needs, with a stage the backbone does not have reported as the config mistake it is: at the
+// value that names it (ConfigError) with the closest stage the backbone has. Other mismatches (channels) stay
+// ShapeErrors naming the spec.
+void check_needs(const Params& spec, const HeadNeeds& needs, const Backbone& backbone, const std::string& head) {
+  try {
+    check_head_needs(needs, backbone, head);
+  } catch (const ShapeError& err) {
+    const auto shapes = backbone.output_shape();
+    const auto missing = std::find_if(needs.stages.begin(), needs.stages.end(),
+                                      [&](const StageNeed& n) { return !shapes.count(n.stage); });
+    if (missing == needs.stages.end()) throw ShapeError(spec.where() + ": " + err.what());
+    std::vector<std::string> names = backbone.stage_names();
+    for (const auto& [name, shape] : shapes)
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    const auto [key, node] = node_naming(spec.node(), missing->stage);
+    std::string at = spec.where();
+    if (node && node.Mark().line >= 0) {
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + std::string here.
+      at.append(":").append(std::to_string(node.Mark().line + 1));
+      at.append(":").append(std::to_string(node.Mark().column + 1));
+    }
+    if (!key.empty()) at.append(": ").append(key);
+    std::string msg = at + ": " + err.what();
+    if (const auto near = closest_match(missing->stage, names); !near.empty())
+      msg += "; did you mean '" + near + "'?";
+    throw ConfigError(msg);
+  }
+}
+
 // Rethrows the exception in flight naming the component (and the spec's place, unless the message already
 // gives it), keeping its visbone type so callers can still tell a bad config from a missing file.
 [[noreturn]] void rethrow_with(const std::string& where, const std::string& what) {
@@ -161,11 +203,7 @@ std::unique_ptr<Head> Registry::build_head(const Params& spec, HeadContext& cont
     rethrow_with(spec.where(), what);
   }
   if (!h) throw Error(spec.where() + ": " + what + " (from " + e.info.origin + ") returned no head");
-  try {
-    check_head_needs(h->needs(), context.backbone, e.info.name);
-  } catch (const ShapeError& err) {
-    throw ShapeError(spec.where() + ": " + err.what());
-  }
+  check_needs(spec, h->needs(), context.backbone, e.info.name);
   return h;
 }
 

@@ -53,7 +53,8 @@ class ImageProcessor {
   // file, naming the key.
   static ImageProcessor from_pretrained(const std::string& name_or_path, const hub::ResolveOptions& hub = {});
   // The processor to use with a model, in one call: its checkpoint's preprocessor_config.json as
-  // from_pretrained reads it or, when the model has none (a folder without the file; a hub repository that
+  // from_pretrained reads it, else for a timm checkpoint timm's eval transform of the pretrained_cfg in its
+  // config.json (with a notice) or, when the model has neither (a folder without the file; a hub repository that
   // answers 404 for it, or whose cache records its absence in .no_exist; a preset without a transformers
   // checkpoint), the defaults that travel with BiT (transformers' BitImageProcessor defaults, what
   // ImageProcessor() gives) and a one-line notice on `notice` (nullptr: none). Offline, a hub model whose

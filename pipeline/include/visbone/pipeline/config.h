@@ -61,6 +61,8 @@ struct PreprocessConfig {
   // Whether `from` was written (preprocess: checkpoint, {from: ...}). When not, a checkpoint without
   // preprocessor_config.json gets the model's defaults with a notice instead of an error.
   bool from_given = false;
+  std::string from_text;  // `from` as written, and where: a path that does not exist may be a misspelt keyword
+  ConfigPlace from_place;
   // preprocessor_config.json keys given inline, applied over the base (a YAML mapping, possibly empty). They
   // keep their marks so a bad value is reported at its line when the processor is built.
   YAML::Node overrides;

@@ -31,6 +31,11 @@ struct ResizeSize {
   std::optional<std::int64_t> width;
 };
 
+// Where a centre crop starts when the size minus the crop is odd (and how a larger crop is padded):
+// transformers' center_crop floors (H - crop) / 2 and pads ceil((crop - H) / 2) before; torchvision's
+// CenterCrop (timm's eval transform) rounds (H - crop) / 2 half to even and pads floor((crop - H) / 2).
+enum class CropAlign { transformers, torchvision };
+
 struct ImageProcessorConfig {
   bool do_convert_rgb = true;
   bool do_resize = true;
@@ -39,6 +44,7 @@ struct ImageProcessorConfig {
   bool do_center_crop = true;
   std::int64_t crop_height = 224;
   std::int64_t crop_width = 224;
+  CropAlign crop_align = CropAlign::transformers;  // not a preprocessor_config.json key
   bool do_rescale = true;
   double rescale_factor = 1.0 / 255.0;
   bool do_normalize = true;
