@@ -83,6 +83,15 @@ class LoadedBackbone final : public Backbone {
   std::vector<std::string> stage_names() const override;
   std::vector<std::string> out_features() const override { return selection_.out_features; }
   std::map<std::string, StageShape> output_shape() const override;
+  // Each stage's channels, stride and exact height x width for an input of height x width (no pass runs):
+  //   backbone->output_shape(800, 1216).at("stage3")   // {1024, 16, 50, 76}
+  std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const override {
+    return inner_->output_shape(height, width);
+  }
+  // detectron2's Backbone properties (see core/backbone.h); BiT: 0 and {} (any size runs; padding is not
+  // exact under GroupNorm, so images of different sizes are run apart, see forward(images)).
+  int size_divisibility() const override { return inner_->size_divisibility(); }
+  std::map<std::string, int> padding_constraints() const override { return inner_->padding_constraints(); }
   int pooled_channels() const override;
   std::optional<LinearClassifier> classifier() const override;
   int input_channels() const override { return inner_->input_channels(); }

@@ -42,6 +42,9 @@ class BitBackbone : public Backbone {
   std::vector<std::string> out_features() const override { return selection_.out_features; }
   const std::vector<int>& out_indices() const { return selection_.out_indices; }
   std::map<std::string, StageShape> output_shape() const override { return model_->output_shape(); }
+  std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const override {
+    return model_->output_shape(height, width);
+  }
   int pooled_channels() const override;
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
   // classifier.1 with the config's id2label, when the checkpoint has it.
