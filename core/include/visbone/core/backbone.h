@@ -78,6 +78,13 @@ class Backbone {
   // detectron2's Backbone.padding_constraints: optional "size_divisibility" and "square_size" (> 0: pad to a
   // square of that size); empty for none.
   virtual std::map<std::string, int> padding_constraints() const { return {}; }
+  // Prepares for these (N, C, H, W) input shapes ahead of the first real pass (compiled kernels, weight
+  // layouts), so the first image of a known size costs no more than the next. The default runs one pass of
+  // zeros per shape through every stage. ShapeError as check_input.
+  virtual void warmup(const std::vector<Shape>& shapes) {
+    for (const Shape& shape : shapes) check_input(shape);
+    for (const Shape& shape : shapes) forward(Tensor(shape), {stage_names(), true, false});
+  }
   // Channels of the pooled features.
   virtual int pooled_channels() const = 0;
   // Runs a float32 (N, C, H, W) batch; returns what `request` asks for.

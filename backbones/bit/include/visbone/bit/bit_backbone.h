@@ -29,6 +29,9 @@ struct BitBackboneOptions {
   std::optional<bool> winograd;
   // f32 (exact), bf16 or auto (bf16 where the CPU has AMX); unset: f32. See precision.h.
   std::optional<Precision> precision;
+  // How many input shapes each convolution keeps compiled primitives for (LRU); unset: the process default
+  // (default_primitive_cache(): VISBONE_PRIMITIVE_CACHE or 16).
+  std::optional<int> primitive_cache;
 };
 
 class BitBackbone : public Backbone {
@@ -52,6 +55,7 @@ class BitBackbone : public Backbone {
   // num_channels of its config; the sizes it can take follow from its stem and strides (BitModel::check_input).
   int input_channels() const override { return model_->config().num_channels; }
   void check_input(const Shape& nchw) const override { model_->check_input(nchw); }
+  void warmup(const std::vector<Shape>& shapes) override { model_->warmup(shapes); }
   // The feature maps of the configured selection, in out_features order (transformers' BackboneOutput).
   std::vector<Tensor> feature_maps(const Tensor& batch);
 
