@@ -54,6 +54,22 @@ TEST(Cli, InspectSizeAddsHeightAndWidth) {
   EXPECT_THAT(r.out, HasSubstr("expected HEIGHT,WIDTH"));
 }
 
+// The first pass at a new size is timed against the next at that size (the value itself is a measurement).
+TEST(Cli, BenchNewSizeCostIsPrinted) {
+  const std::string cmd = "bench " + kData + "/models/tiny-preact --size 40 --runs 1 --warmup 1 --threads 1 --new-size-cost";
+  auto r = run(cmd + " --json");
+  ASSERT_EQ(r.status, 0) << r.all();
+  const auto j = boost::json::parse(r.out).as_object();
+  EXPECT_GT(j.at("new_size_first_ms").as_double(), 0.0);
+  EXPECT_GT(j.at("new_size_second_ms").as_double(), 0.0);
+  EXPECT_DOUBLE_EQ(j.at("new_size_cost_ms").as_double(),
+                   j.at("new_size_first_ms").as_double() - j.at("new_size_second_ms").as_double());
+  r = run(cmd);
+  EXPECT_THAT(r.out, HasSubstr("new size cost: "));
+  EXPECT_FALSE(boost::json::parse(run(cmd.substr(0, cmd.find(" --new")) + " --json").out).as_object().contains(
+      "new_size_cost_ms"));
+}
+
 TEST(Cli, InspectResolvesSelections) {
   auto r = run("inspect " + kData + "/models/tiny-preact --out-indices 1,-1");
   ASSERT_EQ(r.status, 0) << r.out;
