@@ -47,6 +47,7 @@ bit::BitBackboneOptions bit_options(const BackboneOptions& o) {
   b.winograd = o.winograd;
   b.algorithm = o.algorithm;
   b.precision = o.precision;
+  b.primitive_cache = o.primitive_cache;
   return b;
 }
 
@@ -73,6 +74,7 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   if (options.winograd) spec["winograd"] = *options.winograd;
   if (options.algorithm) spec["algorithm"] = bit::to_string(*options.algorithm);
   if (options.precision) spec["precision"] = bit::to_string(*options.precision);
+  if (options.primitive_cache) spec["primitive_cache"] = *options.primitive_cache;
   return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
 }
 
@@ -140,6 +142,12 @@ ForwardResult LoadedBackbone::forward(const Tensor& batch, const ForwardRequest&
   return inner_->forward(batch, request);
 }
 
+void LoadedBackbone::warmup(const std::vector<Shape>& shapes) {
+  const OmpThreadsScope threads(options_.threads);
+  const std::lock_guard lock(mutex_);
+  inner_->warmup(shapes);
+}
+
 std::map<std::string, Tensor> LoadedBackbone::forward(const Tensor& batch) {
   // The stage taken after the final norm when final_norm is set (the constructor checked it is selected).
   const std::string last = options_.final_norm ? inner_->stage_names().back() : std::string();
@@ -160,9 +168,35 @@ std::map<std::string, Tensor> LoadedBackbone::forward(const Tensor& batch) {
       t = std::move(it->second);
     }
     if (t.empty()) throw ShapeError("the backbone returned no map for stage '" + s + "'");
-    maps.emplace(s, std::move(t));
+    maps.emplace(s, heads::to_layout(t, options_.layout));
   }
   return maps;
+}
+
+std::vector<std::map<std::string, Tensor>> LoadedBackbone::forward(const std::vector<Tensor>& images) {
+  // Group the images by shape, in order of first appearance.
+  std::vector<std::pair<Shape, std::vector<std::size_t>>> groups;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const Tensor& image = images[i];
+    if (!(image.rank() == 3 || (image.rank() == 4 && image.dim(0) == 1)))
+      throw ShapeError("forward(images): image " + std::to_string(i) + " is " + shape_str(image.shape()) +
+                       ", expected (C, H, W) or (1, C, H, W)");
+    const Shape shape = image.rank() == 3 ? image.shape() : Shape(image.shape().begin() + 1, image.shape().end());
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == shape; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {shape, {}});
+    it->second.push_back(i);
+  }
+  std::vector<std::map<std::string, Tensor>> out(images.size());
+  for (const auto& [shape, members] : groups) {
+    const auto n = static_cast<std::int64_t>(members.size());
+    Tensor batch = Tensor::uninitialized({n, shape[0], shape[1], shape[2]});
+    const std::int64_t per = shape_numel(shape);
+    for (std::int64_t b = 0; b < n; ++b)
+      std::copy_n(images[members[static_cast<std::size_t>(b)]].data(), per, batch.data() + b * per);
+    for (auto& [name, map] : forward(batch))
+      for (std::int64_t b = 0; b < n; ++b) out[members[static_cast<std::size_t>(b)]].emplace(name, map.slice(b, b + 1));
+  }
+  return out;
 }
 
 std::vector<Tensor> LoadedBackbone::feature_maps(const Tensor& batch) {

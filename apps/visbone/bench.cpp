@@ -1,6 +1,8 @@
 // `visbone bench MODEL --size S --batch B --threads T --runs N --warmup W [--json]`: times the forward pass
 // (backbone + pooling + classifier) on a fixed random input. The contract of shared/bench/compare.sh: with
-// --json the last stdout line is one JSON object with at least `median_ms`.
+// --json the last stdout line is one JSON object with at least `median_ms`. --new-size-cost also times the
+// first pass at sizes not seen before (what a detector's every new image size pays to build its convolution
+// primitives) against a second pass at the same size, and prints the difference in ms.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -29,7 +31,8 @@ int bench(const Args& args) {
       "runs", po::value<int>()->default_value(20), "timed runs")(
       "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object")(
       "winograd", "use Winograd for 3x3 stride-1 convolutions (same as VISBONE_WINOGRAD=1)")(
-      "precision", po::value<std::string>()->default_value("f32"), kPrecisionHelp);
+      "precision", po::value<std::string>()->default_value("f32"), kPrecisionHelp)(
+      "new-size-cost", "also time the first pass at new sizes (primitives built) against the next at that size");
   po::positional_options_description pos;
   pos.add("model", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -71,6 +74,21 @@ int bench(const Args& args) {
   }
   std::sort(times.begin(), times.end());
   const double median = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
+  // New sizes: height and width a little off the timed size, each new to the model (median of three).
+  std::vector<double> new_first, new_second;
+  if (vm.count("new-size-cost")) {
+    for (int i = 1; i <= 3; ++i) {
+      Tensor other({batch, c.num_channels, size + 8 * i, size + 8 * i + 4});
+      std::fill(other.begin(), other.end(), 0.5f);
+      for (auto* into : {&new_first, &new_second}) {
+        const auto s = clock::now();
+        model.forward(other, req);
+        into->push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
+      }
+    }
+    std::sort(new_first.begin(), new_first.end());
+    std::sort(new_second.begin(), new_second.end());
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
@@ -89,12 +107,20 @@ int bench(const Args& args) {
                           {"warmup", warmup},
                           {"winograd", winograd},
                           {"precision", bit::to_string(model.precision())}};
+  if (!new_first.empty()) {
+    out["new_size_first_ms"] = new_first[1];
+    out["new_size_second_ms"] = new_second[1];
+    out["new_size_cost_ms"] = new_first[1] - new_second[1];
+  }
   if (vm.count("json")) {
     std::cout << to_json_text(out) << "\n";
   } else {
     std::cout << "size " << size << " batch " << batch << ": median " << median << " ms/batch (min " << times.front()
               << ", max " << times.back() << "), " << 1000.0 * batch / median << " images/s, peak RSS " << rss_mib
               << " MiB, load to first result " << first_ms << " ms\n";
+    if (!new_first.empty())
+      std::cout << "new size cost: " << new_first[1] - new_second[1] << " ms (first pass at a new size "
+                << new_first[1] << " ms, the next " << new_second[1] << " ms; median of 3 sizes)\n";
   }
   return 0;
 }

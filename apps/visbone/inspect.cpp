@@ -1,14 +1,17 @@
-// `visbone inspect MODEL [--out-features a,b | --out-indices i,j] [--pretty]`: the model's config summary,
-// stages, resolved selection, output shapes and parameter count, as JSON on stdout (indented with --pretty or
-// when stdout is a terminal, one line otherwise).
+// `visbone inspect MODEL [--out-features a,b | --out-indices i,j] [--size H,W] [--pretty]`: the model's config
+// summary, stages, resolved selection, output shapes (with --size: each stage's height and width for that
+// input), detectron2's size_divisibility / padding_constraints and parameter count, as JSON on stdout
+// (indented with --pretty or when stdout is a terminal, one line otherwise).
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <iostream>
+#include <optional>
 
 #include "args.h"
 #include "model_arg.h"
 #include "visbone/bit/bit_backbone.h"
+#include "visbone/core/errors.h"
 #include "visbone/core/json_writer.h"
 
 namespace visbone::app {
@@ -18,6 +21,7 @@ int inspect(const Args& args) {
   opts.add_options()("help,h", "show this help")("model", po::value<std::string>(), "checkpoint folder or hub id")(
       "out-features", po::value<std::string>(), "stages to return, e.g. stage2,stage4")(
       "out-indices", po::value<std::string>(), "stage indices to return, e.g. 2,-1")(
+      "size", po::value<std::string>(), "input height,width: add each stage's height and width")(
       "pretty", "indent the JSON (the default when stdout is a terminal)");
   po::positional_options_description pos;
   pos.add("model", 1);
@@ -25,6 +29,13 @@ int inspect(const Args& args) {
   if (vm.count("help") || !vm.count("model")) {
     std::cout << opts;
     return vm.count("help") ? 0 : 2;
+  }
+  std::optional<std::pair<std::int64_t, std::int64_t>> size;
+  if (vm.count("size")) {
+    const auto hw = parse_int_list(vm["size"].as<std::string>(), "--size");
+    if (hw.size() != 2 || hw[0] < 1 || hw[1] < 1)
+      throw ConfigError("--size is '" + vm["size"].as<std::string>() + "', expected HEIGHT,WIDTH (positive)");
+    size.emplace(hw[0], hw[1]);
   }
   const auto options = selection_options(vm);
   const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
@@ -49,16 +60,26 @@ int inspect(const Args& args) {
   std::vector<std::string> names = backbone->stage_names();
   if (backbone->output_shape().count(bit::kStemConv)) names.insert(names.begin(), bit::kStemConv);
   boost::json::object shapes;
+  const auto sized = size ? backbone->output_shape(size->first, size->second) : std::map<std::string, ShapeSpec>{};
   for (const auto& name : names) {
     const auto s = backbone->output_shape().at(name);
-    shapes[name] = {{"channels", s.channels}, {"stride", s.stride}};
+    auto& shape = shapes[name].emplace_object();
+    shape = {{"channels", s.channels}, {"stride", s.stride}};
+    if (size) {
+      shape["height"] = sized.at(name).height;
+      shape["width"] = sized.at(name).width;
+    }
   }
+  boost::json::object constraints;
+  for (const auto& [key, value] : backbone->padding_constraints()) constraints[key] = value;
   boost::json::object out{{"model", vm["model"].as<std::string>()},
                           {"config", config},
                           {"stage_names", boost::json::value_from(backbone->stage_names())},
                           {"out_features", boost::json::value_from(backbone->out_features())},
                           {"out_indices", boost::json::value_from(backbone->out_indices())},
                           {"output_shape", shapes},
+                          {"size_divisibility", backbone->size_divisibility()},
+                          {"padding_constraints", constraints},
                           {"has_classifier", backbone->model().has_classifier()},
                           {"parameter_count", backbone->model().parameter_count()}};
   const bool pretty = vm.count("pretty") || isatty(STDOUT_FILENO);

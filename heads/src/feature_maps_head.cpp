@@ -8,8 +8,9 @@
 namespace visbone::heads {
 
 FeatureMapsHead::FeatureMapsHead(std::vector<std::string> stages, std::vector<int> channels,
-                                 std::string normed_stage)
-    : stages_(std::move(stages)), channels_(std::move(channels)), normed_stage_(std::move(normed_stage)) {
+                                 std::string normed_stage, Layout layout)
+    : stages_(std::move(stages)), channels_(std::move(channels)), normed_stage_(std::move(normed_stage)),
+      layout_(layout) {
   if (stages_.empty()) throw ConfigError("feature_maps head: no stages selected");
   if (channels_.empty()) channels_.assign(stages_.size(), 0);
   if (channels_.size() != stages_.size())
@@ -61,7 +62,13 @@ std::unique_ptr<FeatureMapsHead> FeatureMapsHead::create(const registry::Params&
                          "', which is not selected (stages " + py_repr(stages) + ")");
     normed = names.back();
   }
-  return std::make_unique<FeatureMapsHead>(std::move(stages), std::move(channels), std::move(normed));
+  Layout layout = Layout::Nchw;
+  if (const auto text = p.find<std::string>("layout")) {
+    const auto parsed = parse_layout(*text);
+    if (!parsed) p.fail("layout", "is '" + *text + "', expected nchw or nhwc");
+    layout = *parsed;
+  }
+  return std::make_unique<FeatureMapsHead>(std::move(stages), std::move(channels), std::move(normed), layout);
 }
 
 HeadNeeds FeatureMapsHead::needs() const {
@@ -103,9 +110,10 @@ std::vector<HeadResult> FeatureMapsHead::run(const ForwardResult& features) cons
     const Tensor& m = maps[i];
     for (std::int64_t b = 0; b < n; ++b) {
       auto& r = out[static_cast<std::size_t>(b)];
-      r.tensors.emplace_back(stages_[i], m.slice(b, b + 1).view({m.dim(1), m.dim(2), m.dim(3)}));
+      const Tensor map = to_layout(m.slice(b, b + 1).view({m.dim(1), m.dim(2), m.dim(3)}), layout_);
+      r.tensors.emplace_back(stages_[i], map);
       if (!r.record.contains("feature_maps")) r.record["feature_maps"] = boost::json::object{};
-      r.record["feature_maps"].as_object()[stages_[i]] = {m.dim(1), m.dim(2), m.dim(3)};
+      r.record["feature_maps"].as_object()[stages_[i]] = boost::json::value_from(map.shape());
     }
   }
   return out;

@@ -85,7 +85,7 @@ ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
                                                      [&](const bit::BitPreset& p) { return p.name == m.type; });
   if (is_bit)
     r.check_keys({"type", "preset", "checkpoint", "revision", "config", "weights", "out_features", "out_indices",
-                  "semantics", "winograd", "algorithm", "precision"});
+                  "semantics", "winograd", "algorithm", "precision", "primitive_cache"});
   if (!r.has("checkpoint") && !r.has("config") && !r.has("preset") && m.type == "bit")
     r.fail_missing("checkpoint", "a checkpoint folder or a hub id such as google/bit-50; or give 'preset'");
   m.spec = node;

@@ -71,6 +71,7 @@ class TinyCnn final : public visbone::Backbone {
     return names;
   }
   std::vector<std::string> out_features() const override { return out_features_; }
+  using visbone::Backbone::output_shape;  // output_shape(H, W): the default (ceil(H / stride)) is exact here
   std::map<std::string, StageShape> output_shape() const override {
     std::map<std::string, StageShape> shapes;
     const auto names = stage_names();

@@ -82,6 +82,7 @@ class ProbeBackbone final : public Backbone {
  public:
   std::vector<std::string> stage_names() const override { return {"stem", "stage1"}; }
   std::vector<std::string> out_features() const override { return {"stage1"}; }
+  using Backbone::output_shape;  // output_shape(H, W) stays visible
   std::map<std::string, StageShape> output_shape() const override {
     return {{"stem", {4, 2}}, {"stage1", {8, 4}}};
   }

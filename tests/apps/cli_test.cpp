@@ -35,6 +35,41 @@ TEST(Cli, InspectPrintsStagesShapesAndParameterCount) {
   EXPECT_EQ(j.at("parameter_count").as_int64(), 25549352);  // google/bit-50: 25.5M
 }
 
+// --size adds each stage's height and width for that input (the dynamic-padding stem rounds up; output
+// stride 8 keeps stage3 at the stage2 size), and detectron2's padding properties are there with or without it.
+TEST(Cli, InspectSizeAddsHeightAndWidth) {
+  auto r = run("inspect " + kData + "/models/tiny-bottleneck-same-os8 --size 57,64");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = boost::json::parse(r.out).as_object();
+  const auto& stage3 = j.at("output_shape").at("stage3").as_object();
+  EXPECT_EQ(boost::json::serialize(stage3), R"({"channels":128,"stride":8,"height":8,"width":8})");
+  EXPECT_EQ(j.at("output_shape").at("stem").at("height").as_int64(), 15);  // transformers: [2, 16, 15, 16]
+  EXPECT_EQ(j.at("size_divisibility").as_int64(), 0);
+  EXPECT_TRUE(j.at("padding_constraints").as_object().empty());
+  r = run("inspect " + kData + "/models/tiny-preact");
+  j = boost::json::parse(r.out).as_object();
+  EXPECT_FALSE(j.at("output_shape").at("stage1").as_object().contains("height"));
+  r = run("inspect " + kData + "/models/tiny-preact --size 64", true);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.out, HasSubstr("expected HEIGHT,WIDTH"));
+}
+
+// The first pass at a new size is timed against the next at that size (the value itself is a measurement).
+TEST(Cli, BenchNewSizeCostIsPrinted) {
+  const std::string cmd = "bench " + kData + "/models/tiny-preact --size 40 --runs 1 --warmup 1 --threads 1 --new-size-cost";
+  auto r = run(cmd + " --json");
+  ASSERT_EQ(r.status, 0) << r.all();
+  const auto j = boost::json::parse(r.out).as_object();
+  EXPECT_GT(j.at("new_size_first_ms").as_double(), 0.0);
+  EXPECT_GT(j.at("new_size_second_ms").as_double(), 0.0);
+  EXPECT_DOUBLE_EQ(j.at("new_size_cost_ms").as_double(),
+                   j.at("new_size_first_ms").as_double() - j.at("new_size_second_ms").as_double());
+  r = run(cmd);
+  EXPECT_THAT(r.out, HasSubstr("new size cost: "));
+  EXPECT_FALSE(boost::json::parse(run(cmd.substr(0, cmd.find(" --new")) + " --json").out).as_object().contains(
+      "new_size_cost_ms"));
+}
+
 TEST(Cli, InspectResolvesSelections) {
   auto r = run("inspect " + kData + "/models/tiny-preact --out-indices 1,-1");
   ASSERT_EQ(r.status, 0) << r.out;

@@ -4,12 +4,14 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <random>
 
 #include "fixtures.h"
 #include "support/support.h"
 #include "visbone/bit/bit_backbone.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/safetensors.h"
 
 namespace visbone {
 namespace {
@@ -103,6 +105,114 @@ TEST(OutputShape, ValidPaddingThatDoesNotAddUpFailsBeforeRunning) {
       EXPECT_NE(msg.find("[1, 32, 23, 24]"), std::string::npos) << msg;
     }
   }
+}
+
+// output_shape(H, W) at 200 random sizes 33..1000 (height and width drawn apart) for every tiny fixture
+// (SAME and default padding, dynamic stem padding, timm's stem_conv and dilation) and output_stride 8, 16
+// and 32: against BiT's shape arithmetic at every size, and against the maps forward gives at two sizes per
+// model (forward at every size costs minutes on a busy machine; the arithmetic is checked against forward
+// at sizes of every parity above).
+TEST(OutputShape, ExactSizesMatchForwardAtRandomSizes) {
+  testing::TempDir tmp;
+  std::vector<fs::path> dirs;
+  for (const char* name : {"tiny-preact", "tiny-bottleneck-same-os8", "tiny-preact-same-os16", "tiny-gray-dynstem",
+                           "bit-tiny-digits"})
+    dirs.push_back(testing::model_dir(name));
+  dirs.push_back(testing::model_dir("timm-tiny-os16") / "timm");
+  dirs.push_back(testing::model_dir("timm-tiny-w2") / "timm");
+  for (int os : {8, 16}) dirs.push_back(with_output_stride(tmp, "tiny-preact", os));
+  dirs.push_back(with_output_stride(tmp, "tiny-gray-dynstem", 8));
+  std::mt19937 rng(15);
+  std::uniform_int_distribution<std::int64_t> size(33, 1000), small(33, 160);
+  std::vector<std::pair<std::int64_t, std::int64_t>> sizes;
+  for (int i = 0; i < 200; ++i) sizes.emplace_back(size(rng), size(rng));
+  for (const auto& dir : dirs) {
+    auto backbone = bit::BitBackbone::from_pretrained(dir);
+    const auto& c = backbone->model().config();
+    std::vector<std::string> stages = backbone->stage_names();
+    if (backbone->output_shape().count(bit::kStemConv)) stages.push_back(bit::kStemConv);
+    for (const auto& [h, w] : sizes) {
+      const auto specs = backbone->output_shape(h, w);
+      ASSERT_EQ(specs.size(), stages.size());
+      for (const auto& [name, s] : specs) {
+        SCOPED_TRACE(dir.string() + " " + name + " at " + std::to_string(h) + "x" + std::to_string(w));
+        EXPECT_EQ(s.stride, backbone->output_shape().at(name).stride);
+        const bool conv = name == bit::kStemConv;  // stride 2, before the stem's pad and pool
+        EXPECT_EQ(s.height, conv ? ceil_div(h, 2) : ceil_div(stem_size(h, c), s.stride / 4));
+        EXPECT_EQ(s.width, conv ? ceil_div(w, 2) : ceil_div(stem_size(w, c), s.stride / 4));
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      const std::int64_t h = small(rng), w = small(rng);
+      SCOPED_TRACE(dir.string() + " forward at " + std::to_string(h) + "x" + std::to_string(w));
+      const auto specs = backbone->output_shape(h, w);
+      const auto out = backbone->forward(Tensor({1, backbone->input_channels(), h, w}), {stages, false, false});
+      for (const auto& name : stages) {
+        const ShapeSpec& s = specs.at(name);
+        EXPECT_EQ(Shape({1, s.channels, s.height, s.width}), out.stages.at(name).shape()) << name;
+      }
+    }
+  }
+}
+
+// bit-50 (too slow to run 200 times): output_shape(H, W) against BiT's shape arithmetic at 200 sizes, and
+// against forward at two.
+TEST(OutputShape, Bit50ExactSizesFollowTheArithmetic) {
+  auto backbone = bit::BitBackbone::from_pretrained(testing::model_dir("bit-50-random-fp16"));
+  const auto& c = backbone->model().config();
+  std::mt19937 rng(50);
+  std::uniform_int_distribution<std::int64_t> size(33, 1000);
+  for (int i = 0; i < 200; ++i) {
+    const std::int64_t h = size(rng), w = size(rng);
+    for (const auto& [name, s] : backbone->output_shape(h, w)) {
+      EXPECT_EQ(s.height, ceil_div(stem_size(h, c), s.stride / 4)) << name << " at " << h << "x" << w;
+      EXPECT_EQ(s.width, ceil_div(stem_size(w, c), s.stride / 4)) << name << " at " << h << "x" << w;
+    }
+  }
+  for (const auto& [h, w] : {std::pair<std::int64_t, std::int64_t>{33, 47}, {101, 70}}) {
+    const auto out = backbone->forward(Tensor({1, 3, h, w}), {backbone->stage_names(), false, false});
+    for (const auto& [name, s] : backbone->output_shape(h, w))
+      EXPECT_EQ(Shape({1, s.channels, s.height, s.width}), out.stages.at(name).shape()) << name;
+  }
+}
+
+// The shapes transformers (and timm) produced for the fixtures' reference inputs.
+TEST(OutputShape, ExactSizesMatchTheReferenceOutputs) {
+  const std::vector<std::pair<std::string, std::string>> models{
+      {"tiny-preact", ""}, {"tiny-bottleneck-same-os8", ""}, {"tiny-preact-same-os16", ""},
+      {"tiny-gray-dynstem", ""}, {"bit-50-random-fp16", ""}, {"timm-tiny-os16", "timm"}, {"timm-tiny-w2", "timm"}};
+  for (const auto& [name, sub] : models) {
+    const fs::path dir = testing::model_dir(name);
+    auto backbone = bit::BitBackbone::from_pretrained(sub.empty() ? dir : dir / sub);
+    const auto ref = SafetensorsFile::open(dir / "reference.safetensors");
+    const auto names = backbone->stage_names();
+    int checked = 0;
+    for (const auto& input : ref.tensors()) {
+      const auto dot = input.name.find(".pixel_values");
+      if (dot == std::string::npos) continue;
+      const std::string prefix = input.name.substr(0, dot);
+      const auto specs = backbone->output_shape(input.shape[2], input.shape[3]);
+      for (const auto& t : ref.tensors()) {
+        const std::string key = t.name.substr(std::min(t.name.size(), prefix.size() + 1));
+        std::string stage;
+        if (key.rfind("hidden_states.", 0) == 0) stage = names.at(std::stoul(key.substr(14)));
+        if (key.rfind("stage.", 0) == 0) stage = names.at(std::stoul(key.substr(6)));
+        if (key == "stem" || key == "stem_conv") stage = key;
+        if (t.name.rfind(prefix + ".", 0) != 0 || stage.empty()) continue;
+        const ShapeSpec& s = specs.at(stage);
+        EXPECT_EQ(Shape({t.shape[0], s.channels, s.height, s.width}), t.shape) << name << " " << t.name;
+        ++checked;
+      }
+    }
+    EXPECT_GE(checked, 5) << name;
+  }
+}
+
+// detectron2's Backbone properties: BiT runs any size as it is (no padding to a multiple).
+TEST(OutputShape, ReportsNoPaddingConstraints) {
+  auto backbone = bit::BitBackbone::from_pretrained(testing::model_dir("tiny-preact"));
+  EXPECT_EQ(backbone->size_divisibility(), 0);
+  EXPECT_TRUE(backbone->padding_constraints().empty());
 }
 
 }  // namespace

@@ -158,6 +158,7 @@ class WithoutClassifier final : public Backbone {
   explicit WithoutClassifier(std::unique_ptr<Backbone> inner) : inner_(std::move(inner)) {}
   std::vector<std::string> stage_names() const override { return inner_->stage_names(); }
   std::vector<std::string> out_features() const override { return inner_->out_features(); }
+  using Backbone::output_shape;  // output_shape(H, W) stays visible
   std::map<std::string, StageShape> output_shape() const override { return inner_->output_shape(); }
   int pooled_channels() const override { return inner_->pooled_channels(); }
   int input_channels() const override { return inner_->input_channels(); }

@@ -75,6 +75,31 @@ TEST(FeatureMapsHead, RunGivesPerInputMapsWithoutTheBatchDimension) {
                 std::to_string(batch3.dim(3)) + "]");
 }
 
+// layout: nhwc (timm's output_fmt): each input's map as (H, W, C), the NCHW values transposed.
+TEST(FeatureMapsHead, NhwcLayoutGivesTheMapsTransposed) {
+  auto b = build("tiny-preact", "type: feature_maps\nout_features: [stem, stage3]\nlayout: nhwc");
+  Tensor x({2, 3, 48, 80});
+  for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(i % 89) / 40.0f - 1.0f;
+  const auto f = b.backbone->forward(x, b.head->needs().request());
+  const auto out = b.head->run(f);
+  for (std::size_t s = 0; s < 2; ++s) {
+    const Tensor& m = f.stages.at(s == 0 ? "stem" : "stage3");
+    const std::int64_t c = m.dim(1), h = m.dim(2), w = m.dim(3);
+    for (std::int64_t n = 0; n < 2; ++n) {
+      const Tensor& t = out[static_cast<std::size_t>(n)].tensors[s].second;
+      ASSERT_EQ(t.shape(), (Shape{h, w, c}));
+      bool same = true;
+      for (std::int64_t ch = 0; ch < c; ++ch)
+        for (std::int64_t p = 0; p < h * w; ++p) same = same && t.data()[p * c + ch] == m.data()[(n * c + ch) * h * w + p];
+      EXPECT_TRUE(same) << s << " " << n;
+    }
+    EXPECT_EQ(boost::json::serialize(out[0].record.at("feature_maps").at(s == 0 ? "stem" : "stage3")),
+              "[" + std::to_string(h) + "," + std::to_string(w) + "," + std::to_string(c) + "]");
+  }
+  EXPECT_THAT(message_of([&] { build("tiny-preact", "type: feature_maps\nlayout: NHWC-ish"); }),
+              HasSubstr("expected nchw or nhwc"));
+}
+
 TEST(FeatureMapsHead, DefaultsToTheBackbonesOutFeatures) {
   auto b = build("tiny-preact", "type: feature_maps");
   EXPECT_EQ(static_cast<const heads::FeatureMapsHead&>(*b.head).stages(), b.backbone->out_features());

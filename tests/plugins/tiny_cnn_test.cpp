@@ -53,6 +53,12 @@ TEST_F(TinyCnn, StatesItsOwnStagesAndShapes) {
   EXPECT_EQ(out.stages.at("layer2").shape(), (Shape{2, 16, 5, 4}));
   EXPECT_EQ(out.pooled.shape(), (Shape{2, 24}));
   EXPECT_EQ(out.stages.count("layer1"), 0u);
+  // The contract's default output_shape(H, W) (each stride rounds up) is this network's exact size.
+  EXPECT_EQ(b->output_shape(17, 16).at("layer2"), (ShapeSpec{16, 4, 5, 4}));
+  EXPECT_EQ(b->output_shape(17, 16).at("layer3"), (ShapeSpec{24, 8, 3, 2}));
+  const auto all = b->forward(Tensor({1, 3, 37, 50}), {b->stage_names(), false, false});
+  for (const auto& [name, s] : b->output_shape(37, 50))
+    EXPECT_EQ(all.stages.at(name).shape(), (Shape{1, s.channels, s.height, s.width})) << name;
   // The same seed gives the same weights; another seed others.
   Tensor ones({1, 3, 8, 8});
   std::fill(ones.begin(), ones.end(), 1.0f);

@@ -19,6 +19,7 @@ class FakeBackbone final : public Backbone {
  public:
   std::vector<std::string> stage_names() const override { return {"stem", "s1", "s2"}; }
   std::vector<std::string> out_features() const override { return {"s2"}; }
+  using Backbone::output_shape;  // output_shape(H, W) stays visible
   std::map<std::string, StageShape> output_shape() const override {
     return {{"stem", {8, 2}}, {"s1", {16, 4}}, {"s2", {32, 8}}};
   }

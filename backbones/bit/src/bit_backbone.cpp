@@ -33,6 +33,7 @@ BitBackbone::BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptio
   if (options.winograd) model_->set_algorithm(*options.winograd ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct);
   if (options.algorithm) model_->set_algorithm(*options.algorithm);
   if (options.precision) model_->set_precision(*options.precision);
+  if (options.primitive_cache) model_->set_primitive_cache(*options.primitive_cache);
 }
 
 std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem::path& path,

@@ -31,6 +31,9 @@ BitBackboneOptions backbone_options(const Params& p) {
   o.out_features = p.find<std::vector<std::string>>("out_features");
   o.out_indices = p.find<std::vector<int>>("out_indices");
   o.winograd = p.find<bool>("winograd");
+  o.primitive_cache = p.find<int>("primitive_cache");
+  if (o.primitive_cache && *o.primitive_cache < 1)
+    p.fail("primitive_cache", "is " + std::to_string(*o.primitive_cache) + ", expected a number of input shapes >= 1");
   if (const auto text = p.find<std::string>("algorithm")) {
     o.algorithm = parse_conv_algorithm(*text);
     if (!o.algorithm) p.fail("algorithm", not_one_of(*text, {"auto", "direct", "winograd"}));

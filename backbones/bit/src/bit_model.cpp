@@ -114,25 +114,46 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt, Precision precision)
   ckpt.check_complete();
 }
 
-void BitModel::set_algorithm(ConvAlgorithm a) {
-  std::lock_guard lock(mutex_);
-  stem_conv_.set_algorithm(a);
+std::vector<WsConv*> BitModel::convolutions() {
+  std::vector<WsConv*> convs{&stem_conv_};
   for (auto& stage : stages_)
     for (auto& u : stage) {
-      if (u.downsample) u.downsample->set_algorithm(a);
-      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) c->set_algorithm(a);
+      if (u.downsample) convs.push_back(&*u.downsample);
+      for (WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) convs.push_back(c);
     }
+  return convs;
+}
+
+void BitModel::set_algorithm(ConvAlgorithm a) {
+  std::lock_guard lock(mutex_);
+  for (WsConv* c : convolutions()) c->set_algorithm(a);
 }
 
 int BitModel::winograd_primitives() {
   std::lock_guard lock(mutex_);
-  int n = stem_conv_.winograd_primitives();
-  for (const auto& stage : stages_)
-    for (const auto& u : stage) {
-      if (u.downsample) n += u.downsample->winograd_primitives();
-      for (const WsConv* c : {&u.conv1, &u.conv2, &u.conv3}) n += c->winograd_primitives();
-    }
+  int n = 0;
+  for (const WsConv* c : convolutions()) n += c->winograd_primitives();
   return n;
+}
+
+void BitModel::set_primitive_cache(int shapes) {
+  std::lock_guard lock(mutex_);
+  for (WsConv* c : convolutions()) c->set_cache_limit(shapes);
+  primitive_cache_ = shapes;
+}
+
+int BitModel::primitives() {
+  std::lock_guard lock(mutex_);
+  int n = 0;
+  for (const WsConv* c : convolutions()) n += c->primitives();
+  return n;
+}
+
+void BitModel::warmup(const std::vector<Shape>& shapes) {
+  for (const Shape& shape : shapes) check_input(shape);
+  BitRequest all;
+  all.last_hidden_state = true;  // every layer runs
+  for (const Shape& shape : shapes) forward(Tensor(shape), all);
 }
 
 void BitModel::set_precision(Precision p) {
@@ -256,9 +277,35 @@ void BitModel::check_input(const Shape& shape) const {
     for (const auto& u : stage) hw = plan_unit(u, shape[0], hw);
 }
 
+std::map<std::string, ShapeSpec> BitModel::output_shape(std::int64_t height, std::int64_t width) const {
+  check_input({1, config_.num_channels, height, width});
+  const auto shapes = output_shape();
+  std::map<std::string, ShapeSpec> specs;
+  auto put = [&](const std::string& name, HW hw) {
+    const StageShape& s = shapes.at(name);
+    specs[name] = {s.channels, s.stride, hw.first, hw.second};
+  };
+  const StemPlan stem = plan_stem(config_, stem_conv_, {height, width});
+  if (shapes.count(kStemConv)) put(kStemConv, stem.conv);
+  const auto names = stage_names();
+  HW hw = stem.out;
+  put(names[0], hw);
+  for (std::size_t s = 0; s < stages_.size(); ++s) {
+    for (const auto& u : stages_[s]) hw = plan_unit(u, 1, hw);
+    put(names[s + 1], hw);
+  }
+  return specs;
+}
+
 BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   std::lock_guard lock(mutex_);
   const PoolScope pool(*pool_);
+  // Buffers of sizes no longer seen go: free buffers up to what this pass took in all stay (that covers this
+  // size's own and a few recent others', so alternating sizes still reuse).
+  struct Trim {
+    BufferPool& pool;
+    ~Trim() { pool.trim(pool.take_taken_bytes()); }
+  } trim{*pool_};
   check_input(pixels.shape());
   if (req.logits && !has_classifier())
     throw NotFoundError("logits requested but the checkpoint has no classifier (classifier.1.weight)");

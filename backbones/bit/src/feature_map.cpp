@@ -1,5 +1,7 @@
 #include "visbone/bit/feature_map.h"
 
+#include <utility>
+
 #include <algorithm>
 
 namespace visbone::bit {
@@ -36,10 +38,14 @@ Tensor BufferPool::take(const Shape& shape) {
   float* block = nullptr;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = free_.find(floats); it != free_.end()) {
-      block = it->second;
-      free_.erase(it);
-    }
+    taken_ += floats;
+    // The most recently returned of this size: the one whose pages are most likely still resident.
+    for (auto it = free_.rbegin(); it != free_.rend(); ++it)
+      if (it->first == floats) {
+        block = it->second;
+        free_.erase(std::next(it).base());
+        break;
+      }
   }
   if (!block) block = allocate_floats(floats);
   // The deleter keeps the pool alive until every buffer it handed out has come back.
@@ -49,7 +55,26 @@ Tensor BufferPool::take(const Shape& shape) {
 
 void BufferPool::give_back(float* block, std::size_t floats) {
   std::lock_guard lock(mutex_);
-  free_.emplace(floats, block);
+  free_.emplace_back(floats, block);
+}
+
+void BufferPool::trim(std::size_t bytes) {
+  std::vector<std::pair<std::size_t, float*>> released;
+  {
+    std::lock_guard lock(mutex_);
+    std::size_t total = 0;
+    for (const auto& [floats, block] : free_) total += floats * sizeof(float);
+    auto keep = free_.begin();
+    while (total > bytes && keep != free_.end()) total -= (keep++)->first * sizeof(float);
+    released.assign(free_.begin(), keep);
+    free_.erase(free_.begin(), keep);
+  }
+  for (auto& [floats, block] : released) free_floats(block, floats);
+}
+
+std::size_t BufferPool::take_taken_bytes() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(taken_, 0) * sizeof(float);
 }
 
 std::size_t BufferPool::free_bytes() const {

@@ -117,6 +117,19 @@ ConvAlgorithm default_conv_algorithm() {
   return a;
 }
 
+int default_primitive_cache() {
+  static const int n = [] {
+    const char* v = std::getenv("VISBONE_PRIMITIVE_CACHE");
+    if (!v) return kDefaultPrimitiveCache;
+    char* end = nullptr;
+    const long parsed = std::strtol(v, &end, 10);
+    if (end == v || *end != '\0' || parsed < 1 || parsed > 1000000)
+      throw ConfigError("VISBONE_PRIMITIVE_CACHE is '" + std::string(v) + "', expected a number of input shapes >= 1");
+    return static_cast<int>(parsed);
+  }();
+  return n;
+}
+
 bool winograd_enabled() { return default_conv_algorithm() == ConvAlgorithm::Winograd; }
 
 namespace {
@@ -166,8 +179,11 @@ std::map<std::string, bool> conv_algorithm_choices() {
 }
 
 WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
-  for (auto& c : cache_)
-    if (c->src == src && c->dst == dst && c->accumulate == accumulate) return *c;
+  for (auto it = cache_.begin(); it != cache_.end(); ++it)
+    if ((*it)->src == src && (*it)->dst == dst && (*it)->accumulate == accumulate) {
+      std::rotate(cache_.begin(), it, it + 1);  // most recently used first
+      return *cache_.front();
+    }
 
   const auto dims = src.dims();
   const Pad1d ph = conv_padding(padding_, k_, stride_, dilation_, dims[2]);
@@ -249,13 +265,22 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
       reorder(plain.memory, weights.memory);
     }
   }
-  cache_.push_back(std::make_unique<Cached>(
-      Cached{src, dst, accumulate, dnnl::convolution_forward(pd), weights, pd.scratchpad_desc(), wino.has_value()}));
-  return *cache_.back();
+  // The least recently used go (their weight layouts with them, unless another primitive shares them).
+  while (static_cast<int>(cache_.size()) >= cache_limit_) cache_.pop_back();
+  cache_.insert(cache_.begin(), std::make_unique<Cached>(Cached{src, dst, accumulate, dnnl::convolution_forward(pd),
+                                                                 weights, pd.scratchpad_desc(), wino.has_value()}));
+  return *cache_.front();
 }
 
 int WsConv::winograd_primitives() const {
   return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
+}
+
+void WsConv::set_cache_limit(int shapes) {
+  if (shapes < 1)
+    throw ConfigError("primitive_cache is " + std::to_string(shapes) + ", expected a number of input shapes >= 1");
+  cache_limit_ = shapes;
+  if (static_cast<int>(cache_.size()) > shapes) cache_.resize(static_cast<std::size_t>(shapes));
 }
 
 void WsConv::set_algorithm(ConvAlgorithm a) {

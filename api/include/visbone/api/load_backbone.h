@@ -26,6 +26,7 @@
 #include "visbone/core/backbone.h"
 #include "visbone/core/stage_selection.h"
 #include "visbone/core/tensor.h"
+#include "visbone/heads/layout.h"
 #include "visbone/hub/hub.h"
 
 namespace visbone {
@@ -58,6 +59,13 @@ struct BackboneOptions {
   // f32 (exact, the default), bf16 (convolutions in bf16, GroupNorm, pooling and outputs fp32; needs
   // AVX512-BF16 or AMX) or auto (bf16 where the CPU has AMX, else f32). See README: precision.
   std::optional<bit::Precision> precision{};
+  // How many input shapes (N, C, H, W) each convolution keeps compiled primitives for, least recently used
+  // dropped first. Unset: VISBONE_PRIMITIVE_CACHE, else 16 (a detector's 1000 distinct sizes keep memory
+  // flat; see README: any input size). Raise it when more sizes than that recur, with warmup().
+  std::optional<int> primitive_cache{};
+  // The layout of the maps forward(batch) / forward(images) / feature_maps return: NCHW (the default) or NHWC
+  // ((N, H, W, C), timm's output_fmt='NHWC'), the same values transposed.
+  heads::Layout layout = heads::Layout::Nchw;
   // The architecture, for a BiT .npz whose file name does not say it (Google's release names do).
   std::optional<bit::BitConfig> config{};
   // How hub ids are fetched: revision, cache folder, offline mode, endpoint, token, timeouts. Defaults
@@ -83,6 +91,17 @@ class LoadedBackbone final : public Backbone {
   std::vector<std::string> stage_names() const override;
   std::vector<std::string> out_features() const override { return selection_.out_features; }
   std::map<std::string, StageShape> output_shape() const override;
+  // Each stage's channels, stride and exact height x width for an input of height x width (no pass runs):
+  //   backbone->output_shape(800, 1216).at("stage3")   // {1024, 16, 50, 76}
+  std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const override {
+    return inner_->output_shape(height, width);
+  }
+  // Builds the compiled kernels for these input sizes ((N, C, H, W) shapes) ahead of the first real pass.
+  void warmup(const std::vector<Shape>& shapes) override;
+  // detectron2's Backbone properties (see core/backbone.h); BiT: 0 and {} (any size runs; padding is not
+  // exact under GroupNorm, so images of different sizes are run apart, see forward(images)).
+  int size_divisibility() const override { return inner_->size_divisibility(); }
+  std::map<std::string, int> padding_constraints() const override { return inner_->padding_constraints(); }
   int pooled_channels() const override;
   std::optional<LinearClassifier> classifier() const override;
   int input_channels() const override { return inner_->input_channels(); }
@@ -96,6 +115,13 @@ class LoadedBackbone final : public Backbone {
   // stride. ShapeError when the batch is not 4-D, has the wrong channel count or a size the network cannot
   // take (VALID padding with a size that leaves residual and shortcut shapes unequal).
   std::map<std::string, Tensor> forward(const Tensor& batch);
+
+  // Images of different sizes (each (C, H, W) or (1, C, H, W)), as a detector feeds them: per image, its
+  // selected stages by name, each (1, C', H', W') (or NHWC) and equal to what forward(that image alone)
+  // gives. Images of one size run together as one batch (first appearance order); sizes are never padded
+  // to a common one, since BiT's GroupNorm takes its statistics over the whole map and padding would change
+  // every value. ShapeError for an image that is not 3- or 4-D with one image.
+  std::vector<std::map<std::string, Tensor>> forward(const std::vector<Tensor>& images);
 
   // The same maps in out_features() order (what transformers' BackboneOutput.feature_maps holds).
   std::vector<Tensor> feature_maps(const Tensor& batch);

@@ -3,6 +3,7 @@
 // constants.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,15 @@ struct StageShape {
   int channels = 0;
   int stride = 0;  // input pixels per output pixel, dilation taken into account
   bool operator==(const StageShape&) const = default;
+};
+
+// A stage's map for one input size (detectron2's ShapeSpec): channels, stride and its exact height and width.
+struct ShapeSpec {
+  int channels = 0;
+  int stride = 0;
+  std::int64_t height = 0;
+  std::int64_t width = 0;
+  bool operator==(const ShapeSpec&) const = default;
 };
 
 struct ForwardRequest {
@@ -51,6 +61,30 @@ class Backbone {
   virtual std::vector<std::string> out_features() const = 0;
   // Channels and stride of every stage.
   virtual std::map<std::string, StageShape> output_shape() const = 0;
+  // Every stage's map for an input of height x width (the stages output_shape() names): what forward gives,
+  // padding (SAME, dynamic, static) and dilation included. ShapeError (as check_input) for a size the network
+  // cannot take. The default rounds every downsampling up (H' = ceil(H / stride), the rule of padded networks);
+  // a backbone whose padding differs overrides it.
+  virtual std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const {
+    check_input({1, input_channels(), height, width});
+    std::map<std::string, ShapeSpec> specs;
+    for (const auto& [name, s] : output_shape())
+      specs[name] = {s.channels, s.stride, (height + s.stride - 1) / s.stride, (width + s.stride - 1) / s.stride};
+    return specs;
+  }
+  // detectron2's Backbone.size_divisibility: the multiple the input height and width must be padded to; 0 for
+  // none. A backbone whose stages line up at any size (BiT, where GroupNorm makes padding inexact) says 0.
+  virtual int size_divisibility() const { return 0; }
+  // detectron2's Backbone.padding_constraints: optional "size_divisibility" and "square_size" (> 0: pad to a
+  // square of that size); empty for none.
+  virtual std::map<std::string, int> padding_constraints() const { return {}; }
+  // Prepares for these (N, C, H, W) input shapes ahead of the first real pass (compiled kernels, weight
+  // layouts), so the first image of a known size costs no more than the next. The default runs one pass of
+  // zeros per shape through every stage. ShapeError as check_input.
+  virtual void warmup(const std::vector<Shape>& shapes) {
+    for (const Shape& shape : shapes) check_input(shape);
+    for (const Shape& shape : shapes) forward(Tensor(shape), {stage_names(), true, false});
+  }
   // Channels of the pooled features.
   virtual int pooled_channels() const = 0;
   // Runs a float32 (N, C, H, W) batch; returns what `request` asks for.

@@ -5,6 +5,7 @@
 //   {type: feature_maps}                                    # the backbone's out_features
 //   {type: feature_maps, out_features: [stage2, stage3, stage4], norm: true}
 //   {type: feature_maps, out_indices: [-2, -1], channels: [1024, 2048]}
+//   {type: feature_maps, layout: nhwc}                      # (H, W, C) per image, timm's output_fmt NHWC
 //
 // `channels` states what a consumer was built for (one count per stage); the head is rejected when the
 // backbone's stages differ.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "visbone/core/head.h"
+#include "visbone/heads/layout.h"
 #include "visbone/registry/params.h"
 
 namespace visbone::heads {
@@ -23,9 +25,11 @@ class FeatureMapsHead final : public Head {
  public:
   // `stages` in output order; `channels` one per stage (0: any); `normed_stage` is the stage taken after the
   // final norm ("" for none; it must be one of `stages` and the backbone's last stage).
-  FeatureMapsHead(std::vector<std::string> stages, std::vector<int> channels, std::string normed_stage = "");
+  // `layout`: the per-image tensors of run() as (C, H, W) (nchw) or (H, W, C) (nhwc).
+  FeatureMapsHead(std::vector<std::string> stages, std::vector<int> channels, std::string normed_stage = "",
+                  Layout layout = Layout::Nchw);
 
-  // The registry factory: params out_features, out_indices (transformers' semantics), norm, channels.
+  // The registry factory: params out_features, out_indices (transformers' semantics), norm, channels, layout.
   static std::unique_ptr<FeatureMapsHead> create(const registry::Params& params, HeadContext& context);
 
   const std::vector<std::string>& stages() const { return stages_; }
@@ -36,13 +40,15 @@ class FeatureMapsHead final : public Head {
   HeadDescription describe() const override { return {"feature_maps", 0, {}, stages_}; }
   // The (N, C, H, W) maps of a batch, in stages() order.
   std::vector<Tensor> feature_maps(const ForwardResult& features) const;
-  // Per input: tensors stage -> (C, H, W); record {"feature_maps": {stage: [C, H, W]}}.
+  // Per input: tensors stage -> (C, H, W) (or (H, W, C) with layout nhwc); record {"feature_maps": {stage:
+  // its shape}}.
   std::vector<HeadResult> run(const ForwardResult& features) const override;
 
  private:
   std::vector<std::string> stages_;
   std::vector<int> channels_;
   std::string normed_stage_;
+  Layout layout_ = Layout::Nchw;
 };
 
 }  // namespace visbone::heads

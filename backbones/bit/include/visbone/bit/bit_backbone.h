@@ -29,6 +29,9 @@ struct BitBackboneOptions {
   std::optional<bool> winograd;
   // f32 (exact), bf16 or auto (bf16 where the CPU has AMX); unset: f32. See precision.h.
   std::optional<Precision> precision;
+  // How many input shapes each convolution keeps compiled primitives for (LRU); unset: the process default
+  // (default_primitive_cache(): VISBONE_PRIMITIVE_CACHE or 16).
+  std::optional<int> primitive_cache;
 };
 
 class BitBackbone : public Backbone {
@@ -42,6 +45,9 @@ class BitBackbone : public Backbone {
   std::vector<std::string> out_features() const override { return selection_.out_features; }
   const std::vector<int>& out_indices() const { return selection_.out_indices; }
   std::map<std::string, StageShape> output_shape() const override { return model_->output_shape(); }
+  std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const override {
+    return model_->output_shape(height, width);
+  }
   int pooled_channels() const override;
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
   // classifier.1 with the config's id2label, when the checkpoint has it.
@@ -49,6 +55,7 @@ class BitBackbone : public Backbone {
   // num_channels of its config; the sizes it can take follow from its stem and strides (BitModel::check_input).
   int input_channels() const override { return model_->config().num_channels; }
   void check_input(const Shape& nchw) const override { model_->check_input(nchw); }
+  void warmup(const std::vector<Shape>& shapes) override { model_->warmup(shapes); }
   // The feature maps of the configured selection, in out_features order (transformers' BackboneOutput).
   std::vector<Tensor> feature_maps(const Tensor& batch);
 

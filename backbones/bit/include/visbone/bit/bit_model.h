@@ -67,6 +67,9 @@ class BitModel {
   // Channels and stride of every stage, as the layers are built (width_factor, dilation included); for
   // timm-origin models also "stem_conv" (see kStemConv).
   std::map<std::string, StageShape> output_shape() const;
+  // The same with each map's exact height and width for an input of height x width, planned layer by layer
+  // as forward runs it (stem padding, SAME / dynamic padding, dilation). ShapeError as check_input.
+  std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const;
   bool has_classifier() const { return !classifier_w_.empty(); }
   // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), i.e. auto);
   // waits for a running forward.
@@ -79,6 +82,15 @@ class BitModel {
   // Convolution primitives made so far that run Winograd (WsConv::winograd_primitives, summed): what tests
   // check to know Winograd really ran. Waits for a running forward.
   int winograd_primitives();
+  // How many input shapes (N, C, H, W) each convolution keeps primitives for, least recently used dropped
+  // first (default: default_primitive_cache()); waits for a running forward. ConfigError below 1.
+  void set_primitive_cache(int shapes);
+  int primitive_cache() const { return primitive_cache_; }
+  // Convolution primitives held now, over all convolutions (tests check the bound with it).
+  int primitives();
+  // Builds the primitives (and weight layouts) for these (N, C, H, W) input shapes ahead of the first real
+  // pass, by running each once on zeros; the newest primitive_cache() of them stay. ShapeError as check_input.
+  void warmup(const std::vector<Shape>& shapes);
   // The classification layer (classifier.1): (num_labels, C) and (num_labels); empty tensors without one.
   const Tensor& classifier_weight() const { return classifier_w_; }
   const Tensor& classifier_bias() const { return classifier_b_; }
@@ -101,6 +113,9 @@ class BitModel {
   std::int64_t parameters_ = 0;
   bool bf16_ = false;         // convolution inputs, weights and outputs between layers in bf16
   bool bf16_weights_ = false;  // loaded as bf16 or a bf16 pass has run: the convolutions hold bf16 weights only
+  int primitive_cache_ = default_primitive_cache();
+  // Every convolution, in the order forward runs them.
+  std::vector<WsConv*> convolutions();
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
   std::mutex mutex_;
 };

@@ -49,6 +49,11 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   // An unset buffer of exactly `shape`'s size.
   Tensor take(const Shape& shape);
   std::size_t free_bytes() const;
+  // Releases the longest-unused free buffers until at most `bytes` are kept: buffers of input sizes no longer
+  // seen would otherwise stay for good (a forward pass keeps what it took).
+  void trim(std::size_t bytes);
+  // Bytes handed out by take() since the last call (one forward pass's working set).
+  std::size_t take_taken_bytes();
   // The pool's one scratch buffer, grown to at least `floats`: what a primitive needs only while it runs.
   // Primitives of one model run one at a time, so they all share it.
   Tensor scratch(std::int64_t floats);
@@ -56,7 +61,8 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
  private:
   void give_back(float* block, std::size_t floats);
   mutable std::mutex mutex_;
-  std::multimap<std::size_t, float*> free_;  // by size in floats
+  std::vector<std::pair<std::size_t, float*>> free_;  // (size in floats, block), oldest returned first
+  std::size_t taken_ = 0;                              // floats handed out since take_taken_bytes()
   Tensor scratch_;
 };
 

@@ -46,6 +46,13 @@ bool winograd_enabled();
 // "OxIx3x3 s1 pad top,bottom,left,right src NxCxHxW[+sum]" -> won.
 std::map<std::string, bool> conv_algorithm_choices();
 
+// How many input shapes a convolution keeps primitives (and weights in their layouts) for, least recently
+// used dropped first: VISBONE_PRIMITIVE_CACHE when set to a positive number, else kDefaultPrimitiveCache.
+// Without a bound every new input size (detectors resize each image) adds a primitive to all the model's
+// convolutions and memory grows with the number of sizes seen.
+inline constexpr int kDefaultPrimitiveCache = 16;
+int default_primitive_cache();
+
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
 Tensor standardize_weight(const Tensor& oihw, double eps);
 
@@ -74,6 +81,10 @@ class WsConv {
   // How many of the primitives made so far (one per input shape) run oneDNN's Winograd algorithm: oneDNN
   // falls back to the direct one silently where it has no Winograd for the shape or CPU.
   int winograd_primitives() const;
+  // How many input shapes this convolution keeps primitives for (>= 1; least recently used dropped first).
+  void set_cache_limit(int shapes);
+  // Primitives held now (one per input shape seen, up to the limit).
+  int primitives() const { return static_cast<int>(cache_.size()); }
 
  private:
   // Weights in one layout: a oneDNN memory over our own storage.
@@ -97,7 +108,8 @@ class WsConv {
   Tensor weight_;      // standardized, OIHW; released once the first primitive has its weights
   dnnl::memory::data_type weight_type_ = dnnl::memory::data_type::f32;  // of weight_ (bf16: two per float)
   Weights base_;       // the weights in the direct algorithm's layout, the source of every other layout
-  std::vector<std::unique_ptr<Cached>> cache_;
+  int cache_limit_ = default_primitive_cache();
+  std::vector<std::unique_ptr<Cached>> cache_;  // most recently used first
 };
 
 }  // namespace visbone::bit
