@@ -7,23 +7,20 @@ Cosine in float64; order: score descending, ties to the earlier gallery row (a s
 """
 import json
 import os
-import struct
+import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from stacked_safetensors import read_stacked  # noqa: E402
 DATA = os.path.join(HERE, "..", "data")
 K = 8
 
 
 def read(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    info = header["embedding"]
-    begin, end = info["data_offsets"]
-    x = np.frombuffer(raw[8 + n + begin : 8 + n + end], dtype="<f4").reshape(info["shape"])
-    return x, json.loads(header["__metadata__"]["ids"])
+    x, ids, _ = read_stacked(path)
+    return x, ids
 
 
 def unit(x):

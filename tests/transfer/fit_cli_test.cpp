@@ -189,6 +189,18 @@ TEST(FitCli, BadConfigsAndFoldersAreUsageErrors) {
   EXPECT_EQ(testing::read_file(dir / "taken/notes.txt"), "mine");
 }
 
+// The shipped fit config trains on the demo digits (its paths resolve against its own folder).
+TEST(FitCli, ShippedConfigFits) {
+  testing::TempDir dir;
+  const fs::path config = kData.parent_path().parent_path() / "configs/fit/digits.yaml";
+  const auto r = testing::run_visbone({"fit", config.string(), "--input", kDigits.string(), "--output",
+                                       (dir / "out").string(), "--cache-dir", (dir / "cache").string()});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("300 images in 10 classes (300 computed by the backbone"));
+  EXPECT_THAT(r.out, HasSubstr("5-fold CV: C=0.01: "));
+  EXPECT_TRUE(fs::exists(dir / "out/model.safetensors"));
+}
+
 TEST(FitCli, HelpDescribesTheFitSection) {
   const auto r = testing::run_visbone({"help", "fit"});
   EXPECT_EQ(r.status, 0);

@@ -16,13 +16,15 @@ writes tests/data/digits/fit_reference.json.
 import hashlib
 import json
 import os
-import struct
+import sys
 
 import numpy as np
 import sklearn
 from sklearn.linear_model import LogisticRegression
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from stacked_safetensors import read_stacked  # noqa: E402
 DATA = os.path.join(HERE, "..", "data", "digits")
 SHOTS = (1, 5, 10)
 CS = (0.1, 1.0, 10.0)
@@ -30,14 +32,7 @@ TEST_FROM = 10
 
 
 def read_features(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    info = header["embedding"]
-    assert info["dtype"] == "F32"
-    begin, end = info["data_offsets"]
-    x = np.frombuffer(raw[8 + n + begin : 8 + n + end], dtype="<f4").reshape(info["shape"])
-    ids = json.loads(header["__metadata__"]["ids"])
+    x, ids, raw = read_stacked(path)
     return x.astype(np.float64), ids, hashlib.sha256(raw).hexdigest()
 
 

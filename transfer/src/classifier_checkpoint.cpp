@@ -8,7 +8,7 @@
 #include "visbone/core/json.h"
 #include "visbone/core/json_writer.h"
 #include "visbone/core/safetensors.h"
-#include "visbone/core/stale_temp_files.h"
+#include "visbone/core/replaceable_folder.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/staged_folder.h"
@@ -20,7 +20,7 @@ namespace json = boost::json;
 
 namespace {
 
-const char* const kWritten[] = {"config.json", "model.safetensors", "preprocessor_config.json", "fit_report.json"};
+const std::vector<std::string> kWritten = {"config.json", "model.safetensors", "preprocessor_config.json", "fit_report.json"};
 
 json::value yaml_to_json(const YAML::Node& n) {
   if (n.IsMap()) {
@@ -43,22 +43,6 @@ json::value yaml_to_json(const YAML::Node& n) {
   if (YAML::convert<std::int64_t>::decode(n, i)) return i;
   if (YAML::convert<double>::decode(n, d)) return d;
   return json::string(n.Scalar());
-}
-
-void check_replaceable(const fs::path& dest) {
-  std::error_code ec;
-  if (!fs::exists(dest, ec)) return;
-  if (!fs::is_directory(dest, ec)) throw ConfigError(dest.string() + ": exists and is not a folder");
-  std::string others;
-  for (const auto& e : fs::directory_iterator(dest)) {
-    const std::string name = e.path().filename().string();
-    bool ours = temp_file_owner(name).has_value();
-    for (const char* w : kWritten) ours = ours || name == w;
-    if (!ours) others += (others.empty() ? "" : ", ") + name;
-  }
-  if (!others.empty())
-    throw ConfigError(dest.string() + " holds files fit did not write (" + others +
-                      "); fit replaces the whole folder, so choose a new folder or one it wrote before");
 }
 
 void write_json(const fs::path& path, const json::value& v) {
@@ -103,7 +87,7 @@ void write_classifier_checkpoint(const fs::path& source, const fs::path& out_dir
   if (static_cast<int>(classes.size()) != head.num_classes)
     throw ConfigError("fit: " + std::to_string(classes.size()) + " class names for a head of " +
                       std::to_string(head.num_classes) + " classes");
-  check_replaceable(out_dir);
+  check_replaceable_folder(out_dir, kWritten, "fit");
   bit::ConvertedWeights w;
   json::object config;
   switch (bit::detect_format(source)) {
