@@ -24,11 +24,14 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 int fit(const Args& args) {
-  po::options_description opts("visbone fit CONFIG.yaml --input TRAIN_DIR --output OUT_DIR [--cache-dir DIR]");
-  opts.add_options()("help,h", "show this help")("config", po::value<std::string>(), "the YAML: model:, preprocess:, fit:")(
+  po::options_description opts(
+      "visbone fit CONFIG.yaml --input TRAIN_DIR --output OUT_DIR [--cache-dir DIR]");
+  opts.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                 "the YAML: model:, preprocess:, fit:")(
       "input", po::value<std::string>(), "training images, one folder per class (ImageFolder layout)")(
       "output", po::value<std::string>(), "the checkpoint folder to write (replaced as a whole)")(
-      "cache-dir", po::value<std::string>(), "feature cache folder (default: fit.cache_dir, else $XDG_CACHE_HOME/visbone/features)");
+      "cache-dir", po::value<std::string>(),
+      "feature cache folder (default: fit.cache_dir, else $XDG_CACHE_HOME/visbone/features)");
   po::positional_options_description pos;
   pos.add("config", 1);
   const auto vm = parse_args(args, opts, pos);
@@ -36,12 +39,15 @@ int fit(const Args& args) {
     std::cout << opts
               << "\nThe YAML's fit: section (defaults shown):\n"
                  "  fit:\n"
-                 "    head: probe          # probe: multinomial logistic regression (L-BFGS); prototype: nearest class mean\n"
-                 "    C: [0.01, 0.1, 1, 10, 100]   # inverse L2 strengths as scikit-learn's C; several: k-fold CV picks one\n"
+                 "    head: probe          # probe: multinomial logistic regression (L-BFGS); prototype: "
+                 "nearest class mean\n"
+                 "    C: [0.01, 0.1, 1, 10, 100]   # inverse L2 strengths as scikit-learn's C; several: "
+                 "k-fold CV picks one\n"
                  "    folds: 5             # stratified folds for the CV\n"
                  "    seed: 0              # the folds' shuffle\n"
                  "    max_iter: 1000\n"
-                 "    tolerance: 1.0e-6    # stop when the largest gradient entry (of the 1/N-scaled objective) is below\n"
+                 "    tolerance: 1.0e-6    # stop when the largest gradient entry (of the 1/N-scaled "
+                 "objective) is below\n"
                  "    cache_dir: DIR       # features by image-bytes hash, per model + preprocessing hash\n";
     return 0;
   }
@@ -52,9 +58,9 @@ int fit(const Args& args) {
   const fs::path out_dir = vm["output"].as<std::string>();
   const auto images = transfer::list_image_folder(vm["input"].as<std::string>());
   const fs::path checkpoint = transfer::model_checkpoint(config);
-  const auto preprocessor = transfer::preprocessor_json(config.root["preprocess"],
-                                                        fs::is_directory(checkpoint) ? checkpoint : checkpoint.parent_path(),
-                                                        config.base_dir, config.file.string() + ": preprocess");
+  const auto preprocessor = transfer::preprocessor_json(
+      config.root["preprocess"], fs::is_directory(checkpoint) ? checkpoint : checkpoint.parent_path(),
+      config.base_dir, config.file.string() + ": preprocess");
 
   const auto features = transfer::training_features(config, images, std::cerr);
   std::cout << "features: " << images.paths.size() << " images in " << images.classes.size() << " classes ("
@@ -66,10 +72,11 @@ int fit(const Args& args) {
   json::object report{{"head", config.fit.head == transfer::HeadKind::probe ? "probe" : "prototype"},
                       {"images", images.paths.size()},
                       {"classes", json::value_from(images.classes)},
-                      {"features", {{"channels", features.data.d},
-                                    {"computed", features.computed},
-                                    {"from_cache", features.from_cache},
-                                    {"model_key", transfer::model_key(config)}}}};
+                      {"features",
+                       {{"channels", features.data.d},
+                        {"computed", features.computed},
+                        {"from_cache", features.from_cache},
+                        {"model_key", transfer::model_key(config)}}}};
   if (config.fit.head == transfer::HeadKind::prototype) {
     head = transfer::fit_prototypes(features.data);
   } else {
@@ -93,10 +100,11 @@ int fit(const Args& args) {
                         {"tolerance", o.tolerance},
                         {"objective", head.objective}};
     std::cout << "probe: C=" << cv.best_c << ", " << head.iterations << " L-BFGS iterations, "
-              << (head.converged ? "converged" : "NOT converged") << " (max |gradient| " << head.gradient_norm << ")\n";
+              << (head.converged ? "converged" : "NOT converged") << " (max |gradient| " << head.gradient_norm
+              << ")\n";
     if (!head.converged)
-      std::cerr << "warning: the solver stopped at max_iter " << o.max_iter << " before the gradient fell below "
-                << o.tolerance << "; raise fit.max_iter\n";
+      std::cerr << "warning: the solver stopped at max_iter " << o.max_iter
+                << " before the gradient fell below " << o.tolerance << "; raise fit.max_iter\n";
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report["train_accuracy"] = head.accuracy(features.data);

@@ -9,7 +9,8 @@ namespace visbone {
 
 namespace fs = std::filesystem;
 
-void check_replaceable_folder(const fs::path& dest, const std::vector<std::string>& written, const std::string& command) {
+void check_replaceable_folder(const fs::path& dest, const std::vector<std::string>& written,
+                              const std::string& command) {
   std::error_code ec;
   if (!fs::exists(dest, ec)) return;
   if (!fs::is_directory(dest, ec)) throw ConfigError(dest.string() + ": exists and is not a folder");
@@ -20,8 +21,8 @@ void check_replaceable_folder(const fs::path& dest, const std::vector<std::strin
     others += (others.empty() ? "" : ", ") + name;
   }
   if (!others.empty())
-    throw ConfigError(dest.string() + " holds files " + command + " did not write (" + others + "); " + command +
-                      " replaces the whole folder, so choose a new folder or one it wrote before");
+    throw ConfigError(dest.string() + " holds files " + command + " did not write (" + others + "); " +
+                      command + " replaces the whole folder, so choose a new folder or one it wrote before");
 }
 
 }  // namespace visbone

@@ -24,7 +24,8 @@ Tensor cosine_scores(const Tensor& queries, const Tensor& gallery) {
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
   const dnnl::memory::dim b = queries.dim(0), c = queries.dim(1), n = gallery.dim(0);
-  const dnnl::memory::desc src({b, c}, dt::f32, tag::ab), weights({c, n}, dt::f32, tag::ba), dst({b, n}, dt::f32, tag::ab);
+  const dnnl::memory::desc src({b, c}, dt::f32, tag::ab), weights({c, n}, dt::f32, tag::ba),
+      dst({b, n}, dt::f32, tag::ab);
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, dst), cpu());
   Tensor out = Tensor::uninitialized({b, n});
   dnnl::stream stream(cpu());
@@ -41,22 +42,25 @@ KnnHead::KnnHead(Tensor embeddings, std::vector<std::string> ids, int k)
     : gallery_(std::move(embeddings)), ids_(std::move(ids)), k_(k) {
   if (k_ < 1) throw ConfigError("knn head: k is " + std::to_string(k_) + ", expected >= 1");
   if (gallery_.rank() != 2 || gallery_.dim(0) < 1 || gallery_.dim(1) < 1)
-    throw ConfigError("knn head: gallery " + shape_str(gallery_.shape()) + ", expected (N, C) with N, C >= 1");
+    throw ConfigError("knn head: gallery " + shape_str(gallery_.shape()) +
+                      ", expected (N, C) with N, C >= 1");
   if (static_cast<std::int64_t>(ids_.size()) != gallery_.dim(0))
-    throw ConfigError("knn head: " + std::to_string(ids_.size()) + " ids for " + std::to_string(gallery_.dim(0)) +
-                      " gallery rows");
+    throw ConfigError("knn head: " + std::to_string(ids_.size()) + " ids for " +
+                      std::to_string(gallery_.dim(0)) + " gallery rows");
   gallery_ = gallery_.clone();
   l2_normalize_rows(gallery_);
 }
 
-std::unique_ptr<KnnHead> KnnHead::from_file(const std::filesystem::path& path, const std::string& tensor, int k) {
+std::unique_ptr<KnnHead> KnnHead::from_file(const std::filesystem::path& path, const std::string& tensor,
+                                            int k) {
   const auto st = SafetensorsFile::open(path);
   std::string name = tensor;
   if (name.empty()) {
     for (const auto& t : st.tensors())
       if (t.shape.size() == 2) {
         if (!name.empty())
-          throw FormatError(path.string() + ": several 2-D tensors (" + name + ", " + t.name + "); say which with tensor:");
+          throw FormatError(path.string() + ": several 2-D tensors (" + name + ", " + t.name +
+                            "); say which with tensor:");
         name = t.name;
       }
     if (name.empty()) throw FormatError(path.string() + ": no 2-D (N, C) tensor of gallery embeddings");
@@ -64,7 +68,8 @@ std::unique_ptr<KnnHead> KnnHead::from_file(const std::filesystem::path& path, c
   const Tensor e = st.load(name);
   const auto meta = st.metadata().find("ids");
   if (meta == st.metadata().end())
-    throw FormatError(path.string() + ": no \"ids\" metadata (a JSON list of the gallery's " + std::to_string(e.dim(0)) + " ids)");
+    throw FormatError(path.string() + ": no \"ids\" metadata (a JSON list of the gallery's " +
+                      std::to_string(e.dim(0)) + " ids)");
   std::vector<std::string> ids;
   try {
     const boost::json::value list = boost::json::parse(meta->second);
@@ -85,8 +90,8 @@ std::unique_ptr<KnnHead> KnnHead::create(const registry::Params& p, HeadContext&
   auto head = from_file(p.path("gallery"), p.get<std::string>("tensor", ""), k);
   const int width = context.backbone.pooled_channels();
   if (head->gallery_.dim(1) != width)
-    p.fail("gallery", "holds " + std::to_string(head->gallery_.dim(1)) + "-wide embeddings; the backbone pools " +
-                          std::to_string(width) + " channels");
+    p.fail("gallery", "holds " + std::to_string(head->gallery_.dim(1)) +
+                          "-wide embeddings; the backbone pools " + std::to_string(width) + " channels");
   return head;
 }
 
@@ -99,7 +104,8 @@ HeadNeeds KnnHead::needs() const {
 
 std::vector<KnnHead::Neighbours> KnnHead::search(const Tensor& queries) const {
   if (queries.rank() != 2 || queries.dim(1) != gallery_.dim(1))
-    throw ShapeError("knn head: queries " + shape_str(queries.shape()) + ", expected (B, " + std::to_string(gallery_.dim(1)) + ")");
+    throw ShapeError("knn head: queries " + shape_str(queries.shape()) + ", expected (B, " +
+                     std::to_string(gallery_.dim(1)) + ")");
   Tensor q = queries.clone();
   l2_normalize_rows(q);
   const Tensor s = cosine_scores(q, gallery_);
@@ -109,9 +115,9 @@ std::vector<KnnHead::Neighbours> KnnHead::search(const Tensor& queries) const {
   for (std::int64_t b = 0; b < q.dim(0); ++b) {
     const float* row = s.data() + b * n;
     std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + take, order.end(), [row](std::int64_t x, std::int64_t y) {
-      return row[x] > row[y] || (row[x] == row[y] && x < y);
-    });
+    std::partial_sort(
+        order.begin(), order.begin() + take, order.end(),
+        [row](std::int64_t x, std::int64_t y) { return row[x] > row[y] || (row[x] == row[y] && x < y); });
     Neighbours nb;
     for (std::int64_t i = 0; i < take; ++i) {
       nb.rows.push_back(order[static_cast<std::size_t>(i)]);
@@ -134,7 +140,8 @@ std::vector<HeadResult> KnnHead::run(const ForwardResult& features) const {
     Tensor scores({m}), rows({m});
     for (std::int64_t i = 0; i < m; ++i) {
       const auto row = nb.rows[static_cast<std::size_t>(i)];
-      list.push_back({{"id", ids_[static_cast<std::size_t>(row)]}, {"score", nb.scores[static_cast<std::size_t>(i)]}});
+      list.push_back(
+          {{"id", ids_[static_cast<std::size_t>(row)]}, {"score", nb.scores[static_cast<std::size_t>(i)]}});
       scores.data()[i] = nb.scores[static_cast<std::size_t>(i)];
       rows.data()[i] = static_cast<float>(row);
     }

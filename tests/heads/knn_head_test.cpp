@@ -23,7 +23,8 @@ TEST(KnnHead, TopKEqualsNumpy) {
   ASSERT_EQ(head->size(), 300);
   for (const auto& qv : ref.at("queries").as_array()) {
     const auto& q = qv.as_object();
-    const Tensor all = SafetensorsFile::open(kData + "/digits/" + std::string(q.at("file").as_string())).load("embedding");
+    const Tensor all =
+        SafetensorsFile::open(kData + "/digits/" + std::string(q.at("file").as_string())).load("embedding");
     const auto row = q.at("row").as_int64();
     ForwardResult f;
     f.pooled = all.slice(row, row + 1).clone();
@@ -32,7 +33,8 @@ TEST(KnnHead, TopKEqualsNumpy) {
     const auto& got = results[0].record.at("neighbors").as_array();
     ASSERT_EQ(got.size(), static_cast<std::size_t>(k));
     for (int i = 0; i < k; ++i) {
-      EXPECT_EQ(got[i].at("id").as_string(), q.at("ids").at(i).as_string()) << q.at("file") << " row " << row << " rank " << i;
+      EXPECT_EQ(got[i].at("id").as_string(), q.at("ids").at(i).as_string())
+          << q.at("file") << " row " << row << " rank " << i;
       EXPECT_NEAR(got[i].at("score").to_number<double>(), q.at("scores").at(i).as_double(), 1e-5);
       EXPECT_EQ(results[0].tensors[1].second.data()[i], static_cast<float>(q.at("rows").at(i).as_int64()));
     }

@@ -31,7 +31,8 @@ void make_split(const testing::TempDir& dir, int shots) {
     fs::create_directories(dir / ("train/" + c));
     fs::create_directories(dir / ("test/" + c));
     for (std::size_t i = 0; i < files.size(); ++i) {
-      if (i < static_cast<std::size_t>(shots)) fs::copy_file(files[i], dir / ("train/" + c) / files[i].filename());
+      if (i < static_cast<std::size_t>(shots))
+        fs::copy_file(files[i], dir / ("train/" + c) / files[i].filename());
       if (i >= 10) fs::copy_file(files[i], dir / ("test/" + c) / files[i].filename());
     }
   }
@@ -39,11 +40,13 @@ void make_split(const testing::TempDir& dir, int shots) {
 
 // A fit config over the tiny-preact random-weight model, preprocessed as features_random.yaml does.
 std::string fit_yaml(const std::string& fit_section) {
-  return "model: {checkpoint: " + (kData / "models/tiny-preact").string() + "}\n"
+  return "model: {checkpoint: " + (kData / "models/tiny-preact").string() +
+         "}\n"
          "preprocess: {from: defaults, size: {shortest_edge: 32}, crop_size: {height: 32, width: 32}, "
          "image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5]}\n"
          "batch_size: 32\nthreads: 1\n"
-         "fit:\n" + fit_section + "  cache_dir: cache\n";
+         "fit:\n" +
+         fit_section + "  cache_dir: cache\n";
 }
 
 // sklearn's test accuracy for the random-model features at `shots` and `c`.
@@ -59,9 +62,12 @@ double sklearn_accuracy(int shots, double c) {
 
 // `visbone run` of the fitted checkpoint over test/: the accuracy its summary prints (correct / labelled).
 double run_accuracy(const testing::TempDir& dir, const std::string& checkpoint) {
-  dir.write("run.yaml", "source: {type: folder, path: test, labels_from_folders: true}\n"
-                        "model: {checkpoint: " + checkpoint + "}\n"
-                        "heads: [{type: classification, top_k: 1}]\nbatch_size: 32\nthreads: 1\n");
+  dir.write("run.yaml",
+            "source: {type: folder, path: test, labels_from_folders: true}\n"
+            "model: {checkpoint: " +
+                checkpoint +
+                "}\n"
+                "heads: [{type: classification, top_k: 1}]\nbatch_size: 32\nthreads: 1\n");
   const auto r = testing::run_visbone({"run", (dir / "run.yaml").string()});
   EXPECT_EQ(r.status, 0) << r.all();
   std::smatch m;
@@ -77,8 +83,8 @@ TEST(FitCli, ProbeMatchesScikitLearnThroughVisboneRunAndTheCacheSkipsTheBackbone
   testing::TempDir dir;
   make_split(dir, 10);
   dir.write("fit.yaml", fit_yaml("  C: 1\n"));
-  auto r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(), "--output",
-                                 (dir / "out").string()});
+  auto r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(),
+                                 "--output", (dir / "out").string()});
   ASSERT_EQ(r.status, 0) << r.all();
   EXPECT_THAT(r.out, HasSubstr("100 images in 10 classes (100 computed by the backbone, 0 from the cache"));
   EXPECT_THAT(r.out, HasSubstr("converged"));
@@ -94,14 +100,15 @@ TEST(FitCli, ProbeMatchesScikitLearnThroughVisboneRunAndTheCacheSkipsTheBackbone
   const auto weights = SafetensorsFile::open(dir / "out/model.safetensors");
   EXPECT_EQ(weights.load("classifier.1.weight").shape(), (Shape{10, 256}));
   EXPECT_EQ(weights.load("classifier.1.bias").shape(), (Shape{10}));
-  EXPECT_EQ(weights.tensors().size(), SafetensorsFile::open(kData / "models/tiny-preact/model.safetensors").tensors().size());
+  EXPECT_EQ(weights.tensors().size(),
+            SafetensorsFile::open(kData / "models/tiny-preact/model.safetensors").tensors().size());
   const auto pre = json::parse(testing::read_file(dir / "out/preprocessor_config.json")).as_object();
   EXPECT_EQ(pre.at("crop_size").at("height").as_int64(), 32);
 
   // Another C: every feature from the cache, no backbone pass; the head follows the new C.
   dir.write("fit.yaml", fit_yaml("  C: 0.1\n"));
-  r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(), "--output",
-                            (dir / "out").string()});
+  r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(),
+                            "--output", (dir / "out").string()});
   ASSERT_EQ(r.status, 0) << r.all();
   EXPECT_THAT(r.out, HasSubstr("(0 computed by the backbone, 100 from the cache"));
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr("through the backbone")));
@@ -112,8 +119,8 @@ TEST(FitCli, ProbeMatchesScikitLearnThroughVisboneRunAndTheCacheSkipsTheBackbone
   std::string yaml = fit_yaml("  C: 0.1\n");
   yaml.replace(yaml.find("shortest_edge: 32"), 17, "shortest_edge: 40");
   dir.write("fit.yaml", yaml);
-  r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(), "--output",
-                            (dir / "out2").string()});
+  r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(),
+                            "--output", (dir / "out2").string()});
   ASSERT_EQ(r.status, 0) << r.all();
   EXPECT_THAT(r.out, HasSubstr("(100 computed by the backbone, 0 from the cache"));
 }
@@ -124,8 +131,8 @@ TEST(FitCli, CrossValidationChoosesCAndIsDeterministic) {
   dir.write("fit.yaml", fit_yaml("  C: [0.01, 1, 100]\n  folds: 5\n  seed: 3\n"));
   std::string reports[2];
   for (auto& report : reports) {
-    const auto r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(),
-                                         "--output", (dir / "out").string()});
+    const auto r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input",
+                                         (dir / "train").string(), "--output", (dir / "out").string()});
     ASSERT_EQ(r.status, 0) << r.all();
     EXPECT_THAT(r.out, HasSubstr("5-fold CV: C=0.01: "));
     auto j = json::parse(testing::read_file(dir / "out/fit_report.json")).as_object();
@@ -135,7 +142,8 @@ TEST(FitCli, CrossValidationChoosesCAndIsDeterministic) {
     report = json::serialize(j);
     double best = -1, best_c = 0;
     for (const auto& s : j.at("cv").at("scores").as_array())
-      if (s.at("cv_accuracy").as_double() > best) best = s.at("cv_accuracy").as_double(), best_c = s.at("C").as_double();
+      if (s.at("cv_accuracy").as_double() > best)
+        best = s.at("cv_accuracy").as_double(), best_c = s.at("C").as_double();
     EXPECT_EQ(j.at("C").as_double(), best_c);
   }
   EXPECT_EQ(reports[0], reports[1]);
@@ -146,8 +154,8 @@ TEST(FitCli, PrototypeHeadIsTheNearestClassMean) {
   testing::TempDir dir;
   make_split(dir, 5);
   dir.write("fit.yaml", fit_yaml("  head: prototype\n"));
-  const auto r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(),
-                                       "--output", (dir / "out").string()});
+  const auto r = testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input",
+                                       (dir / "train").string(), "--output", (dir / "out").string()});
   ASSERT_EQ(r.status, 0) << r.all();
   const auto ref = json::parse(testing::read_file(kData / "digits/fit_reference.json"));
   double numpy_acc = -1;
@@ -159,10 +167,11 @@ TEST(FitCli, PrototypeHeadIsTheNearestClassMean) {
 TEST(FitCli, BadConfigsAndFoldersAreUsageErrors) {
   testing::TempDir dir;
   make_split(dir, 1);
-  const auto fit = [&](const std::string& yaml, const std::string& input = "train", const std::string& out = "out") {
+  const auto fit = [&](const std::string& yaml, const std::string& input = "train",
+                       const std::string& out = "out") {
     dir.write("fit.yaml", yaml);
-    return testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / input).string(), "--output",
-                                 (dir / out).string()});
+    return testing::run_visbone({"fit", (dir / "fit.yaml").string(), "--input", (dir / input).string(),
+                                 "--output", (dir / out).string()});
   };
   auto r = fit(fit_yaml("  C: 1\n  fods: 3\n"));
   EXPECT_EQ(r.status, 2);

@@ -33,7 +33,8 @@ Split load_split(const std::string& file, int test_from) {
   const auto ids = json::parse(st.metadata().at("ids")).as_array();
   Split s;
   std::set<std::string> class_set;
-  for (const auto& id : ids) class_set.insert(std::string(id.as_string()).substr(0, std::string(id.as_string()).find('/')));
+  for (const auto& id : ids)
+    class_set.insert(std::string(id.as_string()).substr(0, std::string(id.as_string()).find('/')));
   const std::vector<std::string> classes(class_set.begin(), class_set.end());
   std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> by_class;
   s.all.n = x.dim(0);
@@ -51,7 +52,8 @@ Split load_split(const std::string& file, int test_from) {
     for (const auto& c : classes)
       for (int j = 0; j < k; ++j) s.train[k].push_back(by_class[c][static_cast<std::size_t>(j)].second);
   for (const auto& c : classes)
-    for (std::size_t j = static_cast<std::size_t>(test_from); j < by_class[c].size(); ++j) s.test.push_back(by_class[c][j].second);
+    for (std::size_t j = static_cast<std::size_t>(test_from); j < by_class[c].size(); ++j)
+      s.test.push_back(by_class[c][j].second);
   return s;
 }
 
@@ -63,8 +65,9 @@ void compare_with_sklearn(const std::string& set) {
   ASSERT_EQ(hub::sha256_file_hex(kDigits + file), r.at("features_sha256").as_string());
   const Split s = load_split(file, static_cast<int>(ref.at("test_from").as_int64()));
   const transfer::Dataset test = s.all.subset(s.test);
-  std::printf("%s (%zu test images), accuracy %%: shots | prototype (numpy) | visbone | probe C: visbone / sklearn\n",
-              set.c_str(), s.test.size());
+  std::printf(
+      "%s (%zu test images), accuracy %%: shots | prototype (numpy) | visbone | probe C: visbone / sklearn\n",
+      set.c_str(), s.test.size());
   for (const auto& row_value : r.at("rows").as_array()) {
     const auto& row = row_value.as_object();
     const int k = static_cast<int>(row.at("shots").as_int64());
@@ -82,15 +85,20 @@ void compare_with_sklearn(const std::string& set) {
       const auto model = transfer::fit_logistic_regression(train, o);
       EXPECT_TRUE(model.converged) << k << " shots, C=" << o.c << ": max |gradient| " << model.gradient_norm;
       const double acc = model.accuracy(test), sk = p.at("accuracy").as_double();
-      EXPECT_LE(std::abs(acc - sk), 0.005) << k << " shots, C=" << o.c << ": visbone " << acc << ", scikit-learn " << sk;
+      EXPECT_LE(std::abs(acc - sk), 0.005)
+          << k << " shots, C=" << o.c << ": visbone " << acc << ", scikit-learn " << sk;
       std::printf("  C=%g: %.1f / %.1f", o.c, 100 * acc, 100 * sk);
     }
     std::printf("\n");
   }
 }
 
-TEST(ProbeReference, DigitsModelFeaturesMatchScikitLearn) { compare_with_sklearn("bit-tiny-digits"); }
-TEST(ProbeReference, RandomModelFeaturesMatchScikitLearn) { compare_with_sklearn("tiny-preact-random"); }
+TEST(ProbeReference, DigitsModelFeaturesMatchScikitLearn) {
+  compare_with_sklearn("bit-tiny-digits");
+}
+TEST(ProbeReference, RandomModelFeaturesMatchScikitLearn) {
+  compare_with_sklearn("tiny-preact-random");
+}
 
 }  // namespace
 }  // namespace visbone

@@ -26,7 +26,8 @@ transfer::Dataset clusters(int k, int d, int per, double noise, unsigned seed = 
   for (auto& c : centres) c = 2 * g(rng);
   for (int c = 0; c < k; ++c)
     for (int i = 0; i < per; ++i) {
-      for (int j = 0; j < d; ++j) s.x.push_back(centres[static_cast<std::size_t>(c * d + j)] + noise * g(rng));
+      for (int j = 0; j < d; ++j)
+        s.x.push_back(centres[static_cast<std::size_t>(c * d + j)] + noise * g(rng));
       s.y.push_back(c);
     }
   return s;
@@ -109,7 +110,8 @@ TEST(Probe, RejectsBadInput) {
   EXPECT_THAT(testing::message_of([&] { transfer::fit_logistic_regression(bad, {}); }), HasSubstr("label 7"));
   bad = s;
   bad.x[4] = NAN;
-  EXPECT_THAT(testing::message_of([&] { transfer::fit_logistic_regression(bad, {}); }), HasSubstr("not finite"));
+  EXPECT_THAT(testing::message_of([&] { transfer::fit_logistic_regression(bad, {}); }),
+              HasSubstr("not finite"));
 }
 
 TEST(CrossValidation, FoldsAreStratifiedAndFollowTheSeed) {
@@ -121,10 +123,14 @@ TEST(CrossValidation, FoldsAreStratifiedAndFollowTheSeed) {
   EXPECT_NE(f, transfer::stratified_folds(labels, 3, 5, 8));
   for (int fold = 0; fold < 5; ++fold)
     for (int c = 0; c < 3; ++c)
-      EXPECT_EQ(std::count_if(labels.begin(), labels.end(),
-                              [&, i = 0](int l) mutable { return l == c && f[static_cast<std::size_t>(i++)] == fold; }),
+      EXPECT_EQ(std::count_if(
+                    labels.begin(), labels.end(),
+                    [&, i = 0](int l) mutable { return l == c && f[static_cast<std::size_t>(i++)] == fold; }),
                 2);
-  EXPECT_THAT(testing::message_of([&] { transfer::stratified_folds({0, 1}, 2, 5, 0); }), HasSubstr("2 training images for 5 folds"));
+  EXPECT_THAT(testing::message_of([&] {
+                transfer::stratified_folds({0, 1}, 2, 5, 0);
+              }),
+              HasSubstr("2 training images for 5 folds"));
 }
 
 TEST(CrossValidation, PicksTheCandidateWithTheBestHeldOutAccuracy) {
@@ -149,7 +155,8 @@ TEST(Prototypes, NearestClassMeanByCosine) {
   q.n = 1, q.x = {100, 90}, q.y = {0};  // 42 degrees: closer to class 0's prototype
   EXPECT_EQ(m.predict(q)[0], 0);
   s.num_classes = 3;
-  EXPECT_THAT(testing::message_of([&] { transfer::fit_prototypes(s); }), HasSubstr("class 2 has no training image"));
+  EXPECT_THAT(testing::message_of([&] { transfer::fit_prototypes(s); }),
+              HasSubstr("class 2 has no training image"));
 }
 
 }  // namespace

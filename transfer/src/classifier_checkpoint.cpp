@@ -7,8 +7,8 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/json_writer.h"
-#include "visbone/core/safetensors.h"
 #include "visbone/core/replaceable_folder.h"
+#include "visbone/core/safetensors.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/staged_folder.h"
@@ -20,7 +20,8 @@ namespace json = boost::json;
 
 namespace {
 
-const std::vector<std::string> kWritten = {"config.json", "model.safetensors", "preprocessor_config.json", "fit_report.json"};
+const std::vector<std::string> kWritten = {"config.json", "model.safetensors", "preprocessor_config.json",
+                                           "fit_report.json"};
 
 json::value yaml_to_json(const YAML::Node& n) {
   if (n.IsMap()) {
@@ -53,21 +54,24 @@ void write_json(const fs::path& path, const json::value& v) {
 
 }  // namespace
 
-json::object preprocessor_json(const YAML::Node& preprocess, const fs::path& checkpoint, const fs::path& base_dir,
-                               const std::string& where) {
+json::object preprocessor_json(const YAML::Node& preprocess, const fs::path& checkpoint,
+                               const fs::path& base_dir, const std::string& where) {
   std::string from = "checkpoint";
   YAML::Node overrides(YAML::NodeType::Map);
   if (preprocess && preprocess.IsScalar()) {
     from = preprocess.Scalar();
   } else if (preprocess && preprocess.IsMap()) {
     for (const auto& kv : preprocess) {
-      if (kv.first.Scalar() == "from") from = kv.second.Scalar();
-      else overrides[kv.first.Scalar()] = kv.second;
+      if (kv.first.Scalar() == "from")
+        from = kv.second.Scalar();
+      else
+        overrides[kv.first.Scalar()] = kv.second;
     }
   }
   json::object out;
   if (from != "defaults") {
-    fs::path p = from == "checkpoint" ? checkpoint : (fs::path(from).is_absolute() ? fs::path(from) : base_dir / from);
+    fs::path p =
+        from == "checkpoint" ? checkpoint : (fs::path(from).is_absolute() ? fs::path(from) : base_dir / from);
     if (fs::is_directory(p)) p /= "preprocessor_config.json";
     if (fs::is_regular_file(p)) {
       const json::value v = read_json_file(p);
@@ -95,7 +99,8 @@ void write_classifier_checkpoint(const fs::path& source, const fs::path& out_dir
       auto ckpt = Checkpoint::open(source);
       w.config = bit::BitConfig::from_json(ckpt.config(), (source / "config.json").string());
       config = ckpt.config().as_object();
-      for (const auto& name : ckpt.tensor_names()) w.tensors.emplace_back(name, ckpt.load(name, ckpt.find(name)->shape));
+      for (const auto& name : ckpt.tensor_names())
+        w.tensors.emplace_back(name, ckpt.load(name, ckpt.find(name)->shape));
       break;
     }
     case bit::WeightFormat::Timm:
@@ -109,8 +114,8 @@ void write_classifier_checkpoint(const fs::path& source, const fs::path& out_dir
   }
   const int width = w.config.stage_channels(static_cast<int>(w.config.depths.size()));
   if (head.d != width)
-    throw ConfigError("fit: the head takes " + std::to_string(head.d) + " features, the backbone " + source.string() +
-                      " pools " + std::to_string(width));
+    throw ConfigError("fit: the head takes " + std::to_string(head.d) + " features, the backbone " +
+                      source.string() + " pools " + std::to_string(width));
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : w.tensors)
     if (name.rfind("classifier.", 0) != 0) tensors.emplace_back(name, t);
@@ -130,7 +135,8 @@ void write_classifier_checkpoint(const fs::path& source, const fs::path& out_dir
   config["label2id"] = label2id;
   config["num_labels"] = static_cast<std::int64_t>(classes.size());
   config["problem_type"] = "single_label_classification";
-  (void)bit::BitConfig::from_json(config, (out_dir / "config.json").string());  // what we write must read back
+  (void)bit::BitConfig::from_json(config,
+                                  (out_dir / "config.json").string());  // what we write must read back
 
   pipeline::StagedFolder staged(out_dir);
   write_safetensors(staged.path() / "model.safetensors", tensors, {{"format", "pt"}}, DType::F32);

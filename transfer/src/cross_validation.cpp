@@ -7,11 +7,12 @@
 
 namespace visbone::transfer {
 
-std::vector<int> stratified_folds(const std::vector<int>& labels, int num_classes, int folds, std::uint64_t seed) {
+std::vector<int> stratified_folds(const std::vector<int>& labels, int num_classes, int folds,
+                                  std::uint64_t seed) {
   if (folds < 2) throw ConfigError("fit: folds is " + std::to_string(folds) + ", expected >= 2");
   if (labels.size() < static_cast<std::size_t>(folds))
-    throw ConfigError("fit: " + std::to_string(labels.size()) + " training images for " + std::to_string(folds) +
-                      " folds; give at least one image per fold or fewer folds");
+    throw ConfigError("fit: " + std::to_string(labels.size()) + " training images for " +
+                      std::to_string(folds) + " folds; give at least one image per fold or fewer folds");
   std::mt19937_64 rng(seed);
   std::vector<int> fold(labels.size(), 0);
   int next = 0;
@@ -42,7 +43,8 @@ CvResult cross_validate(const Dataset& data, const std::vector<double>& cs, int 
     double sum = 0;
     for (int f = 0; f < folds; ++f) {
       std::vector<std::int64_t> train, held_out;
-      for (std::size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? held_out : train).push_back(static_cast<std::int64_t>(i));
+      for (std::size_t i = 0; i < fold.size(); ++i)
+        (fold[i] == f ? held_out : train).push_back(static_cast<std::int64_t>(i));
       sum += fit_logistic_regression(data.subset(train), o).accuracy(data.subset(held_out));
     }
     result.scores.push_back({c, sum / folds});
@@ -50,7 +52,8 @@ CvResult cross_validate(const Dataset& data, const std::vector<double>& cs, int 
   result.best_c = result.scores[0].c;
   double best = result.scores[0].accuracy;
   for (const auto& s : result.scores)
-    if (s.accuracy > best || (s.accuracy == best && s.c < result.best_c)) best = s.accuracy, result.best_c = s.c;
+    if (s.accuracy > best || (s.accuracy == best && s.c < result.best_c))
+      best = s.accuracy, result.best_c = s.c;
   return result;
 }
 

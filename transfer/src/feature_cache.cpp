@@ -10,7 +10,8 @@ namespace visbone::transfer {
 
 namespace fs = std::filesystem;
 
-FeatureCache::FeatureCache(fs::path dir, std::string model_key) : dir_(std::move(dir)), key_(std::move(model_key)) {
+FeatureCache::FeatureCache(fs::path dir, std::string model_key)
+    : dir_(std::move(dir)), key_(std::move(model_key)) {
   std::error_code ec;
   if (!fs::exists(file(), ec)) return;
   try {
@@ -20,11 +21,12 @@ FeatureCache::FeatureCache(fs::path dir, std::string model_key) : dir_(std::move
     const auto ids = boost::json::parse(meta->second).as_array();
     const Tensor t = st.load("features");
     if (t.rank() != 2 || t.dim(0) != static_cast<std::int64_t>(ids.size()))
-      throw FormatError("features " + shape_str(t.shape()) + " for " + std::to_string(ids.size()) + " image hashes");
+      throw FormatError("features " + shape_str(t.shape()) + " for " + std::to_string(ids.size()) +
+                        " image hashes");
     const std::int64_t c = t.dim(1);
     for (std::size_t i = 0; i < ids.size(); ++i)
-      rows_[std::string(ids[i].as_string())] = std::vector<float>(t.data() + static_cast<std::int64_t>(i) * c,
-                                                                  t.data() + static_cast<std::int64_t>(i + 1) * c);
+      rows_[std::string(ids[i].as_string())] = std::vector<float>(
+          t.data() + static_cast<std::int64_t>(i) * c, t.data() + static_cast<std::int64_t>(i + 1) * c);
   } catch (const std::exception& e) {
     rows_.clear();
     problem_ = file().string() + ": ignored (" + e.what() + ")";
@@ -38,8 +40,9 @@ const std::vector<float>* FeatureCache::find(const std::string& image_sha256) co
 
 void FeatureCache::add(const std::string& image_sha256, std::vector<float> features) {
   if (!rows_.empty() && rows_.begin()->second.size() != features.size())
-    throw ShapeError("feature cache " + file().string() + ": rows of " + std::to_string(rows_.begin()->second.size()) +
-                     " channels, got " + std::to_string(features.size()));
+    throw ShapeError("feature cache " + file().string() + ": rows of " +
+                     std::to_string(rows_.begin()->second.size()) + " channels, got " +
+                     std::to_string(features.size()));
   rows_[image_sha256] = std::move(features);
   dirty_ = true;
 }

@@ -14,9 +14,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"model", "preprocess", "fit", "batch_size", "threads",
-                                           "concurrency", "max_pixels", "plugins"};
-const std::vector<std::string> kFitKeys = {"head", "C", "folds", "max_iter", "tolerance", "seed", "cache_dir"};
+const std::vector<std::string> kTopKeys = {"model",   "preprocess",  "fit",        "batch_size",
+                                           "threads", "concurrency", "max_pixels", "plugins"};
+const std::vector<std::string> kFitKeys = {"head",      "C",    "folds",    "max_iter",
+                                           "tolerance", "seed", "cache_dir"};
 
 std::string at(const YAML::Node& n, const fs::path& file) {
   const auto m = n.Mark();
@@ -65,9 +66,12 @@ FitSettings parse_fit(const YAML::Node& n, const fs::path& file, const fs::path&
   check_keys(n, kFitKeys, file, "fit: ");
   if (const auto v = n["head"]) {
     const auto h = scalar<std::string>(v, file, "head", "probe or prototype");
-    if (h == "probe") s.head = HeadKind::probe;
-    else if (h == "prototype") s.head = HeadKind::prototype;
-    else fail(v, file, "fit.head: '" + h + "', expected probe or prototype");
+    if (h == "probe")
+      s.head = HeadKind::probe;
+    else if (h == "prototype")
+      s.head = HeadKind::prototype;
+    else
+      fail(v, file, "fit.head: '" + h + "', expected probe or prototype");
   }
   if (const auto v = n["C"]) {
     s.cs.clear();
@@ -78,7 +82,8 @@ FitSettings parse_fit(const YAML::Node& n, const fs::path& file, const fs::path&
     if (s.cs.empty()) fail(v, file, "fit.C: an empty list; give at least one value");
     for (std::size_t i = 0; i < s.cs.size(); ++i)
       if (!(s.cs[i] > 0) || !std::isfinite(s.cs[i]))
-        fail(v.IsSequence() ? v[i] : v, file, "fit.C: " + std::to_string(s.cs[i]) + ", expected a positive number");
+        fail(v.IsSequence() ? v[i] : v, file,
+             "fit.C: " + std::to_string(s.cs[i]) + ", expected a positive number");
   }
   if (const auto v = n["folds"]) {
     s.folds = scalar<int>(v, file, "folds", "an integer >= 2");
@@ -86,7 +91,8 @@ FitSettings parse_fit(const YAML::Node& n, const fs::path& file, const fs::path&
   }
   if (const auto v = n["max_iter"]) {
     s.solver.max_iter = scalar<int>(v, file, "max_iter", "an integer >= 1");
-    if (s.solver.max_iter < 1) fail(v, file, "fit.max_iter: " + std::to_string(s.solver.max_iter) + ", expected >= 1");
+    if (s.solver.max_iter < 1)
+      fail(v, file, "fit.max_iter: " + std::to_string(s.solver.max_iter) + ", expected >= 1");
   }
   if (const auto v = n["tolerance"]) {
     s.solver.tolerance = scalar<double>(v, file, "tolerance", "a positive number");
@@ -115,15 +121,17 @@ FitConfig load_fit_config(const fs::path& file) {
   try {
     c.root = YAML::Load(c.text);
   } catch (const YAML::ParserException& e) {
-    throw ConfigError(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                      ": " + e.msg);
+    throw ConfigError(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   pipeline::check_yaml_limits(c.root, file.string());
-  if (!c.root.IsMap()) throw ConfigError(file.string() + ": expected a mapping with model:, preprocess: and fit:");
+  if (!c.root.IsMap())
+    throw ConfigError(file.string() + ": expected a mapping with model:, preprocess: and fit:");
   if (c.root.Style() != YAML::EmitterStyle::Block)
     throw ConfigError(file.string() + ": write the top level as a block mapping (one key per line)");
   check_keys(c.root, kTopKeys, file, "");
-  if (!c.root["model"]) throw ConfigError(file.string() + ": missing key 'model' (e.g. {checkpoint: FOLDER_OR_HUB_ID})");
+  if (!c.root["model"])
+    throw ConfigError(file.string() + ": missing key 'model' (e.g. {checkpoint: FOLDER_OR_HUB_ID})");
   c.fit = parse_fit(c.root["fit"], file, c.base_dir);
   return c;
 }
@@ -136,11 +144,14 @@ std::string FitConfig::pipeline_yaml(const std::vector<fs::path>& images, const 
   int first = -1, end = static_cast<int>(lines.size());
   for (const auto& kv : root) {
     const int line = kv.first.Mark().line;
-    if (kv.first.Scalar() == "fit") first = line;
-    else if (first >= 0 && line > first && line < end) end = line;
+    if (kv.first.Scalar() == "fit")
+      first = line;
+    else if (first >= 0 && line > first && line < end)
+      end = line;
   }
   std::ostringstream out;
-  for (int i = 0; i < static_cast<int>(lines.size()); ++i) out << (first >= 0 && i >= first && i < end ? "" : lines[static_cast<std::size_t>(i)]) << "\n";
+  for (int i = 0; i < static_cast<int>(lines.size()); ++i)
+    out << (first >= 0 && i >= first && i < end ? "" : lines[static_cast<std::size_t>(i)]) << "\n";
   YAML::Emitter e;
   e << YAML::Flow << YAML::BeginSeq;
   for (const auto& p : images) e << fs::absolute(p).string();

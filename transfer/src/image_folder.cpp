@@ -14,25 +14,30 @@ namespace {
 
 bool is_image(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
     if (ext == e) return true;
   return false;
 }
 
-bool hidden(const fs::path& p) { return !p.filename().empty() && p.filename().string()[0] == '.'; }
+bool hidden(const fs::path& p) {
+  return !p.filename().empty() && p.filename().string()[0] == '.';
+}
 
 }  // namespace
 
 LabelledImages list_image_folder(const fs::path& root) {
   std::error_code ec;
   if (!fs::is_directory(root, ec))
-    throw NotFoundError(root.string() + ": not a folder (expected ROOT/<class>/<image> as torchvision's ImageFolder)");
+    throw NotFoundError(root.string() +
+                        ": not a folder (expected ROOT/<class>/<image> as torchvision's ImageFolder)");
   std::map<std::string, std::vector<fs::path>> by_class;
   for (const auto& entry : fs::directory_iterator(root)) {
     if (!entry.is_directory() || hidden(entry.path())) continue;
     std::vector<fs::path> files;
-    for (auto it = fs::recursive_directory_iterator(entry.path()); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(entry.path()); it != fs::recursive_directory_iterator();
+         ++it) {
       if (hidden(it->path())) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;

@@ -69,19 +69,23 @@ struct Objective {
 };
 
 void check(const Dataset& data, const SolverOptions& o) {
-  if (!(o.c > 0) || !std::isfinite(o.c)) throw ConfigError("fit: C is " + std::to_string(o.c) + ", expected > 0");
+  if (!(o.c > 0) || !std::isfinite(o.c))
+    throw ConfigError("fit: C is " + std::to_string(o.c) + ", expected > 0");
   if (o.max_iter < 1) throw ConfigError("fit: max_iter is " + std::to_string(o.max_iter) + ", expected >= 1");
-  if (!(o.tolerance > 0)) throw ConfigError("fit: tolerance is " + std::to_string(o.tolerance) + ", expected > 0");
+  if (!(o.tolerance > 0))
+    throw ConfigError("fit: tolerance is " + std::to_string(o.tolerance) + ", expected > 0");
   if (o.history < 1) throw ConfigError("fit: history is " + std::to_string(o.history) + ", expected >= 1");
   if (data.n < 1 || data.d < 1 || data.num_classes < 2)
     throw ConfigError("fit: " + std::to_string(data.n) + " examples of " + std::to_string(data.d) +
                       " features in " + std::to_string(data.num_classes) +
                       " classes; expected at least one example and two classes");
-  if (data.x.size() != static_cast<std::size_t>(data.n * data.d) || data.y.size() != static_cast<std::size_t>(data.n))
+  if (data.x.size() != static_cast<std::size_t>(data.n * data.d) ||
+      data.y.size() != static_cast<std::size_t>(data.n))
     throw ConfigError("fit: the feature matrix and labels do not match the dataset's size");
   for (int v : data.y)
     if (v < 0 || v >= data.num_classes)
-      throw ConfigError("fit: label " + std::to_string(v) + " outside 0.." + std::to_string(data.num_classes - 1));
+      throw ConfigError("fit: label " + std::to_string(v) + " outside 0.." +
+                        std::to_string(data.num_classes - 1));
   for (double v : data.x)
     if (!std::isfinite(v)) throw ConfigError("fit: a feature is not finite");
 }
@@ -119,8 +123,9 @@ LinearModel fit_logistic_regression(const Dataset& data, const SolverOptions& o)
       alpha[h] = rho_hist[h] * dot(s_hist[h], dir);
       for (std::size_t j = 0; j < size; ++j) dir[j] -= alpha[h] * y_hist[h][j];
     }
-    const double gamma = s_hist.empty() ? 1.0 / std::max(1.0, std::sqrt(dot(g, g)))
-                                        : dot(s_hist.back(), y_hist.back()) / dot(y_hist.back(), y_hist.back());
+    const double gamma = s_hist.empty()
+                             ? 1.0 / std::max(1.0, std::sqrt(dot(g, g)))
+                             : dot(s_hist.back(), y_hist.back()) / dot(y_hist.back(), y_hist.back());
     for (double& v : dir) v *= gamma;
     for (std::size_t h = 0; h < s_hist.size(); ++h) {
       const double beta = rho_hist[h] * dot(y_hist[h], dir);
@@ -152,7 +157,8 @@ LinearModel fit_logistic_regression(const Dataset& data, const SolverOptions& o)
       s_hist.push_back(std::move(s));
       y_hist.push_back(std::move(y));
       rho_hist.push_back(1.0 / sy);
-      if (static_cast<int>(s_hist.size()) > o.history) s_hist.pop_front(), y_hist.pop_front(), rho_hist.pop_front();
+      if (static_cast<int>(s_hist.size()) > o.history)
+        s_hist.pop_front(), y_hist.pop_front(), rho_hist.pop_front();
     }
     p.swap(p_new);
     g.swap(g_new);
@@ -179,7 +185,9 @@ LinearModel fit_logistic_regression(const Dataset& data, const SolverOptions& o)
 }
 
 std::vector<int> LinearModel::predict(const Dataset& data) const {
-  if (data.d != d) throw ShapeError("probe: features have " + std::to_string(data.d) + " channels, the model " + std::to_string(d));
+  if (data.d != d)
+    throw ShapeError("probe: features have " + std::to_string(data.d) + " channels, the model " +
+                     std::to_string(d));
   std::vector<int> out;
   for (std::int64_t i = 0; i < data.n; ++i) {
     const double* x = data.x.data() + i * d;

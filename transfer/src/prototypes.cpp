@@ -31,7 +31,8 @@ LinearModel fit_prototypes(const Dataset& data) {
     normalize(row.data(), data.d);
     const int c = data.y[static_cast<std::size_t>(i)];
     ++count[static_cast<std::size_t>(c)];
-    for (std::int64_t j = 0; j < data.d; ++j) m.weight[static_cast<std::size_t>(c * data.d + j)] += row[static_cast<std::size_t>(j)];
+    for (std::int64_t j = 0; j < data.d; ++j)
+      m.weight[static_cast<std::size_t>(c * data.d + j)] += row[static_cast<std::size_t>(j)];
   }
   for (int c = 0; c < data.num_classes; ++c) {
     if (count[static_cast<std::size_t>(c)] == 0)

@@ -39,7 +39,9 @@ std::string preset_model_id(const std::string& name) {
 std::optional<fs::path> named_location(const std::string& value, const fs::path& base) {
   const ModelName n = classify_model_name(value, base, preset_names());
   if (n.kind == ModelName::Kind::path) return n.path;
-  std::string id = n.kind == ModelName::Kind::hub_id ? value : n.kind == ModelName::Kind::preset ? preset_model_id(value) : "";
+  std::string id = n.kind == ModelName::Kind::hub_id   ? value
+                   : n.kind == ModelName::Kind::preset ? preset_model_id(value)
+                                                       : "";
   if (id.empty()) return std::nullopt;
   hub::ResolveOptions o;
   o.with_processor_config = true;
@@ -83,7 +85,8 @@ struct Scratch {
   fs::path dir;
   Scratch() {
     static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() / ("visbone-fit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    dir = fs::temp_directory_path() /
+          ("visbone-fit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::create_directories(dir);
   }
   ~Scratch() {
@@ -110,9 +113,11 @@ std::vector<std::vector<float>> run_backbone(const FitConfig& config, const std:
   const auto st = SafetensorsFile::open(out);
   const Tensor t = st.load("features.embedding");
   if (t.rank() != 2 || t.dim(0) != static_cast<std::int64_t>(images.size()))
-    throw FormatError("feature extraction gave " + shape_str(t.shape()) + " for " + std::to_string(images.size()) + " images");
+    throw FormatError("feature extraction gave " + shape_str(t.shape()) + " for " +
+                      std::to_string(images.size()) + " images");
   std::vector<std::vector<float>> rows;
-  for (std::int64_t i = 0; i < t.dim(0); ++i) rows.emplace_back(t.data() + i * t.dim(1), t.data() + (i + 1) * t.dim(1));
+  for (std::int64_t i = 0; i < t.dim(0); ++i)
+    rows.emplace_back(t.data() + i * t.dim(1), t.data() + (i + 1) * t.dim(1));
   log << "features: " << images.size() << " images through the backbone in " << summary.seconds << " s\n";
   return rows;
 }
@@ -130,18 +135,25 @@ std::string model_key(const FitConfig& config) {
 fs::path model_checkpoint(const FitConfig& config) {
   const YAML::Node m = config.root["model"];
   const auto at = [&](const YAML::Node& n) {
-    return config.file.string() + ":" + std::to_string(n.Mark().line + 1) + ":" + std::to_string(n.Mark().column + 1);
+    return config.file.string() + ":" + std::to_string(n.Mark().line + 1) + ":" +
+           std::to_string(n.Mark().column + 1);
   };
   YAML::Node name;
-  if (m.IsScalar()) name = m;
-  else if (m.IsMap() && m["checkpoint"]) name = m["checkpoint"];
-  else if (m.IsMap() && m["preset"]) name = m["preset"];
-  else if (m.IsMap() && m["type"]) name = m["type"];
+  if (m.IsScalar())
+    name = m;
+  else if (m.IsMap() && m["checkpoint"])
+    name = m["checkpoint"];
+  else if (m.IsMap() && m["preset"])
+    name = m["preset"];
+  else if (m.IsMap() && m["type"])
+    name = m["type"];
   if (!name || !name.IsScalar())
-    throw ConfigError(at(m) + ": model: fit writes a checkpoint folder beside the trained head, so the model must "
+    throw ConfigError(at(m) +
+                      ": model: fit writes a checkpoint folder beside the trained head, so the model must "
                       "come from one: give checkpoint: FOLDER, a .npz, a hub id, or preset: NAME");
   if (const auto loc = named_location(name.Scalar(), config.base_dir)) return *loc;
-  throw ConfigError(at(name) + ": model: '" + name.Scalar() + "' is not a checkpoint folder, .npz file, hub id or preset");
+  throw ConfigError(at(name) + ": model: '" + name.Scalar() +
+                    "' is not a checkpoint folder, .npz file, hub id or preset");
 }
 
 TrainingFeatures training_features(const FitConfig& config, const LabelledImages& images, std::ostream& log) {

@@ -28,7 +28,8 @@ class KnnHead final : public Head {
   KnnHead(Tensor embeddings, std::vector<std::string> ids, int k);
 
   // Reads the gallery file (FormatError naming it and the tensor / metadata key when it is not one).
-  static std::unique_ptr<KnnHead> from_file(const std::filesystem::path& gallery, const std::string& tensor, int k);
+  static std::unique_ptr<KnnHead> from_file(const std::filesystem::path& gallery, const std::string& tensor,
+                                            int k);
   // The registry factory: params gallery, k (default 5), tensor. The gallery's width must be the backbone's
   // pooled width (ConfigError with both).
   static std::unique_ptr<KnnHead> create(const registry::Params& params, HeadContext& context);

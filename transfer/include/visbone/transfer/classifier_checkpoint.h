@@ -4,8 +4,8 @@
 // with. transformers' from_pretrained and `visbone run` (classification head) load the folder as it is.
 #pragma once
 
-#include <boost/json/value.hpp>
 #include <yaml-cpp/yaml.h>
+#include <boost/json/value.hpp>
 
 #include <filesystem>
 #include <string>

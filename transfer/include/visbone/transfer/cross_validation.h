@@ -12,7 +12,8 @@ namespace visbone::transfer {
 // std::mt19937_64 seeded with `seed`, so the folds are the same on every platform) and dealt round-robin,
 // continuing from where the previous class stopped, so every fold gets a near-equal share of each class.
 // ConfigError when folds < 2 or there are fewer rows than folds.
-std::vector<int> stratified_folds(const std::vector<int>& labels, int num_classes, int folds, std::uint64_t seed);
+std::vector<int> stratified_folds(const std::vector<int>& labels, int num_classes, int folds,
+                                  std::uint64_t seed);
 
 struct CvScore {
   double c = 0;

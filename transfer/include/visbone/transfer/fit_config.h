@@ -10,7 +10,8 @@
 //     max_iter: 1000
 //     tolerance: 1.0e-6      # on the largest gradient entry of the 1/N-scaled objective
 //     seed: 0                # the CV folds' shuffle
-//     cache_dir: ~/.cache/visbone/features   # default $XDG_CACHE_HOME/visbone/features; relative: to the YAML
+//     cache_dir: ~/.cache/visbone/features   # default $XDG_CACHE_HOME/visbone/features; relative: to the
+//     YAML
 #pragma once
 
 #include <yaml-cpp/yaml.h>

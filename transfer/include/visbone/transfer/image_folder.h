@@ -9,9 +9,9 @@
 namespace visbone::transfer {
 
 struct LabelledImages {
-  std::vector<std::string> classes;             // index -> folder name
-  std::vector<std::filesystem::path> paths;     // every image
-  std::vector<int> labels;                      // class index of each image
+  std::vector<std::string> classes;          // index -> folder name
+  std::vector<std::filesystem::path> paths;  // every image
+  std::vector<int> labels;                   // class index of each image
 };
 
 // Image files are those with the decoder's extensions (png, jpg, jpeg, bmp, tif, tiff, webp; any case).

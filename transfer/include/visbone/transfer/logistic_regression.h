@@ -23,12 +23,13 @@ struct Dataset {
 };
 
 struct SolverOptions {
-  double c = 1.0;          // inverse L2 strength, as scikit-learn's C (> 0)
-  int max_iter = 1000;     // L-BFGS iterations
+  double c = 1.0;       // inverse L2 strength, as scikit-learn's C (> 0)
+  int max_iter = 1000;  // L-BFGS iterations
   // Converged when max_j |grad_j| <= tolerance (scipy's pgtol, on f above). The solver also stops, without
-  // claiming convergence, when the gradient has stopped shrinking at float64 precision (20 iterations without a new low).
+  // claiming convergence, when the gradient has stopped shrinking at float64 precision (20 iterations without
+  // a new low).
   double tolerance = 1e-6;
-  int history = 10;        // L-BFGS memory (pairs kept)
+  int history = 10;  // L-BFGS memory (pairs kept)
 };
 
 struct LinearModel {
