@@ -12,7 +12,7 @@ set(VISBONE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/visbone)
 
 # Every library a consumer may link, dependents first (the order pkg-config's Libs needs). They are static, so
 # their private dependencies (visbone_warnings included: it only adds compile flags) end up in the export too.
-set(VISBONE_LIBRARIES visbone_api visbone_builtins visbone_pipeline visbone_bit_component visbone_heads visbone_registry visbone_bit
+set(VISBONE_LIBRARIES visbone_api visbone_transfer visbone_builtins visbone_pipeline visbone_bit_component visbone_heads visbone_registry visbone_bit
                       visbone_hub visbone_image visbone_yaml visbone_core)
 # A library added since (any static visbone_* library outside tests/, bench/, fuzz/) is installed too, just
 # before visbone_core (what every library builds on); move it to its place in the list above.

@@ -18,5 +18,6 @@ int preprocess(const Args& args);
 int run(const Args& args);
 int list(const Args& args);
 int serve(const Args& args);
+int fit(const Args& args);
 
 }  // namespace visbone::app

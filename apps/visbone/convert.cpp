@@ -13,7 +13,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json_writer.h"
 #include "visbone/core/safetensors.h"
-#include "visbone/core/stale_temp_files.h"
+#include "visbone/core/replaceable_folder.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/staged_folder.h"
 
@@ -66,23 +66,6 @@ DType source_dtype(const fs::path& src, bit::WeightFormat format) {
   return found && *found != DType::F64 ? *found : DType::F32;
 }
 
-// DEST is replaced as a whole, so it may hold only what an earlier convert wrote (and temporary files of
-// killed ones); anything else would be lost with it.
-void check_replaceable(const fs::path& dest) {
-  std::error_code ec;
-  if (!fs::exists(dest, ec)) return;
-  if (!fs::is_directory(dest, ec)) throw ConfigError(dest.string() + ": exists and is not a folder");
-  std::string others;
-  for (const auto& e : fs::directory_iterator(dest)) {
-    const std::string name = e.path().filename().string();
-    if (name == "config.json" || name == "model.safetensors" || temp_file_owner(name)) continue;
-    others += (others.empty() ? "" : ", ") + name;
-  }
-  if (!others.empty())
-    throw ConfigError(dest.string() + " holds files convert did not write (" + others +
-                      "); convert replaces the whole folder, so choose a new folder or one it wrote before");
-}
-
 DType dtype_option(const std::string& value) {
   if (value == "f32") return DType::F32;
   if (value == "f16") return DType::F16;
@@ -133,7 +116,8 @@ int convert(const Args& args) {
     }
   }
   const fs::path dest = vm["dest"].as<std::string>();
-  check_replaceable(dest);
+  // DEST is replaced as a whole, so it may hold only what an earlier convert wrote.
+  check_replaceable_folder(dest, {"config.json", "model.safetensors"}, "convert");
   const json::value config = to == "hf" ? w.config.to_json() : timm_config_json(w.config);
   const auto tensors = to == "hf" ? w.tensors : bit::to_timm_names(w.tensors);
   pipeline::StagedFolder staged(dest);

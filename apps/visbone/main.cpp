@@ -29,6 +29,8 @@ constexpr Command kCommands[] = {
     {"preprocess", "decode images and write their BitImageProcessor pixel values", visbone::app::preprocess},
     {"run", "run a YAML-configured pipeline: images -> backbone -> heads -> outputs, with a summary", visbone::app::run},
     {"list", "print every registered backbone, head, source and sink, with where it came from", visbone::app::list},
+    {"fit", "train a linear head on a labelled image folder and save it as a classification checkpoint",
+     visbone::app::fit},
     {"serve", "serve models over HTTP (Open Inference Protocol v2, images, metrics) with dynamic batching", visbone::app::serve},
 };
 

@@ -3,6 +3,7 @@
 #include "visbone/heads/classification_head.h"
 #include "visbone/heads/embedding_head.h"
 #include "visbone/heads/feature_maps_head.h"
+#include "visbone/heads/knn_head.h"
 
 namespace visbone::heads {
 
@@ -14,6 +15,8 @@ void register_components(registry::ComponentRegistrar& r) {
              [](const registry::Params& p, HeadContext& c) { return FeatureMapsHead::create(p, c); });
   r.add_head("embedding", "pooled features per image, optionally L2-normalised (normalize: true)",
              [](const registry::Params& p, HeadContext& c) { return EmbeddingHead::create(p, c); });
+  r.add_head("knn", "exact top-k gallery ids and cosine scores (gallery: safetensors of embeddings + ids)",
+             [](const registry::Params& p, HeadContext& c) { return KnnHead::create(p, c); });
 }
 
 }  // namespace visbone::heads

@@ -139,7 +139,7 @@ TEST(Bit50, WinogradRunsThroughThePipeline) {
                                                "checkpoint: " + kData + "/models/bit-50-random-fp16, winograd: " +
                                                (on ? "true" : "false") +
                                                "}\npreprocess: {from: defaults}\nheads: [{type: classification}]\n");
-    Pipeline p(load_config(cfg), &app);
+    Pipeline p(load_config(cfg), register_pipeline_builtins, &app);
     ASSERT_EQ(p.run().ok, 1u);
     ASSERT_NE(built, nullptr);
     if (on)

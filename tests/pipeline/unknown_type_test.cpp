@@ -19,7 +19,7 @@ TEST(UnknownType, BuiltInsAreNotCalledPlugins) {
                            "/models/bit-tiny-digits}\nheads: [{type: clasification}]\n";
   const auto cfg = d.write("c.yaml", head);
   const std::string m = visbone::testing::message_of([&] { Pipeline p(load_config(cfg), register_pipeline_builtins); });
-  EXPECT_NE(m.find("(built in: classification, embedding, feature_maps; from plugins: none)"), std::string::npos)
+  EXPECT_NE(m.find("(built in: classification, embedding, feature_maps, knn; from plugins: none)"), std::string::npos)
       << m;
   const auto sink_cfg = d.write("s.yaml", head.substr(0, head.find("heads:")) +
                                               "heads: [{type: classification}]\nsinks: [{type: nope, path: x}]\n");

@@ -188,7 +188,7 @@ TEST(Registry, ListsEveryComponentWithDescriptionAndOrigin) {
   Registry r;
   with_builtins(r);
   const auto all = r.list();
-  ASSERT_EQ(all.size(), 4u);
+  ASSERT_EQ(all.size(), 5u);  // fake + the built-in heads
   EXPECT_EQ(all[0].kind, ComponentKind::backbone);
   EXPECT_EQ(all[0].name, "fake");
   EXPECT_EQ(all[1].name, "classification");

@@ -1,0 +1,195 @@
+#include "visbone/transfer/training_features.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+
+#include "visbone/api/register_builtins.h"
+#include "visbone/bit/bit_presets.h"
+#include "visbone/core/errors.h"
+#include "visbone/core/model_name.h"
+#include "visbone/core/safetensors.h"
+#include "visbone/hub/hub.h"
+#include "visbone/hub/sha256.h"
+#include "visbone/pipeline/config.h"
+#include "visbone/pipeline/pipeline.h"
+#include "visbone/transfer/feature_cache.h"
+
+namespace visbone::transfer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : bit::bit_presets()) names.push_back(p.name);
+  return names;
+}
+
+std::string preset_model_id(const std::string& name) {
+  for (const auto& p : bit::bit_presets())
+    if (p.name == name) return p.model_id;
+  return {};
+}
+
+// A name in the config as the pipeline reads it: an existing path, a preset or hub id (through the cache),
+// or nothing (a plain setting such as f32 or stage4).
+std::optional<fs::path> named_location(const std::string& value, const fs::path& base) {
+  const ModelName n = classify_model_name(value, base, preset_names());
+  if (n.kind == ModelName::Kind::path) return n.path;
+  std::string id = n.kind == ModelName::Kind::hub_id   ? value
+                   : n.kind == ModelName::Kind::preset ? preset_model_id(value)
+                                                       : "";
+  if (id.empty()) return std::nullopt;
+  hub::ResolveOptions o;
+  o.with_processor_config = true;
+  return hub::hub_model(id, o);
+}
+
+void hash_location(hub::Sha256& h, const fs::path& p) {
+  std::vector<fs::path> files;
+  if (fs::is_directory(p)) {
+    for (const auto& e : fs::directory_iterator(p))
+      if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(p);
+  }
+  for (const auto& f : files) {
+    const std::string line = f.filename().string() + " " + hub::sha256_file_hex(f) + "\n";
+    h.update(line);
+  }
+}
+
+void hash_node(hub::Sha256& h, const YAML::Node& n, const fs::path& base) {
+  if (!n) return;
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  h.update(std::string(e.c_str()) + "\n");
+  const std::function<void(const YAML::Node&)> walk = [&](const YAML::Node& x) {
+    if (x.IsScalar()) {
+      if (const auto loc = named_location(x.Scalar(), base)) hash_location(h, *loc);
+    } else if (x.IsSequence()) {
+      for (const auto& c : x) walk(c);
+    } else if (x.IsMap()) {
+      for (const auto& kv : x) walk(kv.second);
+    }
+  };
+  walk(n);
+}
+
+// The files to run through the pipeline and where its features go: a private scratch folder.
+struct Scratch {
+  fs::path dir;
+  Scratch() {
+    static std::atomic<int> counter{0};
+    dir = fs::temp_directory_path() /
+          ("visbone-fit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::create_directories(dir);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+std::vector<std::vector<float>> run_backbone(const FitConfig& config, const std::vector<fs::path>& images,
+                                             std::ostream& log) {
+  Scratch scratch;
+  const fs::path out = scratch.dir / "features.safetensors";
+  pipeline::Pipeline p(pipeline::parse_config(config.pipeline_yaml(images, out), config.file),
+                       register_pipeline_builtins);
+  std::vector<std::string> failures;
+  const auto summary = p.run([&](const pipeline::Progress& pr) {
+    if (!pr.error.empty()) failures.push_back(pr.id + ": " + pr.error);
+  });
+  if (!failures.empty() || summary.failed) {
+    std::string list;
+    for (std::size_t i = 0; i < failures.size() && i < 5; ++i) list += "\n  " + failures[i];
+    throw FormatError(std::to_string(summary.failed) + " training image(s) could not be used:" + list +
+                      (failures.size() > 5 ? "\n  ..." : ""));
+  }
+  const auto st = SafetensorsFile::open(out);
+  const Tensor t = st.load("features.embedding");
+  if (t.rank() != 2 || t.dim(0) != static_cast<std::int64_t>(images.size()))
+    throw FormatError("feature extraction gave " + shape_str(t.shape()) + " for " +
+                      std::to_string(images.size()) + " images");
+  std::vector<std::vector<float>> rows;
+  for (std::int64_t i = 0; i < t.dim(0); ++i)
+    rows.emplace_back(t.data() + i * t.dim(1), t.data() + (i + 1) * t.dim(1));
+  log << "features: " << images.size() << " images through the backbone in " << summary.seconds << " s\n";
+  return rows;
+}
+
+}  // namespace
+
+std::string model_key(const FitConfig& config) {
+  hub::Sha256 h;
+  h.update("visbone fit features v1\n");
+  hash_node(h, config.root["model"], config.base_dir);
+  hash_node(h, config.root["preprocess"], config.base_dir);
+  return h.finish_hex();
+}
+
+fs::path model_checkpoint(const FitConfig& config) {
+  const YAML::Node m = config.root["model"];
+  const auto at = [&](const YAML::Node& n) {
+    return config.file.string() + ":" + std::to_string(n.Mark().line + 1) + ":" +
+           std::to_string(n.Mark().column + 1);
+  };
+  YAML::Node name;
+  if (m.IsScalar())
+    name = m;
+  else if (m.IsMap() && m["checkpoint"])
+    name = m["checkpoint"];
+  else if (m.IsMap() && m["preset"])
+    name = m["preset"];
+  else if (m.IsMap() && m["type"])
+    name = m["type"];
+  if (!name || !name.IsScalar())
+    throw ConfigError(at(m) +
+                      ": model: fit writes a checkpoint folder beside the trained head, so the model must "
+                      "come from one: give checkpoint: FOLDER, a .npz, a hub id, or preset: NAME");
+  if (const auto loc = named_location(name.Scalar(), config.base_dir)) return *loc;
+  throw ConfigError(at(name) + ": model: '" + name.Scalar() +
+                    "' is not a checkpoint folder, .npz file, hub id or preset");
+}
+
+TrainingFeatures training_features(const FitConfig& config, const LabelledImages& images, std::ostream& log) {
+  FeatureCache cache(config.fit.cache_dir, model_key(config));
+  if (!cache.problem().empty()) log << "feature cache: " << cache.problem() << "\n";
+  std::vector<std::string> hashes;
+  std::vector<fs::path> missing;
+  std::vector<std::string> missing_hashes;
+  for (const auto& p : images.paths) {
+    hashes.push_back(hub::sha256_file_hex(p));
+    if (!cache.find(hashes.back()) &&
+        std::find(missing_hashes.begin(), missing_hashes.end(), hashes.back()) == missing_hashes.end()) {
+      missing.push_back(p);
+      missing_hashes.push_back(hashes.back());
+    }
+  }
+  TrainingFeatures out;
+  if (!missing.empty()) {
+    auto rows = run_backbone(config, missing, log);
+    for (std::size_t i = 0; i < rows.size(); ++i) cache.add(missing_hashes[i], std::move(rows[i]));
+    cache.save();
+  }
+  out.computed = missing.size();
+  out.from_cache = images.paths.size() - missing.size();
+  Dataset& d = out.data;
+  d.n = static_cast<std::int64_t>(images.paths.size());
+  d.num_classes = static_cast<int>(images.classes.size());
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    const auto* row = cache.find(hashes[i]);
+    if (i == 0) d.d = static_cast<std::int64_t>(row->size());
+    d.x.insert(d.x.end(), row->begin(), row->end());
+    d.y.push_back(images.labels[i]);
+  }
+  return out;
+}
+
+}  // namespace visbone::transfer
