@@ -5,6 +5,7 @@
 
 #include "input_check.h"
 #include "pipeline_impl.h"
+#include "shard_source.h"
 #include "preprocessing.h"
 #include "sink_support.h"
 #include "visbone/api/register_builtins.h"
@@ -92,6 +93,14 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
     sources.push_back(adapt_source(r->build_source(registry::Params(s.spec, file, c.base_dir))));
   }
   m.source = concat_sources(std::move(sources));
+  if (c.shard) {
+    if (!c.output_dir) throw ConfigError(file + ": a sharded run needs output_dir (or --output): the shared folder");
+    const auto total = m.source->count();
+    if (!total) throw ConfigError(file + ": a sharded run needs a source that can count its inputs");
+    m.total = *total;
+    m.range = shard_range(m.total, c.batch_size, *c.shard);
+    m.source = shard_source(std::move(m.source), m.range);
+  }
 
   // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
   // folder can also provide preprocessor_config.json.

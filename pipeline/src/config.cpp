@@ -59,8 +59,11 @@ std::string_view to_string(SinkType t) {
 }
 
 fs::path PipelineConfig::output_path(const fs::path& p) const {
-  if (p.is_absolute()) return p;
-  return ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
+  const fs::path out = p.is_absolute() ? p : ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
+  if (!shard) return out;
+  for (const auto& s : sinks)
+    if ((s.type == SinkType::annotated_images || s.type == SinkType::heatmap) && s.path == p) return out;
+  return part_path(out, *shard);
 }
 
 int PipelineConfig::in_flight(bool images_kept) const {

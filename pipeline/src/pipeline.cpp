@@ -26,6 +26,7 @@
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
+#include "visbone/pipeline/shard_manifest.h"
 #include "visbone/pipeline/sink.h"
 #include "visbone/pipeline/source.h"
 #include "visbone/registry/registry.h"
@@ -113,7 +114,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
 
   flow::graph g;
 
-  std::uint64_t next_seq = 0;
+  std::uint64_t next_seq = m.range.begin;  // items keep their position in the whole input
   bool end_sent = false;
   flow::input_node<WorkPtr> source(g, [&](tbb::flow_control& fc) -> WorkPtr {
     ScopedTimer t(timers, kSource);
@@ -194,7 +195,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
         return w;
       });
 
-  const auto by_seq = [](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq); };
+  const auto by_seq = [&](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq - m.range.begin); };
   flow::sequencer_node<WorkPtr> in_order(g, by_seq);
 
   // Consecutive items of one pixel size form a batch. Failed items ride along (so the batcher only ever holds
@@ -320,9 +321,11 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     if (--w->pending == 0) std::get<0>(ports).try_put(w);
   });
 
+  std::vector<std::string> shard_ids;  // for the manifest
   flow::function_node<WorkPtr, flow::continue_msg> done(g, flow::serial, [&](const WorkPtr& w) {
     const Item& it = w->item;
     ++progress.done;
+    if (c.shard) shard_ids.push_back(it.id);
     if (it.failed()) {
       ++progress.failed;
     } else if (it.label) {
@@ -390,7 +393,11 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     const std::string text = to_json_text(summary.json()) + "\n";
     write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
   }
-  if (c.output_dir) {
+  if (c.shard) {
+    // Last: the manifest marks the shard complete; `visbone merge` writes _SUCCESS for the whole run.
+    write_manifest(*c.output_dir, {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids), summary.ok,
+                                   summary.failed, config_hash(c), visbone_version(), shard_outputs(c)});
+  } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run
   }

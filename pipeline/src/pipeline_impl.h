@@ -14,6 +14,7 @@
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/pipeline.h"
+#include "visbone/pipeline/shard.h"
 #include "visbone/pipeline/sink.h"
 #include "visbone/pipeline/source.h"
 #include "visbone/registry/registry.h"
@@ -56,6 +57,9 @@ struct Pipeline::Impl {
   std::set<std::string> labels;  // the classification heads' class names, to spot folder labels they lack
   bool keep_images = false;
   bool ran = false;
+  // A sharded run (config.shard): the inputs it takes, of `total`.
+  ShardRange range;
+  std::uint64_t total = 0;
 };
 
 }  // namespace visbone::pipeline
