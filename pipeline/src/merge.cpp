@@ -1,6 +1,7 @@
 #include "visbone/pipeline/merge.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
