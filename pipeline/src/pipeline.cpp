@@ -96,6 +96,8 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   const PipelineConfig& c = m.config;
   const auto start = Clock::now();
   if (c.output_dir) clear_success_marker(*c.output_dir);  // before any output there changes
+  // A shard run again is incomplete until it writes its manifest anew.
+  if (c.shard) fs::remove(manifest_path(*c.output_dir, *c.shard));
 
   // `threads` caps the TBB workers here and the OpenMP team in the backbone node.
   std::optional<tbb::global_control> limit;

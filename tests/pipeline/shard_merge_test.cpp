@@ -118,6 +118,17 @@ TEST_F(ShardMerge, ForeignShardIsAnErrorNamingIt) {
   EXPECT_FALSE(fs::exists(out / "predictions.jsonl"));
 }
 
+TEST_F(ShardMerge, AShardRunAgainIsIncompleteUntilItFinishes) {
+  const fs::path out = run_shards("rerun", 3);
+  // The rerun of shard 1 cannot write its JSON Lines part (a folder is in the way), so it stops.
+  fs::remove(out / "predictions.part-00001-of-00003.jsonl");
+  fs::create_directory(out / "predictions.part-00001-of-00003.jsonl");
+  fs::create_directory(out / "predictions.part-00001-of-00003.jsonl" / "x");
+  EXPECT_THROW(run(*dir_ / "run.yaml", out, ShardSpec{1, 3}), Error);
+  EXPECT_FALSE(fs::exists(out / "_manifest.part-00001-of-00003.json"));
+  EXPECT_NE(message_of([&] { merge_shards(out); }).find("_manifest.part-00001-of-00003.json"), std::string::npos);
+}
+
 TEST_F(ShardMerge, DamagedPartIsAnErrorNamingIt) {
   const fs::path out = run_shards("damaged", 3);
   std::ofstream(out / "predictions.part-00000-of-00003.csv", std::ios::app) << "x";
