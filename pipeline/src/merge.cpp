@@ -1,7 +1,7 @@
 #include "visbone/pipeline/merge.h"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -31,9 +31,11 @@ std::vector<Shard> read_shards(const fs::path& dir) {
   std::vector<Shard> found;
   if (!fs::is_directory(dir)) throw NotFoundError(dir.string() + ": no such folder");
   for (const auto& e : fs::directory_iterator(dir))
-    if (std::regex_match(e.path().filename().string(), kName)) found.push_back({e.path(), read_manifest(e.path())});
+    if (std::regex_match(e.path().filename().string(), kName))
+      found.push_back({e.path(), read_manifest(e.path())});
   if (found.empty())
-    throw NotFoundError(dir.string() + ": no shard manifests (_manifest.part-*-of-*.json); run the shards first");
+    throw NotFoundError(dir.string() +
+                        ": no shard manifests (_manifest.part-*-of-*.json); run the shards first");
   std::sort(found.begin(), found.end(), [](const Shard& a, const Shard& b) { return a.file < b.file; });
   const Shard& first = found.front();
   std::map<int, const Shard*> by_index;
@@ -48,7 +50,8 @@ std::vector<Shard> read_shards(const fs::path& dir) {
       foreign("shard count", std::to_string(s.m.shard.count), std::to_string(first.m.shard.count));
     if (s.m.config_hash != first.m.config_hash) foreign("config hash", s.m.config_hash, first.m.config_hash);
     if (s.m.version != first.m.version) foreign("visbone version", s.m.version, first.m.version);
-    if (s.m.total != first.m.total) foreign("input total", std::to_string(s.m.total), std::to_string(first.m.total));
+    if (s.m.total != first.m.total)
+      foreign("input total", std::to_string(s.m.total), std::to_string(first.m.total));
     by_index[s.m.shard.index] = &s;
   }
   std::vector<Shard> shards;
@@ -56,10 +59,12 @@ std::vector<Shard> read_shards(const fs::path& dir) {
   for (int i = 0; i < first.m.shard.count; ++i) {
     const auto it = by_index.find(i);
     if (it == by_index.end())
-      throw Error(manifest_path(dir, {i, first.m.shard.count}).string() + ": missing: shard " + std::to_string(i) +
-                  " of " + std::to_string(first.m.shard.count) + " has not finished (or did not run)");
+      throw Error(manifest_path(dir, {i, first.m.shard.count}).string() + ": missing: shard " +
+                  std::to_string(i) + " of " + std::to_string(first.m.shard.count) +
+                  " has not finished (or did not run)");
     const Shard& s = *it->second;
-    if (s.m.range.begin != next || s.m.range.end < s.m.range.begin || s.m.ids.size() != s.m.range.end - s.m.range.begin)
+    if (s.m.range.begin != next || s.m.range.end < s.m.range.begin ||
+        s.m.ids.size() != s.m.range.end - s.m.range.begin)
       throw Error(s.file.string() + ": inputs [" + std::to_string(s.m.range.begin) + ", " +
                   std::to_string(s.m.range.end) + ") (" + std::to_string(s.m.ids.size()) +
                   " ids) do not follow the previous shard's end " + std::to_string(next));
@@ -131,7 +136,8 @@ void merge_safetensors(const std::vector<fs::path>& parts, const fs::path& merge
       const auto it = f.metadata().find("ids");
       boost::json::error_code ec;
       const auto v = it == f.metadata().end() ? boost::json::value() : boost::json::parse(it->second, ec);
-      if (ec || !v.is_array()) throw FormatError(p.string() + ": stacked tensors without an 'ids' array in __metadata__");
+      if (ec || !v.is_array())
+        throw FormatError(p.string() + ": stacked tensors without an 'ids' array in __metadata__");
       for (const auto& id : v.as_array()) ids.push_back(id);
     }
   }

@@ -29,8 +29,10 @@ int env_number(const Getenv& getenv, const char* name) {
 
 ShardSpec parse_shard(const std::string& text, const std::string& what) {
   const auto slash = text.find('/');
-  const auto i = slash == std::string::npos ? std::nullopt : parse_count(std::string_view(text).substr(0, slash));
-  const auto n = slash == std::string::npos ? std::nullopt : parse_count(std::string_view(text).substr(slash + 1));
+  const auto i =
+      slash == std::string::npos ? std::nullopt : parse_count(std::string_view(text).substr(0, slash));
+  const auto n =
+      slash == std::string::npos ? std::nullopt : parse_count(std::string_view(text).substr(slash + 1));
   if (!i || !n || *n < 1 || *i >= *n)
     throw ConfigError(what + ": '" + text + "' is not i/N with 0 <= i < N (shard i of N, counted from 0)");
   return {*i, *n};
@@ -40,14 +42,14 @@ std::optional<ShardSpec> shard_from_environment(std::optional<int> shards, const
   if (getenv("SLURM_ARRAY_TASK_ID")) {
     const int id = env_number(getenv, "SLURM_ARRAY_TASK_ID");
     const int min = getenv("SLURM_ARRAY_TASK_MIN") ? env_number(getenv, "SLURM_ARRAY_TASK_MIN") : 0;
-    const int count = shards ? *shards
-                             : (getenv("SLURM_ARRAY_TASK_COUNT") ? env_number(getenv, "SLURM_ARRAY_TASK_COUNT")
-                                                                : 0);
+    const int count =
+        shards ? *shards
+               : (getenv("SLURM_ARRAY_TASK_COUNT") ? env_number(getenv, "SLURM_ARRAY_TASK_COUNT") : 0);
     if (count < 1)
       throw ConfigError("$SLURM_ARRAY_TASK_ID is set but not $SLURM_ARRAY_TASK_COUNT; give --shards N");
     if (id < min || id - min >= count)
-      throw ConfigError("$SLURM_ARRAY_TASK_ID: " + std::to_string(id) + " is not within " + std::to_string(count) +
-                        " tasks from $SLURM_ARRAY_TASK_MIN = " + std::to_string(min) +
+      throw ConfigError("$SLURM_ARRAY_TASK_ID: " + std::to_string(id) + " is not within " +
+                        std::to_string(count) + " tasks from $SLURM_ARRAY_TASK_MIN = " + std::to_string(min) +
                         " (an array with a step, like --array=0-15:2, cannot be a shard split)");
     return ShardSpec{id - min, count};
   }
@@ -59,7 +61,8 @@ std::optional<ShardSpec> shard_from_environment(std::optional<int> shards, const
                         std::to_string(*shards));
     return ShardSpec{index, *shards};
   }
-  if (shards) throw ConfigError("--shards: needs $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID (or use --shard i/N)");
+  if (shards)
+    throw ConfigError("--shards: needs $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID (or use --shard i/N)");
   return std::nullopt;
 }
 

@@ -93,11 +93,8 @@ void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
   for (const auto& id : m.ids) ids.emplace_back(id);
   json::array outputs;
   for (const auto& o : m.outputs)
-    outputs.push_back(json::object{{"kind", o.kind},
-                                   {"file", o.file},
-                                   {"merged", o.merged},
-                                   {"bytes", o.bytes},
-                                   {"sha256", o.sha256}});
+    outputs.push_back(json::object{
+        {"kind", o.kind}, {"file", o.file}, {"merged", o.merged}, {"bytes", o.bytes}, {"sha256", o.sha256}});
   const json::object doc{{"shard", m.shard.index},
                          {"shards", m.shard.count},
                          {"begin", m.range.begin},
@@ -173,8 +170,8 @@ ShardManifest read_manifest(const fs::path& file) {
   for (const auto& v : r.array("outputs")) {
     if (!v.is_object()) throw FormatError(file.string() + ": 'outputs' holds a value that is not an object");
     const Reader o{file, v.as_object()};
-    m.outputs.push_back({o.string("kind"), o.string("file"), o.string("merged"), o.number("bytes"),
-                         o.string("sha256")});
+    m.outputs.push_back(
+        {o.string("kind"), o.string("file"), o.string("merged"), o.number("bytes"), o.string("sha256")});
   }
   return m;
 }

@@ -126,7 +126,8 @@ TEST_F(ShardMerge, AShardRunAgainIsIncompleteUntilItFinishes) {
   fs::create_directory(out / "predictions.part-00001-of-00003.jsonl" / "x");
   EXPECT_THROW(run(*dir_ / "run.yaml", out, ShardSpec{1, 3}), Error);
   EXPECT_FALSE(fs::exists(out / "_manifest.part-00001-of-00003.json"));
-  EXPECT_NE(message_of([&] { merge_shards(out); }).find("_manifest.part-00001-of-00003.json"), std::string::npos);
+  EXPECT_NE(message_of([&] { merge_shards(out); }).find("_manifest.part-00001-of-00003.json"),
+            std::string::npos);
 }
 
 TEST_F(ShardMerge, DamagedPartIsAnErrorNamingIt) {
@@ -140,22 +141,23 @@ TEST_F(ShardMerge, DamagedPartIsAnErrorNamingIt) {
 TEST_F(ShardMerge, CommandLineTakesTheShardFromSlurmAndMergeExitsOneOnAMissingShard) {
   const fs::path out = *dir_ / "cli";
   for (const std::string task : {"4", "5"}) {
-    const auto r = testing::run_visbone({"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--progress", "none"},
-                                        {{"SLURM_ARRAY_TASK_ID", task}, {"SLURM_ARRAY_TASK_COUNT", "3"},
-                                         {"SLURM_ARRAY_TASK_MIN", "4"}});
+    const auto r = testing::run_visbone(
+        {"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--progress", "none"},
+        {{"SLURM_ARRAY_TASK_ID", task}, {"SLURM_ARRAY_TASK_COUNT", "3"}, {"SLURM_ARRAY_TASK_MIN", "4"}});
     ASSERT_EQ(r.status, 0) << r.all();
   }
   EXPECT_TRUE(fs::exists(out / "predictions.part-00001-of-00003.jsonl"));
   auto r = testing::run_visbone({"merge", out.string()});
   EXPECT_EQ(r.status, 1) << r.all();
   EXPECT_NE(r.err.find("_manifest.part-00002-of-00003.json"), std::string::npos) << r.all();
-  r = testing::run_visbone({"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--progress", "none",
-                            "--shard", "2/3"});
+  r = testing::run_visbone({"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--progress",
+                            "none", "--shard", "2/3"});
   ASSERT_EQ(r.status, 0) << r.all();
   r = testing::run_visbone({"merge", out.string()});
   ASSERT_EQ(r.status, 0) << r.all();
   EXPECT_TRUE(read_file(out / "predictions.jsonl") == read_file(*dir_ / "single" / "predictions.jsonl"));
-  r = testing::run_visbone({"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--shard", "3/3"});
+  r = testing::run_visbone(
+      {"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--shard", "3/3"});
   EXPECT_EQ(r.status, 2) << r.all();
   EXPECT_NE(r.err.find("--shard: '3/3'"), std::string::npos) << r.all();
 }

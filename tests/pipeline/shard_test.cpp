@@ -35,22 +35,24 @@ TEST(Shard, ParsesIofN) {
 }
 
 TEST(Shard, FromSlurmArrayVariables) {
-  auto s = shard_from_environment(std::nullopt, env_of({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}));
+  auto s = shard_from_environment(std::nullopt,
+                                  env_of({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->index, 2);
   EXPECT_EQ(s->count, 4);
   // --array=4-7: task ids start at SLURM_ARRAY_TASK_MIN.
-  s = shard_from_environment(std::nullopt, env_of({{"SLURM_ARRAY_TASK_ID", "5"},
-                                                   {"SLURM_ARRAY_TASK_COUNT", "4"},
-                                                   {"SLURM_ARRAY_TASK_MIN", "4"}}));
+  s = shard_from_environment(
+      std::nullopt,
+      env_of({{"SLURM_ARRAY_TASK_ID", "5"}, {"SLURM_ARRAY_TASK_COUNT", "4"}, {"SLURM_ARRAY_TASK_MIN", "4"}}));
   EXPECT_EQ(s->index, 1);
   EXPECT_EQ(s->count, 4);
   const auto err = message_of([] {
-    shard_from_environment(std::nullopt, env_of({{"SLURM_ARRAY_TASK_ID", "x"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}));
+    shard_from_environment(std::nullopt,
+                           env_of({{"SLURM_ARRAY_TASK_ID", "x"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}));
   });
   EXPECT_NE(err.find("$SLURM_ARRAY_TASK_ID"), std::string::npos) << err;
-  EXPECT_THROW(shard_from_environment(std::nullopt, env_of({{"SLURM_ARRAY_TASK_ID", "4"},
-                                                            {"SLURM_ARRAY_TASK_COUNT", "4"}})),
+  EXPECT_THROW(shard_from_environment(
+                   std::nullopt, env_of({{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_COUNT", "4"}})),
                ConfigError);
 }
 
@@ -59,8 +61,9 @@ TEST(Shard, FromKubernetesIndexedJob) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->index, 15);
   EXPECT_EQ(s->count, 16);
-  EXPECT_NE(message_of([] { shard_from_environment(std::nullopt, env_of({{"JOB_COMPLETION_INDEX", "1"}})); })
-                .find("--shards"),
+  EXPECT_NE(message_of([] {
+              shard_from_environment(std::nullopt, env_of({{"JOB_COMPLETION_INDEX", "1"}}));
+            }).find("--shards"),
             std::string::npos);
   EXPECT_THROW(shard_from_environment(16, env_of({{"JOB_COMPLETION_INDEX", "16"}})), ConfigError);
   EXPECT_FALSE(shard_from_environment(std::nullopt, env_of({})));
