@@ -94,7 +94,8 @@ Pipeline::Pipeline(PipelineConfig config, const registry::Registry* app_registry
   }
   m.source = concat_sources(std::move(sources));
   if (c.shard) {
-    if (!c.output_dir) throw ConfigError(file + ": a sharded run needs output_dir (or --output): the shared folder");
+    if (!c.output_dir)
+      throw ConfigError(file + ": a sharded run needs output_dir (or --output): the folder the shards share");
     const auto total = m.source->count();
     if (!total) throw ConfigError(file + ": a sharded run needs a source that can count its inputs");
     m.total = *total;
