@@ -130,6 +130,13 @@ TEST_F(ShardMerge, AShardRunAgainIsIncompleteUntilItFinishes) {
             std::string::npos);
 }
 
+TEST_F(ShardMerge, AShardedRunNeedsAnOutputFolder) {
+  PipelineConfig c = load_config(*dir_ / "run.yaml");
+  c.shard = ShardSpec{0, 2};
+  const std::string err = message_of([&] { Pipeline p(std::move(c)); });
+  EXPECT_NE(err.find("run.yaml: a sharded run needs output_dir"), std::string::npos) << err;
+}
+
 TEST_F(ShardMerge, DamagedPartIsAnErrorNamingIt) {
   const fs::path out = run_shards("damaged", 3);
   std::ofstream(out / "predictions.part-00000-of-00003.csv", std::ios::app) << "x";
