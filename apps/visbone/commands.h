@@ -16,6 +16,7 @@ int convert(const Args& args);
 int download(const Args& args);
 int preprocess(const Args& args);
 int run(const Args& args);
+int merge(const Args& args);
 int list(const Args& args);
 int serve(const Args& args);
 int fit(const Args& args);

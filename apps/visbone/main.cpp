@@ -28,6 +28,7 @@ constexpr Command kCommands[] = {
     {"download", "fetch a model from the Hugging Face hub into the shared cache", visbone::app::download},
     {"preprocess", "decode images and write their BitImageProcessor pixel values", visbone::app::preprocess},
     {"run", "run a YAML-configured pipeline: images -> backbone -> heads -> outputs, with a summary", visbone::app::run},
+    {"merge", "join the parts of a sharded run (visbone run --shard i/N) into the single run's files", visbone::app::merge},
     {"list", "print every registered backbone, head, source and sink, with where it came from", visbone::app::list},
     {"fit", "train a linear head on a labelled image folder and save it as a classification checkpoint",
      visbone::app::fit},

@@ -1,10 +1,12 @@
 // `visbone run CONFIG.yaml [--input PATH] [--output DIR] [--batch-size N] [--threads N] [--allow-errors]
-// [--plugin LIB]...`:
+// [--plugin LIB]... [--shard i/N | --shards N]`:
 // runs a YAML-configured pipeline (see the README's "visbone run" section). Progress goes to stderr (a bar on
 // a terminal, plain periodic lines otherwise), the summary to stdout. Exit status: 0 when every input went
 // through; 1 when some input failed (unless --allow-errors or `fail_on_error: false`) or the run stopped;
 // 2 for a config or usage error.
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <chrono>
 #include <filesystem>
@@ -111,7 +113,11 @@ int run(const Args& args) {
       "auto (a bar on a terminal, else lines), bar, lines or none")(
       "progress-interval", po::value<double>()->default_value(10.0), "seconds between progress lines")(
       "plugin", po::value<std::vector<std::string>>(),
-      "a plugin library to load besides the config's plugins and $VISBONE_PLUGIN_PATH (repeatable)");
+      "a plugin library to load besides the config's plugins and $VISBONE_PLUGIN_PATH (repeatable)")(
+      "shard", po::value<std::string>(),
+      "run shard i of N (i/N, from 0) into part files of the shared --output folder; default: from "
+      "$SLURM_ARRAY_TASK_ID/_COUNT/_MIN or $JOB_COMPLETION_INDEX")(
+      "shards", po::value<int>(), "the number of shards when the index comes from $JOB_COMPLETION_INDEX");
   const auto parsed = parse_config_args(args, opts, "visbone run: no config given (visbone run CONFIG.yaml)");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -141,6 +147,13 @@ int run(const Args& args) {
     for (const auto& plugin : vm["plugin"].as<std::vector<std::string>>())
       config.plugins.push_back(std::filesystem::absolute(plugin));
   const bool fail_on_error = config.fail_on_error && !vm.count("allow-errors");
+  if (vm.count("shard")) {
+    if (vm.count("shards")) throw ConfigError("--shard and --shards: give one (--shard i/N says N)");
+    config.shard = pipeline::parse_shard(vm["shard"].as<std::string>());
+  } else {
+    const auto shards = vm.count("shards") ? std::optional<int>(vm["shards"].as<int>()) : std::nullopt;
+    config.shard = pipeline::shard_from_environment(shards, [](const char* n) { return std::getenv(n); });
+  }
 
   ProgressPrinter printer(mode, interval);
   printer.loading();

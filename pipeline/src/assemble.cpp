@@ -5,6 +5,7 @@
 
 #include "input_check.h"
 #include "pipeline_impl.h"
+#include "shard_source.h"
 #include "preprocessing.h"
 #include "visbone/pipeline/concat_source.h"
 #include "visbone/bit/bit_presets.h"
@@ -111,6 +112,15 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
     m.source_descriptions.push_back(sources.back()->describe());
   }
   m.source = concat_sources(std::move(sources));
+  if (c.shard) {
+    if (!c.output_dir)
+      throw ConfigError(file + ": a sharded run needs output_dir (or --output): the folder the shards share");
+    const auto total = m.source->count();
+    if (!total) throw ConfigError(file + ": a sharded run needs a source that can count its inputs");
+    m.total = *total;
+    m.range = shard_range(m.total, c.batch_size, *c.shard);
+    m.source = shard_source(std::move(m.source), m.range);
+  }
 
   // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
   // folder can also provide preprocessor_config.json.

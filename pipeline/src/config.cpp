@@ -21,8 +21,14 @@ std::string ConfigPlace::str() const {
 }
 
 fs::path PipelineConfig::output_path(const fs::path& p) const {
-  if (p.is_absolute()) return p;
-  return ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
+  const fs::path out = p.is_absolute() ? p : ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
+  if (!shard) return out;
+  // Folders of per-input files are shared by the shards as they are (their names do not collide).
+  for (const auto& s : sinks)
+    if ((s.type == "annotated_images" || s.type == "heatmap") && s.spec["path"] && s.spec["path"].IsScalar() &&
+        fs::path(s.spec["path"].Scalar()) == p)
+      return out;
+  return part_path(out, *shard);
 }
 
 int PipelineConfig::in_flight(bool images_kept) const {

@@ -27,6 +27,7 @@
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/predictions.h"
+#include "visbone/pipeline/shard_manifest.h"
 #include "visbone/registry/registry.h"
 #include "yaml_fields.h"
 
@@ -94,6 +95,8 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   const PipelineConfig& c = m.config;
   const auto start = Clock::now();
   if (c.output_dir) clear_success_marker(*c.output_dir);  // before any output there changes
+  // A shard run again is incomplete until it writes its manifest anew.
+  if (c.shard) fs::remove(manifest_path(*c.output_dir, *c.shard));
 
   // `threads` caps the TBB workers here and the OpenMP team in the backbone node.
   std::optional<tbb::global_control> limit;
@@ -112,7 +115,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
 
   flow::graph g;
 
-  std::uint64_t next_seq = 0;
+  std::uint64_t next_seq = m.range.begin;  // items keep their position in the whole input
   bool end_sent = false;
   flow::input_node<WorkPtr> source(g, [&](tbb::flow_control& fc) -> WorkPtr {
     ScopedTimer t(timers, kSource);
@@ -193,7 +196,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
         return w;
       });
 
-  const auto by_seq = [](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq); };
+  const auto by_seq = [&](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq - m.range.begin); };
   flow::sequencer_node<WorkPtr> in_order(g, by_seq);
 
   // Batches of consecutive same-size items (batcher.h); the node hands each completed one to the backbone.
@@ -311,9 +314,11 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     if (--w->pending == 0) std::get<0>(ports).try_put(w);
   });
 
+  std::vector<std::string> shard_ids;  // for the manifest
   flow::function_node<WorkPtr, flow::continue_msg> done(g, flow::serial, [&](const WorkPtr& w) {
     const Item& it = w->item;
     ++progress.done;
+    if (c.shard) shard_ids.push_back(it.id);
     if (it.failed()) {
       ++progress.failed;
     } else if (it.label) {
@@ -383,7 +388,11 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     const std::string text = to_json_text(summary.json()) + "\n";
     write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
   }
-  if (c.output_dir) {
+  if (c.shard) {
+    // Last: the manifest marks the shard complete; `visbone merge` writes _SUCCESS for the whole run.
+    write_manifest(*c.output_dir, {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids), summary.ok,
+                                   summary.failed, config_hash(c), visbone_version(), shard_outputs(c)});
+  } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run
   }

@@ -16,6 +16,7 @@
 #include "visbone/pipeline/pipeline.h"
 #include "visbone/core/sink.h"
 #include "visbone/core/source.h"
+#include "visbone/pipeline/shard.h"
 #include "visbone/registry/registry.h"
 
 namespace visbone::pipeline {
@@ -53,6 +54,9 @@ struct Pipeline::Impl {
   std::set<std::string> labels;  // the classification heads' class names, to spot folder labels they lack
   bool keep_images = false;
   bool ran = false;
+  // A sharded run (config.shard): the inputs it takes, of `total`.
+  ShardRange range;
+  std::uint64_t total = 0;
 };
 
 }  // namespace visbone::pipeline

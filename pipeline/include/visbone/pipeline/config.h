@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "visbone/pipeline/shard.h"
 #include "visbone/pipeline/yaml_limits.h"
 
 namespace visbone::pipeline {
@@ -102,8 +103,12 @@ struct PipelineConfig {
   Concurrency concurrency;
   std::int64_t max_pixels = 0;  // 0 = the decoder's default limit (Pillow's decompression-bomb limit)
   bool fail_on_error = true;    // a failed input makes the exit status non-zero
+  // Set for `visbone run --shard i/N`: the run takes shard i's inputs and writes part files and a manifest.
+  std::optional<ShardSpec> shard;
 
-  // A sink's (or the summary's) path: absolute as is, else under output_dir, else under base_dir.
+  // A sink's (or the summary's) path: absolute as is, else under output_dir, else under base_dir. In a
+  // sharded run a file gets its part name (predictions.part-00003-of-00016.jsonl); the per-input folders of
+  // annotated_images and heatmap sinks are shared by the shards as they are.
   std::filesystem::path output_path(const std::filesystem::path& p) const;
   // In-flight bound actually used: max_in_flight, or 4 * batch_size (2 * batch_size when sinks keep the
   // decoded images) + the decode and preprocess workers.

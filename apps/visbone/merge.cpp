@@ -1,0 +1,28 @@
+// `visbone merge OUTPUT_DIR`: joins the parts written by `visbone run --shard i/N` into the files a single
+// run writes (in place) and writes _SUCCESS. Exit status: 0 merged; 1 a shard is missing, foreign or
+// damaged (the message names its file); 2 usage.
+#include <iostream>
+
+#include "args.h"
+#include "visbone/core/errors.h"
+#include "visbone/pipeline/merge.h"
+
+namespace visbone::app {
+
+int merge(const Args& args) {
+  po::options_description opts("visbone merge OUTPUT_DIR");
+  opts.add_options()("help,h", "show this help")("dir", po::value<std::string>(),
+                                                 "the --output folder the shards wrote into");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  const auto vm = parse_args(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (!vm.count("dir")) throw ConfigError("visbone merge: no folder given (visbone merge OUTPUT_DIR)");
+  for (const auto& line : pipeline::merge_shards(vm["dir"].as<std::string>())) std::cout << line << "\n";
+  return 0;
+}
+
+}  // namespace visbone::app

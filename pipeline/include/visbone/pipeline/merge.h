@@ -1,0 +1,22 @@
+// `visbone merge OUTPUT_DIR`: joins the parts the shards of a run wrote into that folder into the files a
+// single-process run writes there, byte for byte, then writes _SUCCESS.
+//
+// Before anything is written it checks the manifests: every shard of N present, one config hash and visbone
+// version, input ranges that tile [0, total) without gap or overlap, and each part's size and SHA-256. A
+// missing, foreign or damaged shard is an error naming its file. JSON Lines parts are concatenated in shard
+// order, CSV parts too with the header once, safetensors parts are re-written through the sink's own writer
+// (per-input tensors in order; stacked tensors joined along dim 0 with their `ids` metadata), so the result
+// is the single run's file. Contact sheets and summaries stay per part (noted in the result).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace visbone::pipeline {
+
+// Merges in place; returns one line per output (what was written or left per part). Error (exit 1) for a
+// missing or foreign shard or a damaged part, naming the file.
+std::vector<std::string> merge_shards(const std::filesystem::path& output_dir);
+
+}  // namespace visbone::pipeline

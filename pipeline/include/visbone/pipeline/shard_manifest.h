@@ -1,0 +1,56 @@
+// The manifest a shard writes last (atomically) into the shared output folder, `_manifest.part-I-of-N.json`:
+// its presence marks the shard complete. It says which inputs the shard took (range, total, ids), how they
+// went (ok/failed), what produced them (a config hash and the visbone version, so shards of another config
+// or build are told apart) and, per output file, its merged name, size and SHA-256 (so merge can tell a
+// damaged or replaced part).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "visbone/pipeline/config.h"
+#include "visbone/pipeline/shard.h"
+
+namespace visbone::pipeline {
+
+struct ShardOutput {
+  // How merge combines it: jsonl, csv, safetensors, safetensors_stacked; contact_sheet and summary are
+  // per-part only (merge leaves them as they are).
+  std::string kind;
+  std::string file;    // the part, relative to the output folder
+  std::string merged;  // the sink's usual name, relative to the output folder
+  std::uint64_t bytes = 0;
+  std::string sha256;  // 64 lowercase hex digits
+};
+
+struct ShardManifest {
+  ShardSpec shard;
+  ShardRange range;
+  std::uint64_t total = 0;
+  int batch_size = 0;
+  std::vector<std::string> ids;  // the inputs, in order
+  std::uint64_t ok = 0, failed = 0;
+  std::string config_hash;
+  std::string version;
+  std::vector<ShardOutput> outputs;
+};
+
+// The version written into manifests (the project's CMake version).
+std::string visbone_version();
+// SHA-256 (hex) of what decides a run's outputs: the config file's text, the model spec, batch_size, the
+// sources as resolved (command-line --input included).
+std::string config_hash(const PipelineConfig& config);
+// SHA-256 (hex) of a file's bytes; IoError naming it when it cannot be read.
+std::string file_sha256(const std::filesystem::path& file);
+
+// The output files of a sharded run's sinks (and summary), with sizes and checksums of the parts as written.
+std::vector<ShardOutput> shard_outputs(const PipelineConfig& config);
+
+// Writes the manifest atomically to manifest_path(output_dir, shard).
+void write_manifest(const std::filesystem::path& output_dir, const ShardManifest& m);
+// Reads one; FormatError naming the file and the key for anything missing or of the wrong type.
+ShardManifest read_manifest(const std::filesystem::path& file);
+
+}  // namespace visbone::pipeline

@@ -1,0 +1,177 @@
+#include "visbone/pipeline/merge.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "success_marker.h"
+#include "visbone/core/errors.h"
+#include "visbone/core/safetensors.h"
+#include "visbone/pipeline/atomic_file.h"
+#include "visbone/pipeline/safetensors_stream.h"
+#include "visbone/pipeline/shard_manifest.h"
+
+namespace visbone::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Shard {
+  fs::path file;
+  ShardManifest m;
+};
+
+// The manifests in `dir`, checked to be one complete run, in shard order.
+std::vector<Shard> read_shards(const fs::path& dir) {
+  static const std::regex kName(R"(_manifest\.part-(\d+)-of-(\d+)\.json)");
+  std::vector<Shard> found;
+  if (!fs::is_directory(dir)) throw NotFoundError(dir.string() + ": no such folder");
+  for (const auto& e : fs::directory_iterator(dir))
+    if (std::regex_match(e.path().filename().string(), kName))
+      found.push_back({e.path(), read_manifest(e.path())});
+  if (found.empty())
+    throw NotFoundError(dir.string() +
+                        ": no shard manifests (_manifest.part-*-of-*.json); run the shards first");
+  std::sort(found.begin(), found.end(), [](const Shard& a, const Shard& b) { return a.file < b.file; });
+  const Shard& first = found.front();
+  std::map<int, const Shard*> by_index;
+  for (const Shard& s : found) {
+    const auto foreign = [&](const std::string& what, const std::string& a, const std::string& b) {
+      throw Error(s.file.string() + ": foreign shard: its " + what + " is " + a + ", " + first.file.string() +
+                  "'s is " + b + " (shards of another run in this folder?)");
+    };
+    if (s.file.filename() != manifest_path("", s.m.shard))
+      throw Error(s.file.string() + ": names another shard than it holds (" + part_tag(s.m.shard) + ")");
+    if (s.m.shard.count != first.m.shard.count)
+      foreign("shard count", std::to_string(s.m.shard.count), std::to_string(first.m.shard.count));
+    if (s.m.config_hash != first.m.config_hash) foreign("config hash", s.m.config_hash, first.m.config_hash);
+    if (s.m.version != first.m.version) foreign("visbone version", s.m.version, first.m.version);
+    if (s.m.total != first.m.total)
+      foreign("input total", std::to_string(s.m.total), std::to_string(first.m.total));
+    by_index[s.m.shard.index] = &s;
+  }
+  std::vector<Shard> shards;
+  std::uint64_t next = 0;
+  for (int i = 0; i < first.m.shard.count; ++i) {
+    const auto it = by_index.find(i);
+    if (it == by_index.end())
+      throw Error(manifest_path(dir, {i, first.m.shard.count}).string() + ": missing: shard " +
+                  std::to_string(i) + " of " + std::to_string(first.m.shard.count) +
+                  " has not finished (or did not run)");
+    const Shard& s = *it->second;
+    if (s.m.range.begin != next || s.m.range.end < s.m.range.begin ||
+        s.m.ids.size() != s.m.range.end - s.m.range.begin)
+      throw Error(s.file.string() + ": inputs [" + std::to_string(s.m.range.begin) + ", " +
+                  std::to_string(s.m.range.end) + ") (" + std::to_string(s.m.ids.size()) +
+                  " ids) do not follow the previous shard's end " + std::to_string(next));
+    next = s.m.range.end;
+    shards.push_back(s);
+  }
+  if (next != first.m.total)
+    throw Error(shards.back().file.string() + ": the shards cover " + std::to_string(next) + " of " +
+                std::to_string(first.m.total) + " inputs");
+  // Every shard wrote the same outputs, intact.
+  for (const Shard& s : shards) {
+    if (s.m.outputs.size() != first.m.outputs.size())
+      throw Error(s.file.string() + ": lists other outputs than " + first.file.string());
+    for (std::size_t k = 0; k < s.m.outputs.size(); ++k) {
+      const ShardOutput& o = s.m.outputs[k];
+      if (o.kind != first.m.outputs[k].kind || o.merged != first.m.outputs[k].merged)
+        throw Error(s.file.string() + ": lists other outputs than " + first.file.string());
+      const fs::path part = dir / o.file;
+      std::error_code ec;
+      const auto size = fs::file_size(part, ec);
+      if (ec) throw Error(part.string() + ": missing (listed in " + s.file.string() + ")");
+      if (size != o.bytes || file_sha256(part) != o.sha256)
+        throw Error(part.string() + ": its size or SHA-256 differs from " + s.file.string() +
+                    " (changed after the shard finished)");
+    }
+  }
+  return shards;
+}
+
+void copy_file_into(const fs::path& part, AtomicFile& out, bool skip_first_line) {
+  std::ifstream in(part, std::ios::binary);
+  if (!in) throw IoError(part.string() + ": cannot be read");
+  if (skip_first_line) {
+    std::string header;
+    std::getline(in, header);
+  }
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    out.write(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw IoError(part.string() + ": read error");
+}
+
+void merge_safetensors(const std::vector<fs::path>& parts, const fs::path& merged, bool stacked) {
+  SafetensorsStream out(merged, stacked);
+  boost::json::array ids;
+  std::map<std::string, std::string> metadata;
+  for (const fs::path& p : parts) {
+    const SafetensorsFile f = SafetensorsFile::open(p);
+    for (const auto& [k, v] : f.metadata()) metadata[k] = v;
+    for (const TensorInfo& info : f.tensors()) {
+      const Tensor t = f.load(info.name);
+      if (!stacked) {
+        out.add(info.name, t);
+        continue;
+      }
+      // The sink appends one row per input; so does the merge.
+      const Shape row(t.shape().begin() + 1, t.shape().end());
+      const std::int64_t rows = t.shape().empty() ? 0 : t.shape().front();
+      const std::size_t per = static_cast<std::size_t>(rows > 0 ? t.numel() / rows : 0);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        Tensor one(row);
+        std::memcpy(one.data(), t.data() + static_cast<std::size_t>(r) * per, per * sizeof(float));
+        out.add(info.name, one);
+      }
+    }
+    if (stacked) {
+      const auto it = f.metadata().find("ids");
+      boost::json::error_code ec;
+      const auto v = it == f.metadata().end() ? boost::json::value() : boost::json::parse(it->second, ec);
+      if (ec || !v.is_array())
+        throw FormatError(p.string() + ": stacked tensors without an 'ids' array in __metadata__");
+      for (const auto& id : v.as_array()) ids.push_back(id);
+    }
+  }
+  if (stacked) metadata["ids"] = boost::json::serialize(ids);
+  for (const auto& [k, v] : metadata) out.set_metadata(k, v);
+  out.commit();
+}
+
+}  // namespace
+
+std::vector<std::string> merge_shards(const fs::path& dir) {
+  const std::vector<Shard> shards = read_shards(dir);
+  clear_success_marker(dir);
+  std::vector<std::string> lines;
+  const auto& outputs = shards.front().m.outputs;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    const std::string& kind = outputs[k].kind;
+    const fs::path merged = dir / outputs[k].merged;
+    std::vector<fs::path> parts;
+    for (const Shard& s : shards) parts.push_back(dir / s.m.outputs[k].file);
+    if (kind == "jsonl" || kind == "csv") {
+      AtomicFile out(merged);
+      for (std::size_t i = 0; i < parts.size(); ++i) copy_file_into(parts[i], out, kind == "csv" && i > 0);
+      out.commit();
+    } else if (kind == "safetensors" || kind == "safetensors_stacked") {
+      merge_safetensors(parts, merged, kind == "safetensors_stacked");
+    } else {
+      lines.push_back(kind + ": left per part (" + outputs[k].file + ", ...): it does not merge");
+      continue;
+    }
+    lines.push_back(kind + " -> " + merged.string() + " (" + std::to_string(parts.size()) + " parts)");
+  }
+  write_success_marker(dir);
+  return lines;
+}
+
+}  // namespace visbone::pipeline

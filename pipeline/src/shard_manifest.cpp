@@ -1,0 +1,169 @@
+#include "visbone/pipeline/shard_manifest.h"
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "visbone/core/errors.h"
+#include "visbone/core/json_writer.h"
+#include "visbone/hub/sha256.h"
+#include "visbone/pipeline/atomic_file.h"
+#include "visbone/yaml/yaml_scalars.h"
+
+namespace visbone::pipeline {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string visbone_version() {
+  return VISBONE_VERSION;
+}
+
+std::string config_hash(const PipelineConfig& c) {
+  hub::Sha256 h;
+  std::ifstream in(c.file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  // Lengths between the parts, so moving bytes from one part to the next changes the hash.
+  const auto part = [&](const std::string& s) {
+    h.update(std::to_string(s.size()) + ":");
+    h.update(s);
+  };
+  part(text.str());
+  part(YAML::Dump(c.model.spec));
+  part(std::to_string(c.batch_size));
+  for (const auto& s : c.sources) part(s.type + " " + YAML::Dump(s.spec));
+  return h.finish_hex();
+}
+
+std::string file_sha256(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw IoError(file.string() + ": cannot be read");
+  hub::Sha256 h;
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    h.update(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw IoError(file.string() + ": read error");
+  return h.finish_hex();
+}
+
+std::vector<ShardOutput> shard_outputs(const PipelineConfig& c) {
+  std::vector<ShardOutput> out;
+  const fs::path dir = c.output_dir ? *c.output_dir : c.base_dir;
+  PipelineConfig whole = c;
+  whole.shard.reset();
+  const auto add = [&](std::string kind, const fs::path& p) {
+    ShardOutput o;
+    o.kind = std::move(kind);
+    const fs::path part = c.output_path(p);
+    o.file = part.lexically_relative(dir).generic_string();
+    o.merged = whole.output_path(p).lexically_relative(dir).generic_string();
+    o.bytes = fs::file_size(part);
+    o.sha256 = file_sha256(part);
+    out.push_back(std::move(o));
+  };
+  // The built-in sinks that write one file; per-input folders (annotated_images, heatmap) are shared by the
+  // shards as they are, and plugin sinks own their files.
+  for (const auto& s : c.sinks) {
+    if (!s.spec["path"] || !s.spec["path"].IsScalar()) continue;
+    const fs::path path = s.spec["path"].Scalar();
+    if (s.type == "jsonl" || s.type == "csv" || s.type == "contact_sheet")
+      add(s.type, path);
+    else if (s.type == "safetensors")
+      add(yaml::scalar_bool(s.spec["stack"]).value_or(false) ? "safetensors_stacked" : "safetensors", path);
+  }
+  if (c.summary) add("summary", *c.summary);
+  return out;
+}
+
+void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
+  json::array ids;
+  for (const auto& id : m.ids) ids.emplace_back(id);
+  json::array outputs;
+  for (const auto& o : m.outputs)
+    outputs.push_back(json::object{
+        {"kind", o.kind}, {"file", o.file}, {"merged", o.merged}, {"bytes", o.bytes}, {"sha256", o.sha256}});
+  const json::object doc{{"shard", m.shard.index},
+                         {"shards", m.shard.count},
+                         {"begin", m.range.begin},
+                         {"end", m.range.end},
+                         {"total", m.total},
+                         {"batch_size", m.batch_size},
+                         {"ok", m.ok},
+                         {"failed", m.failed},
+                         {"config_hash", m.config_hash},
+                         {"version", m.version},
+                         {"outputs", std::move(outputs)},
+                         {"ids", std::move(ids)}};
+  const std::string text = to_json_text(doc) + "\n";
+  write_file_atomic(manifest_path(output_dir, m.shard),
+                    {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+}
+
+namespace {
+
+struct Reader {
+  const fs::path& file;
+  const json::object& o;
+  const json::value& get(const char* key) const {
+    const auto* v = o.if_contains(key);
+    if (!v) throw FormatError(file.string() + ": no '" + key + "'");
+    return *v;
+  }
+  std::uint64_t number(const char* key) const {
+    const auto& v = get(key);
+    if (v.is_uint64()) return v.as_uint64();
+    if (v.is_int64() && v.as_int64() >= 0) return static_cast<std::uint64_t>(v.as_int64());
+    throw FormatError(file.string() + ": '" + key + "' is not a number >= 0");
+  }
+  std::string string(const char* key) const {
+    const auto& v = get(key);
+    if (!v.is_string()) throw FormatError(file.string() + ": '" + key + "' is not a string");
+    return std::string(v.as_string());
+  }
+  const json::array& array(const char* key) const {
+    const auto& v = get(key);
+    if (!v.is_array()) throw FormatError(file.string() + ": '" + key + "' is not an array");
+    return v.as_array();
+  }
+};
+
+}  // namespace
+
+ShardManifest read_manifest(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw IoError(file.string() + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  json::error_code ec;
+  const json::value doc = json::parse(text.str(), ec);
+  if (ec || !doc.is_object()) throw FormatError(file.string() + ": not a JSON object (" + ec.message() + ")");
+  const Reader r{file, doc.as_object()};
+  ShardManifest m;
+  m.shard = {static_cast<int>(r.number("shard")), static_cast<int>(r.number("shards"))};
+  if (m.shard.count < 1 || m.shard.index >= m.shard.count)
+    throw FormatError(file.string() + ": shard " + std::to_string(m.shard.index) + " of " +
+                      std::to_string(m.shard.count) + " is not a shard");
+  m.range = {r.number("begin"), r.number("end")};
+  m.total = r.number("total");
+  m.batch_size = static_cast<int>(r.number("batch_size"));
+  m.ok = r.number("ok");
+  m.failed = r.number("failed");
+  m.config_hash = r.string("config_hash");
+  m.version = r.string("version");
+  for (const auto& v : r.array("ids")) {
+    if (!v.is_string()) throw FormatError(file.string() + ": 'ids' holds a value that is not a string");
+    m.ids.emplace_back(v.as_string());
+  }
+  for (const auto& v : r.array("outputs")) {
+    if (!v.is_object()) throw FormatError(file.string() + ": 'outputs' holds a value that is not an object");
+    const Reader o{file, v.as_object()};
+    m.outputs.push_back(
+        {o.string("kind"), o.string("file"), o.string("merged"), o.number("bytes"), o.string("sha256")});
+  }
+  return m;
+}
+
+}  // namespace visbone::pipeline

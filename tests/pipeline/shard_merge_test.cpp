@@ -1,0 +1,174 @@
+// Sharded runs merged back: at N = 1, 3, 4 and 16 the merged JSON Lines, CSV and safetensors files (per
+// input and stacked) of the digits set are byte-identical to a single-process run; a missing, foreign or
+// damaged shard is an error naming its file, and nothing is merged then.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "pipeline_test_support.h"
+#include "visbone/api/register_builtins.h"
+#include "visbone/core/errors.h"
+#include "visbone/pipeline/merge.h"
+#include "visbone/pipeline/pipeline.h"
+#include "visbone/pipeline/shard_manifest.h"
+
+namespace visbone::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kData;
+using testing::read_file;
+using testing::TempDir;
+using visbone::testing::message_of;
+
+const std::vector<std::string> kOutputs = {"predictions.jsonl", "predictions.csv", "features.safetensors",
+                                           "stacked.safetensors"};
+
+std::string config_text(int top_k = 3) {
+  return "source: {type: folder, path: " + kData + "/digits/images, labels_from_folders: true}\n" +
+         "model: {checkpoint: " + kData + "/models/bit-tiny-digits}\n" +
+         "heads:\n  - {type: classification, top_k: " + std::to_string(top_k) + "}\n  - {type: embedding}\n" +
+         "sinks:\n"
+         "  - {type: jsonl, path: predictions.jsonl}\n"
+         "  - {type: csv, path: predictions.csv}\n"
+         "  - {type: safetensors, path: features.safetensors}\n"
+         "  - {type: safetensors, path: stacked.safetensors, stack: true}\n"
+         "batch_size: 32\nthreads: 1\n";
+}
+
+void run(const fs::path& config, const fs::path& out, std::optional<ShardSpec> shard) {
+  PipelineConfig c = load_config(config);
+  c.output_dir = out;
+  c.shard = shard;
+  Pipeline(std::move(c), register_pipeline_builtins).run();
+}
+
+class ShardMerge : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    dir_->write("run.yaml", config_text());
+    run(*dir_ / "run.yaml", *dir_ / "single", std::nullopt);
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  // Runs every shard of N into `name`.
+  static fs::path run_shards(const std::string& name, int n) {
+    const fs::path out = *dir_ / name;
+    for (int i = 0; i < n; ++i) run(*dir_ / "run.yaml", out, ShardSpec{i, n});
+    return out;
+  }
+  static TempDir* dir_;
+};
+TempDir* ShardMerge::dir_ = nullptr;
+
+TEST_F(ShardMerge, MergedFilesAreTheSingleRunsBytes) {
+  for (const int n : {1, 3, 4, 16}) {
+    const fs::path out = run_shards(std::string("n") + std::to_string(n), n);
+    EXPECT_FALSE(fs::exists(out / "_SUCCESS")) << "a shard marks the folder complete";
+    const auto lines = merge_shards(out);
+    EXPECT_EQ(lines.size(), kOutputs.size());
+    for (const auto& f : kOutputs) {
+      const std::string single = read_file(*dir_ / "single" / f);
+      ASSERT_FALSE(single.empty()) << f;
+      EXPECT_TRUE(read_file(out / f) == single) << f << " differs at N = " << n;
+    }
+    EXPECT_TRUE(fs::exists(out / "_SUCCESS"));
+  }
+}
+
+TEST_F(ShardMerge, ShardsKeepTheGlobalIndexAndSayWhatTheyDid) {
+  const fs::path out = run_shards("index", 3);
+  const auto lines = testing::read_lines(out / "predictions.part-00001-of-00003.jsonl");
+  ASSERT_EQ(lines.size(), 128u);  // 300 inputs, batches of 32: 4 batches per shard
+  EXPECT_EQ(boost::json::parse(lines.front()).at("index").as_int64(), 128);
+  const ShardManifest m = read_manifest(out / "_manifest.part-00001-of-00003.json");
+  EXPECT_EQ(m.range.begin, 128u);
+  EXPECT_EQ(m.range.end, 256u);
+  EXPECT_EQ(m.total, 300u);
+  EXPECT_EQ(m.ok + m.failed, 128u);
+  ASSERT_EQ(m.ids.size(), 128u);
+  EXPECT_EQ(m.ids.front(), std::string(boost::json::parse(lines.front()).at("id").as_string()));
+  ASSERT_EQ(m.outputs.size(), kOutputs.size());
+  EXPECT_EQ(m.outputs[0].merged, "predictions.jsonl");
+  EXPECT_EQ(m.outputs[0].file, "predictions.part-00001-of-00003.jsonl");
+  EXPECT_EQ(m.outputs[0].sha256, file_sha256(out / m.outputs[0].file));
+  EXPECT_EQ(m.version, visbone_version());
+}
+
+TEST_F(ShardMerge, MissingShardIsAnErrorNamingIt) {
+  const fs::path out = run_shards("missing", 3);
+  fs::remove(out / "_manifest.part-00001-of-00003.json");
+  const std::string err = message_of([&] { merge_shards(out); });
+  EXPECT_NE(err.find("_manifest.part-00001-of-00003.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("missing"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out / "predictions.jsonl"));
+  EXPECT_FALSE(fs::exists(out / "_SUCCESS"));
+}
+
+TEST_F(ShardMerge, ForeignShardIsAnErrorNamingIt) {
+  const fs::path out = run_shards("foreign", 3);
+  dir_->write("other.yaml", config_text(2));
+  run(*dir_ / "other.yaml", out, ShardSpec{2, 3});
+  const std::string err = message_of([&] { merge_shards(out); });
+  EXPECT_NE(err.find("_manifest.part-00002-of-00003.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("config hash"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out / "predictions.jsonl"));
+}
+
+TEST_F(ShardMerge, AShardRunAgainIsIncompleteUntilItFinishes) {
+  const fs::path out = run_shards("rerun", 3);
+  // The rerun of shard 1 cannot write its JSON Lines part (a folder is in the way), so it stops.
+  fs::remove(out / "predictions.part-00001-of-00003.jsonl");
+  fs::create_directory(out / "predictions.part-00001-of-00003.jsonl");
+  fs::create_directory(out / "predictions.part-00001-of-00003.jsonl" / "x");
+  EXPECT_THROW(run(*dir_ / "run.yaml", out, ShardSpec{1, 3}), Error);
+  EXPECT_FALSE(fs::exists(out / "_manifest.part-00001-of-00003.json"));
+  EXPECT_NE(message_of([&] { merge_shards(out); }).find("_manifest.part-00001-of-00003.json"),
+            std::string::npos);
+}
+
+TEST_F(ShardMerge, AShardedRunNeedsAnOutputFolder) {
+  PipelineConfig c = load_config(*dir_ / "run.yaml");
+  c.shard = ShardSpec{0, 2};
+  const std::string err = message_of([&] { Pipeline p(std::move(c), register_pipeline_builtins); });
+  EXPECT_NE(err.find("run.yaml: a sharded run needs output_dir"), std::string::npos) << err;
+}
+
+TEST_F(ShardMerge, DamagedPartIsAnErrorNamingIt) {
+  const fs::path out = run_shards("damaged", 3);
+  std::ofstream(out / "predictions.part-00000-of-00003.csv", std::ios::app) << "x";
+  const std::string err = message_of([&] { merge_shards(out); });
+  EXPECT_NE(err.find("predictions.part-00000-of-00003.csv"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out / "predictions.csv"));
+}
+
+TEST_F(ShardMerge, CommandLineTakesTheShardFromSlurmAndMergeExitsOneOnAMissingShard) {
+  const fs::path out = *dir_ / "cli";
+  for (const std::string task : {"4", "5"}) {
+    const auto r = testing::run_visbone(
+        {"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--progress", "none"},
+        {{"SLURM_ARRAY_TASK_ID", task}, {"SLURM_ARRAY_TASK_COUNT", "3"}, {"SLURM_ARRAY_TASK_MIN", "4"}});
+    ASSERT_EQ(r.status, 0) << r.all();
+  }
+  EXPECT_TRUE(fs::exists(out / "predictions.part-00001-of-00003.jsonl"));
+  auto r = testing::run_visbone({"merge", out.string()});
+  EXPECT_EQ(r.status, 1) << r.all();
+  EXPECT_NE(r.err.find("_manifest.part-00002-of-00003.json"), std::string::npos) << r.all();
+  r = testing::run_visbone({"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--progress",
+                            "none", "--shard", "2/3"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  r = testing::run_visbone({"merge", out.string()});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_TRUE(read_file(out / "predictions.jsonl") == read_file(*dir_ / "single" / "predictions.jsonl"));
+  r = testing::run_visbone(
+      {"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--shard", "3/3"});
+  EXPECT_EQ(r.status, 2) << r.all();
+  EXPECT_NE(r.err.find("--shard: '3/3'"), std::string::npos) << r.all();
+}
+
+}  // namespace
+}  // namespace visbone::pipeline
