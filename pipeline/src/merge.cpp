@@ -10,6 +10,7 @@
 #include "success_marker.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/safetensors.h"
+#include "visbone/hub/sha256.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/safetensors_stream.h"
 #include "visbone/pipeline/shard_manifest.h"
@@ -86,7 +87,7 @@ std::vector<Shard> read_shards(const fs::path& dir) {
       std::error_code ec;
       const auto size = fs::file_size(part, ec);
       if (ec) throw Error(part.string() + ": missing (listed in " + s.file.string() + ")");
-      if (size != o.bytes || file_sha256(part) != o.sha256)
+      if (size != o.bytes || hub::sha256_file_hex(part) != o.sha256)
         throw Error(part.string() + ": its size or SHA-256 differs from " + s.file.string() +
                     " (changed after the shard finished)");
     }

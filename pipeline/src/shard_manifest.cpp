@@ -36,19 +36,6 @@ std::string config_hash(const PipelineConfig& c) {
   return h.finish_hex();
 }
 
-std::string file_sha256(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(file.string() + ": cannot be read");
-  hub::Sha256 h;
-  char buf[1 << 16];
-  while (in) {
-    in.read(buf, sizeof buf);
-    h.update(buf, static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw IoError(file.string() + ": read error");
-  return h.finish_hex();
-}
-
 std::vector<ShardOutput> shard_outputs(const PipelineConfig& c) {
   std::vector<ShardOutput> out;
   const fs::path dir = c.output_dir ? *c.output_dir : c.base_dir;
@@ -61,7 +48,7 @@ std::vector<ShardOutput> shard_outputs(const PipelineConfig& c) {
     o.file = part.lexically_relative(dir).generic_string();
     o.merged = whole.output_path(p).lexically_relative(dir).generic_string();
     o.bytes = fs::file_size(part);
-    o.sha256 = file_sha256(part);
+    o.sha256 = hub::sha256_file_hex(part);
     out.push_back(std::move(o));
   };
   // The built-in sinks that write one file; per-input folders (annotated_images, heatmap) are shared by the

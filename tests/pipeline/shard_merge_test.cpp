@@ -9,6 +9,7 @@
 #include "pipeline_test_support.h"
 #include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
+#include "visbone/hub/sha256.h"
 #include "visbone/pipeline/merge.h"
 #include "visbone/pipeline/pipeline.h"
 #include "visbone/pipeline/shard_manifest.h"
@@ -95,7 +96,7 @@ TEST_F(ShardMerge, ShardsKeepTheGlobalIndexAndSayWhatTheyDid) {
   ASSERT_EQ(m.outputs.size(), kOutputs.size());
   EXPECT_EQ(m.outputs[0].merged, "predictions.jsonl");
   EXPECT_EQ(m.outputs[0].file, "predictions.part-00001-of-00003.jsonl");
-  EXPECT_EQ(m.outputs[0].sha256, file_sha256(out / m.outputs[0].file));
+  EXPECT_EQ(m.outputs[0].sha256, hub::sha256_file_hex(out / m.outputs[0].file));
   EXPECT_EQ(m.version, visbone_version());
 }
 

@@ -42,8 +42,6 @@ std::string visbone_version();
 // SHA-256 (hex) of what decides a run's outputs: the config file's text, the model spec, batch_size, the
 // sources as resolved (command-line --input included).
 std::string config_hash(const PipelineConfig& config);
-// SHA-256 (hex) of a file's bytes; IoError naming it when it cannot be read.
-std::string file_sha256(const std::filesystem::path& file);
 
 // The output files of a sharded run's sinks (and summary), with sizes and checksums of the parts as written.
 std::vector<ShardOutput> shard_outputs(const PipelineConfig& config);
