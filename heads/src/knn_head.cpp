@@ -115,9 +115,13 @@ std::vector<KnnHead::Neighbours> KnnHead::search(const Tensor& queries) const {
   for (std::int64_t b = 0; b < q.dim(0); ++b) {
     const float* row = s.data() + b * n;
     std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(
-        order.begin(), order.begin() + take, order.end(),
-        [row](std::int64_t x, std::int64_t y) { return row[x] > row[y] || (row[x] == row[y] && x < y); });
+    // Score descending; equal scores by id, then by gallery row (the same id listed twice).
+    std::partial_sort(order.begin(), order.begin() + take, order.end(), [&](std::int64_t x, std::int64_t y) {
+      if (row[x] != row[y]) return row[x] > row[y];
+      const auto& a = ids_[static_cast<std::size_t>(x)];
+      const auto& b = ids_[static_cast<std::size_t>(y)];
+      return a != b ? a < b : x < y;
+    });
     Neighbours nb;
     for (std::int64_t i = 0; i < take; ++i) {
       nb.rows.push_back(order[static_cast<std::size_t>(i)]);

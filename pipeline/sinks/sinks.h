@@ -16,6 +16,7 @@ namespace visbone::pipeline {
 void register_jsonl_sink(registry::ComponentRegistrar& r);
 void register_csv_sink(registry::ComponentRegistrar& r);
 void register_safetensors_sink(registry::ComponentRegistrar& r);
+void register_embedding_index_sink(registry::ComponentRegistrar& r);
 void register_annotated_images_sink(registry::ComponentRegistrar& r);
 void register_heatmap_sink(registry::ComponentRegistrar& r);
 void register_contact_sheet_sink(registry::ComponentRegistrar& r);

@@ -14,6 +14,7 @@ void register_components(registry::ComponentRegistrar& r) {
   register_jsonl_sink(r);
   register_csv_sink(r);
   register_safetensors_sink(r);
+  register_embedding_index_sink(r);
   register_annotated_images_sink(r);
   register_heatmap_sink(r);
   register_contact_sheet_sink(r);

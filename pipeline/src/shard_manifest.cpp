@@ -60,6 +60,8 @@ std::vector<ShardOutput> shard_outputs(const PipelineConfig& c) {
       add(s.type, path);
     else if (s.type == "safetensors")
       add(yaml::scalar_bool(s.spec["stack"]).value_or(false) ? "safetensors_stacked" : "safetensors", path);
+    else if (s.type == "embedding_index")
+      add("safetensors_stacked", path);
   }
   if (c.summary) add("summary", *c.summary);
   return out;

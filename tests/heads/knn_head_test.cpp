@@ -1,5 +1,5 @@
-// The knn head: exact top-k by cosine, equal to numpy's (tests/heads/knn_reference.py), ties to the earlier
-// gallery row; gallery files as the stacked safetensors sink writes them; bad galleries.
+// The knn head: exact top-k by cosine, equal to numpy's (tests/heads/knn_reference.py), ties ordered by id
+// (then gallery row); gallery files as the stacked safetensors sink writes them; bad galleries.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -41,7 +41,7 @@ TEST(KnnHead, TopKEqualsNumpy) {
   }
 }
 
-TEST(KnnHead, TiesGoToTheEarlierRowAndKIsCappedByTheGallery) {
+TEST(KnnHead, TiesGoToTheSmallerIdAndKIsCappedByTheGallery) {
   Tensor g({5, 4});
   const float rows[5][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 0, 1, 0}, {3, 0, 0, 0}};
   for (int r = 0; r < 5; ++r)
@@ -55,6 +55,20 @@ TEST(KnnHead, TiesGoToTheEarlierRowAndKIsCappedByTheGallery) {
   EXPECT_EQ(nb[0].rows, (std::vector<std::int64_t>{0, 2, 4, 1, 3}));
   EXPECT_EQ(nb[0].scores, (std::vector<float>{1, 1, 1, 0, 0}));
   EXPECT_EQ(nb[1].rows, (std::vector<std::int64_t>{3, 0, 1, 2, 4}));
+}
+
+TEST(KnnHead, TiesAreOrderedById) {
+  Tensor g({4, 2});
+  const float rows[8] = {1, 0, 2, 0, 3, 0, 0, 1};
+  std::copy(rows, rows + 8, g.data());
+  // Rows 0-2 tie for the query; by id: "a" (row 2), "b" (rows 0 and 1, listed twice: earlier row first).
+  heads::KnnHead head(g, {"b", "b", "a", "c"}, 3);
+  Tensor q({1, 2});
+  q.data()[0] = 7;
+  q.data()[1] = 0;
+  const auto nb = head.search(q);
+  ASSERT_EQ(nb.size(), 1u);
+  EXPECT_EQ(nb[0].rows, (std::vector<std::int64_t>{2, 0, 1}));
 }
 
 TEST(KnnHead, BadGalleriesAreNamed) {

@@ -2,7 +2,7 @@
 """numpy's top-k for the knn head's test (tests/heads/knn_head_test.cpp): the gallery is the digits features
 (tests/data/digits/features.safetensors, ids in its metadata), the queries the first 10 of those rows (each
 finds itself, and exact duplicates among the digits tie) and the first 10 rows of random_features.safetensors.
-Cosine in float64; order: score descending, ties to the earlier gallery row (a stable argsort).
+Cosine in float64; order: score descending, ties ordered by id, then by gallery row (np.lexsort).
     /usr/bin/python3 tests/heads/knn_reference.py      # writes tests/data/knn/reference.json
 """
 import json
@@ -32,11 +32,12 @@ def main():
     gallery, ids = read(os.path.join(DATA, "digits", "features.safetensors"))
     randoms, _ = read(os.path.join(DATA, "digits", "random_features.safetensors"))
     g = unit(gallery)
+    id_keys = np.array(ids)
     out = {"k": K, "queries": []}
     for source, rows in (("features.safetensors", gallery[:10]), ("random_features.safetensors", randoms[:10])):
         scores = unit(rows) @ g.T
         for i, s in enumerate(scores):
-            order = np.argsort(-s, kind="stable")[:K]
+            order = np.lexsort((np.arange(len(s)), id_keys, -s))[:K]
             out["queries"].append({"file": source, "row": i, "rows": [int(r) for r in order],
                                    "ids": [ids[r] for r in order], "scores": [float(s[r]) for r in order]})
     with open(os.path.join(DATA, "knn", "reference.json"), "w") as f:

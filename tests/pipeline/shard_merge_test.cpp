@@ -24,7 +24,7 @@ using testing::TempDir;
 using visbone::testing::message_of;
 
 const std::vector<std::string> kOutputs = {"predictions.jsonl", "predictions.csv", "features.safetensors",
-                                           "stacked.safetensors"};
+                                           "stacked.safetensors", "gallery.safetensors"};
 
 std::string config_text(int top_k = 3) {
   return "source: {type: folder, path: " + kData + "/digits/images, labels_from_folders: true}\n" +
@@ -35,6 +35,7 @@ std::string config_text(int top_k = 3) {
          "  - {type: csv, path: predictions.csv}\n"
          "  - {type: safetensors, path: features.safetensors}\n"
          "  - {type: safetensors, path: stacked.safetensors, stack: true}\n"
+         "  - {type: embedding_index, path: gallery.safetensors}\n"
          "batch_size: 32\nthreads: 1\n";
 }
 

@@ -25,8 +25,8 @@ TEST(UnknownType, BuiltInsAreNotCalledPlugins) {
                                               "heads: [{type: classification}]\nsinks: [{type: nope, path: x}]\n");
   const std::string s = visbone::testing::message_of([&] { Pipeline p(load_config(sink_cfg), register_pipeline_builtins); });
   // The built-in sinks are registry components like the heads: listed by name.
-  EXPECT_NE(s.find("(built in: annotated_images, contact_sheet, csv, heatmap, jsonl, safetensors; from plugins: "
-                   "none)"),
+  EXPECT_NE(s.find("(built in: annotated_images, contact_sheet, csv, embedding_index, heatmap, jsonl, safetensors; "
+                   "from plugins: none)"),
             std::string::npos)
       << s;
 }

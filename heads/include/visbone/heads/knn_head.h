@@ -5,10 +5,10 @@
 //   {type: knn, gallery: g.safetensors, tensor: embedding, k: 10}
 //
 // The gallery is a safetensors file with one (N, C) tensor (`tensor:`, default: its only 2-D tensor) and the
-// N ids as a JSON list in the metadata key "ids": what a `safetensors` sink with `stack: true` writes for an
-// embedding head. Gallery rows and queries are L2-normalised; the scores are one oneDNN matmul (queries x
-// gallery^T, blocked GEMM) per batch, then a top-k per query: score descending, ties to the earlier gallery
-// row (numpy's stable argsort order). Exact brute force: no index, no approximation.
+// N ids as a JSON list in the metadata key "ids": what the `embedding_index` sink (or a `safetensors` sink with
+// `stack: true`) writes for an embedding head. Gallery rows and queries are L2-normalised; the scores are one oneDNN matmul (queries x
+// gallery^T, blocked GEMM) per batch, then a top-k per query: score descending, ties ordered by id, then by
+// gallery row (numpy's lexsort order). Exact brute force: no index, no approximation.
 #pragma once
 
 #include <filesystem>
