@@ -123,9 +123,9 @@ std::unique_ptr<Backbone> load(const fs::path& path, const Params& p, BitBackbon
 std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolver) {
   const bool has_checkpoint = p.has("checkpoint"), has_config = p.has("config");
   if (has_checkpoint == has_config)
-    p.fail(has_config ? "config" : "type",
-           "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with "
-           "weights)");
+    p.fail(has_config ? "config" : "checkpoint",
+           "give exactly one of checkpoint (a folder, .npz or hub id such as google/bit-50) and config (an "
+           "inline BitConfig with weights); or name a preset as the type (bit-50, R50x1, ...)");
   if (has_checkpoint) return load(local_checkpoint(p, resolver), p, backbone_options(p));
 
   if (!p.has("weights"))
