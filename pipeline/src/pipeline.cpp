@@ -243,24 +243,22 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   flow::broadcast_node<BatchPtr> to_heads(g);
   using HeadNode = flow::multifunction_node<BatchPtr, std::tuple<BatchPtr>>;
   std::vector<std::unique_ptr<HeadNode>> head_nodes;
-  for (std::size_t h = 0; h < num_heads; ++h) {
+  // Runs head `h` on a batch and reports to the batch's join; true for the report that completes it.
+  const auto run_head = [&](std::size_t h, const BatchPtr& b) {
+    if (b->good.empty()) return b->heads->put(h, {});
+    ScopedTimer t(timers, kHeads);
+    try {
+      return b->heads->put(h, m.heads[h]->run(b->result));
+    } catch (...) {
+      return b->heads->fail(h, current_exception_text());
+    }
+  };
+  for (std::size_t h = 0; h < num_heads; ++h)
     head_nodes.push_back(
         std::make_unique<HeadNode>(g, static_cast<std::size_t>(c.concurrency.heads),
                                    [&, h](const BatchPtr& b, HeadNode::output_ports_type& ports) {
-                                     bool last = false;
-                                     if (b->good.empty()) {
-                                       last = b->heads->put(h, {});
-                                     } else {
-                                       ScopedTimer t(timers, kHeads);
-                                       try {
-                                         last = b->heads->put(h, m.heads[h]->run(b->result));
-                                       } catch (...) {
-                                         last = b->heads->fail(h, current_exception_text());
-                                       }
-                                     }
-                                     if (last) std::get<0>(ports).try_put(b);
+                                     if (run_head(h, b)) std::get<0>(ports).try_put(b);
                                    }));
-  }
 
   // The joined batch: its items get their results (or the failing head's error) and go on one by one.
   using ReleaseNode = flow::multifunction_node<BatchPtr, std::tuple<WorkPtr>>;
