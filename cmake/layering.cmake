@@ -39,10 +39,10 @@ foreach(lower IN ITEMS visbone_core visbone_yaml visbone_hub visbone_image visbo
   endforeach()
 endforeach()
 
-# visbone_bit (the BiT library itself, not its registration) is still linked by the pipeline for one thing:
-# the preset table (bit_presets(): a preset's hub id, fetched for its preprocessor_config.json, and BiT's
-# model keys checked before anything loads).
-set(VISBONE_ABOVE_PIPELINE visbone_builtins visbone_api visbone_serve visbone_heads visbone_bit_component)
+# What the pipeline knows of a backbone (the keys it takes, the hub id a preset loads) it reads from the
+# backbone's registry entry, so it links no backbone library, not even BiT's.
+set(VISBONE_ABOVE_PIPELINE visbone_builtins visbone_api visbone_serve visbone_heads visbone_bit_component
+                           visbone_bit)
 if(TARGET visbone_pipeline)
   visbone_linked_targets(visbone_pipeline linked)
   foreach(upper IN LISTS VISBONE_ABOVE_PIPELINE)

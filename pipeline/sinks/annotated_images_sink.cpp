@@ -35,6 +35,7 @@ class AnnotatedImagesSink : public Sink {
   void finish() override {}
   fs::path path() const override { return dir_; }
   std::string describe() const override { return "annotated_images -> " + dir_.string() + "/"; }
+  std::vector<SinkOutput> outputs() const override { return {{dir_, MergeRule::shared_folder}}; }
 
  private:
   fs::path dir_;
@@ -44,7 +45,7 @@ class AnnotatedImagesSink : public Sink {
 };
 
 std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {
-  const fs::path dir = output_path(p, ctx);
+  const fs::path dir = output_folder(p, ctx);
   const int top_k = in_range<int>(p, "top_k", 0, 1, 100'000);
   const int min_size = in_range<int>(p, "min_size", 256, 1, 8192);
   const std::string format = one_of(p, "format", "png", {"png", "jpg"});

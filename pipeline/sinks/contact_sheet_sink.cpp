@@ -79,6 +79,8 @@ class ContactSheetSink : public Sink {
   }
   fs::path path() const override { return path_; }
   std::string describe() const override { return "contact_sheet -> " + path_.string(); }
+  // One sheet of the shard's inputs: a sheet of all of them would need every shard's images.
+  std::vector<SinkOutput> outputs() const override { return {{path_, MergeRule::per_part}}; }
 
  private:
   fs::path path_;

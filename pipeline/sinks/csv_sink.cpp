@@ -56,6 +56,9 @@ class CsvSink : public Sink {
   void finish() override { file_.commit(); }
   fs::path path() const override { return file_.path(); }
   std::string describe() const override { return "csv -> " + file_.path().string(); }
+  std::vector<SinkOutput> outputs() const override {
+    return {{file_.path(), MergeRule::concatenate_after_header}};
+  }
 
  private:
   AtomicFile file_;

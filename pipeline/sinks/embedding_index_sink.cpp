@@ -35,6 +35,7 @@ class EmbeddingIndexSink : public Sink {
   }
   fs::path path() const override { return path_; }
   std::string describe() const override { return "embedding_index -> " + path_.string(); }
+  std::vector<SinkOutput> outputs() const override { return {{path_, MergeRule::safetensors_stacked}}; }
 
  private:
   fs::path path_;

@@ -68,6 +68,7 @@ class HeatmapSink : public Sink {
   void finish() override {}
   fs::path path() const override { return dir_; }
   std::string describe() const override { return "heatmap (" + stage_ + ") -> " + dir_.string() + "/"; }
+  std::vector<SinkOutput> outputs() const override { return {{dir_, MergeRule::shared_folder}}; }
 
  private:
   fs::path dir_;
@@ -80,7 +81,7 @@ class HeatmapSink : public Sink {
 };
 
 std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {
-  const fs::path dir = output_path(p, ctx);
+  const fs::path dir = output_folder(p, ctx);
   const std::string stage = p.get<std::string>("stage");
   const double alpha = in_range<double>(p, "alpha", 0.5, 0.0, 1.0);
   const int min_size = in_range<int>(p, "min_size", 256, 1, 8192);

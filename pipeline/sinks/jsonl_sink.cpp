@@ -64,6 +64,7 @@ class JsonlSink : public Sink {
   void finish() override { file_.commit(); }
   fs::path path() const override { return file_.path(); }
   std::string describe() const override { return "jsonl -> " + file_.path().string(); }
+  std::vector<SinkOutput> outputs() const override { return {{file_.path(), MergeRule::concatenate}}; }
 
  private:
   AtomicFile file_;

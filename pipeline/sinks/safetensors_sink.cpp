@@ -49,6 +49,9 @@ class SafetensorsSink : public Sink {
   std::string describe() const override {
     return std::string("safetensors") + (stack_ ? " (stacked)" : "") + " -> " + path_.string();
   }
+  std::vector<SinkOutput> outputs() const override {
+    return {{path_, stack_ ? MergeRule::safetensors_stacked : MergeRule::safetensors}};
+  }
 
  private:
   fs::path path_;

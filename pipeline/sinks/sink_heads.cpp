@@ -30,10 +30,24 @@ int columns_top_k(int top_k, const SinkHead& head) {
   return top_k > 0 ? std::min(top_k, head_k) : head_k;
 }
 
-std::filesystem::path output_path(const registry::Params& p, const SinkContext& ctx) {
+namespace {
+
+std::filesystem::path resolved(
+    const registry::Params& p,
+    const std::function<std::filesystem::path(const std::filesystem::path&)>& resolve) {
   const std::filesystem::path path = p.get<std::string>("path");
   if (path.empty()) p.fail("path", "expected a path, found an empty string");
-  return ctx.output_path ? ctx.output_path(path) : p.path("path");
+  return resolve ? resolve(path) : p.path("path");
+}
+
+}  // namespace
+
+std::filesystem::path output_path(const registry::Params& p, const SinkContext& ctx) {
+  return resolved(p, ctx.output_path);
+}
+
+std::filesystem::path output_folder(const registry::Params& p, const SinkContext& ctx) {
+  return resolved(p, ctx.output_folder);
 }
 
 registry::ParamInfo head_param(const std::string& kind) {

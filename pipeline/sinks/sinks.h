@@ -31,8 +31,10 @@ std::size_t find_head(const registry::Params& p, const SinkContext& ctx, const s
 // Predictions shown per input: the sink's `top_k` (0 = not given) capped by the head's, or the head's.
 int columns_top_k(int top_k, const SinkHead& head);
 
-// The sink's `path` parameter resolved for output (ctx.output_path).
+// The sink's `path` parameter resolved for output: a file of its own per shard (ctx.output_path), or a
+// folder of per-input files the shards share (ctx.output_folder).
 std::filesystem::path output_path(const registry::Params& p, const SinkContext& ctx);
+std::filesystem::path output_folder(const registry::Params& p, const SinkContext& ctx);
 
 registry::ParamInfo head_param(const std::string& kind);
 

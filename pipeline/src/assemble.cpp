@@ -5,13 +5,12 @@
 
 #include "input_check.h"
 #include "pipeline_impl.h"
-#include "shard_source.h"
 #include "preprocessing.h"
-#include "visbone/pipeline/concat_source.h"
-#include "visbone/bit/bit_presets.h"
+#include "shard_source.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
 #include "visbone/hub/hub.h"
+#include "visbone/pipeline/concat_source.h"
 #include "visbone/registry/plugin_loader.h"
 #include "yaml_fields.h"
 
@@ -73,6 +72,16 @@ YAML::Node default_tensor_sink(const PipelineConfig& c, const std::vector<SinkHe
   return spec;
 }
 
+// The model mapping's keys against those its backbone declares (none declared: the backbone checks them when
+// built): "FILE:LINE:COL: unknown key 'chekpoint' in model; did you mean 'checkpoint'?".
+void check_model_keys(const ModelConfig& model, const registry::ComponentInfo& backbone,
+                      const std::string& file) {
+  if (backbone.params.empty()) return;
+  std::vector<std::string> keys = {"type", "preset"};
+  for (const auto& p : backbone.params) keys.push_back(p.name);
+  detail::MapReader(model.spec, file, "model").check_keys(keys);
+}
+
 }  // namespace
 
 Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const registry::Registry* app_registry)
@@ -122,6 +131,17 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
     m.source = shard_source(std::move(m.source), m.range);
   }
 
+  // The backbone's registry entry says which keys it takes (a typo is named before anything is fetched) and
+  // which hub id it loads when the spec names no checkpoint (a preset's).
+  const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
+  if (!backbones)
+    unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
+                 "model", "backbone", c.model.type, m.names(registry::ComponentKind::backbone, true),
+                 m.names(registry::ComponentKind::backbone, false));
+  const registry::ComponentInfo& backbone_info =
+      backbones->info(registry::ComponentKind::backbone, c.model.type);
+  check_model_keys(c.model, backbone_info, file);
+
   // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
   // folder can also provide preprocessor_config.json.
   YAML::Node spec(YAML::NodeType::Map);
@@ -154,12 +174,9 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
       throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " +
                         model_name_not_found(name, "a checkpoint folder, a .npz file or a hub id"));
     }
-  } else if (!read["config"]) {
-    for (const auto& preset : bit::bit_presets())
-      if (preset.name == c.model.type && !preset.model_id.empty()) {
-        folder = fetch(preset.model_id, c.model.spec);
-        spec["checkpoint"] = folder->string();
-      }
+  } else if (!read["config"] && !backbone_info.default_checkpoint.empty()) {
+    folder = fetch(backbone_info.default_checkpoint, c.model.spec);
+    spec["checkpoint"] = folder->string();
   }
   if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults") {
     // `from: default` is far likelier a misspelt keyword than a file of that name.
@@ -168,11 +185,6 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
                  near.empty() ? "; expected checkpoint, defaults or a preprocessor_config.json (or its folder)"
                               : "; did you mean '" + near + "'?");
   }
-  const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
-  if (!backbones)
-    unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
-                 "model", "backbone", c.model.type, m.names(registry::ComponentKind::backbone, true),
-                 m.names(registry::ComponentKind::backbone, false));
   try {
     m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
   } catch (const ConfigError& e) {
@@ -216,6 +228,7 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
   SinkContext ctx;
   ctx.heads = m.head_info;
   ctx.output_path = [&c = m.config](const fs::path& p) { return c.output_path(p); };
+  ctx.output_folder = [&c = m.config](const fs::path& p) { return c.output_folder(p); };
   ctx.processor = m.processor.get();
   std::set<fs::path> paths;
   for (std::size_t i = 0; i < c.sinks.size(); ++i) {

@@ -5,7 +5,6 @@
 #include <map>
 #include <set>
 
-#include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "yaml_fields.h"
@@ -20,15 +19,12 @@ std::string ConfigPlace::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+fs::path PipelineConfig::output_folder(const fs::path& p) const {
+  return p.is_absolute() ? p : ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
+}
+
 fs::path PipelineConfig::output_path(const fs::path& p) const {
-  const fs::path out = p.is_absolute() ? p : ((output_dir ? *output_dir : base_dir) / p).lexically_normal();
-  if (!shard) return out;
-  // Folders of per-input files are shared by the shards as they are (their names do not collide).
-  for (const auto& s : sinks)
-    if ((s.type == "annotated_images" || s.type == "heatmap") && s.spec["path"] && s.spec["path"].IsScalar() &&
-        fs::path(s.spec["path"].Scalar()) == p)
-      return out;
-  return part_path(out, *shard);
+  return shard ? part_path(output_folder(p), *shard) : output_folder(p);
 }
 
 int PipelineConfig::in_flight(bool images_kept) const {
@@ -85,15 +81,8 @@ ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
     r.fail_at(r.get("preset"), "model: give either 'type' or 'preset' (shorthand for type), not both");
   if (const auto preset = r.string("preset")) m.type = *preset;
   if (const auto type = r.string("type")) m.type = *type;
-  // The BiT backbones' keys are known here, so a typo is named before anything loads; other backbone types
-  // (plugins) check their own keys when built.
-  const bool is_bit = m.type == "bit" || std::any_of(bit::bit_presets().begin(), bit::bit_presets().end(),
-                                                     [&](const bit::BitPreset& p) { return p.name == m.type; });
-  if (is_bit)
-    r.check_keys({"type", "preset", "checkpoint", "revision", "config", "weights", "out_features", "out_indices",
-                  "semantics", "winograd", "algorithm", "precision", "primitive_cache"});
-  if (!r.has("checkpoint") && !r.has("config") && !r.has("preset") && m.type == "bit")
-    r.fail_missing("checkpoint", "a checkpoint folder or a hub id such as google/bit-50; or give 'preset'");
+  // The backbone's own keys are checked against its registry entry when the pipeline is built (assemble.cpp),
+  // before anything is loaded or fetched for it.
   m.spec = node;
   return m;
 }

@@ -81,7 +81,8 @@ std::vector<Shard> read_shards(const fs::path& dir) {
       throw Error(s.file.string() + ": lists other outputs than " + first.file.string());
     for (std::size_t k = 0; k < s.m.outputs.size(); ++k) {
       const ShardOutput& o = s.m.outputs[k];
-      if (o.kind != first.m.outputs[k].kind || o.merged != first.m.outputs[k].merged)
+      if (o.kind != first.m.outputs[k].kind || o.merge != first.m.outputs[k].merge ||
+          o.merged != first.m.outputs[k].merged)
         throw Error(s.file.string() + ": lists other outputs than " + first.file.string());
       const fs::path part = dir / o.file;
       std::error_code ec;
@@ -159,12 +160,15 @@ std::vector<std::string> merge_shards(const fs::path& dir) {
     const fs::path merged = dir / outputs[k].merged;
     std::vector<fs::path> parts;
     for (const Shard& s : shards) parts.push_back(dir / s.m.outputs[k].file);
-    if (kind == "jsonl" || kind == "csv") {
+    // As the sink said when it ran (Sink::outputs()), so a plugin's outputs merge as a built-in's do.
+    const MergeRule rule = outputs[k].merge;
+    if (rule == MergeRule::concatenate || rule == MergeRule::concatenate_after_header) {
       AtomicFile out(merged);
-      for (std::size_t i = 0; i < parts.size(); ++i) copy_file_into(parts[i], out, kind == "csv" && i > 0);
+      for (std::size_t i = 0; i < parts.size(); ++i)
+        copy_file_into(parts[i], out, rule == MergeRule::concatenate_after_header && i > 0);
       out.commit();
-    } else if (kind == "safetensors" || kind == "safetensors_stacked") {
-      merge_safetensors(parts, merged, kind == "safetensors_stacked");
+    } else if (rule == MergeRule::safetensors || rule == MergeRule::safetensors_stacked) {
+      merge_safetensors(parts, merged, rule == MergeRule::safetensors_stacked);
     } else {
       lines.push_back(kind + ": left per part (" + outputs[k].file + ", ...): it does not merge");
       continue;

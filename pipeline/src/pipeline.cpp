@@ -9,14 +9,15 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
-#include <mutex>
 #include <new>
 #include <opencv2/core.hpp>
 #include <set>
-#include <sstream>
 
 #include "batcher.h"
+#include "head_join.h"
+#include "output_sequencer.h"
 #include "pipeline_impl.h"
+#include "stage_timers.h"
 #include "success_marker.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/exception_text.h"
@@ -35,30 +36,8 @@ namespace visbone::pipeline {
 
 namespace fs = std::filesystem;
 namespace flow = tbb::flow;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-enum Stage { kSource, kDecode, kPreprocess, kBackbone, kHeads, kSinks, kStages };
-constexpr const char* kStageNames[kStages] = {"source", "decode", "preprocess", "backbone", "heads", "sinks"};
-
-struct Timers {
-  std::atomic<std::int64_t> ns[kStages] = {};
-};
-
-class ScopedTimer {
- public:
-  ScopedTimer(Timers& t, Stage s) : slot_(t.ns[s]), start_(Clock::now()) {}
-  ~ScopedTimer() {
-    slot_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
-  }
-  ScopedTimer(const ScopedTimer&) = delete;
-  ScopedTimer& operator=(const ScopedTimer&) = delete;
-
- private:
-  std::atomic<std::int64_t>& slot_;
-  Clock::time_point start_;
-};
 
 // An item on its way through the graph, with the count of sinks still to see it.
 struct Work {
@@ -71,9 +50,7 @@ struct Batch {
   std::vector<WorkPtr> items;  // in input order, failed ones included
   std::vector<WorkPtr> good;   // the ones the backbone ran on, in the batch tensor's order
   ForwardResult result;
-  std::atomic<int> pending{0};  // heads still to run
-  std::mutex errors_mutex;
-  std::vector<std::pair<std::string, std::string>> errors;  // head name, message
+  std::optional<HeadJoin> heads;  // the heads' results for `good` (head_join.h)
 };
 using BatchPtr = std::shared_ptr<Batch>;
 
@@ -229,12 +206,17 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   std::vector<std::string> head_labels;
   for (const auto& head : c.heads) head_labels.push_back(plugin_label(registry::ComponentKind::head, head.type));
 
+  std::vector<std::string> head_names;
+  for (const auto& h : m.head_info) head_names.push_back(h.name);
   flow::function_node<BatchPtr, BatchPtr> backbone(g, flow::serial, [&](BatchPtr b) {
-    // Set before any head can see the batch, so the last head to finish knows it is the last.
-    b->pending = static_cast<int>(num_heads);
     for (const auto& w : b->items)
       if (!w->item.failed()) b->good.push_back(w);
-    if (b->good.empty()) return b;
+    // Made before any head can see the batch, so the last head to finish knows it is the last.
+    const auto join = [&] { b->heads.emplace(head_names, b->good.size()); };
+    if (b->good.empty()) {
+      join();
+      return b;
+    }
     ScopedTimer t(timers, kBackbone);
     const OmpThreadsScope omp_threads(c.threads);  // per thread in OpenMP, so set where it runs
     const Shape& s = b->good.front()->item.pixels.shape();
@@ -245,8 +227,6 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       Item& it = b->good[static_cast<std::size_t>(i)]->item;
       std::memcpy(input.data() + i * per, it.pixels.data(), static_cast<std::size_t>(per) * sizeof(float));
       it.pixels = {};
-      it.heads.resize(num_heads);
-      it.top_k.resize(num_heads);
     }
     try {
       b->result = m.backbone->forward(input, m.request);
@@ -255,49 +235,57 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       for (auto& w : b->good) w->item.fail("backbone", w->item.path + ": " + what);
       b->good.clear();
     }
+    join();
     return b;
   });
 
+  // Each head reports its results (or failure) to the batch's join; the last to report passes the batch on.
   flow::broadcast_node<BatchPtr> to_heads(g);
-  std::vector<std::unique_ptr<flow::function_node<BatchPtr, BatchPtr>>> head_nodes;
-  for (std::size_t h = 0; h < num_heads; ++h) {
-    head_nodes.push_back(std::make_unique<flow::function_node<BatchPtr, BatchPtr>>(
-        g, static_cast<std::size_t>(c.concurrency.heads), [&, h](BatchPtr b) {
-          if (b->good.empty()) return b;
-          ScopedTimer t(timers, kHeads);
-          try {
-            auto outs = m.heads[h]->run(b->result);
-            if (outs.size() != b->good.size())
-              throw ShapeError("gave " + std::to_string(outs.size()) + " results for a batch of " +
-                               std::to_string(b->good.size()));
-            for (std::size_t i = 0; i < b->good.size(); ++i) {
-              Item& it = b->good[i]->item;
-              it.heads[h] = std::move(outs[i]);
-              it.top_k[h] = read_predictions(it.heads[h]);
-            }
-          } catch (...) {
-            const std::string what = head_labels[h] + current_exception_text();
-            std::lock_guard lock(b->errors_mutex);
-            b->errors.emplace_back(m.head_info[h].name, what);
-          }
-          return b;
-        }));
-  }
+  using HeadNode = flow::multifunction_node<BatchPtr, std::tuple<BatchPtr>>;
+  std::vector<std::unique_ptr<HeadNode>> head_nodes;
+  // Runs head `h` on a batch and reports to the batch's join; true for the report that completes it.
+  const auto run_head = [&](std::size_t h, const BatchPtr& b) {
+    if (b->good.empty()) return b->heads->put(h, {});
+    ScopedTimer t(timers, kHeads);
+    try {
+      return b->heads->put(h, m.heads[h]->run(b->result));
+    } catch (...) {
+      return b->heads->fail(h, current_exception_text());
+    }
+  };
+  for (std::size_t h = 0; h < num_heads; ++h)
+    head_nodes.push_back(
+        std::make_unique<HeadNode>(g, static_cast<std::size_t>(c.concurrency.heads),
+                                   [&, h](const BatchPtr& b, HeadNode::output_ports_type& ports) {
+                                     if (run_head(h, b)) std::get<0>(ports).try_put(b);
+                                   }));
 
-  // Fan-in of the heads: the last head to finish a batch releases its items, one by one.
-  using GatherNode = flow::multifunction_node<BatchPtr, std::tuple<WorkPtr>>;
-  GatherNode heads_done(g, flow::unlimited, [&](const BatchPtr& b, GatherNode::output_ports_type& ports) {
-    if (--b->pending > 0) return;
-    for (const auto& [head, message] : b->errors)
-      for (auto& w : b->good)
-        if (!w->item.failed()) w->item.fail("head " + head, w->item.path + ": " + message);
+  // The joined batch: its items get their results (or the failing head's error) and go on one by one.
+  using ReleaseNode = flow::multifunction_node<BatchPtr, std::tuple<WorkPtr>>;
+  ReleaseNode heads_done(g, flow::unlimited, [&](const BatchPtr& b, ReleaseNode::output_ports_type& ports) {
+    const auto failure = b->heads->failure();
+    for (std::size_t i = 0; i < b->good.size(); ++i) {
+      Item& it = b->good[i]->item;
+      if (failure) {
+        it.fail("head " + failure->head, it.path + ": " + head_labels[failure->index] + failure->message);
+        continue;
+      }
+      it.heads = b->heads->take(i);
+      for (auto& r : it.heads) it.top_k.push_back(read_predictions(r));
+    }
     b->result = {};
+    b->heads.reset();
     for (const auto& w : b->items) {
       w->pending = static_cast<int>(num_sinks);
       std::get<0>(ports).try_put(w);
     }
   });
-  flow::sequencer_node<WorkPtr> out_order(g, by_seq);
+  // Items leave the join in any order; the sinks see them in input order (output_sequencer.h).
+  OutputSequencer<WorkPtr> sequencer(m.range.begin, [](const WorkPtr& w) { return w->item.seq; });
+  using OrderNode = flow::multifunction_node<WorkPtr, std::tuple<WorkPtr>>;
+  OrderNode out_order(g, flow::serial, [&](const WorkPtr& w, OrderNode::output_ports_type& ports) {
+    for (auto& ready : sequencer.put(w)) std::get<0>(ports).try_put(ready);
+  });
   flow::broadcast_node<WorkPtr> to_sinks(g);
   std::vector<std::unique_ptr<flow::function_node<WorkPtr, WorkPtr>>> sink_nodes;
   for (std::size_t s = 0; s < num_sinks; ++s) {
@@ -350,13 +338,13 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   flow::make_edge(backbone, to_heads);
   for (auto& n : head_nodes) {
     flow::make_edge(to_heads, *n);
-    flow::make_edge(*n, heads_done);
+    flow::make_edge(flow::output_port<0>(*n), heads_done);
   }
   flow::make_edge(flow::output_port<0>(heads_done), out_order);
   if (num_sinks == 0) {
-    flow::make_edge(out_order, done);
+    flow::make_edge(flow::output_port<0>(out_order), done);
   } else {
-    flow::make_edge(out_order, to_sinks);
+    flow::make_edge(flow::output_port<0>(out_order), to_sinks);
     for (auto& n : sink_nodes) {
       flow::make_edge(to_sinks, *n);
       flow::make_edge(*n, sinks_done);
@@ -390,8 +378,12 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   }
   if (c.shard) {
     // Last: the manifest marks the shard complete; `visbone merge` writes _SUCCESS for the whole run.
-    write_manifest(*c.output_dir, {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids), summary.ok,
-                                   summary.failed, config_hash(c), visbone_version(), shard_outputs(c)});
+    std::vector<SinkOutputOf> outputs;
+    for (std::size_t s = 0; s < m.sinks.size(); ++s)
+      for (auto& o : m.sinks[s]->outputs()) outputs.push_back({m.sink_types[s], std::move(o)});
+    write_manifest(*c.output_dir,
+                   {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids), summary.ok,
+                    summary.failed, config_hash(c), visbone_version(), shard_outputs(c, outputs)});
   } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <string_view>
 
 #include "visbone/core/errors.h"
 
@@ -86,6 +87,20 @@ std::filesystem::path part_path(const std::filesystem::path& file, const ShardSp
   const std::string ext = file.extension().string();
   out.replace_filename(file.stem().string() + "." + part_tag(shard) + ext);
   return out;
+}
+
+std::filesystem::path whole_path(const std::filesystem::path& part, const ShardSpec& shard) {
+  const std::string name = part.filename().string();
+  std::string tag = ".";  // appended, not "." + ...: GCC 12 warns (-Wrestrict, falsely) on that here
+  tag.append(part_tag(shard));
+  const auto at = name.rfind(tag);
+  if (at == std::string::npos) return part;
+  // The tag ends the name or stands before its extension (one dot, no further one).
+  const std::string_view rest = std::string_view(name).substr(at + tag.size());
+  if (!rest.empty() && (rest.front() != '.' || rest.find('.', 1) != std::string_view::npos)) return part;
+  std::string whole(name, 0, at);
+  whole.append(rest);
+  return part.parent_path() / whole;
 }
 
 std::filesystem::path manifest_path(const std::filesystem::path& dir, const ShardSpec& shard) {

@@ -1,5 +1,6 @@
 #include "visbone/pipeline/shard_manifest.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -8,7 +9,6 @@
 #include "visbone/core/json_writer.h"
 #include "visbone/hub/sha256.h"
 #include "visbone/pipeline/atomic_file.h"
-#include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::pipeline {
 
@@ -36,34 +36,44 @@ std::string config_hash(const PipelineConfig& c) {
   return h.finish_hex();
 }
 
-std::vector<ShardOutput> shard_outputs(const PipelineConfig& c) {
+namespace {
+
+// The manifest's names of the merge rules (shared folders are never listed).
+const std::vector<std::pair<MergeRule, std::string>> kMergeNames = {
+    {MergeRule::per_part, "per_part"},
+    {MergeRule::concatenate, "concatenate"},
+    {MergeRule::concatenate_after_header, "concatenate_after_header"},
+    {MergeRule::safetensors, "safetensors"},
+    {MergeRule::safetensors_stacked, "safetensors_stacked"}};
+
+std::string merge_name(MergeRule rule) {
+  for (const auto& [r, name] : kMergeNames)
+    if (r == rule) return name;
+  throw Error("a shard manifest lists no shared folders");
+}
+
+}  // namespace
+
+std::vector<ShardOutput> shard_outputs(const PipelineConfig& c, const std::vector<SinkOutputOf>& sinks) {
   std::vector<ShardOutput> out;
+  if (!c.shard) return out;
   const fs::path dir = c.output_dir ? *c.output_dir : c.base_dir;
-  PipelineConfig whole = c;
-  whole.shard.reset();
-  const auto add = [&](std::string kind, const fs::path& p) {
+  const auto add = [&](std::string kind, MergeRule merge, const fs::path& part) {
     ShardOutput o;
     o.kind = std::move(kind);
-    const fs::path part = c.output_path(p);
+    const fs::path whole = whole_path(part, *c.shard);
+    // A file without a part name (a plugin's own choice) is every shard's: there is nothing to join.
+    o.merge = whole == part ? MergeRule::per_part : merge;
     o.file = part.lexically_relative(dir).generic_string();
-    o.merged = whole.output_path(p).lexically_relative(dir).generic_string();
+    o.merged = whole.lexically_relative(dir).generic_string();
     o.bytes = fs::file_size(part);
     o.sha256 = hub::sha256_file_hex(part);
     out.push_back(std::move(o));
   };
-  // The built-in sinks that write one file; per-input folders (annotated_images, heatmap) are shared by the
-  // shards as they are, and plugin sinks own their files.
-  for (const auto& s : c.sinks) {
-    if (!s.spec["path"] || !s.spec["path"].IsScalar()) continue;
-    const fs::path path = s.spec["path"].Scalar();
-    if (s.type == "jsonl" || s.type == "csv" || s.type == "contact_sheet")
-      add(s.type, path);
-    else if (s.type == "safetensors")
-      add(yaml::scalar_bool(s.spec["stack"]).value_or(false) ? "safetensors_stacked" : "safetensors", path);
-    else if (s.type == "embedding_index")
-      add("safetensors_stacked", path);
-  }
-  if (c.summary) add("summary", *c.summary);
+  // Per-input folders are shared by the shards as they are.
+  for (const auto& s : sinks)
+    if (s.output.merge != MergeRule::shared_folder) add(s.type, s.output.merge, s.output.path);
+  if (c.summary) add("summary", MergeRule::per_part, c.output_path(*c.summary));
   return out;
 }
 
@@ -72,8 +82,12 @@ void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
   for (const auto& id : m.ids) ids.emplace_back(id);
   json::array outputs;
   for (const auto& o : m.outputs)
-    outputs.push_back(json::object{
-        {"kind", o.kind}, {"file", o.file}, {"merged", o.merged}, {"bytes", o.bytes}, {"sha256", o.sha256}});
+    outputs.push_back(json::object{{"kind", o.kind},
+                                   {"merge", merge_name(o.merge)},
+                                   {"file", o.file},
+                                   {"merged", o.merged},
+                                   {"bytes", o.bytes},
+                                   {"sha256", o.sha256}});
   const json::object doc{{"shard", m.shard.index},
                          {"shards", m.shard.count},
                          {"begin", m.range.begin},
@@ -149,8 +163,15 @@ ShardManifest read_manifest(const fs::path& file) {
   for (const auto& v : r.array("outputs")) {
     if (!v.is_object()) throw FormatError(file.string() + ": 'outputs' holds a value that is not an object");
     const Reader o{file, v.as_object()};
-    m.outputs.push_back(
-        {o.string("kind"), o.string("file"), o.string("merged"), o.number("bytes"), o.string("sha256")});
+    const std::string merge = o.string("merge");
+    const auto rule = std::find_if(kMergeNames.begin(), kMergeNames.end(),
+                                   [&](const auto& r) { return r.second == merge; });
+    if (rule == kMergeNames.end())
+      throw FormatError(file.string() + ": 'merge' is '" + merge +
+                        "', expected per_part, concatenate, concatenate_after_header, safetensors or "
+                        "safetensors_stacked");
+    m.outputs.push_back({o.string("kind"), rule->first, o.string("file"), o.string("merged"),
+                         o.number("bytes"), o.string("sha256")});
   }
   return m;
 }

@@ -133,8 +133,16 @@ TEST(ConfigErrors, UnknownTopLevelKeySuggestsTheClosest) {
 }
 
 TEST(ConfigErrors, UnknownNestedKeySuggestsTheClosest) {
-  const auto model = error_of("source: {type: folder, path: x}\nmodel: {chekpoint: x}\n");
+  // The backbone's keys are those its registry entry declares, checked before anything loads or is fetched.
+  const auto model = error_of("source: {type: files, paths: [" + kImage + "]}\nmodel: {chekpoint: x}\n" +
+                                  "heads: [{type: classification}]\n",
+                              true);
   EXPECT_EQ(model.rfind("cfg.yaml:2:9: unknown key 'chekpoint' in model; did you mean 'checkpoint'?", 0), 0u) << model;
+  const auto preset = error_of("source: {type: files, paths: [" + kImage + "]}\nmodel: {preset: bit-50, " +
+                                   "revison: main}\nheads: [{type: classification}]\n",
+                               true);
+  EXPECT_EQ(preset.rfind("cfg.yaml:2:25: unknown key 'revison' in model; did you mean 'revision'?", 0), 0u)
+      << preset;
   // Source and sink parameters are their components' to check (the registry), when the pipeline is built.
   const auto m = error_of("source:\n  type: folder\n  path: " + kData + "/digits/images\n  recursiv: true\n" +
                               "model: {checkpoint: " + kModel + "}\nheads: [{type: classification}]\n",

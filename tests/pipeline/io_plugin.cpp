@@ -2,7 +2,8 @@
 // capability the built-in ones have: the source counts its items (the progress total), hands over decoded
 // frames and describes itself (the summary); the sink draws on the decoded image (needs_image), picks its
 // head by the heads' describe() (not their type names), reads the ranked labels, and names its file for the
-// summary. run_cli_test.cpp runs them from a YAML file through `visbone run`.
+// summary, and says how a sharded run's parts of its file merge. run_cli_test.cpp runs them from a YAML file
+// through `visbone run` (and `visbone run --shard` + `visbone merge`).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +73,10 @@ class Tally final : public visbone::Sink {
   }
   fs::path path() const override { return path_; }
   std::string describe() const override { return "tally -> " + path_.string(); }
+  // Lines per input: a sharded run's parts merge by concatenation, as JSON Lines do.
+  std::vector<visbone::SinkOutput> outputs() const override {
+    return {{path_, visbone::MergeRule::concatenate}};
+  }
 
  private:
   fs::path path_;

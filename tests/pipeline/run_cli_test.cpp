@@ -64,6 +64,40 @@ TEST(RunCli, PluginSourceAndSinkHaveTheBuiltInsCapabilities) {
   EXPECT_EQ(outputs[0].as_object().at("path").as_string(), (d.path() / "tally.txt").string());
 }
 
+// The plugin sink says how its file merges (Sink::outputs()), so a sharded run's parts of it merge to the
+// single run's bytes like a built-in sink's, and the manifest names it.
+TEST(RunCli, PluginSinkTakesPartInShardingAndMerge) {
+  TempDir d;
+  const fs::path cfg =
+      d.write("c.yaml",
+              std::string("plugins: [") + IO_PLUGIN + "]\n" +
+                  "source: {type: gradient_frames, count: 7, size: 16}\nmodel: {checkpoint: " + kDigitsModel +
+                  "}\nheads: [{type: classification, name: digits}]\n"
+                  "sinks: [{type: tally, path: tally.txt}]\nbatch_size: 3\n");
+  const fs::path out = d.path() / "sharded";
+  fs::create_directories(d.path() / "single");  // the plugin sink writes its file, not the folder
+  fs::create_directories(out);
+  auto r = run_visbone({"run", cfg.string(), "--output", (d.path() / "single").string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  for (const std::string shard : {"0/2", "1/2"}) {
+    r = run_visbone({"run", cfg.string(), "--output", out.string(), "--shard", shard});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+  }
+  EXPECT_TRUE(fs::exists(out / "tally.part-00001-of-00002.txt"));
+  const auto manifest =
+      boost::json::parse(testing::read_file((out / "_manifest.part-00001-of-00002.json").string()))
+          .as_object();
+  const auto& listed = manifest.at("outputs").as_array().at(0).as_object();
+  EXPECT_EQ(listed.at("kind").as_string(), "tally");
+  EXPECT_EQ(listed.at("merge").as_string(), "concatenate");
+  EXPECT_EQ(listed.at("merged").as_string(), "tally.txt");
+  r = run_visbone({"merge", out.string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const std::string single = testing::read_file((d.path() / "single" / "tally.txt").string());
+  EXPECT_EQ(testing::read_lines(d.path() / "single" / "tally.txt").size(), 7u);
+  EXPECT_TRUE(testing::read_file((out / "tally.txt").string()) == single) << "merged tally differs";
+}
+
 TEST(RunCli, FailedInputsMakeTheStatusNonZeroUnlessAllowed) {
   TempDir d;
   d.write("in/a.png", testing::read_file(kData + "/digits/images/digit_0000.png"));

@@ -98,6 +98,12 @@ TEST_F(ShardMerge, ShardsKeepTheGlobalIndexAndSayWhatTheyDid) {
   EXPECT_EQ(m.outputs[0].merged, "predictions.jsonl");
   EXPECT_EQ(m.outputs[0].file, "predictions.part-00001-of-00003.jsonl");
   EXPECT_EQ(m.outputs[0].sha256, hub::sha256_file_hex(out / m.outputs[0].file));
+  // Each sink said how its parts merge (Sink::outputs()); the manifest keeps it for `visbone merge`.
+  const std::vector<MergeRule> rules = {MergeRule::concatenate, MergeRule::concatenate_after_header,
+                                        MergeRule::safetensors, MergeRule::safetensors_stacked};
+  for (std::size_t k = 0; k < rules.size(); ++k)
+    EXPECT_TRUE(m.outputs[k].merge == rules[k]) << m.outputs[k].file;
+  EXPECT_EQ(m.outputs[3].kind, "safetensors");
   EXPECT_EQ(m.version, visbone_version());
 }
 

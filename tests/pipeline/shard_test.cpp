@@ -99,6 +99,11 @@ TEST(Shard, PartNames) {
   EXPECT_EQ(part_path("out/predictions.jsonl", {3, 16}), "out/predictions.part-00003-of-00016.jsonl");
   EXPECT_EQ(part_path("out/features", {0, 2}), "out/features.part-00000-of-00002");
   EXPECT_EQ(manifest_path("out", {3, 16}), "out/_manifest.part-00003-of-00016.json");
+  // whole_path undoes part_path, and leaves other names alone.
+  for (const char* name : {"out/predictions.jsonl", "out/features", "a.b/c.tar.gz", ".hidden"})
+    EXPECT_EQ(whole_path(part_path(name, {3, 16}), {3, 16}), name) << name;
+  EXPECT_EQ(whole_path("out/p.part-00001-of-00016.jsonl", {3, 16}), "out/p.part-00001-of-00016.jsonl");
+  EXPECT_EQ(whole_path("out/own.jsonl", {3, 16}), "out/own.jsonl");
 }
 
 TEST(Shard, OutputPathGivesFilesPartNamesAndSharesFolders) {
@@ -113,7 +118,8 @@ TEST(Shard, OutputPathGivesFilesPartNamesAndSharesFolders) {
   EXPECT_EQ(c.output_path("p.jsonl"), "/o/p.jsonl");
   c.shard = ShardSpec{1, 4};
   EXPECT_EQ(c.output_path("p.jsonl"), "/o/p.part-00001-of-00004.jsonl");
-  EXPECT_EQ(c.output_path("annotated"), "/o/annotated");
+  // A sink's folder of per-input files (its sink resolves it with output_folder) is shared by the shards.
+  EXPECT_EQ(c.output_folder("annotated"), "/o/annotated");
 }
 
 }  // namespace

@@ -123,9 +123,9 @@ std::unique_ptr<Backbone> load(const fs::path& path, const Params& p, BitBackbon
 std::unique_ptr<Backbone> make_bit(const Params& p, const ModelResolver& resolver) {
   const bool has_checkpoint = p.has("checkpoint"), has_config = p.has("config");
   if (has_checkpoint == has_config)
-    p.fail(has_config ? "config" : "type",
-           "give exactly one of checkpoint (a folder, .npz or hub id) and config (an inline BitConfig with "
-           "weights)");
+    p.fail(has_config ? "config" : "checkpoint",
+           "give exactly one of checkpoint (a folder, .npz or hub id such as google/bit-50) and config (an "
+           "inline BitConfig with weights); or name a preset as the type (bit-50, R50x1, ...)");
   if (has_checkpoint) return load(local_checkpoint(p, resolver), p, backbone_options(p));
 
   if (!p.has("weights"))
@@ -174,6 +174,18 @@ std::unique_ptr<Backbone> make_preset(const BitPreset& preset, const Params& p,
   return backbone;
 }
 
+// What every BiT backbone takes besides where its weights come from (backbone_options, semantics).
+std::vector<registry::ParamInfo> model_params() {
+  return {{"revision", "string", "main", "the hub revision of a hub id (branch, tag or commit)"},
+          {"semantics", "string", "the checkpoint's", "transformers or timm (they differ in dilated units)"},
+          {"out_features", "list of strings", "the config's", "the stages returned, e.g. [stage2, stage4]"},
+          {"out_indices", "list of ints", "the config's", "the stages returned by index (0 = stem)"},
+          {"algorithm", "string", "auto", "3x3 stride-1 convolutions: auto, direct or winograd"},
+          {"winograd", "bool", "(see algorithm)", "the older spelling of algorithm: winograd or direct"},
+          {"precision", "string", "f32", "f32 (exact), bf16 or auto"},
+          {"primitive_cache", "int", "16", "input shapes each convolution keeps compiled primitives for"}};
+}
+
 }  // namespace
 
 std::unique_ptr<Backbone> load_checkpoint(const fs::path& path, const BitBackboneOptions& options) {
@@ -183,14 +195,29 @@ std::unique_ptr<Backbone> load_checkpoint(const fs::path& path, const BitBackbon
 }
 
 void register_components(registry::ComponentRegistrar& registrar, ModelResolver resolver) {
+  auto bit_params = model_params();
+  bit_params.insert(bit_params.begin(),
+                    {{"checkpoint", "string", "none (give it or config)",
+                      "a transformers/timm/ViT-hybrid folder, a .npz file or a hub id"},
+                     {"config", "mapping", "none (give it or checkpoint)",
+                      "an inline BitConfig (transformers' config.json keys)"},
+                     {"weights", "path", "none (required with config)",
+                      "the weights for config: a .safetensors file, a folder or a .npz"}});
   registrar.add_backbone(
       "bit",
       "BiT from checkpoint: (transformers/timm/ViT-hybrid folder, .npz, hub id) or config: + "
       "weights:",
-      [resolver](const Params& p) { return make_bit(p, resolver); });
-  for (const auto& preset : bit_presets())
-    registrar.add_backbone(preset.name, preset.description,
-                           [&preset, resolver](const Params& p) { return make_preset(preset, p, resolver); });
+      [resolver](const Params& p) { return make_bit(p, resolver); }, bit_params);
+  for (const auto& preset : bit_presets()) {
+    auto params = model_params();
+    params.insert(params.begin(),
+                  {"checkpoint", "string", preset.model_id.empty() ? "(required)" : preset.model_id,
+                   "weights of this architecture: a folder, a .npz file or a hub id"});
+    registrar.add_backbone(
+        preset.name, preset.description,
+        [&preset, resolver](const Params& p) { return make_preset(preset, p, resolver); }, std::move(params),
+        preset.model_id);
+  }
 }
 
 }  // namespace visbone::bit

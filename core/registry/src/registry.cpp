@@ -82,6 +82,19 @@ void check_needs(const Params& spec, const HeadNeeds& needs, const Backbone& bac
   }
 }
 
+ComponentInfo make_info(ComponentKind kind, const std::string& name, const std::string& description,
+                        std::string origin, std::vector<ParamInfo> params = {},
+                        std::string default_checkpoint = {}) {
+  ComponentInfo info;
+  info.kind = kind;
+  info.name = name;
+  info.description = description;
+  info.origin = std::move(origin);
+  info.params = std::move(params);
+  info.default_checkpoint = std::move(default_checkpoint);
+  return info;
+}
+
 template <typename Factory>
 void require_factory(const std::string& kind, const std::string& name, const Factory& f) {
   if (name.empty()) throw ConfigError("cannot register a " + kind + " with an empty name");
@@ -114,24 +127,37 @@ void Registry::add(Entry e) {
   table.emplace(name, std::move(e));
 }
 
-void Registry::add_backbone(const std::string& name, const std::string& description,
-                            BackboneFactory factory) {
+void Registry::add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
+                            std::vector<ParamInfo> params, std::string default_checkpoint) {
   require_factory("backbone", name, factory);
-  add({{ComponentKind::backbone, name, description, std::string(kBuiltin)}, std::move(factory), {}, {}, {}});
+  Entry e;
+  e.info = make_info(ComponentKind::backbone, name, description, std::string(kBuiltin), std::move(params),
+                     std::move(default_checkpoint));
+  e.backbone = std::move(factory);
+  add(std::move(e));
 }
 void Registry::add_head(const std::string& name, const std::string& description, HeadFactory factory) {
   require_factory("head", name, factory);
-  add({{ComponentKind::head, name, description, std::string(kBuiltin)}, {}, std::move(factory), {}, {}});
+  Entry e;
+  e.info = make_info(ComponentKind::head, name, description, std::string(kBuiltin));
+  e.head = std::move(factory);
+  add(std::move(e));
 }
 void Registry::add_source(const std::string& name, const std::string& description, SourceFactory factory,
                           std::vector<ParamInfo> params) {
   require_factory("source", name, factory);
-  add({{ComponentKind::source, name, description, std::string(kBuiltin), std::move(params)}, {}, {}, std::move(factory), {}});
+  Entry e;
+  e.info = make_info(ComponentKind::source, name, description, std::string(kBuiltin), std::move(params));
+  e.source = std::move(factory);
+  add(std::move(e));
 }
 void Registry::add_sink(const std::string& name, const std::string& description, SinkFactory factory,
                         std::vector<ParamInfo> params) {
   require_factory("sink", name, factory);
-  add({{ComponentKind::sink, name, description, std::string(kBuiltin), std::move(params)}, {}, {}, {}, std::move(factory)});
+  Entry e;
+  e.info = make_info(ComponentKind::sink, name, description, std::string(kBuiltin), std::move(params));
+  e.sink = std::move(factory);
+  add(std::move(e));
 }
 
 bool Registry::contains(ComponentKind kind, std::string_view name) const {
@@ -235,23 +261,37 @@ std::unique_ptr<Sink> Registry::build_sink(const Params& spec, const SinkContext
   return s;
 }
 
-void Staging::add_backbone(const std::string& name, const std::string& description, BackboneFactory factory) {
+void Staging::add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
+                           std::vector<ParamInfo> params, std::string default_checkpoint) {
   require_factory("backbone", name, factory);
-  staged_.push_back({{ComponentKind::backbone, name, description, origin_}, std::move(factory), {}, {}, {}});
+  Registry::Entry e;
+  e.info = make_info(ComponentKind::backbone, name, description, origin_, std::move(params),
+                     std::move(default_checkpoint));
+  e.backbone = std::move(factory);
+  staged_.push_back(std::move(e));
 }
 void Staging::add_head(const std::string& name, const std::string& description, HeadFactory factory) {
   require_factory("head", name, factory);
-  staged_.push_back({{ComponentKind::head, name, description, origin_}, {}, std::move(factory), {}, {}});
+  Registry::Entry e;
+  e.info = make_info(ComponentKind::head, name, description, origin_);
+  e.head = std::move(factory);
+  staged_.push_back(std::move(e));
 }
 void Staging::add_source(const std::string& name, const std::string& description, SourceFactory factory,
                          std::vector<ParamInfo> params) {
   require_factory("source", name, factory);
-  staged_.push_back({{ComponentKind::source, name, description, origin_, std::move(params)}, {}, {}, std::move(factory), {}});
+  Registry::Entry e;
+  e.info = make_info(ComponentKind::source, name, description, origin_, std::move(params));
+  e.source = std::move(factory);
+  staged_.push_back(std::move(e));
 }
 void Staging::add_sink(const std::string& name, const std::string& description, SinkFactory factory,
                        std::vector<ParamInfo> params) {
   require_factory("sink", name, factory);
-  staged_.push_back({{ComponentKind::sink, name, description, origin_, std::move(params)}, {}, {}, {}, std::move(factory)});
+  Registry::Entry e;
+  e.info = make_info(ComponentKind::sink, name, description, origin_, std::move(params));
+  e.sink = std::move(factory);
+  staged_.push_back(std::move(e));
 }
 
 void Staging::commit(Registry& registry) {

@@ -25,10 +25,30 @@ struct SinkHead {
 // What a sink factory may use besides its parameters.
 struct SinkContext {
   std::vector<SinkHead> heads;  // in config order
-  // Resolves a sink's output path (absolute as is; relative ones under the run's output folder).
+  // Resolves a sink's output file (absolute as is; relative ones under the run's output folder). In a
+  // sharded run each shard gets its own part name (predictions.part-00003-of-00016.jsonl).
   std::function<std::filesystem::path(const std::filesystem::path&)> output_path;
+  // Resolves a folder of per-input files, which the shards of a sharded run share under its own name.
+  std::function<std::filesystem::path(const std::filesystem::path&)> output_folder;
   // The model's view of an image (resize and crop), for sinks that draw over what the model saw.
   const image::ImageProcessor* processor = nullptr;
+};
+
+// How `visbone merge` joins the parts the shards of a sharded run wrote for one output into the file a
+// single run writes (see pipeline/merge.h).
+enum class MergeRule {
+  shared_folder,             // a folder of per-input files the shards share: nothing to merge
+  per_part,                  // left as each shard wrote it (a contact sheet)
+  concatenate,               // the parts one after another (JSON Lines)
+  concatenate_after_header,  // the first part whole, the others without their first line (CSV)
+  safetensors,               // one tensor per input and output: rewritten in input order
+  safetensors_stacked,       // one (N, ...) tensor per output with an `ids` metadata array: joined on dim 0
+};
+
+// One output of a sink and how its shards' parts merge.
+struct SinkOutput {
+  std::filesystem::path path;  // as written (resolved through SinkContext: a part name in a sharded run)
+  MergeRule merge = MergeRule::per_part;
 };
 
 class Sink {
@@ -44,6 +64,9 @@ class Sink {
   virtual std::filesystem::path path() const { return {}; }
   // One line for the summary: "heatmap (stage3) -> out/heat/".
   virtual std::string describe() const = 0;
+  // What it writes and how a sharded run's parts of it merge; a sharded run's manifest lists them (with
+  // sizes and checksums). None (the default): its files are its own business and merge leaves them alone.
+  virtual std::vector<SinkOutput> outputs() const { return {}; }
 };
 
 }  // namespace visbone

@@ -106,10 +106,12 @@ struct PipelineConfig {
   // Set for `visbone run --shard i/N`: the run takes shard i's inputs and writes part files and a manifest.
   std::optional<ShardSpec> shard;
 
-  // A sink's (or the summary's) path: absolute as is, else under output_dir, else under base_dir. In a
-  // sharded run a file gets its part name (predictions.part-00003-of-00016.jsonl); the per-input folders of
-  // annotated_images and heatmap sinks are shared by the shards as they are.
+  // A sink's (or the summary's) file: absolute as is, else under output_dir, else under base_dir. In a
+  // sharded run it gets its part name (predictions.part-00003-of-00016.jsonl).
   std::filesystem::path output_path(const std::filesystem::path& p) const;
+  // A sink's folder of per-input files (annotated_images, heatmap): resolved the same way, and shared by the
+  // shards of a sharded run as it is (the files in it are named by input, so they do not collide).
+  std::filesystem::path output_folder(const std::filesystem::path& p) const;
   // In-flight bound actually used: max_in_flight, or 4 * batch_size (2 * batch_size when sinks keep the
   // decoded images) + the decode and preprocess workers.
   int in_flight(bool images_kept = false) const;

@@ -3,10 +3,12 @@
 //
 // Before anything is written it checks the manifests: every shard of N present, one config hash and visbone
 // version, input ranges that tile [0, total) without gap or overlap, and each part's size and SHA-256. A
-// missing, foreign or damaged shard is an error naming its file. JSON Lines parts are concatenated in shard
-// order, CSV parts too with the header once, safetensors parts are re-written through the sink's own writer
-// (per-input tensors in order; stacked tensors joined along dim 0 with their `ids` metadata), so the result
-// is the single run's file. Contact sheets and summaries stay per part (noted in the result).
+// missing, foreign or damaged shard is an error naming its file. Each output merges as its sink said when it
+// ran (Sink::outputs(), kept in the manifest), a plugin sink's as a built-in's: JSON Lines parts are
+// concatenated in shard order, CSV parts too with the header once, safetensors parts are re-written through
+// the sink's own writer (per-input tensors in order; stacked tensors joined along dim 0 with their `ids`
+// metadata), so the result is the single run's file. Contact sheets and summaries stay per part (noted in
+// the result); folders of per-input files are shared by the shards and need nothing.
 #pragma once
 
 #include <filesystem>

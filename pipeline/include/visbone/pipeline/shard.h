@@ -42,6 +42,9 @@ std::string part_tag(const ShardSpec& shard);
 // predictions.jsonl -> predictions.part-00003-of-00016.jsonl (the tag before the last extension; a name
 // without one gets it at the end).
 std::filesystem::path part_path(const std::filesystem::path& file, const ShardSpec& shard);
+// The inverse: the name a single run gives the file part_path named (the file itself when it is not a part
+// name of this shard).
+std::filesystem::path whole_path(const std::filesystem::path& part, const ShardSpec& shard);
 // The manifest of a shard: `dir`/_manifest.part-00003-of-00016.json.
 std::filesystem::path manifest_path(const std::filesystem::path& dir, const ShardSpec& shard);
 

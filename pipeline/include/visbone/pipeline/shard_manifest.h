@@ -10,15 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "visbone/core/sink.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/shard.h"
 
 namespace visbone::pipeline {
 
 struct ShardOutput {
-  // How merge combines it: jsonl, csv, safetensors, safetensors_stacked; contact_sheet and summary are
-  // per-part only (merge leaves them as they are).
-  std::string kind;
+  std::string kind;  // what wrote it: the sink's type (jsonl, csv, safetensors, a plugin's), or summary
+  // How merge combines the parts, as the sink said (Sink::outputs()); written as concatenate,
+  // concatenate_after_header, safetensors, safetensors_stacked or per_part.
+  MergeRule merge = MergeRule::per_part;
   std::string file;    // the part, relative to the output folder
   std::string merged;  // the sink's usual name, relative to the output folder
   std::uint64_t bytes = 0;
@@ -43,8 +45,14 @@ std::string visbone_version();
 // sources as resolved (command-line --input included).
 std::string config_hash(const PipelineConfig& config);
 
-// The output files of a sharded run's sinks (and summary), with sizes and checksums of the parts as written.
-std::vector<ShardOutput> shard_outputs(const PipelineConfig& config);
+// One sink's output as the sink describes it, with the sink's type.
+struct SinkOutputOf {
+  std::string type;
+  SinkOutput output;
+};
+// The output files of a sharded run (config.shard): the sinks' outputs (shared folders left out) and the
+// summary, with sizes and checksums of the parts as written.
+std::vector<ShardOutput> shard_outputs(const PipelineConfig& config, const std::vector<SinkOutputOf>& sinks);
 
 // Writes the manifest atomically to manifest_path(output_dir, shard).
 void write_manifest(const std::filesystem::path& output_dir, const ShardManifest& m);

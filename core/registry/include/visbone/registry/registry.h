@@ -44,7 +44,11 @@ struct ComponentInfo {
   std::string name;
   std::string description;       // one line
   std::string origin;            // "built-in" or the plugin file
-  std::vector<ParamInfo> params;  // what it takes, when it says (built-in sources and sinks do)
+  std::vector<ParamInfo> params;  // what it takes, when it says (the built-ins do); then a key outside it is
+                                  // reported before the component is built (or anything is fetched for it)
+  // Backbones: the hub id of the weights it loads when its spec names no checkpoint (a preset's release),
+  // so a caller can fetch that folder once and also read its preprocessor_config.json. Empty: none.
+  std::string default_checkpoint;
 };
 
 // A plugin library loaded into a registry (see plugin_loader.h).
@@ -63,8 +67,10 @@ using SinkFactory = std::function<std::unique_ptr<Sink>(const Params& params, co
 // host's code on the host's registry, whatever the plugin linked.
 class ComponentRegistrar {
  public:
-  virtual void add_backbone(const std::string& name, const std::string& description,
-                            BackboneFactory factory) = 0;
+  // `params` documents what the backbone takes; `default_checkpoint` is the hub id it loads when the spec
+  // names no checkpoint (see ComponentInfo).
+  virtual void add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
+                            std::vector<ParamInfo> params = {}, std::string default_checkpoint = {}) = 0;
   virtual void add_head(const std::string& name, const std::string& description, HeadFactory factory) = 0;
   // `params` documents what the source or sink takes (shown by `visbone list`).
   virtual void add_source(const std::string& name, const std::string& description, SourceFactory factory,
@@ -90,8 +96,8 @@ class Registry final : public ComponentRegistrar {
 
   // Built-in registration (origin "built-in"). DuplicateComponentError naming both origins when the name is
   // taken; ConfigError for an empty name or a missing factory.
-  void add_backbone(const std::string& name, const std::string& description,
-                    BackboneFactory factory) override;
+  void add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
+                    std::vector<ParamInfo> params = {}, std::string default_checkpoint = {}) override;
   void add_head(const std::string& name, const std::string& description, HeadFactory factory) override;
   void add_source(const std::string& name, const std::string& description, SourceFactory factory,
                   std::vector<ParamInfo> params = {}) override;
@@ -146,8 +152,8 @@ PluginInfo load_plugin(Registry& registry, const std::filesystem::path& file);
 class Staging final : public ComponentRegistrar {
  public:
   explicit Staging(std::string origin) : origin_(std::move(origin)) {}
-  void add_backbone(const std::string& name, const std::string& description,
-                    BackboneFactory factory) override;
+  void add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
+                    std::vector<ParamInfo> params = {}, std::string default_checkpoint = {}) override;
   void add_head(const std::string& name, const std::string& description, HeadFactory factory) override;
   void add_source(const std::string& name, const std::string& description, SourceFactory factory,
                   std::vector<ParamInfo> params = {}) override;
