@@ -130,5 +130,18 @@ TEST_F(Journal, SinksThatAreNotWrittenInChunksAreAConfigErrorNamingThem) {
   EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
 
+TEST_F(Journal, TheCommandLineResumesAndTellsWhatItTookFromTheJournal) {
+  EXPECT_THROW(resumable("out", 150), std::runtime_error);
+  const std::string config = (dir_ / "run.yaml").string(), out = (dir_ / "out").string();
+  auto r = testing::run_visbone({"run", config, "--output", out, "--chunk", "64", "--progress", "none"});
+  EXPECT_EQ(r.status, 2) << r.all();
+  EXPECT_NE(r.err.find("--chunk: only with --resume"), std::string::npos) << r.all();
+  r = testing::run_visbone({"run", config, "--output", out, "--resume", "--chunk", "64", "--progress", "none"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_NE(r.out.find("chunks: 5 (2 taken from the journal)"), std::string::npos) << r.all();
+  single("single");
+  expect_same("single", "out");
+}
+
 }  // namespace
 }  // namespace visbone::pipeline
