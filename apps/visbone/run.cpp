@@ -119,9 +119,11 @@ int run(const Args& args) {
       "run shard i of N (i/N, from 0) into part files of the shared --output folder; default: from "
       "$SLURM_ARRAY_TASK_ID/_COUNT/_MIN or $JOB_COMPLETION_INDEX")(
       "shards", po::value<int>(), "the number of shards when the index comes from $JOB_COMPLETION_INDEX")(
-      "resume", "run in chunks committed to a journal in --output; go on from the last committed chunk of an "
-                "earlier --resume run that stopped")(
-      "chunk", po::value<std::uint64_t>(), "inputs per chunk of a --resume run (whole batches; default 64 batches)");
+      "resume",
+      "run in chunks committed to a journal in --output; go on from the last committed chunk of an "
+      "earlier --resume run that stopped")(
+      "chunk", po::value<std::uint64_t>(),
+      "inputs per chunk of a --resume run (whole batches; default 64 batches)");
   const auto parsed = parse_config_args(args, opts, "visbone run: no config given (visbone run CONFIG.yaml)");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -164,11 +166,14 @@ int run(const Args& args) {
   if (vm.count("resume")) {
     pipeline::ResumeOptions options;
     if (vm.count("chunk")) options.chunk_inputs = vm["chunk"].as<std::uint64_t>();
-    if (vm.count("chunk") && options.chunk_inputs == 0) throw ConfigError("--chunk: expected a number of inputs >= 1");
-    const pipeline::ResumeReport r = pipeline::run_resumable(
-        config, register_pipeline_builtins, options, [&](const pipeline::Progress& pr) { printer.update(pr); });
+    if (vm.count("chunk") && options.chunk_inputs == 0)
+      throw ConfigError("--chunk: expected a number of inputs >= 1");
+    const pipeline::ResumeReport r =
+        pipeline::run_resumable(config, register_pipeline_builtins, options,
+                                [&](const pipeline::Progress& pr) { printer.update(pr); });
     printer.finish();
-    std::cout << "chunks: " << r.chunks << " (" << r.reused << " taken from the journal)\n" << r.summary.text();
+    std::cout << "chunks: " << r.chunks << " (" << r.reused << " taken from the journal)\n"
+              << r.summary.text();
     return r.summary.failed > 0 && fail_on_error ? 1 : 0;
   }
   printer.loading();

@@ -35,17 +35,20 @@ void check_resumable(const PipelineConfig& c, const registry::Registry& builtin)
   const std::string file = c.file.string();
   if (!c.output_dir) throw ConfigError(file + ": --resume needs an output folder (output_dir or --output)");
   if (c.shard)
-    throw ConfigError(file + ": --resume does not go with a sharded run (--shard, or Slurm/Kubernetes variables)");
+    throw ConfigError(file +
+                      ": --resume does not go with a sharded run (--shard, or Slurm/Kubernetes variables)");
   if (c.summary) throw ConfigError(file + ": summary: a resumable run (--resume) writes no summary file");
   for (const auto& s : c.sources)
     if (!builtin.contains(registry::ComponentKind::source, s.type))
-      throw ConfigError(s.place.str() + ": source '" + s.type +
-                        "': a resumable run (--resume) takes the built-in sources (files, folder, glob, list, video)");
+      throw ConfigError(
+          s.place.str() + ": source '" + s.type +
+          "': a resumable run (--resume) takes the built-in sources (files, folder, glob, list, video)");
   for (const auto& s : c.sinks) {
     if (s.type != "jsonl" && s.type != "csv" && s.type != "safetensors")
-      throw ConfigError(s.place.str() + ": sink '" + s.type +
-                        "': a resumable run (--resume) takes jsonl, csv and safetensors sinks (written in chunks, "
-                        "then merged)");
+      throw ConfigError(
+          s.place.str() + ": sink '" + s.type +
+          "': a resumable run (--resume) takes jsonl, csv and safetensors sinks (written in chunks, "
+          "then merged)");
     const YAML::Node p = s.spec["path"];
     const fs::path path = p && p.IsScalar() ? fs::path(p.Scalar()).lexically_normal() : fs::path();
     if (path.empty() || path.is_absolute() || *path.begin() == "..")
@@ -108,7 +111,8 @@ std::string input_key(const std::string& run, const SourceItem& s) {
     try {
       part(h, hub::sha256_file_hex(s.path));
     } catch (const Error& e) {
-      part(h, std::string("unreadable ") + e.what());  // the run records the error; a fixed file changes the key
+      // The run records the error; a mended file changes the key.
+      part(h, std::string("unreadable ") + e.what());
     }
   }
   return h.finish_hex();
@@ -129,8 +133,8 @@ void write_text(const fs::path& p, const std::string& text) {
 
 // Whether chunk `spec` is committed: its manifest is there, was made from inputs with these keys, and its
 // parts are intact.
-bool committed(const fs::path& journal, const ShardSpec& spec, const ShardRange& range, const std::string& keys,
-               const std::string& hash) {
+bool committed(const fs::path& journal, const ShardSpec& spec, const ShardRange& range,
+               const std::string& keys, const std::string& hash) {
   const fs::path manifest = manifest_path(journal, spec);
   if (!fs::exists(manifest)) return false;
   if (text_or_empty(journal / ("_keys." + part_tag(spec) + ".json")) != keys) return false;
@@ -155,7 +159,8 @@ fs::path journal_dir(const fs::path& output_dir) {
 }
 
 ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registration& builtins,
-                           const ResumeOptions& options, const std::function<void(const Progress&)>& on_progress) {
+                           const ResumeOptions& options,
+                           const std::function<void(const Progress&)>& on_progress) {
   const auto start = Clock::now();
   registry::Registry builtin;
   register_components(builtin);
@@ -167,10 +172,12 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
   SourceContext context;
   context.max_pixels = config.max_pixels;
   for (const auto& s : config.sources)
-    parts.push_back(builtin.build_source(registry::Params(s.spec, config.file.string(), config.base_dir), context));
+    parts.push_back(
+        builtin.build_source(registry::Params(s.spec, config.file.string(), config.base_dir), context));
   const std::unique_ptr<Source> source = concat_sources(std::move(parts));
   const auto total = source->count();
-  if (!total) throw ConfigError(config.file.string() + ": a resumable run needs sources that can count their inputs");
+  if (!total)
+    throw ConfigError(config.file.string() + ": a resumable run needs sources that can count their inputs");
   const auto batch = static_cast<std::uint64_t>(std::max(config.batch_size, 1));
   std::uint64_t chunk = options.chunk_inputs ? options.chunk_inputs : 64 * batch;
   chunk = (chunk + batch - 1) / batch * batch;
@@ -179,9 +186,10 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
   // Another run's journal (config, model, version or input count changed) is of no use.
   const std::string key = run_key(config);
   const std::string hash = config_hash(config);
-  const std::string head = json::serialize(json::object{
-                               {"run_key", key}, {"total", *total}, {"chunks", chunks}, {"version", visbone_version()}}) +
-                           "\n";
+  const std::string head =
+      json::serialize(json::object{
+          {"run_key", key}, {"total", *total}, {"chunks", chunks}, {"version", visbone_version()}}) +
+      "\n";
   if (text_or_empty(journal / "journal.json") != head) {
     fs::remove_all(journal);
     fs::create_directories(journal);
@@ -199,8 +207,9 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
     json::array keys;
     for (std::uint64_t k = range.begin; k < range.end; ++k) {
       const auto item = source->next();
-      if (!item) throw Error(config.file.string() + ": the sources ended after " + std::to_string(k) + " of " +
-                             std::to_string(*total) + " inputs (did they change during the run?)");
+      if (!item)
+        throw Error(config.file.string() + ": the sources ended after " + std::to_string(k) + " of " +
+                    std::to_string(*total) + " inputs (did they change during the run?)");
       keys.emplace_back(input_key(key, *item));
     }
     const std::string keys_text = json::serialize(keys) + "\n";
@@ -233,7 +242,8 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
     sum.failed += s.failed;
     sum.labeled += s.labeled;
     sum.correct += s.correct;
-    if (sum.stages.empty()) sum.stages = s.stages;
+    if (sum.stages.empty())
+      sum.stages = s.stages;
     else
       for (std::size_t k = 0; k < s.stages.size() && k < sum.stages.size(); ++k)
         sum.stages[k].seconds += s.stages[k].seconds;

@@ -23,7 +23,6 @@ using testing::read_file;
 using testing::TempDir;
 using visbone::testing::message_of;
 
-
 // The digits images copied (so a test may change one) and a config over them with the given model folder.
 class Journal : public ::testing::Test {
  protected:
@@ -49,8 +48,10 @@ class Journal : public ::testing::Test {
     return c;
   }
   void single(const std::string& out) const { Pipeline(config(out), register_pipeline_builtins).run(); }
-  // A resumable run in chunks of 64 inputs (5 chunks of the 300), stopped after `stop_after` inputs when given.
-  ResumeReport resumable(const std::string& out, std::optional<std::uint64_t> stop_after = std::nullopt) const {
+  // A resumable run in chunks of 64 inputs (5 chunks of the 300), stopped after `stop_after` inputs when
+  // given.
+  ResumeReport resumable(const std::string& out,
+                         std::optional<std::uint64_t> stop_after = std::nullopt) const {
     ResumeOptions o;
     o.chunk_inputs = 64;
     return run_resumable(config(out), register_pipeline_builtins, o, [&](const Progress& p) {
@@ -136,7 +137,8 @@ TEST_F(Journal, TheCommandLineResumesAndTellsWhatItTookFromTheJournal) {
   auto r = testing::run_visbone({"run", config, "--output", out, "--chunk", "64", "--progress", "none"});
   EXPECT_EQ(r.status, 2) << r.all();
   EXPECT_NE(r.err.find("--chunk: only with --resume"), std::string::npos) << r.all();
-  r = testing::run_visbone({"run", config, "--output", out, "--resume", "--chunk", "64", "--progress", "none"});
+  r = testing::run_visbone(
+      {"run", config, "--output", out, "--resume", "--chunk", "64", "--progress", "none"});
   ASSERT_EQ(r.status, 0) << r.all();
   EXPECT_NE(r.out.find("chunks: 5 (2 taken from the journal)"), std::string::npos) << r.all();
   single("single");

@@ -70,7 +70,8 @@ TEST(ShardExamples, TheIndexedJobRunsAsShardsThatMergeToTheSingleRun) {
   ASSERT_EQ(pod["containers"].size(), 1u);
   const YAML::Node container = pod["containers"][0];
   for (const YAML::Node& e : container["env"])
-    EXPECT_NE(e["name"].as<std::string>(), "JOB_COMPLETION_INDEX") << "Kubernetes sets it; the manifest must not";
+    EXPECT_NE(e["name"].as<std::string>(), "JOB_COMPLETION_INDEX")
+        << "Kubernetes sets it; the manifest must not";
   const auto command = container["command"].as<std::vector<std::string>>();
   ASSERT_GE(command.size(), 3u);
   EXPECT_EQ(command[0], "visbone");
@@ -95,18 +96,21 @@ TEST(ShardExamples, TheIndexedJobRunsAsShardsThatMergeToTheSingleRun) {
   // Each pod, here: the volume is a folder holding the repository as `visbone/`.
   TempDir shared;
   fs::create_directory_symlink(project_dir(), shared / "visbone");
-  const auto local = [&](const std::string& p) { return (shared.path() / p.substr(mount.size() + 1)).string(); };
+  const auto local = [&](const std::string& p) {
+    return (shared.path() / p.substr(mount.size() + 1)).string();
+  };
   std::vector<std::string> args(command.begin() + 1, command.end());
   for (std::string& a : args)
     if (starts_with_dir(a, mount)) a = local(a);
   for (int i = 0; i < n; ++i) {
-    const auto r = testing::run_visbone(args, {{"JOB_COMPLETION_INDEX", std::to_string(i)},
-                                               {"SLURM_ARRAY_TASK_ID", std::nullopt}});
+    const auto r = testing::run_visbone(
+        args, {{"JOB_COMPLETION_INDEX", std::to_string(i)}, {"SLURM_ARRAY_TASK_ID", std::nullopt}});
     ASSERT_EQ(r.status, 0) << "pod " << i << ": " << r.all();
   }
   auto r = testing::run_visbone({"merge", local(output)});
   ASSERT_EQ(r.status, 0) << r.all();
-  r = testing::run_visbone({"run", local(command[2]), "--output", (shared / "single").string(), "--progress", "none"});
+  r = testing::run_visbone(
+      {"run", local(command[2]), "--output", (shared / "single").string(), "--progress", "none"});
   ASSERT_EQ(r.status, 0) << r.all();
   for (const std::string f : {"predictions.jsonl", "predictions.csv"}) {
     const std::string single = read_file(shared / "single" / f);

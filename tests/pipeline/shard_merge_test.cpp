@@ -24,7 +24,6 @@ using testing::read_file;
 using testing::TempDir;
 using visbone::testing::message_of;
 
-
 std::string config_text(int top_k = 3) {
   return "source: {type: folder, path: " + kData + "/digits/images, labels_from_folders: true}\n" +
          "model: {checkpoint: " + kData + "/models/bit-tiny-digits}\n" +
@@ -91,7 +90,8 @@ class ShardMerge : public ::testing::Test {
 TempDir* ShardMerge::dir_ = nullptr;
 
 TEST_F(ShardMerge, MergedFilesAreTheSingleRunsBytes) {
-  expect_merges_to_single(load_config(*dir_ / "run.yaml"), *dir_ / "single", dir_->path(), testing::kMergedOutputs, {1, 3, 4, 16});
+  expect_merges_to_single(load_config(*dir_ / "run.yaml"), *dir_ / "single", dir_->path(),
+                          testing::kMergedOutputs, {1, 3, 4, 16});
 }
 
 // The shipped configs/bit50-features.yaml (feature maps of stages 1-4 per input, stacked embeddings, records;
@@ -100,7 +100,8 @@ TEST_F(ShardMerge, MergedFilesAreTheSingleRunsBytes) {
 // N = 3 gives shards of 2, 2, 1 inputs and N = 4 one more, empty, shard.
 TEST(ShardMergeBit50, FeatureMapsMergeToTheSingleRunsBytes) {
   TempDir dir;
-  for (const std::string name : {"astronaut.png", "camera_gray.png", "chelsea.png", "coffee.png", "tall_strip.png"})
+  for (const std::string name :
+       {"astronaut.png", "camera_gray.png", "chelsea.png", "coffee.png", "tall_strip.png"})
     dir.write("images/" + name, read_file(fs::path(kData) / "preprocess/images" / name));
   PipelineConfig c = load_config(testing::project_dir() / "configs/bit50-features.yaml");
   Overrides o;

@@ -1,7 +1,7 @@
-// Resumable runs (issue #17 item 3): `visbone run CONFIG --output DIR --resume` runs in chunks, each committed
-// atomically and recorded in a journal, so that a run killed at any moment (kill -9 included) goes on from
-// its last committed chunk when started again with --resume, and the files it finally writes are the bytes
-// of an uninterrupted run.
+// Resumable runs (issue #17 item 3): `visbone run CONFIG --output DIR --resume` runs in chunks, each
+// committed atomically and recorded in a journal, so that a run killed at any moment (kill -9 included) goes
+// on from its last committed chunk when started again with --resume, and the files it finally writes are the
+// bytes of an uninterrupted run.
 //
 // - Chunks are the shards of shard.h with N = ceil(total / chunk_inputs) (chunk_inputs rounded up to whole
 //   batches), so batches, and the numbers, are those of a single run. Each chunk runs as a shard into the
