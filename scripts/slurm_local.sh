@@ -12,9 +12,12 @@
 #   sbatch --wait --array=0-3 --wrap "build/bin/visbone run configs/default.yaml --output out/sharded --progress none"
 #   build/bin/visbone merge out/sharded
 # Stop the cluster only once squeue is empty: the job steps of running jobs outlive the daemons.
+# SLURM_LOCAL_PORT (default 6817, Slurm's own) sets slurmctld's port, slurmd takes the next one: a second
+# cluster on other ports (and in another DIR) can run beside one already there.
 set -euo pipefail
 cmd=${1:-}
 DIR=${2:-/tmp/visbone-slurm}
+PORT=${SLURM_LOCAL_PORT:-6817}
 
 start() {
   if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
@@ -36,6 +39,8 @@ start() {
   cat >"$DIR/slurm.conf" <<CONF
 ClusterName=visbone
 SlurmctldHost=$host
+SlurmctldPort=$PORT
+SlurmdPort=$((PORT + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthInfo=socket=$DIR/munge/munge.socket
@@ -71,10 +76,22 @@ CONF
 }
 
 stop() {
-  local p
+  local p pid pids=()
   for p in "$DIR/slurmd.pid" "$DIR/slurmctld.pid" "$DIR/munge/munged.pid"; do
-    if [ -f "$p" ]; then kill "$(cat "$p")" 2>/dev/null || true; fi
+    if [ -f "$p" ]; then
+      pid=$(cat "$p")
+      kill "$pid" 2>/dev/null && pids+=("$pid")
+    fi
   done
+  # slurmctld saves its state as it goes down: wait (up to 10 s) so that DIR can be removed afterwards.
+  local alive
+  for _ in $(seq 1 100); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "slurm_local.sh: the daemons did not stop within 10 s" >&2
 }
 
 case "$cmd" in

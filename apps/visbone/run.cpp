@@ -1,5 +1,5 @@
 // `visbone run CONFIG.yaml [--input PATH] [--output DIR] [--batch-size N] [--threads N] [--allow-errors]
-// [--plugin LIB]... [--shard i/N | --shards N]`:
+// [--plugin LIB]... [--shard i/N | --shards N] [--resume [--chunk N]]`:
 // runs a YAML-configured pipeline (see the README's "visbone run" section). Progress goes to stderr (a bar on
 // a terminal, plain periodic lines otherwise), the summary to stdout. Exit status: 0 when every input went
 // through; 1 when some input failed (unless --allow-errors or `fail_on_error: false`) or the run stopped;
@@ -19,6 +19,7 @@
 #include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
 #include "visbone/pipeline/config.h"
+#include "visbone/pipeline/journal.h"
 #include "visbone/pipeline/pipeline.h"
 
 namespace visbone::app {
@@ -117,7 +118,12 @@ int run(const Args& args) {
       "shard", po::value<std::string>(),
       "run shard i of N (i/N, from 0) into part files of the shared --output folder; default: from "
       "$SLURM_ARRAY_TASK_ID/_COUNT/_MIN or $JOB_COMPLETION_INDEX")(
-      "shards", po::value<int>(), "the number of shards when the index comes from $JOB_COMPLETION_INDEX");
+      "shards", po::value<int>(), "the number of shards when the index comes from $JOB_COMPLETION_INDEX")(
+      "resume",
+      "run in chunks committed to a journal in --output; go on from the last committed chunk of an "
+      "earlier --resume run that stopped")(
+      "chunk", po::value<std::uint64_t>(),
+      "inputs per chunk of a --resume run (whole batches; default 64 batches)");
   const auto parsed = parse_config_args(args, opts, "visbone run: no config given (visbone run CONFIG.yaml)");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -156,6 +162,20 @@ int run(const Args& args) {
   }
 
   ProgressPrinter printer(mode, interval);
+  if (vm.count("chunk") && !vm.count("resume")) throw ConfigError("--chunk: only with --resume");
+  if (vm.count("resume")) {
+    pipeline::ResumeOptions options;
+    if (vm.count("chunk")) options.chunk_inputs = vm["chunk"].as<std::uint64_t>();
+    if (vm.count("chunk") && options.chunk_inputs == 0)
+      throw ConfigError("--chunk: expected a number of inputs >= 1");
+    const pipeline::ResumeReport r =
+        pipeline::run_resumable(config, register_pipeline_builtins, options,
+                                [&](const pipeline::Progress& pr) { printer.update(pr); });
+    printer.finish();
+    std::cout << "chunks: " << r.chunks << " (" << r.reused << " taken from the journal)\n"
+              << r.summary.text();
+    return r.summary.failed > 0 && fail_on_error ? 1 : 0;
+  }
   printer.loading();
   const auto load_start = std::chrono::steady_clock::now();
   pipeline::Pipeline p(std::move(config), register_pipeline_builtins);

@@ -34,6 +34,10 @@ using visbone::testing::run_visbone;
 using visbone::testing::TempDir;
 
 std::vector<std::string> read_lines(const std::filesystem::path& p);
+// What the digits config of the shard and resume tests writes: JSON Lines, CSV, safetensors per input and
+// stacked (the four kinds merge joins).
+inline const std::vector<std::string> kMergedOutputs = {"predictions.jsonl", "predictions.csv",
+                                                        "features.safetensors", "stacked.safetensors"};
 // A PNG of a width x height gray image whose pixels follow `seed` (distinct seeds, distinct images).
 std::string png_bytes(int width, int height, int seed, int channels = 1);
 // A structurally complete PNG (IHDR, one tiny IDAT, IEND, correct CRCs) claiming width x height pixels: what

@@ -1,6 +1,7 @@
 // Sharded runs merged back: at N = 1, 3, 4 and 16 the merged JSON Lines, CSV and safetensors files (per
-// input and stacked) of the digits set are byte-identical to a single-process run; a missing, foreign or
-// damaged shard is an error naming its file, and nothing is merged then.
+// input and stacked) of the digits set are byte-identical to a single-process run, and so are bit-50's
+// feature maps of a few pictures at N = 1, 3, 4; a missing, foreign or damaged shard is an error naming its
+// file, and nothing is merged then.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -23,9 +24,6 @@ using testing::read_file;
 using testing::TempDir;
 using visbone::testing::message_of;
 
-const std::vector<std::string> kOutputs = {"predictions.jsonl", "predictions.csv", "features.safetensors",
-                                           "stacked.safetensors", "gallery.safetensors"};
-
 std::string config_text(int top_k = 3) {
   return "source: {type: folder, path: " + kData + "/digits/images, labels_from_folders: true}\n" +
          "model: {checkpoint: " + kData + "/models/bit-tiny-digits}\n" +
@@ -39,11 +37,36 @@ std::string config_text(int top_k = 3) {
          "batch_size: 32\nthreads: 1\n";
 }
 
-void run(const fs::path& config, const fs::path& out, std::optional<ShardSpec> shard) {
-  PipelineConfig c = load_config(config);
+void run(PipelineConfig c, const fs::path& out, std::optional<ShardSpec> shard) {
   c.output_dir = out;
   c.shard = shard;
   Pipeline(std::move(c), register_pipeline_builtins).run();
+}
+void run(const fs::path& config, const fs::path& out, std::optional<ShardSpec> shard) {
+  run(load_config(config), out, shard);
+}
+
+void run_shards(const PipelineConfig& config, const fs::path& out, int n) {
+  for (int i = 0; i < n; ++i) run(config, out, ShardSpec{i, n});
+}
+
+// Runs `config` as N shards into `dir`/nN for each N and merges them; every file of `outputs` must then be
+// the bytes of `single`'s.
+void expect_merges_to_single(const PipelineConfig& config, const fs::path& single, const fs::path& dir,
+                             const std::vector<std::string>& outputs, const std::vector<int>& ns) {
+  for (const int n : ns) {
+    const fs::path out = dir / ("n" + std::to_string(n));
+    run_shards(config, out, n);
+    EXPECT_FALSE(fs::exists(out / "_SUCCESS")) << "a shard marks the folder complete";
+    const auto lines = merge_shards(out);
+    EXPECT_EQ(lines.size(), outputs.size());
+    for (const auto& f : outputs) {
+      const std::string bytes = read_file(single / f);
+      ASSERT_FALSE(bytes.empty()) << f;
+      EXPECT_TRUE(read_file(out / f) == bytes) << f << " differs at N = " << n;
+    }
+    EXPECT_TRUE(fs::exists(out / "_SUCCESS"));
+  }
 }
 
 class ShardMerge : public ::testing::Test {
@@ -60,26 +83,44 @@ class ShardMerge : public ::testing::Test {
   // Runs every shard of N into `name`.
   static fs::path run_shards(const std::string& name, int n) {
     const fs::path out = *dir_ / name;
-    for (int i = 0; i < n; ++i) run(*dir_ / "run.yaml", out, ShardSpec{i, n});
+    pipeline::run_shards(load_config(*dir_ / "run.yaml"), out, n);
     return out;
   }
   static TempDir* dir_;
 };
 TempDir* ShardMerge::dir_ = nullptr;
 
+// The resume tests' outputs plus a knn gallery (embedding_index: stacked safetensors).
+std::vector<std::string> digits_outputs() {
+  auto out = testing::kMergedOutputs;
+  out.emplace_back("gallery.safetensors");
+  return out;
+}
+
 TEST_F(ShardMerge, MergedFilesAreTheSingleRunsBytes) {
-  for (const int n : {1, 3, 4, 16}) {
-    const fs::path out = run_shards(std::string("n") + std::to_string(n), n);
-    EXPECT_FALSE(fs::exists(out / "_SUCCESS")) << "a shard marks the folder complete";
-    const auto lines = merge_shards(out);
-    EXPECT_EQ(lines.size(), kOutputs.size());
-    for (const auto& f : kOutputs) {
-      const std::string single = read_file(*dir_ / "single" / f);
-      ASSERT_FALSE(single.empty()) << f;
-      EXPECT_TRUE(read_file(out / f) == single) << f << " differs at N = " << n;
-    }
-    EXPECT_TRUE(fs::exists(out / "_SUCCESS"));
-  }
+  expect_merges_to_single(load_config(*dir_ / "run.yaml"), *dir_ / "single", dir_->path(), digits_outputs(),
+                          {1, 3, 4, 16});
+}
+
+// The shipped configs/bit50-features.yaml (feature maps of stages 1-4 per input, stacked embeddings, records;
+// its heat maps are per-input files the shards share) with the random-weight copy of google/bit-50's
+// architecture, on five pictures of different sizes and channel counts in batches of 2: three batches, so
+// N = 3 gives shards of 2, 2, 1 inputs and N = 4 one more, empty, shard.
+TEST(ShardMergeBit50, FeatureMapsMergeToTheSingleRunsBytes) {
+  TempDir dir;
+  for (const std::string name :
+       {"astronaut.png", "camera_gray.png", "chelsea.png", "coffee.png", "tall_strip.png"})
+    dir.write("images/" + name, read_file(fs::path(kData) / "preprocess/images" / name));
+  PipelineConfig c = load_config(testing::project_dir() / "configs/bit50-features.yaml");
+  Overrides o;
+  o.input = (dir / "images").string();
+  o.batch_size = 2;
+  apply_overrides(c, o);
+  c.model.spec["checkpoint"] = kData + "/models/bit-50-random-fp16";
+  run(c, dir / "single", std::nullopt);
+  ASSERT_EQ(testing::read_lines(dir / "single" / "records.jsonl").size(), 5u);
+  expect_merges_to_single(c, dir / "single", dir.path(),
+                          {"features.safetensors", "embeddings.safetensors", "records.jsonl"}, {1, 3, 4});
 }
 
 TEST_F(ShardMerge, ShardsKeepTheGlobalIndexAndSayWhatTheyDid) {
@@ -94,16 +135,18 @@ TEST_F(ShardMerge, ShardsKeepTheGlobalIndexAndSayWhatTheyDid) {
   EXPECT_EQ(m.ok + m.failed, 128u);
   ASSERT_EQ(m.ids.size(), 128u);
   EXPECT_EQ(m.ids.front(), std::string(boost::json::parse(lines.front()).at("id").as_string()));
-  ASSERT_EQ(m.outputs.size(), kOutputs.size());
+  ASSERT_EQ(m.outputs.size(), digits_outputs().size());
   EXPECT_EQ(m.outputs[0].merged, "predictions.jsonl");
   EXPECT_EQ(m.outputs[0].file, "predictions.part-00001-of-00003.jsonl");
   EXPECT_EQ(m.outputs[0].sha256, hub::sha256_file_hex(out / m.outputs[0].file));
   // Each sink said how its parts merge (Sink::outputs()); the manifest keeps it for `visbone merge`.
   const std::vector<MergeRule> rules = {MergeRule::concatenate, MergeRule::concatenate_after_header,
-                                        MergeRule::safetensors, MergeRule::safetensors_stacked};
+                                        MergeRule::safetensors, MergeRule::safetensors_stacked,
+                                        MergeRule::safetensors_stacked};
   for (std::size_t k = 0; k < rules.size(); ++k)
     EXPECT_TRUE(m.outputs[k].merge == rules[k]) << m.outputs[k].file;
   EXPECT_EQ(m.outputs[3].kind, "safetensors");
+  EXPECT_EQ(m.outputs[4].kind, "embedding_index");
   EXPECT_EQ(m.version, visbone_version());
 }
 
