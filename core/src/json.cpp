@@ -40,7 +40,7 @@ class BudgetResource final : public boost::json::memory_resource {
 
 boost::json::value parse_json(std::string_view text, const std::string& where, std::uint64_t max_memory_bytes) {
   return parse_json(text, where, MemoryBudget(max_memory_bytes, where + ": the JSON document",
-                                              "the limit for one JSON document"));
+                                              "max_memory_bytes for one JSON document"));
 }
 
 boost::json::value parse_json(std::string_view text, const std::string& where, const MemoryBudget& budget) {

@@ -362,6 +362,7 @@ void SafetensorsFile::parse(const SafetensorsLimits& limits) {
                       " of the data section but it has " + std::to_string(data_size) + " bytes: " +
                       std::to_string(data_size - cursor) + " trailing bytes after the last tensor");
 
+  header_memory_bytes_ = budget.peak();
   tensors_ = std::move(tensors);
   for (std::size_t i = 0; i < tensors_.size(); ++i) by_name_.emplace(tensors_[i].name, i);
 }

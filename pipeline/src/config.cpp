@@ -156,7 +156,12 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const Y
 
   PipelineConfig c;
   c.file = file;
-  c.base_dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  // Absolute and clean, so every path resolved against it reads the same wherever the run started and
+  // whichever way the config was named (a record's path: /w/data/digits/0/a.png, not configs/../data/...),
+  // as --input's paths do.
+  std::error_code ec;
+  c.base_dir = fs::absolute(file, ec).lexically_normal().parent_path();
+  if (ec) c.base_dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   const fs::path& base = c.base_dir;
 
   MapReader top(root, where, "");

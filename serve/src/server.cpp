@@ -84,8 +84,11 @@ class Session : public std::enable_shared_from_this<Session> {
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
-  void on_header(beast::error_code ec, std::size_t) {
+  // `header_bytes`: what the parser consumed for the header, from the request line to the blank line. Beast's
+  // header_limit leaves out the lines parsed before the read that went over it, so the exact cap is here.
+  void on_header(beast::error_code ec, std::size_t header_bytes) {
     if (ec) return on_error(ec);
+    if (header_bytes > kMaxHeaderBytes) return on_error(http::error::header_limit);
     busy_ = true;
     stream_.expires_after(seconds(state_.options.read_timeout_seconds));
     const auto& req = parser_->get();

@@ -3,8 +3,11 @@
 #include "visbone/hub/hub.h"
 
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -32,6 +35,36 @@ std::vector<std::string> names_in(const fs::path& dir) {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+// The files of one folder that something opened for reading or read, seen with inotify (IN_ACCESS: read(),
+// IN_CLOSE_NOWRITE: closed after opening without write access, as an mmap or a read-back does).
+class ReadWatch {
+ public:
+  explicit ReadWatch(const fs::path& dir) : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    if (fd_ < 0 || ::inotify_add_watch(fd_, dir.c_str(), IN_ACCESS | IN_CLOSE_NOWRITE) < 0)
+      throw std::runtime_error("cannot watch " + dir.string() + " with inotify");
+  }
+  ~ReadWatch() { ::close(fd_); }
+  ReadWatch(const ReadWatch&) = delete;
+  ReadWatch& operator=(const ReadWatch&) = delete;
+
+  // The names of the files read since the last call (the folder's own listings left out).
+  std::set<std::string> take() {
+    std::set<std::string> names;
+    alignas(inotify_event) char buffer[8192];
+    for (ssize_t n; (n = ::read(fd_, buffer, sizeof buffer)) > 0;) {
+      for (char* p = buffer; p < buffer + n;) {
+        const auto* e = reinterpret_cast<const inotify_event*>(p);
+        if (e->len > 0 && !(e->mask & IN_ISDIR)) names.insert(e->name);
+        p += sizeof(inotify_event) + e->len;
+      }
+    }
+    return names;
+  }
+
+ private:
+  int fd_;
+};
 
 class HubServerTest : public ::testing::Test {
  protected:
@@ -198,6 +231,30 @@ TEST_F(HubServerTest, PartialFileFromAnEarlierRunIsResumed) {
     }
   }
   EXPECT_EQ(names_in(blobs), std::vector<std::string>{kDigitsWeightsSha});
+}
+
+// Issue 21: a download is hashed from the bytes as they arrive; nothing reads the file back to verify it (a
+// multi-gigabyte checkpoint would be read twice). Only a prefix an earlier run left is read, once.
+TEST_F(HubServerTest, DownloadIsHashedAsItArrivesNotReadBack) {
+  FakeHub hub;
+  const fs::path blobs = repo_folder(kDigits) / "blobs";
+  fs::create_directories(blobs);
+  ReadWatch watch(blobs);
+  const fs::path path = hub_file(kDigits, "model.safetensors", options(hub));
+  EXPECT_EQ(fs::read_symlink(path).filename(), kDigitsWeightsSha);
+  EXPECT_EQ(watch.take(), std::set<std::string>{}) << "the download was read back from disk";
+  // The watch sees reads: the test's own, of the finished blob.
+  EXPECT_EQ(sha256_file_hex(path), kDigitsWeightsSha);
+  EXPECT_EQ(watch.take(), std::set<std::string>{kDigitsWeightsSha});
+
+  // Resumed: the prefix an earlier run left is read to be hashed, the one read a download may make.
+  const std::string bytes = test::read_bytes(path);
+  fs::remove_all(repo_folder(kDigits));
+  fs::create_directories(blobs);
+  ReadWatch resumed(blobs);
+  test::write_bytes(blobs / (kDigitsWeightsSha + ".incomplete"), bytes.substr(0, 100000));
+  EXPECT_EQ(test::read_bytes(hub_file(kDigits, "model.safetensors", options(hub))), bytes);
+  EXPECT_EQ(resumed.take(), (std::set<std::string>{kDigitsWeightsSha + ".incomplete", kDigitsWeightsSha}));
 }
 
 // The hash covers the bytes an earlier run left, not only what this run received.

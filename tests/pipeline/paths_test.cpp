@@ -3,6 +3,8 @@
 // any model loads.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "pipeline_test_support.h"
 #include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
@@ -98,6 +100,34 @@ TEST(ConfigPaths, RunWithAMissingInputExitsTwoBeforeTheModelLoads) {
   EXPECT_EQ(b.status, 2) << b.all();
   EXPECT_NE(b.err.find(bad.string() + ":2:21: model.checkpoint:"), std::string::npos) << b.err;
   EXPECT_NE(b.err.find((d.path().parent_path() / "models/x").string()), std::string::npos) << b.err;
+}
+
+// A record names its input by one clean absolute path, however the config was named and whether the folder
+// came from the YAML (relative to it, through `..`) or from --input (relative to the working folder): never
+// `configs/../data/...`.
+TEST(ConfigPaths, RecordPathsAreCleanAbsolutePathsFromTheYamlAsFromInput) {
+  TempDir d;
+  d.write("data/digits/3/a.png", testing::png_bytes(32, 32, 1, 3));
+  d.write("configs/c.yaml", "source: {type: folder, path: ../data/digits, labels_from_folders: true}\n"
+                            "model: {checkpoint: " + kDigitsModel + "}\nheads: [{type: classification}]\n"
+                            "sinks: [{type: jsonl, path: out.jsonl}]\n");
+  const std::string expected = (d / "data/digits/3/a.png").string();
+  int run = 0;
+  const auto record_path = [&](const fs::path& cwd, std::vector<std::string> args) {
+    const InFolder in(cwd);
+    const fs::path out = d / ("out" + std::to_string(run++));
+    args.insert(args.begin(), "run");
+    args.insert(args.end(), {"--output", out.string()});
+    const auto r = testing::run_visbone(args);
+    EXPECT_EQ(r.status, 0) << r.all();
+    const auto lines = testing::read_lines(out / "out.jsonl");
+    if (lines.size() != 1) return "(" + std::to_string(lines.size()) + " records)";
+    return std::string(boost::json::parse(lines[0]).at("path").as_string());
+  };
+  EXPECT_EQ(record_path(d.path(), {"configs/c.yaml"}), expected);
+  EXPECT_EQ(record_path(d / "configs", {"c.yaml"}), expected);
+  EXPECT_EQ(record_path(d / "data", {"../configs/./c.yaml"}), expected);
+  EXPECT_EQ(record_path(d / "configs", {"c.yaml", "--input", "../data/./digits"}), expected);
 }
 
 }  // namespace

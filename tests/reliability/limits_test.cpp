@@ -110,6 +110,21 @@ TEST(JsonLimits, TheDocumentChargesItsBudgetUntilItIsDestroyed) {
   EXPECT_GE(budget.peak(), 1000 * sizeof(boost::json::value));
 }
 
+// The exact boundary: a document whose parse takes at most N bytes at once is accepted with the limit at N
+// (and N+1) and refused at N-1, with N what the parse charged to a budget of its own.
+TEST(JsonLimits, MemoryAtItsBoundary) {
+  const std::string text = R"({"a": [1, 2.5, "three", {"b": null}], "c": ")" + std::string(300, 'x') + "\"}";
+  const MemoryBudget probe(1 << 20, "doc.json", "test");
+  parse_json(text, "doc.json", probe);
+  const std::uint64_t needed = probe.peak();
+  ASSERT_GT(needed, 300u);
+  EXPECT_TRUE(parse_json(text, "doc.json", needed + 1).is_object());
+  EXPECT_TRUE(parse_json(text, "doc.json", needed).is_object());
+  EXPECT_EQ(error_of<FormatError>([&] { parse_json(text, "doc.json", needed - 1); }),
+            "doc.json: the JSON document needs more than " + std::to_string(needed - 1) +
+                " bytes of memory (the limit, max_memory_bytes for one JSON document)");
+}
+
 // ---------------------------------------------------------------- safetensors
 
 TEST(SafetensorsLimits, HeaderSizeIsConfigurable) {
@@ -147,6 +162,24 @@ TEST(SafetensorsLimits, HeaderMemoryIsConfigurable) {
   EXPECT_THAT(error_of<FormatError>([&] { SafetensorsFile::from_bytes(file, "w.safetensors", limits); }),
               HasSubstr("w.safetensors: the header needs more than 8192 bytes of memory (the limit, "
                         "SafetensorsLimits::max_memory_bytes)"));
+}
+
+// The exact boundary of SafetensorsLimits::max_memory_bytes: the peak the reader reports for the header is
+// the smallest limit that accepts the file. 200 tensors and metadata, so the JSON document, the duplicate-key
+// check and the tensor table all count.
+TEST(SafetensorsLimits, HeaderMemoryAtItsBoundary) {
+  const std::string file = encode_safetensors(tensors(200), {{"format", "pt"}});
+  const std::uint64_t needed = SafetensorsFile::from_bytes(file, "w.safetensors").header_memory_bytes();
+  ASSERT_GT(needed, header_length(file));  // parsed, the header takes more than its text
+  SafetensorsLimits limits;
+  limits.max_memory_bytes = needed + 1;
+  EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).tensors().size(), 200u);
+  limits.max_memory_bytes = needed;
+  EXPECT_EQ(SafetensorsFile::from_bytes(file, "w.safetensors", limits).header_memory_bytes(), needed);
+  limits.max_memory_bytes = needed - 1;
+  EXPECT_EQ(error_of<FormatError>([&] { SafetensorsFile::from_bytes(file, "w.safetensors", limits); }),
+            "w.safetensors: the header needs more than " + std::to_string(needed - 1) +
+                " bytes of memory (the limit, SafetensorsLimits::max_memory_bytes)");
 }
 
 // 400 kB of header: a shape of 200000 dims, which as JSON values and a shape vector would take megabytes.

@@ -285,6 +285,24 @@ class HostileInput(ServerCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
         self.assertIn(b"max_body_bytes (%d)" % limit, reply)
 
+    def test_header_at_its_limit(self):
+        # The request header (request line, fields and the blank line that ends it) of one byte under 16 KiB
+        # and of 16 KiB is served; one byte more gets 431, naming the limit.
+        limit = 16 * 1024
+
+        def request_with_header_of(size):
+            head = b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
+            request = head + b"a" * (size - len(head) - 4) + b"\r\n\r\n"
+            self.assertEqual(len(request), size)
+            return request
+        for size in (limit - 1, limit):
+            reply = raw_http(self.server.port, request_with_header_of(size))
+            self.assertTrue(reply.startswith(b"HTTP/1.1 200"), (size, reply[:200]))
+        reply = raw_http(self.server.port, request_with_header_of(limit + 1))
+        self.assertTrue(reply.startswith(b"HTTP/1.1 431"), reply[:200])
+        self.assertIn(b"the request header is over 16384 bytes", reply)
+        self.assertEqual(requests.get(f"{self.base}/v2/health/ready", timeout=TIMEOUT).status_code, 200)
+
     def test_truncated_upload(self):
         body = DIGIT_PNG.read_bytes()
         head = (b"POST /v1/models/default:predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"

@@ -51,6 +51,7 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 void sha256_update_from_file(Sha256& hasher, const std::filesystem::path& path, std::uint64_t size) {
+  if (size == 0) return;  // nothing to read: a fresh download's file is not even opened
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path.string() + ": cannot open file to compute its sha256");
   std::vector<char> chunk(1 << 20);

@@ -159,7 +159,7 @@ template std::vector<double> Params::get<std::vector<double>>(std::string_view) 
 std::filesystem::path Params::path(std::string_view key) const {
   const std::filesystem::path p = get<std::string>(key);
   if (p.empty()) fail(key, "is an empty path");
-  return p.is_relative() && !base_dir_.empty() ? base_dir_ / p : p;
+  return (p.is_relative() && !base_dir_.empty() ? base_dir_ / p : p).lexically_normal();
 }
 
 Params Params::child(std::string_view key) const {

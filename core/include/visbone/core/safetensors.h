@@ -68,6 +68,9 @@ class SafetensorsFile {
   // The tensor converted to float32. NotFoundError naming the file and the tensor when absent.
   Tensor load(std::string_view tensor) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // The most memory reading the header took at once, as charged against SafetensorsLimits::max_memory_bytes:
+  // the smallest limit that accepts this file.
+  std::uint64_t header_memory_bytes() const { return header_memory_bytes_; }
 
  private:
   SafetensorsFile() = default;
@@ -76,6 +79,7 @@ class SafetensorsFile {
   std::string name_;
   MappedBytes bytes_;  // the whole file, mapped or owned
   std::uint64_t data_start_ = 0;           // 8 + header length
+  std::uint64_t header_memory_bytes_ = 0;  // the header budget's peak
   std::vector<TensorInfo> tensors_;
   std::map<std::string, std::size_t, std::less<>> by_name_;  // index into tensors_
   std::map<std::string, std::string> metadata_;

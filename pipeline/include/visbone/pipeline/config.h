@@ -86,7 +86,7 @@ struct Concurrency {
 
 struct PipelineConfig {
   std::filesystem::path file;      // the config file, for messages
-  std::filesystem::path base_dir;  // its folder: relative paths resolve against it
+  std::filesystem::path base_dir;  // its folder, absolute: relative paths resolve against it
   std::vector<std::filesystem::path>
       plugins;  // plugin libraries to load (resolved), besides $VISBONE_PLUGIN_PATH
   std::vector<ConfigPlace> plugin_places;  // where each of `plugins` is written, for messages

@@ -49,7 +49,7 @@ class Params {
   std::optional<T> find(std::string_view key) const {
     return has(key) ? std::optional<T>(get<T>(key)) : std::nullopt;
   }
-  // A path, resolved against base_dir() when relative.
+  // A path, resolved against base_dir() when relative, lexically normalised (`configs/../data` is `data`).
   std::filesystem::path path(std::string_view key) const;
   // A nested mapping, for components that take a block of settings (an inline config).
   Params child(std::string_view key) const;
