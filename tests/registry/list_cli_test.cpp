@@ -56,7 +56,7 @@ TEST(ListCli, JsonListsEachSourceAndSinkParameter) {
       }
       ++documented;
     }
-  EXPECT_EQ(documented, 11u) << "five sources and six sinks";
+  EXPECT_EQ(documented, 12u) << "five sources and seven sinks";
 }
 
 TEST(ListCli, ShowsPluginComponentsWithTheirFile) {
