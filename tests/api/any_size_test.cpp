@@ -58,6 +58,26 @@ TEST(AnySize, MixedSizesEqualEachImageAlone) {
   EXPECT_THROW(bb->forward(std::vector<Tensor>{random_batch({2, 3, 64, 64}, 1)}), ShapeError);
 }
 
+// The request form (what the Python binding calls): raw stages, pooled features and logits per image, each
+// with a batch dimension of 1 and the bits of that image run alone.
+TEST(AnySize, MixedSizesWithARequestEqualEachImageAlone) {
+  auto bb = load_backbone(kTiny.string());
+  const ForwardRequest request{{"stage2", "stage4"}, true, true};
+  const std::vector<Tensor> images{random_batch({3, 64, 80}, 1), random_batch({1, 3, 50, 71}, 2),
+                                   random_batch({3, 64, 80}, 3)};
+  const auto mixed = bb->forward(images, request);
+  ASSERT_EQ(mixed.size(), images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const Tensor& im = images[i];
+    const auto alone = bb->forward(im.rank() == 4 ? im : im.view({1, im.dim(0), im.dim(1), im.dim(2)}), request);
+    ASSERT_EQ(mixed[i].stages.size(), 2u);
+    for (const auto& [name, map] : alone.stages) EXPECT_TRUE(identical(mixed[i].stages.at(name), map)) << i << name;
+    EXPECT_TRUE(identical(mixed[i].pooled, alone.pooled)) << i;
+    EXPECT_TRUE(identical(mixed[i].logits, alone.logits)) << i;
+    EXPECT_TRUE(mixed[i].last_hidden_state.empty());
+  }
+}
+
 // A cache of two input shapes: a third evicts the least recently used, the count stays bounded, and running
 // an evicted size again (its primitives rebuilt) gives the same bits.
 TEST(AnySize, PrimitiveCacheEvictsLeastRecentlyUsedAndResultsStay) {
