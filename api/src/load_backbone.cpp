@@ -202,7 +202,9 @@ void for_each_shape_group(const std::vector<Tensor>& images,
 }
 
 // Image b of a batch, (1, ...); an empty tensor stays empty.
-Tensor one(const Tensor& t, std::int64_t b) { return t.empty() ? Tensor() : t.slice(b, b + 1); }
+Tensor one(const Tensor& t, std::int64_t b) {
+  return t.empty() ? Tensor() : t.slice(b, b + 1);
+}
 
 }  // namespace
 
@@ -216,7 +218,8 @@ std::vector<std::map<std::string, Tensor>> LoadedBackbone::forward(const std::ve
   return out;
 }
 
-std::vector<ForwardResult> LoadedBackbone::forward(const std::vector<Tensor>& images, const ForwardRequest& request) {
+std::vector<ForwardResult> LoadedBackbone::forward(const std::vector<Tensor>& images,
+                                                   const ForwardRequest& request) {
   std::vector<ForwardResult> out(images.size());
   for_each_shape_group(images, [&](const Tensor& batch, const std::vector<std::size_t>& members) {
     const ForwardResult r = forward(batch, request);

@@ -30,7 +30,8 @@ class Batcher {
  public:
   // `good_shape(item)`: the pixel shape of a good item, nullopt for a failed one. `window` >= 1 (1 sends
   // every item at once).
-  Batcher(std::size_t batch_size, std::size_t window, std::function<std::optional<Shape>(const T&)> good_shape)
+  Batcher(std::size_t batch_size, std::size_t window,
+          std::function<std::optional<Shape>(const T&)> good_shape)
       : batch_size_(std::max<std::size_t>(batch_size, 1)),
         window_(std::max<std::size_t>(window, 1)),
         good_shape_(std::move(good_shape)) {}
@@ -45,7 +46,8 @@ class Batcher {
       if (groups_.size() == 1 && !groups_.front().shape) {
         groups_.front().shape = shape;  // failed items only so far: this item gives the group its shape
       } else {
-        group = std::find_if(groups_.begin(), groups_.end(), [&](const Group& g) { return g.shape == shape; });
+        group =
+            std::find_if(groups_.begin(), groups_.end(), [&](const Group& g) { return g.shape == shape; });
       }
     }
     if (group == groups_.end()) group = groups_.insert(groups_.end(), Group{shape, {}, index});

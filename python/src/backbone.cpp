@@ -26,8 +26,8 @@ constexpr const char* kPrecisions = "'f32', 'bf16', 'auto'";
 bool is_image_list(py::handle obj) {
   if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) return false;
   for (py::handle item : obj)
-    if (py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item) || py::isinstance<py::float_>(item) ||
-        py::isinstance<py::int_>(item))
+    if (py::isinstance<py::list>(item) || py::isinstance<py::tuple>(item) ||
+        py::isinstance<py::float_>(item) || py::isinstance<py::int_>(item))
       return false;
   return true;
 }
@@ -161,31 +161,38 @@ std::unique_ptr<PyBackbone> load(const std::filesystem::path& name_or_path,
 }  // namespace
 
 void bind_backbone(py::module_& m) {
-  py::class_<PyBackbone>(m, "Backbone",
-                         "A loaded backbone (from visbone.load_backbone). Calls may come from several threads; "
-                         "they run one at a time, each on every core it is given, with the GIL released.")
-      .def("__call__", &PyBackbone::call, py::arg("pixel_values"), py::kw_only(), py::arg("pooled") = py::none(),
-           py::arg("logits") = py::none(),
-           "pixel_values: float32 (N, C, H, W), read in place when C-contiguous (else converted once).\n"
-           "Returns {stage: (N, C', H', W') float32} for out_features, plus 'pooled' (N, C) and 'logits'\n"
-           "(N, num_labels) when the selection reaches the last stage (pooled=/logits= True or False to choose).\n"
-           "pixel_values may also be a list (or tuple) of arrays of different sizes, each (C, H, W) or\n"
-           "(1, C, H, W), as a detector feeds them: then a list of such dicts, one per image (each array with\n"
-           "N = 1), equal bit for bit to calling with that image alone. Images of one size run as one batch;\n"
-           "sizes are never padded to a common one (BiT's GroupNorm would change every value).")
+  py::class_<PyBackbone>(
+      m, "Backbone",
+      "A loaded backbone (from visbone.load_backbone). Calls may come from several threads; "
+      "they run one at a time, each on every core it is given, with the GIL released.")
+      .def(
+          "__call__", &PyBackbone::call, py::arg("pixel_values"), py::kw_only(),
+          py::arg("pooled") = py::none(), py::arg("logits") = py::none(),
+          "pixel_values: float32 (N, C, H, W), read in place when C-contiguous (else converted once).\n"
+          "Returns {stage: (N, C', H', W') float32} for out_features, plus 'pooled' (N, C) and 'logits'\n"
+          "(N, num_labels) when the selection reaches the last stage (pooled=/logits= True or False to "
+          "choose).\n"
+          "pixel_values may also be a list (or tuple) of arrays of different sizes, each (C, H, W) or\n"
+          "(1, C, H, W), as a detector feeds them: then a list of such dicts, one per image (each array "
+          "with\n"
+          "N = 1), equal bit for bit to calling with that image alone. Images of one size run as one batch;\n"
+          "sizes are never padded to a common one (BiT's GroupNorm would change every value).")
       .def_property_readonly("stage_names", &PyBackbone::stage_names)
       .def_property_readonly("out_features", &PyBackbone::out_features)
       .def_property_readonly("out_indices", &PyBackbone::out_indices)
       .def_property_readonly("pooled_channels", &PyBackbone::pooled_channels)
-      .def_property_readonly("size_divisibility", &PyBackbone::size_divisibility,
-                             "detectron2's Backbone.size_divisibility: 0 (any size runs; BiT needs no padding)")
+      .def_property_readonly(
+          "size_divisibility", &PyBackbone::size_divisibility,
+          "detectron2's Backbone.size_divisibility: 0 (any size runs; BiT needs no padding)")
       .def_property_readonly("padding_constraints", &PyBackbone::padding_constraints,
                              "detectron2's Backbone.padding_constraints: {} for BiT")
       .def_property_readonly("labels", &PyBackbone::labels, "the classifier's class names by index, or None")
       .def_property_readonly("threads", &PyBackbone::threads)
-      .def("output_shape", &PyBackbone::output_shape, py::arg("height") = py::none(), py::arg("width") = py::none(),
+      .def("output_shape", &PyBackbone::output_shape, py::arg("height") = py::none(),
+           py::arg("width") = py::none(),
            "{stage: {'channels': C, 'stride': S}} for every stage, selected or not; with an input size,\n"
-           "output_shape(H, W) adds each stage's exact 'height' and 'width' for it (what a call gives, padding\n"
+           "output_shape(H, W) adds each stage's exact 'height' and 'width' for it (what a call gives, "
+           "padding\n"
            "and dilation included; no pass runs). ShapeError for a size the network cannot take.")
       .def("__repr__", [](const PyBackbone& b) {
         return "<visbone.Backbone out_features=" + std::string(py::repr(py::cast(b.out_features()))) + ">";

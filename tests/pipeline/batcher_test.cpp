@@ -47,7 +47,8 @@ TEST(Batcher, InterleavedSizesAreGroupedBySize) {
   // A group that fills is sent at once, ahead of older open groups; the rest leave oldest first.
   EXPECT_EQ(Feeder(2).feed("abcc"), (std::vector<std::string>{"cc", "a", "b"}));
   // The item that completes a batch may also close the window on an older group: two batches from one add().
-  Batcher<std::string> b(2, 3, [](const std::string& s) -> std::optional<Shape> { return Shape{s[0] == 'a' ? 1 : 2}; });
+  Batcher<std::string> b(
+      2, 3, [](const std::string& s) -> std::optional<Shape> { return Shape{s[0] == 'a' ? 1 : 2}; });
   EXPECT_TRUE(b.add("a").empty());
   EXPECT_TRUE(b.add("b").empty());
   EXPECT_EQ(b.add("b"), (std::vector<std::vector<std::string>>{{"b", "b"}, {"a"}}));

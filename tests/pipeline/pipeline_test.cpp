@@ -9,10 +9,10 @@
 #include <functional>
 #include <map>
 #include <numeric>
-#include <set>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <set>
 
 #include "pipeline_test_support.h"
 #include "visbone/api/register_builtins.h"
@@ -270,7 +270,8 @@ void write_sized_digits(const TempDir& d, int count, const std::function<int(int
 // 32x32 and 40x40 versions of digits, interleaved, without resize or crop: batches must split by size.
 TEST(Batching, MixedSizesGiveTheSameResultsAsOneAtATimeInInputOrder) {
   TempDir d;
-  write_sized_digits(d, 19, [](int n) { return (n % 5 == 2 || n % 5 == 3) ? 40 : 32; });  // runs of both sizes
+  write_sized_digits(d, 19,
+                     [](int n) { return (n % 5 == 2 || n % 5 == 3) ? 40 : 32; });  // runs of both sizes
   const std::string base = "source: {type: folder, path: in}\nmodel: {checkpoint: " + kDigitsModel +
                            "}\npreprocess: {do_resize: false, do_center_crop: false}\n"
                            "heads: [{type: classification, top_k: 10}]\n"
@@ -308,13 +309,15 @@ TEST(Batching, InterleavedSizesAreBatchedBySizeAndEqualBatchSizeOne) {
                            "  - {type: feature_maps, out_features: [stage2, stage4]}\n  - {type: embedding}\n"
                            "concurrency: {decode: 3, preprocess: 3}\nfail_on_error: false\n";
   const auto run = [&](const std::string& name, const std::string& batching) {
-    const fs::path cfg = d.write(name + ".yaml", base + batching + "output_dir: " + name +
-                                                    "\nsinks:\n  - {type: safetensors, path: t.safetensors}\n"
-                                                    "  - {type: jsonl, path: r.jsonl, tensors: false}\n");
+    const fs::path cfg =
+        d.write(name + ".yaml", base + batching + "output_dir: " + name +
+                                    "\nsinks:\n  - {type: safetensors, path: t.safetensors}\n"
+                                    "  - {type: jsonl, path: r.jsonl, tensors: false}\n");
     const Summary s = run_config(cfg);
     EXPECT_EQ(s.ok, 22u) << name;
     EXPECT_EQ(s.failed, 1u) << name;
-    return std::pair{testing::read_file(d / name / "t.safetensors"), testing::read_file(d / name / "r.jsonl")};
+    return std::pair{testing::read_file(d / name / "t.safetensors"),
+                     testing::read_file(d / name / "r.jsonl")};
   };
   const auto single = run("single", "batch_size: 1\n");
   const auto batched = run("batched", "batch_size: 4\n");
