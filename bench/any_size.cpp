@@ -3,8 +3,12 @@
 //                                           (default 1000; primitive_cache CACHE, 0: the library default)
 //   bench_any_size mixed MODEL               16 detector-like images (shorter side 600-800, longer <= 1333):
 //                                           forward(images) against one image at a time, and equality
+//   bench_any_size mix MODEL [IMAGES [ROUNDS]]  a detectron2-like mix scaled down (shorter side 224..320,
+//                                           longer <= 448): forward(images) against one at a time, images/s
+//                                           in interleaved rounds
 //   bench_any_size independence MODEL SIZE   one image at batch 1, 3, 8 and 1 or 2 threads: max relative
 //                                           difference of every stage against batch 1, 1 thread
+#include <malloc.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -21,6 +25,13 @@
 using namespace visbone;
 
 namespace {
+
+// What glibc's malloc holds: heap obtained from the system (all arenas), of it free, and mapped blocks (MiB).
+std::string malloc_mib() {
+  const struct mallinfo2 m = mallinfo2();
+  const auto mib = [](std::size_t b) { return std::to_string(static_cast<double>(b) / (1 << 20)); };
+  return "heap " + mib(m.arena) + " free " + mib(m.fordblks) + " mmapped " + mib(m.hblkhd);
+}
 
 double rss_mib() {
   std::ifstream status("/proc/self/status");
@@ -65,7 +76,9 @@ int rss(const std::string& model, int sizes, int cache, std::int64_t max_side) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 1; i <= sizes; ++i) {
     bb->forward(noise({1, bb->input_channels(), side(rng), side(rng)}, static_cast<unsigned>(i)));
-    if (i == 10 || i == 100 || i == 1000 || i == sizes) std::cout << i << "  " << rss_mib() << "\n";
+    if (std::getenv("BENCH_TRIM")) malloc_trim(0);
+    if (i == 10 || i == 100 || i == 200 || i == 400 || i == 1000 || i == sizes)
+      std::cout << i << "  " << rss_mib() << "  (malloc: " << malloc_mib() << ")" << std::endl;
   }
   std::cout << "ms per new size: " << ms_since(t0) / sizes << "\n";
   return 0;
@@ -103,6 +116,60 @@ int mixed(const std::string& model) {
   return 0;
 }
 
+// A detectron2-like mix scaled down (shorter side 224..320 as ResizeShortestEdge's multi-scale choices,
+// COCO-like aspect ratios, longer side <= 448): IMAGES images through forward(images) (same-size groups as
+// batches) against one at a time, in interleaved rounds (ABBA), after one untimed pass of each built every
+// primitive (primitive_cache 64 holds them all: groups of n images are other shapes than single images).
+int mix(const std::string& model, int count, int rounds) {
+  auto bb = load_backbone(
+      model, {.out_features = std::vector<std::string>{"stage2", "stage3", "stage4"}, .primitive_cache = 64});
+  std::mt19937 rng(18);
+  const std::vector<std::int64_t> shorter{224, 256, 288, 320};
+  // Landscape width / height, COCO-like (mostly 4:3); a quarter of the images are turned to portrait.
+  const std::vector<double> aspects{4.0 / 3, 4.0 / 3, 4.0 / 3, 3.0 / 2, 1.0, 16.0 / 9};
+  std::vector<Tensor> images;
+  std::map<Shape, int> groups;
+  for (int i = 0; i < count; ++i) {
+    const std::int64_t s = shorter[rng() % shorter.size()];
+    const std::int64_t l =
+        std::min<std::int64_t>(448, std::llround(static_cast<double>(s) * aspects[rng() % aspects.size()]));
+    Shape shape = rng() % 4 == 0 ? Shape{3, l, s} : Shape{3, s, l};
+    ++groups[shape];
+    images.push_back(noise(std::move(shape), static_cast<unsigned>(i)));
+  }
+  std::cout << count << " images, " << groups.size() << " sizes; images per size:";
+  for (const auto& [shape, n] : groups) std::cout << " " << n;
+  std::cout << "\n";
+  const auto alone = [&] {
+    for (const auto& im : images) bb->forward(im.view({1, im.dim(0), im.dim(1), im.dim(2)}));
+  };
+  const auto grouped = [&] { bb->forward(images); };
+  alone();
+  grouped();
+  std::vector<double> a, g, ratio;
+  for (int r = 0; r < rounds; ++r) {
+    // ABBA: one at a time, forward(images), forward(images), one at a time; each the mean of its two runs.
+    double ta = 0, tg = 0;
+    for (const bool one : {true, false, false, true}) {
+      const auto t0 = std::chrono::steady_clock::now();
+      one ? alone() : grouped();
+      (one ? ta : tg) += ms_since(t0) / 2;
+    }
+    a.push_back(ta);
+    g.push_back(tg);
+    ratio.push_back(ta / tg);
+    std::cout << "round " << r << ": one at a time " << ta << " ms, forward(images) " << tg << " ms\n";
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::cout << "median: one at a time " << count * 1000.0 / median(a) << " images/s, forward(images) "
+            << count * 1000.0 / median(g) << " images/s; per-round speed-up median " << median(ratio)
+            << "x\n";
+  return 0;
+}
+
 int independence(const std::string& model, std::int64_t size) {
   const Tensor batch8 = noise({8, 3, size, size}, 5);
   std::map<std::string, Tensor> reference;
@@ -131,7 +198,11 @@ int main(int argc, char** argv) {
     return rss(argv[2], argc > 3 ? std::stoi(argv[3]) : 1000, argc > 4 ? std::stoi(argv[4]) : 0,
                argc > 5 ? std::stoll(argv[5]) : 1000);
   if (mode == "mixed") return mixed(argv[2]);
+  if (mode == "mix")
+    return mix(argv[2], argc > 3 ? std::stoi(argv[3]) : 16, argc > 4 ? std::stoi(argv[4]) : 5);
   if (mode == "independence") return independence(argv[2], argc > 3 ? std::stoi(argv[3]) : 224);
-  std::cerr << "usage: bench_any_size rss MODEL [SIZES [CACHE [MAX]]] | mixed MODEL | independence MODEL [SIZE]\n";
+  std::cerr << "usage: bench_any_size rss MODEL [SIZES [CACHE [MAX]]] | mixed MODEL | mix MODEL [IMAGES "
+               "[ROUNDS]] | "
+               "independence MODEL [SIZE]\n";
   return 2;
 }

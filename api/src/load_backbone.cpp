@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
 #include <system_error>
 
 #include "visbone/api/register_builtins.h"
@@ -173,8 +174,12 @@ std::map<std::string, Tensor> LoadedBackbone::forward(const Tensor& batch) {
   return maps;
 }
 
-std::vector<std::map<std::string, Tensor>> LoadedBackbone::forward(const std::vector<Tensor>& images) {
-  // Group the images by shape, in order of first appearance.
+namespace {
+
+// Runs `images` ((C, H, W) or (1, C, H, W) each) in same-shape batches, in order of first appearance:
+// run(batch, members) gets each batch and the indices of the images it holds, in batch order.
+void for_each_shape_group(const std::vector<Tensor>& images,
+                          const std::function<void(const Tensor&, const std::vector<std::size_t>&)>& run) {
   std::vector<std::pair<Shape, std::vector<std::size_t>>> groups;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const Tensor& image = images[i];
@@ -186,16 +191,47 @@ std::vector<std::map<std::string, Tensor>> LoadedBackbone::forward(const std::ve
     if (it == groups.end()) it = groups.insert(groups.end(), {shape, {}});
     it->second.push_back(i);
   }
-  std::vector<std::map<std::string, Tensor>> out(images.size());
   for (const auto& [shape, members] : groups) {
     const auto n = static_cast<std::int64_t>(members.size());
     Tensor batch = Tensor::uninitialized({n, shape[0], shape[1], shape[2]});
     const std::int64_t per = shape_numel(shape);
     for (std::int64_t b = 0; b < n; ++b)
       std::copy_n(images[members[static_cast<std::size_t>(b)]].data(), per, batch.data() + b * per);
-    for (auto& [name, map] : forward(batch))
-      for (std::int64_t b = 0; b < n; ++b) out[members[static_cast<std::size_t>(b)]].emplace(name, map.slice(b, b + 1));
+    run(batch, members);
   }
+}
+
+// Image b of a batch, (1, ...); an empty tensor stays empty.
+Tensor one(const Tensor& t, std::int64_t b) {
+  return t.empty() ? Tensor() : t.slice(b, b + 1);
+}
+
+}  // namespace
+
+std::vector<std::map<std::string, Tensor>> LoadedBackbone::forward(const std::vector<Tensor>& images) {
+  std::vector<std::map<std::string, Tensor>> out(images.size());
+  for_each_shape_group(images, [&](const Tensor& batch, const std::vector<std::size_t>& members) {
+    for (auto& [name, map] : forward(batch))
+      for (std::size_t b = 0; b < members.size(); ++b)
+        out[members[b]].emplace(name, one(map, static_cast<std::int64_t>(b)));
+  });
+  return out;
+}
+
+std::vector<ForwardResult> LoadedBackbone::forward(const std::vector<Tensor>& images,
+                                                   const ForwardRequest& request) {
+  std::vector<ForwardResult> out(images.size());
+  for_each_shape_group(images, [&](const Tensor& batch, const std::vector<std::size_t>& members) {
+    const ForwardResult r = forward(batch, request);
+    for (std::size_t b = 0; b < members.size(); ++b) {
+      const auto i = static_cast<std::int64_t>(b);
+      ForwardResult& mine = out[members[b]];
+      for (const auto& [name, map] : r.stages) mine.stages.emplace(name, one(map, i));
+      mine.pooled = one(r.pooled, i);
+      mine.logits = one(r.logits, i);
+      mine.last_hidden_state = one(r.last_hidden_state, i);
+    }
+  });
   return out;
 }
 

@@ -1,10 +1,21 @@
 // The flow graph's batcher as a plain class (tested on its own in tests/pipeline/batcher_test.cpp): items
-// arrive in input order; consecutive good items of one pixel shape form a batch of up to `batch_size`.
-// Failed items ride along in whatever batch is open (so a batch is always a contiguous run of inputs, which
-// keeps the graph's in-flight limiter from starving the batcher) and count towards its size.
+// arrive in input order and are grouped by pixel shape, one open group per shape, so a stream of mixed sizes
+// (detector inputs, photos of several aspect ratios) still forms batches; images are never padded to a common
+// size (BiT's GroupNorm takes its statistics over the whole map). A group is sent when it holds `batch_size`
+// items, or when `window` inputs have arrived since its oldest item, whichever comes first, oldest group
+// first; the graph's sequencer after the heads puts results back in input order.
+//
+// The window bounds how long an item may wait: every input from the oldest held one on is in flight (held
+// here, or sent and waiting for it in the output sequencer), so the window must not exceed the graph's
+// in-flight limit or the limiter would stop the inputs that could complete the group.
+//
+// Failed items ride along in the oldest open group (the next to be sent: they add no wait) and count towards
+// its size; without an open group they open one that the next good item gives its shape.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -17,42 +28,59 @@ namespace visbone::pipeline {
 template <typename T>
 class Batcher {
  public:
-  // `good_shape(item)`: the pixel shape of a good item, nullopt for a failed one.
-  Batcher(std::size_t batch_size, std::function<std::optional<Shape>(const T&)> good_shape)
-      : batch_size_(batch_size < 1 ? 1 : batch_size), good_shape_(std::move(good_shape)) {}
+  // `good_shape(item)`: the pixel shape of a good item, nullopt for a failed one. `window` >= 1 (1 sends
+  // every item at once).
+  Batcher(std::size_t batch_size, std::size_t window,
+          std::function<std::optional<Shape>(const T&)> good_shape)
+      : batch_size_(std::max<std::size_t>(batch_size, 1)),
+        window_(std::max<std::size_t>(window, 1)),
+        good_shape_(std::move(good_shape)) {}
 
-  // Adds the next item; returns the batches it completed, oldest first (none, one, or two when a new shape
-  // closes the open batch and the item itself fills the next one).
+  // Adds the next item; returns the batches it completed, oldest first.
   std::vector<std::vector<T>> add(T item) {
     std::vector<std::vector<T>> done;
-    if (const auto shape = good_shape_(item)) {
-      if (shape_ && *shape != *shape_) flush(done);
-      shape_ = *shape;
+    const std::uint64_t index = added_++;
+    const auto shape = good_shape_(item);
+    auto group = groups_.begin();
+    if (shape) {
+      if (groups_.size() == 1 && !groups_.front().shape) {
+        groups_.front().shape = shape;  // failed items only so far: this item gives the group its shape
+      } else {
+        group =
+            std::find_if(groups_.begin(), groups_.end(), [&](const Group& g) { return g.shape == shape; });
+      }
     }
-    pending_.push_back(std::move(item));
-    if (pending_.size() >= batch_size_) flush(done);
+    if (group == groups_.end()) group = groups_.insert(groups_.end(), Group{shape, {}, index});
+    group->items.push_back(std::move(item));
+    if (group->items.size() >= batch_size_) send(group, done);
+    while (!groups_.empty() && index - groups_.front().first + 1 >= window_) send(groups_.begin(), done);
     return done;
   }
 
-  // The open batch (maybe empty) at the end of the input.
-  std::vector<T> finish() {
+  // The open groups (maybe none) at the end of the input, oldest first.
+  std::vector<std::vector<T>> finish() {
     std::vector<std::vector<T>> done;
-    flush(done);
-    return done.empty() ? std::vector<T>{} : std::move(done.front());
+    while (!groups_.empty()) send(groups_.begin(), done);
+    return done;
   }
 
  private:
-  void flush(std::vector<std::vector<T>>& done) {
-    if (pending_.empty()) return;
-    done.push_back(std::move(pending_));
-    pending_.clear();
-    shape_.reset();
+  struct Group {
+    std::optional<Shape> shape;  // of its good items; unset while it holds failed items only
+    std::vector<T> items;
+    std::uint64_t first = 0;  // the position of its oldest item among all added
+  };
+
+  void send(typename std::vector<Group>::iterator group, std::vector<std::vector<T>>& done) {
+    done.push_back(std::move(group->items));
+    groups_.erase(group);
   }
 
   std::size_t batch_size_;
+  std::size_t window_;
   std::function<std::optional<Shape>(const T&)> good_shape_;
-  std::vector<T> pending_;
-  std::optional<Shape> shape_;  // of the open batch's good items, once it has one
+  std::vector<Group> groups_;  // open groups, oldest first item first
+  std::uint64_t added_ = 0;
 };
 
 }  // namespace visbone::pipeline

@@ -176,8 +176,10 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   const auto by_seq = [&](const WorkPtr& w) { return static_cast<std::size_t>(w->item.seq - m.range.begin); };
   flow::sequencer_node<WorkPtr> in_order(g, by_seq);
 
-  // Batches of consecutive same-size items (batcher.h); the node hands each completed one to the backbone.
-  Batcher<WorkPtr> batches(batch_size, [](const WorkPtr& w) -> std::optional<Shape> {
+  // Batches of same-size items within a window of the in-flight limit (batcher.h); the node hands each
+  // completed one to the backbone.
+  const auto window = static_cast<std::size_t>(c.in_flight(m.keep_images));
+  Batcher<WorkPtr> batches(batch_size, window, [](const WorkPtr& w) -> std::optional<Shape> {
     if (w->item.failed()) return std::nullopt;
     return w->item.pixels.shape();
   });
@@ -189,11 +191,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       b->items = std::move(items);
       std::get<0>(ports).try_put(b);
     };
-    if (w->item.end) {
-      send(batches.finish());
-      return;
-    }
-    for (auto& items : batches.add(w)) send(std::move(items));
+    for (auto& items : w->item.end ? batches.finish() : batches.add(w)) send(std::move(items));
   });
 
   // Any exception of a component is an error record of the items it had; a plugin's is named by its file.

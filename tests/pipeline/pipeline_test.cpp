@@ -6,12 +6,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
-#include <set>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <set>
 
 #include "pipeline_test_support.h"
 #include "visbone/api/register_builtins.h"
@@ -248,21 +249,29 @@ TEST(BadInputs, BecomeErrorRecordsInInputOrderAndTheRunGoesOn) {
   EXPECT_NE(csv[3].find("c_empty.png:"), std::string::npos) << csv[3];
 }
 
+// in/00.png .. in/{count-1}.png: digits resized to size(n) x size(n) (0: an unreadable file instead).
+void write_sized_digits(const TempDir& d, int count, const std::function<int(int)>& size) {
+  fs::create_directories(d.path() / "in");
+  int n = 0;
+  for (const auto& [file, cls] : digits_reference()) {
+    if (n == count) break;
+    char name[32];
+    std::snprintf(name, sizeof name, "in/%02d.png", n);
+    if (const int side = size(n++); side == 0) {
+      d.write(name, "not a png");
+    } else {
+      cv::Mat m = cv::imread(kData + "/digits/images/" + file, cv::IMREAD_GRAYSCALE);
+      cv::resize(m, m, cv::Size(side, side), 0, 0, cv::INTER_NEAREST);
+      cv::imwrite((d.path() / name).string(), m);
+    }
+  }
+}
+
 // 32x32 and 40x40 versions of digits, interleaved, without resize or crop: batches must split by size.
 TEST(Batching, MixedSizesGiveTheSameResultsAsOneAtATimeInInputOrder) {
   TempDir d;
-  fs::create_directories(d.path() / "in");
-  const auto ref = digits_reference();
-  int n = 0;
-  for (const auto& [file, cls] : ref) {
-    if (n == 19) break;
-    cv::Mat m = cv::imread(kData + "/digits/images/" + file, cv::IMREAD_GRAYSCALE);
-    const int size = (n % 5 == 2 || n % 5 == 3) ? 40 : 32;  // runs of both sizes
-    cv::resize(m, m, cv::Size(size, size), 0, 0, cv::INTER_NEAREST);
-    char name[32];
-    std::snprintf(name, sizeof name, "in/%02d.png", n++);
-    cv::imwrite((d.path() / name).string(), m);
-  }
+  write_sized_digits(d, 19,
+                     [](int n) { return (n % 5 == 2 || n % 5 == 3) ? 40 : 32; });  // runs of both sizes
   const std::string base = "source: {type: folder, path: in}\nmodel: {checkpoint: " + kDigitsModel +
                            "}\npreprocess: {do_resize: false, do_center_crop: false}\n"
                            "heads: [{type: classification, top_k: 10}]\n"
@@ -286,6 +295,41 @@ TEST(Batching, MixedSizesGiveTheSameResultsAsOneAtATimeInInputOrder) {
       EXPECT_NEAR(pb[k].at("logit").as_double(), ps[k].at("logit").as_double(), 1e-4) << name;
     }
   }
+}
+
+// Three sizes interleaved (32, 40, 48, 32, ...) with an unreadable file among them: the batcher groups them
+// by size (batcher_test.cpp) and every tensor equals what batch size 1 gives, bit for bit, in input order;
+// also with the in-flight limit at its smallest (batch_size), the window the batcher may wait over.
+TEST(Batching, InterleavedSizesAreBatchedBySizeAndEqualBatchSizeOne) {
+  TempDir d;
+  write_sized_digits(d, 23, [](int n) { return n == 9 ? 0 : 32 + 8 * (n % 3); });
+  const std::string base = "source: {type: folder, path: in}\nmodel: {checkpoint: " + kDigitsModel +
+                           "}\npreprocess: {do_resize: false, do_center_crop: false}\n"
+                           "heads:\n  - {type: classification, top_k: 3}\n"
+                           "  - {type: feature_maps, out_features: [stage2, stage4]}\n  - {type: embedding}\n"
+                           "concurrency: {decode: 3, preprocess: 3}\nfail_on_error: false\n";
+  const auto run = [&](const std::string& name, const std::string& batching) {
+    const fs::path cfg =
+        d.write(name + ".yaml", base + batching + "output_dir: " + name +
+                                    "\nsinks:\n  - {type: safetensors, path: t.safetensors}\n"
+                                    "  - {type: jsonl, path: r.jsonl, tensors: false}\n");
+    const Summary s = run_config(cfg);
+    EXPECT_EQ(s.ok, 22u) << name;
+    EXPECT_EQ(s.failed, 1u) << name;
+    return std::pair{testing::read_file(d / name / "t.safetensors"),
+                     testing::read_file(d / name / "r.jsonl")};
+  };
+  const auto single = run("single", "batch_size: 1\n");
+  const auto batched = run("batched", "batch_size: 4\n");
+  const auto tight = run("tight", "batch_size: 4\nmax_in_flight: 4\n");
+  EXPECT_EQ(batched.first, single.first) << "feature maps and embeddings, bit for bit";
+  EXPECT_EQ(tight.first, single.first);
+  EXPECT_EQ(batched.second, single.second) << "records (ids, sizes, logits, the failure) in input order";
+  EXPECT_EQ(tight.second, single.second);
+  const auto records = read_jsonl(d.path() / "batched" / "r.jsonl");
+  ASSERT_EQ(records.size(), 23u);
+  EXPECT_EQ(records[4].at("width").as_int64(), 40);
+  EXPECT_FALSE(records[9].at("ok").as_bool());
 }
 
 TEST(Sinks, FeatureMapsEmbeddingsAnnotatedImagesAndHeatMaps) {

@@ -122,6 +122,9 @@ class LoadedBackbone final : public Backbone {
   // to a common one, since BiT's GroupNorm takes its statistics over the whole map and padding would change
   // every value. ShapeError for an image that is not 3- or 4-D with one image.
   std::vector<std::map<std::string, Tensor>> forward(const std::vector<Tensor>& images);
+  // The same grouping for a request (raw stages, pooled, logits, last_hidden_state): one result per image,
+  // each tensor with a batch dimension of 1, equal to forward(that image alone, request).
+  std::vector<ForwardResult> forward(const std::vector<Tensor>& images, const ForwardRequest& request);
 
   // The same maps in out_features() order (what transformers' BackboneOutput.feature_maps holds).
   std::vector<Tensor> feature_maps(const Tensor& batch);
