@@ -71,8 +71,8 @@ class BitModel {
   // as forward runs it (stem padding, SAME / dynamic padding, dilation). ShapeError as check_input.
   std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const;
   bool has_classifier() const { return !classifier_w_.empty(); }
-  // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), i.e. auto);
-  // waits for a running forward.
+  // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), direct unless the
+  // environment says otherwise); waits for a running forward.
   void set_algorithm(ConvAlgorithm a);
   // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
   // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
