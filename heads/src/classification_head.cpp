@@ -6,6 +6,7 @@
 
 #include "visbone/core/checkpoint.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/linear.h"
 #include "visbone/core/safetensors.h"
 #include "visbone/heads/labels.h"
 
@@ -144,21 +145,11 @@ HeadNeeds ClassificationHead::needs() const {
 }
 
 Tensor ClassificationHead::logits(const Tensor& pooled) const {
-  const std::int64_t n = pooled.empty() ? 0 : pooled.dim(0), ch = channels(), k = num_labels();
+  const std::int64_t n = pooled.empty() ? 0 : pooled.dim(0), ch = channels();
   if (pooled.empty() || pooled.numel() != n * ch || (pooled.rank() != 2 && pooled.rank() != 4))
     throw ShapeError("classification head: pooled features " + shape_str(pooled.shape()) + ", expected (N, " +
                      std::to_string(ch) + ")");
-  Tensor out({n, k});
-  for (std::int64_t b = 0; b < n; ++b)
-    for (std::int64_t j = 0; j < k; ++j) {
-      // Accumulated in double like the parity references, so the summation order does not show.
-      double acc = classifier_.bias.data()[j];
-      const float* w = classifier_.weight.data() + j * ch;
-      const float* f = pooled.data() + b * ch;
-      for (std::int64_t c = 0; c < ch; ++c) acc += static_cast<double>(w[c]) * f[c];
-      out.data()[b * k + j] = static_cast<float>(acc);
-    }
-  return out;
+  return linear(pooled, classifier_.weight, classifier_.bias);
 }
 
 Tensor ClassificationHead::scores(const Tensor& logits) const {

@@ -3,6 +3,7 @@
 #include "visbone/bit/max_pool.h"
 #include "visbone/core/checkpoint.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/linear.h"
 
 namespace visbone::bit {
 namespace {
@@ -381,20 +382,7 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
         pooled.data()[b * x.c + c] = static_cast<float>(acc[c - blk * kBlock] / static_cast<double>(hw));
     }
   if (req.pooled) result.pooled = pooled;
-  if (req.logits) {
-    const std::int64_t labels = classifier_w_.dim(0), ch = classifier_w_.dim(1);
-    result.logits = Tensor({n, labels});
-#pragma omp parallel for collapse(2) schedule(static)
-    for (std::int64_t b = 0; b < n; ++b)
-      for (std::int64_t k = 0; k < labels; ++k) {
-        double acc = 0.0;
-        const float* w = classifier_w_.data() + k * ch;
-        const float* f = pooled.data() + b * ch;
-#pragma omp simd reduction(+ : acc)
-        for (std::int64_t c = 0; c < ch; ++c) acc += static_cast<double>(w[c]) * f[c];
-        result.logits.data()[b * labels + k] = static_cast<float>(acc + classifier_b_.data()[k]);
-      }
-  }
+  if (req.logits) result.logits = linear(pooled, classifier_w_, classifier_b_);
   return result;
 }
 
