@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Load test of `visbone serve` (a benchmark, not a test): wrk POSTs a JPEG to :predict on 127.0.0.1 at
-# concurrency 1, 8 and 32 for DURATION seconds each, with dynamic batching on (max_batch_size 8) and off,
-# and `visbone bench` runs the same model at batch 1 and 8 for comparison. Prints a Markdown table with
-# throughput, p50/p99 latency and the server's peak RSS, and the CPU model. Loopback only; every wait is
-# bounded. The numbers depend on what else runs on the machine: run it on a quiet one.
+# concurrency 1, 8 and 32 for DURATION seconds each, with dynamic batching on (max_batch_size MAX_BATCH; and 32
+# at concurrency 32) and off, and `visbone bench` runs the same model at batch 1, 8 and 32 for comparison.
+# Prints a Markdown table with throughput, p50/p99 latency and the server's peak RSS, and the CPU model.
+# Loopback only; every wait is bounded. The numbers depend on what else runs on the machine: run it on a quiet one.
 #
 # Latency at concurrency C is bounded below by Little's law: a closed loop of C clients served at X images/s
 # waits C/X per request, i.e. C/B batch times at max_batch_size B. At C = 32 and B = 8 that is 4 batch
-# times whatever the batcher does; MAX_BATCH=32 lets one batch take all 32 waiting requests (p99 about
-# max_queue_delay + 2 batch times of 32).
+# times whatever the batcher does; so concurrency 32 also runs with max_batch_size 32, where one batch takes all
+# 32 waiting requests (p99 about max_queue_delay + 2 batch times of 32).
 #
 # Usage: bench/serve_load.sh [bit50|digits|both]   (env: VISBONE, DURATION=60, DELAY_US=20000, MAX_BATCH=8)
 set -euo pipefail
@@ -51,18 +51,23 @@ stop_server() {
 # MODEL_NAME CHECKPOINT PREPROCESS BODY SIZE (the processor's output size, for `visbone bench`)
 run_model() {
   local name=$1 checkpoint=$2 preprocess=$3 body=$4 size=$5
-  for batching in on off; do
-    local dyn=true
+  # batching, max_batch_size, concurrencies
+  local setups=("on $MAX_BATCH 1 8 32" "off 1 1 8 32")
+  [ "$MAX_BATCH" != 32 ] && setups=("on $MAX_BATCH 1 8 32" "on 32 32" "off 1 1 8 32")
+  for setup in "${setups[@]}"; do
+    set -- $setup
+    local batching=$1 max_batch=$2 dyn=true
+    shift 2
     [ "$batching" = off ] && dyn=false
     cat > "$WORK/serve.yaml" << YAML
-serve: {dynamic_batching: $dyn, max_batch_size: $MAX_BATCH, max_queue_delay_microseconds: $DELAY_US, max_queue_size: 256}
+serve: {dynamic_batching: $dyn, max_batch_size: $max_batch, max_queue_delay_microseconds: $DELAY_US, max_queue_size: 256}
 model: {checkpoint: $PWD/$checkpoint}
 preprocess: $preprocess
 heads: [{type: classification, top_k: 5}]
 YAML
     start_server "$WORK/serve.yaml"
     curl -sf --max-time 120 -X POST --data-binary "@$body" "$URL/v1/models/default:predict" > /dev/null  # warm-up
-    for c in 1 8 32; do
+    for c in "$@"; do
       local threads=$((c < 2 ? c : 2))
       local line
       line=$(BODY=$body timeout $((DURATION + 180)) wrk -t"$threads" -c"$c" -d"${DURATION}s" --timeout 120s \
@@ -70,12 +75,13 @@ YAML
       local rss
       rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status")
       eval "$(echo "${line#RESULT }" | tr ' ' '\n' | sed 's/^/local /')"
-      printf '| %s | serve, batching %s | %d | %s | %s | %s | %s | %s |\n' "$name" "$batching" "$c" "$rps" \
+      printf '| %s | serve, batching %s, max_batch_size %s | %d | %s | %s | %s | %s | %s |\n' "$name" "$batching" \
+        "$([ "$batching" = on ] && echo "$max_batch" || echo -)" "$c" "$rps" \
         "$p50_ms" "$p99_ms" "$((errors + non2xx))" "$rss" >> "$WORK/table"
     done
     stop_server
   done
-  for b in 1 8 $([ "$MAX_BATCH" != 8 ] && [ "$MAX_BATCH" != 1 ] && echo "$MAX_BATCH"); do
+  for b in $(printf '%s\n' 1 8 32 "$MAX_BATCH" | sort -nu); do
     local json
     json=$(timeout 600 "$VISBONE" bench "$checkpoint" --batch "$b" --size "$size" --runs 5 --warmup 1 --json)
     python3 - "$name" "$b" "$json" >> "$WORK/table" << 'PY'
@@ -95,7 +101,7 @@ if [ "$WHICH" = digits ] || [ "$WHICH" = both ]; then
   run_model digits tests/data/models/bit-tiny-digits "{from: checkpoint}" "$JPEG" 32
 fi
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk ${DURATION}s per row, JPEG body $(stat -c %s "$JPEG") bytes, max_batch_size $MAX_BATCH, max_queue_delay ${DELAY_US} us"
+echo "wrk ${DURATION}s per row, JPEG body $(stat -c %s "$JPEG") bytes, max_queue_delay ${DELAY_US} us"
 echo
 echo "| model | what | concurrency | images/s | p50 ms | p99 ms | errors | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
