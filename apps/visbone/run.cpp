@@ -168,17 +168,20 @@ int run(const Args& args) {
     if (vm.count("chunk")) options.chunk_inputs = vm["chunk"].as<std::uint64_t>();
     if (vm.count("chunk") && options.chunk_inputs == 0)
       throw ConfigError("--chunk: expected a number of inputs >= 1");
-    const pipeline::ResumeReport r =
-        pipeline::run_resumable(config, register_pipeline_builtins, options,
-                                [&](const pipeline::Progress& pr) { printer.update(pr); });
+    const pipeline::ResumeReport r = pipeline::run_resumable(
+        config, register_pipeline_builtins, options,
+        [&](const pipeline::Progress& pr) { printer.update(pr); }, [&] { printer.loading(); });
     printer.finish();
     std::cout << "chunks: " << r.chunks << " (" << r.reused << " taken from the journal)\n"
               << r.summary.text();
     return r.summary.failed > 0 && fail_on_error ? 1 : 0;
   }
-  printer.loading();
-  const auto load_start = std::chrono::steady_clock::now();
-  pipeline::Pipeline p(std::move(config), register_pipeline_builtins);
+  // Said once every cheap check (paths, sources, keys) has passed: a wrong path is the only thing printed.
+  auto load_start = std::chrono::steady_clock::now();
+  pipeline::Pipeline p(std::move(config), register_pipeline_builtins, nullptr, [&] {
+    printer.loading();
+    load_start = std::chrono::steady_clock::now();
+  });
   printer.loaded(std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
   const pipeline::Summary summary = p.run([&](const pipeline::Progress& pr) { printer.update(pr); });
   printer.finish();

@@ -32,7 +32,7 @@ class CsvSink : public Sink {
       const std::string n = std::to_string(r);
       header += ",label_" + n + ",index_" + n + ",score_" + n + ",logit_" + n;
     }
-    file_.write(header + "\n");
+    file_.write(header + ",content_key\n");  // last, so the columns before it keep their places
   }
   void write(const Item& item) override {
     std::ostringstream line;
@@ -50,7 +50,7 @@ class CsvSink : public Sink {
         line << ",,,,";
       }
     }
-    line << '\n';
+    line << ',' << item.content_key << '\n';
     file_.write(line.str());
   }
   void finish() override { file_.commit(); }

@@ -1,6 +1,6 @@
 // `embedding_index`: a gallery for the `knn` head, from an embedding head: one (N, C) float32 tensor
 // "embeddings" (rows in input order, failed inputs left out) and the N input ids as a JSON list in the
-// metadata key "ids" — the file `knn`'s `gallery:` reads.
+// metadata key "ids" — the file `knn`'s `gallery:` reads — and their content keys in "content_keys".
 //   sinks: [{type: embedding_index, path: gallery.safetensors}]
 #include <boost/json.hpp>
 
@@ -23,6 +23,7 @@ class EmbeddingIndexSink : public Sink {
       if (name == "embedding") {
         out_.add("embeddings", t);
         ids_.emplace_back(valid_utf8(item.id));
+        keys_.emplace_back(item.content_key);
         return;
       }
     throw Error("embedding_index: the head gave no \"embedding\" tensor for " + item.id);
@@ -30,6 +31,7 @@ class EmbeddingIndexSink : public Sink {
 
   void finish() override {
     out_.set_metadata("ids", boost::json::serialize(boost::json::value_from(ids_)));
+    out_.set_metadata("content_keys", boost::json::serialize(boost::json::value_from(keys_)));
     out_.set_metadata("format", "pt");
     out_.commit();
   }
@@ -42,6 +44,7 @@ class EmbeddingIndexSink : public Sink {
   std::size_t head_;
   SafetensorsStream out_;
   std::vector<std::string> ids_;
+  std::vector<std::string> keys_;  // the rows' content keys (content_key.h)
 };
 
 std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {

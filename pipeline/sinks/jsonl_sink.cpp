@@ -15,6 +15,7 @@ boost::json::object item_record(const Item& item, const std::vector<SinkHead>& h
   r["id"] = valid_utf8(item.id);
   r["path"] = valid_utf8(item.path);
   if (item.label) r["label"] = valid_utf8(*item.label);
+  r["content_key"] = item.content_key;
   r["ok"] = !item.failed();
   if (item.failed()) {
     r["stage"] = item.error_stage;

@@ -23,7 +23,14 @@ class SafetensorsSink : public Sink {
   void write(const Item& item) override {
     if (item.failed()) return;
     const std::string id = valid_utf8(item.id);
-    if (stack_) ids_.emplace_back(id);
+    if (stack_) {
+      ids_.emplace_back(id);
+      keys_.emplace_back(item.content_key);
+    }
+    // The same file listed twice: the second copy is told apart by its position in the input.
+    const std::string prefix =
+        stack_ || !keys_by_prefix_.contains(id) ? id : id + "#" + std::to_string(item.seq);
+    if (!stack_) keys_by_prefix_[prefix] = item.content_key;
     for (std::size_t j = 0; j < heads_.size(); ++j) {
       for (const auto& [tensor, t] : item.heads[heads_[j]].tensors) {
         // "<head>.<tensor>", or just the head's name when the tensor is named like it (embedding).
@@ -32,16 +39,18 @@ class SafetensorsSink : public Sink {
           out_.add(name, t);
           continue;
         }
-        std::string key = id + "." + name;
-        // The same file listed twice: the second copy is told apart by its position in the input.
-        if (out_.contains(key)) key = id + "#" + std::to_string(item.seq) + "." + name;
-        out_.add(key, t);
+        out_.add(prefix + "." + name, t);
       }
     }
   }
 
   void finish() override {
-    if (stack_) out_.set_metadata("ids", boost::json::serialize(boost::json::value_from(ids_)));
+    if (stack_) {
+      out_.set_metadata("ids", boost::json::serialize(boost::json::value_from(ids_)));
+      out_.set_metadata("content_keys", boost::json::serialize(boost::json::value_from(keys_)));
+    } else {
+      out_.set_metadata("content_keys", boost::json::serialize(keys_by_prefix_));
+    }
     out_.set_metadata("format", "pt");
     out_.commit();
   }
@@ -59,7 +68,9 @@ class SafetensorsSink : public Sink {
   std::vector<std::size_t> heads_;
   std::vector<std::string> names_;  // the heads' names
   SafetensorsStream out_;
-  std::vector<std::string> ids_;  // stacked mode: which input each row is
+  std::vector<std::string> ids_;        // stacked mode: which input each row is
+  std::vector<std::string> keys_;       // and its content key
+  boost::json::object keys_by_prefix_;  // per input: "<id>" (tensors "<id>.<name>") -> its content key
 };
 
 std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {

@@ -11,6 +11,7 @@
 #include "visbone/core/model_name.h"
 #include "visbone/hub/hub.h"
 #include "visbone/pipeline/concat_source.h"
+#include "visbone/pipeline/content_key.h"
 #include "visbone/registry/plugin_loader.h"
 #include "yaml_fields.h"
 
@@ -84,7 +85,79 @@ void check_model_keys(const ModelConfig& model, const registry::ComponentInfo& b
 
 }  // namespace
 
-Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const registry::Registry* app_registry)
+std::unique_ptr<Source> Pipeline::Impl::build_sources(std::vector<std::string>* descriptions) const {
+  const PipelineConfig& c = config;
+  const std::string file = c.file.string();
+  std::vector<std::unique_ptr<Source>> sources;
+  SourceContext source_context;
+  source_context.max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
+  for (std::size_t i = 0; i < c.sources.size(); ++i) {
+    const ComponentConfig& s = c.sources[i];
+    const auto* r = lookup(registry::ComponentKind::source, s.type);
+    if (!r)
+      unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
+                   "source", s.type, names(registry::ComponentKind::source, true),
+                   names(registry::ComponentKind::source, false));
+    sources.push_back(
+        r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir), source_context));
+    if (descriptions) descriptions->push_back(sources.back()->describe());
+  }
+  return concat_sources(std::move(sources));
+}
+
+void Pipeline::Impl::open_sources() {
+  const PipelineConfig& c = config;
+  source_descriptions.clear();
+  source = build_sources(&source_descriptions);
+  if (c.shard) {
+    const std::string file = c.file.string();
+    if (!c.output_dir)
+      throw ConfigError(file + ": a sharded run needs output_dir (or --output): the folder the shards share");
+    const auto count = source->count();
+    if (!count) throw ConfigError(file + ": a sharded run needs a source that can count its inputs");
+    total = *count;
+    range = shard_range(total, c.batch_size, *c.shard);
+    source = shard_source(std::move(source), range);
+  }
+}
+
+void Pipeline::Impl::open_sinks() {
+  const PipelineConfig& c = config;
+  const std::string file = c.file.string();
+  const SinkContext& ctx = sink_context;
+  sinks.clear();  // first: their unfinished files go before new ones are made
+  sink_types.clear();
+  keep_images = false;
+  std::set<fs::path> paths;
+  for (std::size_t i = 0; i < c.sinks.size(); ++i) {
+    const ComponentConfig& s = c.sinks[i];
+    const std::string context_name = "sinks[" + std::to_string(i) + "]";
+    const auto* r = lookup(registry::ComponentKind::sink, s.type);
+    if (!r)
+      unknown_type(s.spec, file, context_name, "sink", s.type, names(registry::ComponentKind::sink, true),
+                   names(registry::ComponentKind::sink, false));
+    sinks.push_back(r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx));
+    sink_types.push_back(s.type);
+    keep_images = keep_images || sinks.back()->needs_image();
+    const fs::path out = sinks.back()->path();
+    if (!out.empty() && !paths.insert(out.lexically_normal()).second)
+      throw ConfigError(
+          where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
+  }
+  if (const YAML::Node spec = default_tensor_sink(c, head_info); spec.IsMap()) {
+    if (const auto* r = lookup(registry::ComponentKind::sink, "safetensors")) {
+      sinks.push_back(r->build_sink(registry::Params(spec, file + " (default sink)", c.base_dir), ctx));
+      sink_types.push_back("safetensors");
+      if (!paths.insert(sinks.back()->path().lexically_normal()).second)
+        throw ConfigError(file + ": sinks: " + sinks.back()->path().string() +
+                          " is written by another sink, and the default output of the embeddings and feature "
+                          "maps goes there too; add a safetensors sink for them");
+    }
+  }
+}
+
+Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
+                   const registry::Registry* app_registry, const std::function<void()>& on_loading)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.config = std::move(config);
@@ -106,30 +179,7 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
   }
 
   // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded.
-  const std::int64_t max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
-  std::vector<std::unique_ptr<Source>> sources;
-  SourceContext source_context;
-  source_context.max_pixels = max_pixels;
-  for (std::size_t i = 0; i < c.sources.size(); ++i) {
-    const ComponentConfig& s = c.sources[i];
-    const auto* r = m.lookup(registry::ComponentKind::source, s.type);
-    if (!r)
-      unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
-                   "source", s.type, m.names(registry::ComponentKind::source, true),
-                   m.names(registry::ComponentKind::source, false));
-    sources.push_back(r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir), source_context));
-    m.source_descriptions.push_back(sources.back()->describe());
-  }
-  m.source = concat_sources(std::move(sources));
-  if (c.shard) {
-    if (!c.output_dir)
-      throw ConfigError(file + ": a sharded run needs output_dir (or --output): the folder the shards share");
-    const auto total = m.source->count();
-    if (!total) throw ConfigError(file + ": a sharded run needs a source that can count its inputs");
-    m.total = *total;
-    m.range = shard_range(m.total, c.batch_size, *c.shard);
-    m.source = shard_source(std::move(m.source), m.range);
-  }
+  m.open_sources();
 
   // The backbone's registry entry says which keys it takes (a typo is named before anything is fetched) and
   // which hub id it loads when the spec names no checkpoint (a preset's).
@@ -141,6 +191,15 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
   const registry::ComponentInfo& backbone_info =
       backbones->info(registry::ComponentKind::backbone, c.model.type);
   check_model_keys(c.model, backbone_info, file);
+  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults") {
+    // `from: default` is far likelier a misspelt keyword than a file of that name.
+    const std::string near = detail::closest(c.preprocess.from_text, {"checkpoint", "defaults"});
+    require_path(c.preprocess.from, c.preprocess.from_place, "preprocess.from",
+                 near.empty()
+                     ? "; expected checkpoint, defaults or a preprocessor_config.json (or its folder)"
+                     : "; did you mean '" + near + "'?");
+  }
+  if (on_loading) on_loading();  // every cheap check done: what follows fetches and loads
 
   // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
   // folder can also provide preprocessor_config.json.
@@ -178,13 +237,6 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
     folder = fetch(backbone_info.default_checkpoint, c.model.spec);
     spec["checkpoint"] = folder->string();
   }
-  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults") {
-    // `from: default` is far likelier a misspelt keyword than a file of that name.
-    const std::string near = detail::closest(c.preprocess.from_text, {"checkpoint", "defaults"});
-    require_path(c.preprocess.from, c.preprocess.from_place, "preprocess.from",
-                 near.empty() ? "; expected checkpoint, defaults or a preprocessor_config.json (or its folder)"
-                              : "; did you mean '" + near + "'?");
-  }
   try {
     m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
   } catch (const ConfigError& e) {
@@ -200,7 +252,7 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
 
   m.processor = std::make_unique<image::ImageProcessor>(resolve_preprocessing(c.preprocess, folder, file));
   m.decode = m.processor->decode_options();
-  m.decode.max_pixels = max_pixels;
+  m.decode.max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
   check_preprocessing_fits(*m.backbone, *m.processor, where(c.preprocess.place, "preprocess"));
 
   // Heads that embed reference images while they are built (the few-shot head) see them exactly as the
@@ -225,36 +277,12 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins, const re
     m.head_info.push_back({hc.name, std::move(d)});
   }
 
-  SinkContext ctx;
-  ctx.heads = m.head_info;
-  ctx.output_path = [&c = m.config](const fs::path& p) { return c.output_path(p); };
-  ctx.output_folder = [&c = m.config](const fs::path& p) { return c.output_folder(p); };
-  ctx.processor = m.processor.get();
-  std::set<fs::path> paths;
-  for (std::size_t i = 0; i < c.sinks.size(); ++i) {
-    const ComponentConfig& s = c.sinks[i];
-    const std::string context_name = "sinks[" + std::to_string(i) + "]";
-    const auto* r = m.lookup(registry::ComponentKind::sink, s.type);
-    if (!r)
-      unknown_type(s.spec, file, context_name, "sink", s.type, m.names(registry::ComponentKind::sink, true),
-                   m.names(registry::ComponentKind::sink, false));
-    m.sinks.push_back(r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx));
-    m.sink_types.push_back(s.type);
-    m.keep_images = m.keep_images || m.sinks.back()->needs_image();
-    const fs::path out = m.sinks.back()->path();
-    if (!out.empty() && !paths.insert(out.lexically_normal()).second)
-      throw ConfigError(where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
-  }
-  if (const YAML::Node spec = default_tensor_sink(c, m.head_info); spec.IsMap()) {
-    if (const auto* r = m.lookup(registry::ComponentKind::sink, "safetensors")) {
-      m.sinks.push_back(r->build_sink(registry::Params(spec, file + " (default sink)", c.base_dir), ctx));
-      m.sink_types.push_back("safetensors");
-      if (!paths.insert(m.sinks.back()->path().lexically_normal()).second)
-        throw ConfigError(file + ": sinks: " + m.sinks.back()->path().string() +
-                          " is written by another sink, and the default output of the embeddings and feature "
-                          "maps goes there too; add a safetensors sink for them");
-    }
-  }
+  m.model_key = pipeline::model_key(c, folder);
+  m.sink_context.heads = m.head_info;
+  m.sink_context.output_path = [&c = m.config](const fs::path& p) { return c.output_path(p); };
+  m.sink_context.output_folder = [&c = m.config](const fs::path& p) { return c.output_folder(p); };
+  m.sink_context.processor = m.processor.get();
+  m.open_sinks();
 }
 
 }  // namespace visbone::pipeline

@@ -111,9 +111,24 @@ void copy_file_into(const fs::path& part, AtomicFile& out, bool skip_first_line)
   if (in.bad()) throw IoError(part.string() + ": read error");
 }
 
+// A metadata value that is one JSON array or object per part; FormatError naming the part otherwise.
+boost::json::value metadata_json(const SafetensorsFile& f, const fs::path& p, const std::string& key,
+                                 bool array) {
+  const auto it = f.metadata().find(key);
+  boost::json::error_code ec;
+  const auto v = it == f.metadata().end() ? boost::json::value() : boost::json::parse(it->second, ec);
+  if (ec || (array ? !v.is_array() : !v.is_object()))
+    throw FormatError(p.string() + ": " + (array ? "stacked tensors without an '" : "no '") + key + "' " +
+                      (array ? "array" : "object") + " in __metadata__");
+  return v;
+}
+
 void merge_safetensors(const std::vector<fs::path>& parts, const fs::path& merged, bool stacked) {
   SafetensorsStream out(merged, stacked);
-  boost::json::array ids;
+  // Per input: stacked rows' ids and content keys (lists joined in order), per-input tensors' content keys
+  // (objects joined); the other metadata is the same in every part.
+  boost::json::array ids, keys;
+  boost::json::object keys_by_prefix;
   std::map<std::string, std::string> metadata;
   for (const fs::path& p : parts) {
     const SafetensorsFile f = SafetensorsFile::open(p);
@@ -134,21 +149,33 @@ void merge_safetensors(const std::vector<fs::path>& parts, const fs::path& merge
         out.add(info.name, one);
       }
     }
+    const bool has_keys = f.metadata().contains("content_keys");
     if (stacked) {
-      const auto it = f.metadata().find("ids");
-      boost::json::error_code ec;
-      const auto v = it == f.metadata().end() ? boost::json::value() : boost::json::parse(it->second, ec);
-      if (ec || !v.is_array())
-        throw FormatError(p.string() + ": stacked tensors without an 'ids' array in __metadata__");
-      for (const auto& id : v.as_array()) ids.push_back(id);
+      const boost::json::value part_ids = metadata_json(f, p, "ids", true);
+      for (const auto& id : part_ids.as_array()) ids.push_back(id);
+    }
+    if (has_keys) {
+      const boost::json::value part_keys = metadata_json(f, p, "content_keys", stacked);
+      if (stacked)
+        for (const auto& k : part_keys.as_array()) keys.push_back(k);
+      else
+        for (const auto& [k, v] : part_keys.as_object()) keys_by_prefix[k] = v;
     }
   }
   if (stacked) metadata["ids"] = boost::json::serialize(ids);
+  if (metadata.contains("content_keys"))
+    metadata["content_keys"] =
+        stacked ? boost::json::serialize(keys) : boost::json::serialize(keys_by_prefix);
   for (const auto& [k, v] : metadata) out.set_metadata(k, v);
   out.commit();
 }
 
 }  // namespace
+
+bool merges_into_one_file(MergeRule rule) {
+  return rule == MergeRule::concatenate || rule == MergeRule::concatenate_after_header ||
+         rule == MergeRule::safetensors || rule == MergeRule::safetensors_stacked;
+}
 
 std::vector<std::string> merge_shards(const fs::path& dir) {
   const std::vector<Shard> shards = read_shards(dir);
@@ -162,16 +189,17 @@ std::vector<std::string> merge_shards(const fs::path& dir) {
     for (const Shard& s : shards) parts.push_back(dir / s.m.outputs[k].file);
     // As the sink said when it ran (Sink::outputs()), so a plugin's outputs merge as a built-in's do.
     const MergeRule rule = outputs[k].merge;
+    if (!merges_into_one_file(rule)) {
+      lines.push_back(kind + ": left per part (" + outputs[k].file + ", ...): it does not merge");
+      continue;
+    }
     if (rule == MergeRule::concatenate || rule == MergeRule::concatenate_after_header) {
       AtomicFile out(merged);
       for (std::size_t i = 0; i < parts.size(); ++i)
         copy_file_into(parts[i], out, rule == MergeRule::concatenate_after_header && i > 0);
       out.commit();
-    } else if (rule == MergeRule::safetensors || rule == MergeRule::safetensors_stacked) {
-      merge_safetensors(parts, merged, rule == MergeRule::safetensors_stacked);
     } else {
-      lines.push_back(kind + ": left per part (" + outputs[k].file + ", ...): it does not merge");
-      continue;
+      merge_safetensors(parts, merged, rule == MergeRule::safetensors_stacked);
     }
     lines.push_back(kind + " -> " + merged.string() + " (" + std::to_string(parts.size()) + " parts)");
   }

@@ -27,6 +27,7 @@
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
+#include "visbone/pipeline/content_key.h"
 #include "visbone/pipeline/predictions.h"
 #include "visbone/pipeline/shard_manifest.h"
 #include "visbone/registry/registry.h"
@@ -63,6 +64,38 @@ const PipelineConfig& Pipeline::config() const {
 }
 const Backbone& Pipeline::backbone() const {
   return *impl_->backbone;
+}
+
+void Pipeline::select_shard(const ShardSpec& shard) {
+  Impl& m = *impl_;
+  if (!m.config.shard) throw Error("Pipeline::select_shard: the pipeline was not made for a sharded run");
+  m.config.shard = shard;
+  m.open_sources();
+  m.open_sinks();
+  m.ran = false;
+}
+
+std::vector<Pipeline::SinkOutputs> Pipeline::sink_outputs() const {
+  const Impl& m = *impl_;
+  std::vector<SinkOutputs> all;
+  for (std::size_t s = 0; s < m.sinks.size(); ++s)
+    all.push_back({m.sink_types[s],
+                   s < m.config.sinks.size() ? m.config.sinks[s].place
+                                             : ConfigPlace{m.config.file.string() + " (default sink)"},
+                   m.sinks[s]->outputs()});
+  return all;
+}
+
+const std::string& Pipeline::model_key() const {
+  return impl_->model_key;
+}
+
+std::string Pipeline::input_key(const SourceItem& item) const {
+  return pipeline::input_key(impl_->model_key, item, impl_->decode);
+}
+
+std::unique_ptr<Source> Pipeline::open_inputs() const {
+  return impl_->build_sources(nullptr);
 }
 
 Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
@@ -110,6 +143,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     }
     ++next_seq;
     Item& it = w->item;
+    if (auto key = handed_over_key(m.model_key, *s)) it.content_key = std::move(*key);  // else decode's
     it.id = std::move(s->id);
     it.path = std::move(s->path);
     it.label = std::move(s->label);
@@ -138,7 +172,14 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
             it.image = image::decode_image(it.bytes, it.id, m.decode);
             it.bytes = {};
           } else {
-            it.image = image::read_image(it.path, m.decode);
+            // Read once, for the key and for decoding.
+            InputRead r = read_input(m.model_key, it.path, m.decode);
+            it.content_key = std::move(r.key);
+            if (!r.error.empty()) {
+              it.fail("decode", std::move(r.error));
+              return w;
+            }
+            it.image = image::decode_image(r.bytes, it.path, m.decode);
           }
           it.decoded = true;
           it.width = it.image.width();
@@ -300,11 +341,14 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     if (--w->pending == 0) std::get<0>(ports).try_put(w);
   });
 
-  std::vector<std::string> shard_ids;  // for the manifest
+  std::vector<std::string> shard_ids, shard_keys;  // for the manifest
   flow::function_node<WorkPtr, flow::continue_msg> done(g, flow::serial, [&](const WorkPtr& w) {
     const Item& it = w->item;
     ++progress.done;
-    if (c.shard) shard_ids.push_back(it.id);
+    if (c.shard) {
+      shard_ids.push_back(it.id);
+      shard_keys.push_back(it.content_key);
+    }
     if (it.failed()) {
       ++progress.failed;
     } else if (it.label) {
@@ -379,9 +423,9 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     std::vector<SinkOutputOf> outputs;
     for (std::size_t s = 0; s < m.sinks.size(); ++s)
       for (auto& o : m.sinks[s]->outputs()) outputs.push_back({m.sink_types[s], std::move(o)});
-    write_manifest(*c.output_dir,
-                   {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids), summary.ok,
-                    summary.failed, config_hash(c), visbone_version(), shard_outputs(c, outputs)});
+    write_manifest(*c.output_dir, {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids),
+                                   std::move(shard_keys), summary.ok, summary.failed, config_hash(c),
+                                   visbone_version(), shard_outputs(c, outputs)});
   } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run

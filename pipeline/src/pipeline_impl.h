@@ -41,6 +41,12 @@ struct Pipeline::Impl {
             all.push_back(std::move(n));
     return all;
   }
+  // The config's sources, joined (and their describe() lines into `descriptions` when given).
+  std::unique_ptr<Source> build_sources(std::vector<std::string>* descriptions) const;
+  // Opens `source` (restricted to the shard's range in a sharded run) and the sinks from the config; also
+  // what select_shard() does.
+  void open_sources();
+  void open_sinks();
   std::unique_ptr<Source> source;
   std::unique_ptr<Backbone> backbone;
   std::unique_ptr<image::ImageProcessor> processor;
@@ -48,6 +54,8 @@ struct Pipeline::Impl {
   std::vector<std::unique_ptr<Head>> heads;
   std::vector<std::string> source_descriptions;  // each source's describe(), for the summary
   std::vector<SinkHead> head_info;
+  SinkContext sink_context;  // what the sinks are built from
+  std::string model_key;     // content_key.h
   std::vector<std::unique_ptr<Sink>> sinks;
   std::vector<std::string> sink_types;  // each sink's registry type, for the summary
   ForwardRequest request;

@@ -78,8 +78,9 @@ std::vector<ShardOutput> shard_outputs(const PipelineConfig& c, const std::vecto
 }
 
 void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
-  json::array ids;
+  json::array ids, keys;
   for (const auto& id : m.ids) ids.emplace_back(id);
+  for (const auto& k : m.content_keys) keys.emplace_back(k);
   json::array outputs;
   for (const auto& o : m.outputs)
     outputs.push_back(json::object{{"kind", o.kind},
@@ -99,7 +100,8 @@ void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
                          {"config_hash", m.config_hash},
                          {"version", m.version},
                          {"outputs", std::move(outputs)},
-                         {"ids", std::move(ids)}};
+                         {"ids", std::move(ids)},
+                         {"content_keys", std::move(keys)}};
   const std::string text = to_json_text(doc) + "\n";
   write_file_atomic(manifest_path(output_dir, m.shard),
                     {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
@@ -156,10 +158,15 @@ ShardManifest read_manifest(const fs::path& file) {
   m.failed = r.number("failed");
   m.config_hash = r.string("config_hash");
   m.version = r.string("version");
-  for (const auto& v : r.array("ids")) {
-    if (!v.is_string()) throw FormatError(file.string() + ": 'ids' holds a value that is not a string");
-    m.ids.emplace_back(v.as_string());
-  }
+  for (const auto& [key, to] : {std::pair{"ids", &m.ids}, std::pair{"content_keys", &m.content_keys}})
+    for (const auto& v : r.array(key)) {
+      if (!v.is_string())
+        throw FormatError(file.string() + ": '" + key + "' holds a value that is not a string");
+      to->emplace_back(v.as_string());
+    }
+  if (m.content_keys.size() != m.ids.size())
+    throw FormatError(file.string() + ": 'content_keys' has " + std::to_string(m.content_keys.size()) +
+                      " entries for " + std::to_string(m.ids.size()) + " ids");
   for (const auto& v : r.array("outputs")) {
     if (!v.is_object()) throw FormatError(file.string() + ": 'outputs' holds a value that is not an object");
     const Reader o{file, v.as_object()};

@@ -1,12 +1,20 @@
 // Resumable runs (journal.h): a run in chunks gives the single run's bytes; a run stopped part way (here by
 // an exception from the progress callback, after some chunks were committed) goes on from its committed
-// chunks; a chunk whose input changed runs again, and a changed model discards the journal; sinks that are
-// not written in chunks are a config error naming them. Killing the process at random moments is
-// tests/pipeline/resume_kill_test.sh's part.
+// chunks; records carry content keys (content_key.h), so a chunk whose input changed runs again and a
+// changed model discards the journal; any sink whose outputs merge (embedding_index too) resumes, sinks
+// whose outputs do not are a config error naming them; the model loads once and each input is read once.
+// Killing the process at random moments is tests/pipeline/resume_kill_test.sh's part.
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <fstream>
+#include <map>
+#include <set>
+
+#include "visbone/core/safetensors.h"
 
 #include "pipeline_test_support.h"
 #include "visbone/api/register_builtins.h"
@@ -49,17 +57,38 @@ class Journal : public ::testing::Test {
   }
   void single(const std::string& out) const { Pipeline(config(out), register_pipeline_builtins).run(); }
   // A resumable run in chunks of 64 inputs (5 chunks of the 300), stopped after `stop_after` inputs when
-  // given.
-  ResumeReport resumable(const std::string& out,
-                         std::optional<std::uint64_t> stop_after = std::nullopt) const {
+  // given; `loads` counts the model loads.
+  ResumeReport resumable(const std::string& out, std::optional<std::uint64_t> stop_after = std::nullopt,
+                         int* loads = nullptr) const {
     ResumeOptions o;
     o.chunk_inputs = 64;
-    return run_resumable(config(out), register_pipeline_builtins, o, [&](const Progress& p) {
-      if (stop_after && p.done >= *stop_after) throw std::runtime_error("stopped");
-    });
+    return run_resumable(
+        config(out), register_pipeline_builtins, o,
+        [&](const Progress& p) {
+          if (stop_after && p.done >= *stop_after) throw std::runtime_error("stopped");
+        },
+        [&] {
+          if (loads) ++*loads;
+        });
   }
-  void expect_same(const std::string& a, const std::string& b) const {
-    for (const auto& f : testing::kMergedOutputs) {
+  // The images in input order (sorted).
+  std::vector<fs::path> images() const {
+    std::vector<fs::path> all;
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / "images"))
+      if (e.is_regular_file()) all.push_back(e.path());
+    std::sort(all.begin(), all.end());
+    return all;
+  }
+  // Each record's content key, from predictions.jsonl.
+  std::vector<std::string> keys(const std::string& out) const {
+    std::vector<std::string> all;
+    for (const auto& line : testing::read_lines(dir_ / out / "predictions.jsonl"))
+      all.emplace_back(boost::json::parse(line).at("content_key").as_string());
+    return all;
+  }
+  void expect_same(const std::string& a, const std::string& b,
+                   const std::vector<std::string>& files = testing::kMergedOutputs) const {
+    for (const auto& f : files) {
       const std::string bytes = read_file(dir_ / a / f);
       ASSERT_FALSE(bytes.empty()) << f;
       EXPECT_TRUE(read_file(dir_ / b / f) == bytes) << f << " differs between " << a << " and " << b;
@@ -94,24 +123,137 @@ TEST_F(Journal, AStoppedRunGoesOnFromItsCommittedChunks) {
   expect_same("single", "out");
 }
 
-TEST_F(Journal, AChunkWhoseInputChangedRunsAgain) {
+TEST_F(Journal, RecordsCarryTheContentKeyOfTheirBytesAndModelInEverySink) {
+  single("out");
+  const std::vector<std::string> k = keys("out");
+  ASSERT_EQ(k.size(), 300u);
+  for (const auto& key : k) EXPECT_EQ(key.size(), 64u) << key;
+  // CSV: the last column, the same key.
+  const auto rows = testing::read_lines(dir_ / "out" / "predictions.csv");
+  ASSERT_EQ(rows.size(), 301u);
+  EXPECT_EQ(rows[0].substr(rows[0].rfind(',')), ",content_key");
+  for (std::size_t i = 0; i < 300; ++i) EXPECT_EQ(rows[i + 1].substr(rows[i + 1].rfind(',') + 1), k[i]) << i;
+  // safetensors: beside the stacked ids, and per input by the tensors' prefix (the id).
+  const auto stacked = SafetensorsFile::open(dir_ / "out" / "stacked.safetensors");
+  const auto listed = boost::json::parse(stacked.metadata().at("content_keys")).as_array();
+  ASSERT_EQ(listed.size(), 300u);
+  for (std::size_t i = 0; i < 300; ++i) EXPECT_EQ(listed[i].as_string(), k[i]) << i;
+  const auto per_input = SafetensorsFile::open(dir_ / "out" / "features.safetensors");
+  const auto by_id = boost::json::parse(per_input.metadata().at("content_keys")).as_object();
+  ASSERT_EQ(by_id.size(), 300u);
+  const auto records = testing::read_lines(dir_ / "out" / "predictions.jsonl");
+  for (std::size_t i = 0; i < 300; ++i) {
+    const auto id = boost::json::parse(records[i]).at("id").as_string();
+    EXPECT_EQ(by_id.at(id).as_string(), k[i]) << id;
+  }
+  // The bytes and the model decide it, not where the input lies: the same digits in another folder get
+  // the same keys; equal bytes, equal keys.
+  fs::rename(dir_ / "images", dir_ / "moved");
+  std::string text = config_text("");
+  text.replace(text.find("path: images"), 12, "path: moved");
+  dir_.write("run.yaml", text);
+  single("moved_out");
+  EXPECT_EQ(keys("moved_out"), k);
+  EXPECT_EQ(std::set<std::string>(k.begin(), k.end()).size(), 300u) << "300 distinct images, 300 keys";
+}
+
+TEST_F(Journal, OnlyTheChunkOfAnInputWhoseBytesChangedRunsAgain) {
+  single("before");
+  const std::vector<std::string> old_keys = keys("before");
   EXPECT_THROW(resumable("out", 150), std::runtime_error);
-  // An input of chunk 1 (sorted order: the 65th image) gets other pixels.
-  std::vector<fs::path> images;
-  for (const auto& e : fs::recursive_directory_iterator(dir_ / "images"))
-    if (e.is_regular_file()) images.push_back(e.path());
-  std::sort(images.begin(), images.end());
-  fs::copy_file(images[0], images[64], fs::copy_options::overwrite_existing);
+  // An input of chunk 1 (sorted order: the 65th image) gets other bytes.
+  const std::vector<fs::path> all = images();
+  fs::copy_file(all[0], all[64], fs::copy_options::overwrite_existing);
   const ResumeReport r = resumable("out");
-  EXPECT_EQ(r.reused, 1);
-  single("single");  // over the changed inputs
+  EXPECT_EQ(r.chunks, 5);
+  EXPECT_EQ(r.reused, 1);  // chunk 0; chunk 1 holds the changed input, 2..4 had not run
+  single("single");        // over the changed inputs
+  expect_same("single", "out");
+  // Exactly that record's key changed (to that of the bytes it now has: image 0's).
+  const std::vector<std::string> now = keys("out");
+  for (std::size_t i = 0; i < now.size(); ++i)
+    if (i == 64)
+      EXPECT_EQ(now[i], old_keys[0]);
+    else
+      EXPECT_EQ(now[i], old_keys[i]) << i;
+}
+
+TEST_F(Journal, AnInputChangedAfterItsChunkWasCommittedIsRunAgain) {
+  EXPECT_THROW(resumable("out", 150), std::runtime_error);        // chunks 0 and 1 committed
+  std::ofstream(images()[3], std::ios::app) << "trailing bytes";  // chunk 0: other bytes, same pixels
+  const ResumeReport r = resumable("out");
+  EXPECT_EQ(r.reused, 1);  // chunk 1 only
+  single("single");
   expect_same("single", "out");
 }
 
-TEST_F(Journal, AChangedModelDiscardsTheJournal) {
+TEST_F(Journal, AChangedModelDiscardsTheJournalAndEveryRecordsKey) {
+  single("before");
   EXPECT_THROW(resumable("out", 150), std::runtime_error);
   std::ofstream(dir_ / "model" / "config.json", std::ios::app) << "\n";  // the same model, other bytes
-  EXPECT_EQ(resumable("out").reused, 0);
+  int loads = 0;
+  const ResumeReport r = resumable("out", std::nullopt, &loads);
+  EXPECT_EQ(r.reused, 0);
+  EXPECT_EQ(loads, 1);  // once for the 5 chunks that ran
+  single("single");
+  expect_same("single", "out");
+  const std::vector<std::string> before = keys("before"), now = keys("out");
+  ASSERT_EQ(now.size(), before.size());
+  for (std::size_t i = 0; i < now.size(); ++i) EXPECT_NE(now[i], before[i]) << i;
+}
+
+// The files under a folder that were opened, with how often (inotify IN_OPEN).
+class OpenCount {
+ public:
+  explicit OpenCount(const fs::path& root) : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    watch(root);
+    for (const auto& e : fs::recursive_directory_iterator(root))
+      if (e.is_directory()) watch(e.path());
+  }
+  ~OpenCount() { ::close(fd_); }
+  std::map<fs::path, int> take() {
+    std::map<fs::path, int> opened;
+    alignas(inotify_event) char buffer[16384];
+    for (ssize_t n; (n = ::read(fd_, buffer, sizeof buffer)) > 0;)
+      for (char* p = buffer; p < buffer + n;) {
+        const auto* e = reinterpret_cast<const inotify_event*>(p);
+        if (e->len > 0 && !(e->mask & IN_ISDIR)) ++opened[folders_[e->wd] / e->name];
+        p += sizeof(inotify_event) + e->len;
+      }
+    return opened;
+  }
+
+ private:
+  void watch(const fs::path& folder) {
+    const int wd = ::inotify_add_watch(fd_, folder.c_str(), IN_OPEN);
+    if (wd < 0) throw std::runtime_error("cannot watch " + folder.string());
+    folders_[wd] = folder;
+  }
+  int fd_;
+  std::map<int, fs::path> folders_;
+};
+
+TEST_F(Journal, AResumedRunLoadsTheModelOnceAndReadsEachInputOnce) {
+  EXPECT_THROW(resumable("out", 150), std::runtime_error);  // chunks 0 and 1 committed, 2..4 to run
+  OpenCount opens(dir_ / "images");
+  int loads = 0;
+  const ResumeReport r = resumable("out", std::nullopt, &loads);
+  EXPECT_EQ(r.reused, 2);
+  EXPECT_EQ(loads, 1);
+  const auto opened = opens.take();
+  EXPECT_EQ(opened.size(), 300u);  // the taken chunks' inputs for their keys, the others by the pipeline
+  for (const auto& [file, n] : opened) EXPECT_EQ(n, 1) << file;
+}
+
+TEST_F(Journal, AnEmbeddingIndexResumesToTheSingleRunsBytes) {
+  // No list of sink types: embedding_index says its output merges (stacked safetensors), so it resumes.
+  dir_.write("run.yaml", config_text("  - {type: embedding_index, path: gallery.safetensors}\n"));
+  single("single");
+  EXPECT_THROW(resumable("out", 150), std::runtime_error);
+  EXPECT_EQ(resumable("out").reused, 2);
+  expect_same("single", "out", {"gallery.safetensors", "predictions.jsonl"});
+  const auto gallery = SafetensorsFile::open(dir_ / "out" / "gallery.safetensors");
+  EXPECT_EQ(boost::json::parse(gallery.metadata().at("content_keys")).as_array().size(), 300u);
 }
 
 TEST_F(Journal, SinksThatAreNotWrittenInChunksAreAConfigErrorNamingThem) {
@@ -119,6 +261,7 @@ TEST_F(Journal, SinksThatAreNotWrittenInChunksAreAConfigErrorNamingThem) {
   std::string err = message_of([&] { resumable("out"); });
   EXPECT_NE(err.find("run.yaml:11:"), std::string::npos) << err;
   EXPECT_NE(err.find("sink 'contact_sheet'"), std::string::npos) << err;
+  EXPECT_NE(err.find("outputs merge into one file"), std::string::npos) << err;
   dir_.write("run.yaml", config_text("  - {type: jsonl, path: ../outside.jsonl}\n"));
   err = message_of([&] { resumable("out"); });
   EXPECT_NE(err.find("a path inside the output folder"), std::string::npos) << err;

@@ -533,7 +533,8 @@ TEST(Plugins, APluginHeadFromTheConfigClassifiesAndCountsTowardsAccuracy) {
   const auto records = read_jsonl(d.path() / "out.jsonl");
   EXPECT_EQ(predictions(records[0], "fewshot").size(), 2u);
   EXPECT_EQ(testing::read_lines(d.path() / "out.csv").front(),
-            "index,id,path,label,error,label_1,index_1,score_1,logit_1,label_2,index_2,score_2,logit_2");
+            "index,id,path,label,error,label_1,index_1,score_1,logit_1,label_2,index_2,score_2,logit_2,"
+            "content_key");
 }
 
 }  // namespace

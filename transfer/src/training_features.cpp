@@ -14,6 +14,7 @@
 #include "visbone/hub/hub.h"
 #include "visbone/hub/sha256.h"
 #include "visbone/pipeline/config.h"
+#include "visbone/pipeline/content_key.h"
 #include "visbone/pipeline/pipeline.h"
 #include "visbone/transfer/feature_cache.h"
 
@@ -49,21 +50,6 @@ std::optional<fs::path> named_location(const std::string& value, const fs::path&
   return hub::hub_model(id, o);
 }
 
-void hash_location(hub::Sha256& h, const fs::path& p) {
-  std::vector<fs::path> files;
-  if (fs::is_directory(p)) {
-    for (const auto& e : fs::directory_iterator(p))
-      if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(p);
-  }
-  for (const auto& f : files) {
-    const std::string line = f.filename().string() + " " + hub::sha256_file_hex(f) + "\n";
-    h.update(line);
-  }
-}
-
 void hash_node(hub::Sha256& h, const YAML::Node& n, const fs::path& base) {
   if (!n) return;
   YAML::Emitter e;
@@ -71,7 +57,7 @@ void hash_node(hub::Sha256& h, const YAML::Node& n, const fs::path& base) {
   h.update(std::string(e.c_str()) + "\n");
   const std::function<void(const YAML::Node&)> walk = [&](const YAML::Node& x) {
     if (x.IsScalar()) {
-      if (const auto loc = named_location(x.Scalar(), base)) hash_location(h, *loc);
+      if (const auto loc = named_location(x.Scalar(), base)) pipeline::hash_files(h, *loc);
     } else if (x.IsSequence()) {
       for (const auto& c : x) walk(c);
     } else if (x.IsMap()) {

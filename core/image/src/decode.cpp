@@ -196,7 +196,7 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
   return to_image(m, options.convert_rgb, name);
 }
 
-Image read_image(const std::filesystem::path& path, const DecodeOptions& options) {
+std::vector<std::uint8_t> read_image_bytes(const std::filesystem::path& path, const DecodeOptions& options) {
   const std::string name = path.string();
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
@@ -213,7 +213,11 @@ Image read_image(const std::filesystem::path& path, const DecodeOptions& options
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
     throw IoError(name + ": read failed after " + std::to_string(in.gcount()) + " of " +
                   std::to_string(size) + " bytes");
-  return decode_image(bytes, name, options);
+  return bytes;
+}
+
+Image read_image(const std::filesystem::path& path, const DecodeOptions& options) {
+  return decode_image(read_image_bytes(path, options), path.string(), options);
 }
 
 }  // namespace visbone::image

@@ -27,6 +27,9 @@ struct Item {
   bool end = false;       // the end-of-input marker: flushes the last batch, never reaches the sinks
   std::string id;         // unique within a source: the path relative to its root, or "VIDEO/frame_N"
   std::string path;       // the file it came from
+  // SHA-256 (hex) of the model's key and the input's content (see visbone/pipeline/content_key.h): what the
+  // outputs' records carry so that a result is reused only for the same bytes and the same model.
+  std::string content_key;
   std::optional<std::string> label;  // the true label, from the folder name, when asked for
   int width = 0, height = 0;         // decoded size
 

@@ -7,20 +7,21 @@
 //   batches), so batches, and the numbers, are those of a single run. Each chunk runs as a shard into the
 //   hidden journal folder DIR/.visbone-journal/: its part files are written atomically (write, fsync,
 //   rename), then its manifest, which commits the chunk.
-// - The journal: `journal.json` holds the run's key (below), the input total and the chunk count; per chunk,
-//   `_keys.part-I-of-N.json` holds the content key of each of its inputs and is written before the chunk
-//   runs (after its old manifest is removed), so a manifest always sits beside the keys of the inputs it
-//   was made from.
-// - Content keys: the run's key is the SHA-256 of the config hash (shard_manifest.h), the model's files
-//   (weights, config.json, preprocessor_config.json; a hub id by name and revision), the preprocessing
-//   config and the visbone version. An input's key is the SHA-256 of the run's key and the input's bytes (a
-//   decoded frame: its pixels), so a chunk is reused only when neither its inputs nor the model changed;
-//   another run's key discards the whole journal.
+// - The model is loaded once for every chunk that runs: one Pipeline, pointed at each chunk in turn
+//   (Pipeline::select_shard).
+// - The journal: `journal.json` holds the config hash, the model's key (content_key.h), the input total, the
+//   chunk count and the visbone version; another run's (config, model, version or input count changed)
+//   discards the whole journal. Each chunk's manifest lists the content key of each of its inputs, as the
+//   chunk's records carry it (content_key.h): a committed chunk is taken only when its inputs' keys, read
+//   now, are those; otherwise the chunk runs again. Each input is read once per run: a taken chunk's inputs
+//   for their keys here, a chunk that runs reads its own in the pipeline.
 // - After the last chunk, merge.h's code joins the parts (byte-identical to a single run), the merged files
 //   are renamed into DIR, `_SUCCESS` is written and the journal removed. Killed in between, the next
 //   --resume merges again.
-// Resumable runs take the jsonl, csv and safetensors sinks with relative paths, built-in sources that can
-// count their inputs, and no `summary` file; anything else is a ConfigError naming it.
+// Resumable runs take any sink whose outputs merge into one file (Sink::outputs(): jsonl, csv, safetensors,
+// embedding_index, a plugin's that says so) with paths inside the output folder, sources that can count
+// their inputs, and no `summary` file; anything else is a ConfigError naming it (a sink's once the model
+// is loaded: its outputs are known once it is built).
 #pragma once
 
 #include <cstdint>
@@ -42,10 +43,11 @@ struct ResumeReport {
   int reused = 0;  // chunks taken from the journal as they were
 };
 
-// Runs `config` resumably into its output_dir (see above).
+// Runs `config` resumably into its output_dir (see above). `on_loading` as Pipeline's.
 ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registration& builtins,
                            const ResumeOptions& options,
-                           const std::function<void(const Progress&)>& on_progress = {});
+                           const std::function<void(const Progress&)>& on_progress = {},
+                           const std::function<void()>& on_loading = {});
 
 // The journal folder of an output folder: DIR/.visbone-journal.
 std::filesystem::path journal_dir(const std::filesystem::path& output_dir);

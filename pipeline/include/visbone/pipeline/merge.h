@@ -7,15 +7,22 @@
 // ran (Sink::outputs(), kept in the manifest), a plugin sink's as a built-in's: JSON Lines parts are
 // concatenated in shard order, CSV parts too with the header once, safetensors parts are re-written through
 // the sink's own writer (per-input tensors in order; stacked tensors joined along dim 0 with their `ids`
-// metadata), so the result is the single run's file. Contact sheets and summaries stay per part (noted in
-// the result); folders of per-input files are shared by the shards and need nothing.
+// metadata; the `content_keys` metadata joined likewise), so the result is the single run's file. Contact
+// sheets and summaries stay per part (noted in the result); folders of per-input files are shared by the
+// shards and need nothing.
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "visbone/core/sink.h"
+
 namespace visbone::pipeline {
+
+// Whether merge joins the parts of an output with this rule into the one file a single run writes
+// (concatenated or stacked), rather than leaving them per part or shared.
+bool merges_into_one_file(MergeRule rule);
 
 // Merges in place; returns one line per output (what was written or left per part). Error (exit 1) for a
 // missing or foreign shard or a damaged part, naming the file.

@@ -22,7 +22,10 @@
 #include <vector>
 
 #include "visbone/core/backbone.h"
+#include "visbone/core/sink.h"
+#include "visbone/core/source.h"
 #include "visbone/pipeline/config.h"
+#include "visbone/pipeline/shard.h"
 #include "visbone/registry/registry.h"
 
 namespace visbone::registry {
@@ -83,8 +86,11 @@ class Pipeline {
   // `builtins` fills the pipeline's registry with the built-in components (visbone::register_builtins, as
   // api/register_builtins.h's pipeline_builtins() gives it): the pipeline library itself links no backbone
   // or head.
+  // `on_loading` is called once every cheap check has passed (config, paths, sources, model keys), just
+  // before the model is fetched and loaded: a front end says "loading model..." then, not before an error.
   using Registration = std::function<void(registry::ComponentRegistrar&)>;
-  Pipeline(PipelineConfig config, const Registration& builtins, const registry::Registry* app_registry = nullptr);
+  Pipeline(PipelineConfig config, const Registration& builtins,
+           const registry::Registry* app_registry = nullptr, const std::function<void()>& on_loading = {});
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -96,6 +102,25 @@ class Pipeline {
 
   const PipelineConfig& config() const;
   const Backbone& backbone() const;
+
+  // A sharded pipeline (config().shard set), run or not: opens its sources and sinks anew for `shard` (of
+  // any count) so that run() runs that shard next, with the model, preprocessing and heads loaded once. The
+  // unfinished files of the sinks it replaces are removed.
+  void select_shard(const ShardSpec& shard);
+
+  // What each sink writes (Sink::outputs()), in config order, a default tensor sink last.
+  struct SinkOutputs {
+    std::string type;
+    ConfigPlace place;  // its entry in the config
+    std::vector<SinkOutput> outputs;
+  };
+  std::vector<SinkOutputs> sink_outputs() const;
+
+  // The model's content key, and an input's as run() gives it to the input's records (content_key.h).
+  const std::string& model_key() const;
+  std::string input_key(const SourceItem& item) const;
+  // The config's sources opened anew: every input, in the order run() takes them.
+  std::unique_ptr<Source> open_inputs() const;
 
  private:
   struct Impl;

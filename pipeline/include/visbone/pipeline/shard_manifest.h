@@ -32,7 +32,8 @@ struct ShardManifest {
   ShardRange range;
   std::uint64_t total = 0;
   int batch_size = 0;
-  std::vector<std::string> ids;  // the inputs, in order
+  std::vector<std::string> ids;           // the inputs, in order
+  std::vector<std::string> content_keys;  // theirs, as their records carry them (content_key.h)
   std::uint64_t ok = 0, failed = 0;
   std::string config_hash;
   std::string version;

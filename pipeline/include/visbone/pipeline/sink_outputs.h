@@ -12,9 +12,9 @@
 
 namespace visbone::pipeline {
 
-// The JSON Lines record of an item: {"index", "id", "path", "label"?, "ok", "width", "height", HEAD: {...}}
-// (HEAD is each head's name, in config order)
-// or, for a failed input, {"index", "id", "path", "label"?, "ok": false, "stage", "error"}.
+// The JSON Lines record of an item: {"index", "id", "path", "label"?, "content_key", "ok", "width", "height",
+// HEAD: {...}} (HEAD is each head's name, in config order; content_key: content_key.h)
+// or, for a failed input, {"index", "id", "path", "label"?, "content_key", "ok": false, "stage", "error"}.
 // Without `with_tensors`, a head record's entries named like one of its tensors (the embedding head's
 // "embedding" array) are left out: those values belong in a binary file, not in JSON text.
 boost::json::object item_record(const Item& item, const std::vector<SinkHead>& heads, bool with_tensors);

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "visbone/image/image.h"
 
@@ -67,7 +68,13 @@ ImageInfo probe_image(std::span<const std::uint8_t> bytes, const std::string& na
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
                    const DecodeOptions& options = {});
 
-// Reads and decodes a file. Throws IoError when it cannot be read, FormatError as decode_image.
+// Reads an image file's bytes, refusing folders, special files (FIFOs, devices, sockets) and files over
+// options.max_file_bytes. Throws IoError naming the path.
+std::vector<std::uint8_t> read_image_bytes(const std::filesystem::path& path,
+                                           const DecodeOptions& options = {});
+
+// Reads and decodes a file (read_image_bytes, then decode_image named by the path). Throws IoError when it
+// cannot be read, FormatError as decode_image.
 Image read_image(const std::filesystem::path& path, const DecodeOptions& options = {});
 
 }  // namespace visbone::image
