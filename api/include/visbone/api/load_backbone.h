@@ -82,7 +82,7 @@ struct BackboneOptions {
 // 0, the calling thread's OpenMP setting: every core by default); a further call waits for one to end. The
 // threads are divided: a pass started while k others run gets max(1, T / (k + 1)) OpenMP threads, so a
 // lone caller's pass gets all T, and 2 callers on 2 cores run 2 passes of 1 thread each (the cores stay
-// busy through each pass's serial parts, ~1.1x one caller's throughput at batch 1 on bit-50). Results are
+// busy through each pass's serial parts, as one backbone per thread with 1 thread each would). Results are
 // bit-identical to sequential calls: BiT computes the same bits with any thread count. Other backbones
 // (plugins that do not declare themselves reentrant) run one pass at a time, each with `threads`.
 class LoadedBackbone final : public Backbone {
