@@ -48,7 +48,8 @@ void expect_threads_get_the_sequential_results(LoadedBackbone& bb, const std::ve
       const auto& want = expected[(k % n + t) % n];
       ASSERT_EQ(got[t][k].size(), want.size());
       for (const auto& [stage, map] : want)
-        EXPECT_TRUE(identical(got[t][k].at(stage), map)) << what << " thread " << t << " pass " << k << " " << stage;
+        EXPECT_TRUE(identical(got[t][k].at(stage), map))
+            << what << " thread " << t << " pass " << k << " " << stage;
     }
   }
 }
@@ -61,7 +62,8 @@ TEST(Concurrency, ThreadsSharingABackboneGetTheSequentialResults) {
 
   // Distinct inputs (two sizes, so the per-shape primitive cache is exercised from several threads too).
   std::vector<Tensor> inputs;
-  for (int i = 0; i < 6; ++i) inputs.push_back(random_batch({1 + i % 2, 3, i % 3 == 0 ? 64 : 96, 64}, 100u + i));
+  for (int i = 0; i < 6; ++i)
+    inputs.push_back(random_batch({1 + i % 2, 3, i % 3 == 0 ? 64 : 96, 64}, 100u + i));
   std::vector<std::map<std::string, Tensor>> expected;
   for (const auto& in : inputs) expected.push_back(bb->forward(in));
   expect_threads_get_the_sequential_results(*bb, inputs, expected, 4, 3, "tiny-preact");
@@ -145,8 +147,8 @@ TEST(Concurrency, ConvolutionPrimitivesAreMadePerThreadCount) {
 }
 
 // A backbone that records how many forward calls overlap and the OpenMP setting each call sees. Reentrant
-// when asked; with a gate of n, each pass waits (up to 20 s) until n passes are inside at once, so passes that
-// cannot overlap fail the test rather than pass it by chance.
+// when asked; with a gate of n, each pass waits (up to 20 s) until n passes are inside at once, so passes
+// that cannot overlap fail the test rather than pass it by chance.
 class ProbeBackbone final : public Backbone {
  public:
   explicit ProbeBackbone(bool reentrant = false, int gate = 0) : reentrant_(reentrant), gate_(gate) {}

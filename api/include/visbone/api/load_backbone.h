@@ -61,8 +61,9 @@ struct BackboneOptions {
   // AVX512-BF16 or AMX) or auto (bf16 where the CPU has AMX, else f32). See README: precision.
   std::optional<bit::Precision> precision{};
   // How many input shapes (N, C, H, W) each convolution keeps compiled primitives for, least recently used
-  // dropped first (a shape run with another thread count, as overlapping passes are, is another entry). Unset: VISBONE_PRIMITIVE_CACHE, else 16 (a detector's 1000 distinct sizes keep memory
-  // flat; see README: any input size). Raise it when more sizes than that recur, with warmup().
+  // dropped first (a shape run with another thread count, as overlapping passes are, is another entry).
+  // Unset: VISBONE_PRIMITIVE_CACHE, else 16 (a detector's 1000 distinct sizes keep memory flat; see README:
+  // any input size). Raise it when more sizes than that recur, with warmup().
   std::optional<int> primitive_cache{};
   // The layout of the maps forward(batch) / forward(images) / feature_maps return: NCHW (the default) or NHWC
   // ((N, H, W, C), timm's output_fmt='NHWC'), the same values transposed.

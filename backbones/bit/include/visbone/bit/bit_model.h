@@ -122,7 +122,7 @@ class BitModel {
   std::int64_t parameters_ = 0;
   std::atomic<bool> bf16_ = false;  // convolution inputs, weights and outputs between layers in bf16
   std::atomic<ConvAlgorithm> algorithm_ = default_conv_algorithm();  // as set_algorithm last set it
-  std::atomic<bool> bf16_weights_ = false;  // loaded as bf16 or a bf16 pass ran: the convolutions hold bf16 only
+  std::atomic<bool> bf16_weights_ = false;  // loaded as bf16 or a bf16 pass ran: the convs hold bf16 only
   int primitive_cache_ = default_primitive_cache();
   // Every convolution, in the order forward runs them.
   std::vector<WsConv*> convolutions();

@@ -64,8 +64,8 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   void end_pass(Tensor scratch, std::size_t taken_bytes);
   mutable std::mutex mutex_;
   std::vector<std::pair<std::size_t, float*>> free_;  // (size in floats, block), oldest returned first
-  std::vector<Tensor> scratch_;                        // idle scratch buffers, one per pass that ran at once
-  int active_ = 0, peak_ = 0;                          // passes running now / at most since last idle
+  std::vector<Tensor> scratch_;                       // idle scratch buffers, one per pass that ran at once
+  int active_ = 0, peak_ = 0;                         // passes running now / at most since last idle
 };
 
 // One forward pass on this thread: while alive, FeatureMap::for_output and scratch_memory on this thread

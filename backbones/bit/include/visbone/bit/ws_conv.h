@@ -47,9 +47,10 @@ bool winograd_enabled();
 std::map<std::string, bool> conv_algorithm_choices();
 
 // How many input shapes a convolution keeps primitives (and weights in their layouts) for, least recently
-// used dropped first (a shape run with another thread count is another entry): VISBONE_PRIMITIVE_CACHE when set to a positive number, else kDefaultPrimitiveCache.
-// Without a bound every new input size (detectors resize each image) adds a primitive to all the model's
-// convolutions and memory grows with the number of sizes seen.
+// used dropped first (a shape run with another thread count is another entry): VISBONE_PRIMITIVE_CACHE when
+// set to a positive number, else kDefaultPrimitiveCache. Without a bound every new input size (detectors
+// resize each image) adds a primitive to all the model's convolutions and memory grows with the number of
+// sizes seen.
 inline constexpr int kDefaultPrimitiveCache = 16;
 int default_primitive_cache();
 
