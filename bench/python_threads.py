@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Throughput of 4 Python threads calling visbone against sequential calls, batch 1 at 224x224:
 
-- one shared backbone: the GIL is released during the pass, but LoadedBackbone runs one pass at a time (each
-  uses every core it is given), so this shows what the binding costs or gains around the serialised passes;
-- one backbone per thread with threads = cores / 4 (at least 1): what the C++ API offers for concurrent
-  passes (see the README's Threads rule).
+- one shared backbone: the GIL is released during the pass and LoadedBackbone overlaps BiT's passes, up to
+  one per core, dividing the threads between them (a pass started beside k others gets cores / (k + 1), at
+  least 1; see the README's Threads rule), with the weights held once;
+- one backbone per thread with threads = cores / 4 (at least 1): four copies of the weights, every pass on
+  its own threads, the way to run concurrent passes before passes on one backbone could overlap.
 
     PYTHONPATH=build/python python3 bench/python_threads.py [--model DIR] [--images 16] [--rounds 3]
 

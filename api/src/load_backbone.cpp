@@ -134,19 +134,44 @@ std::optional<LinearClassifier> LoadedBackbone::classifier() const {
   return inner_->classifier();
 }
 
+template <typename Pass>
+auto LoadedBackbone::run_pass(Pass&& pass) {
+  if (!inner_->reentrant()) {
+    const OmpThreadsScope threads(options_.threads);
+    const std::lock_guard lock(mutex_);
+    return pass();
+  }
+  const int budget = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  int mine = 0;
+  {
+    std::unique_lock lock(mutex_);
+    slot_free_.wait(lock, [&] { return running_ < budget; });
+    mine = std::max(1, budget / (running_ + 1));
+    ++running_;
+  }
+  struct Release {
+    LoadedBackbone& self;
+    ~Release() {
+      {
+        const std::lock_guard lock(self.mutex_);
+        --self.running_;
+      }
+      self.slot_free_.notify_all();  // waiters may have different budgets (threads = 0: their own setting)
+    }
+  } release{*this};
+  const OmpThreadsScope threads(mine);
+  return pass();
+}
+
 ForwardResult LoadedBackbone::forward(const Tensor& batch, const ForwardRequest& request) {
   if (batch.rank() != 4)
     throw ShapeError("backbone input " + shape_str(batch.shape()) +
                      ": expected a float32 (N, C, H, W) batch");
-  const OmpThreadsScope threads(options_.threads);
-  const std::lock_guard lock(mutex_);
-  return inner_->forward(batch, request);
+  return run_pass([&] { return inner_->forward(batch, request); });
 }
 
 void LoadedBackbone::warmup(const std::vector<Shape>& shapes) {
-  const OmpThreadsScope threads(options_.threads);
-  const std::lock_guard lock(mutex_);
-  inner_->warmup(shapes);
+  run_pass([&] { inner_->warmup(shapes); });
 }
 
 std::map<std::string, Tensor> LoadedBackbone::forward(const Tensor& batch) {

@@ -163,8 +163,9 @@ std::unique_ptr<PyBackbone> load(const std::filesystem::path& name_or_path,
 void bind_backbone(py::module_& m) {
   py::class_<PyBackbone>(
       m, "Backbone",
-      "A loaded backbone (from visbone.load_backbone). Calls may come from several threads; "
-      "they run one at a time, each on every core it is given, with the GIL released.")
+      "A loaded backbone (from visbone.load_backbone). Calls may come from several threads, with the GIL "
+      "released; BiT's passes overlap with the threads divided between them (a lone call gets them all), "
+      "bit-identical to sequential calls.")
       .def(
           "__call__", &PyBackbone::call, py::arg("pixel_values"), py::kw_only(),
           py::arg("pooled") = py::none(), py::arg("logits") = py::none(),

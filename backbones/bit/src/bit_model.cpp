@@ -17,7 +17,7 @@ std::string hw_str(std::int64_t n, std::int64_t c, HW hw) {
 }  // namespace
 
 BitModel::BitModel(BitConfig config, Checkpoint& ckpt, Precision precision)
-    : config_(std::move(config)), bf16_(resolve_precision(precision) == Precision::Bf16), bf16_weights_(bf16_) {
+    : config_(std::move(config)), bf16_(resolve_precision(precision) == Precision::Bf16), bf16_weights_(bf16_.load()) {
   config_.validate();
   if (ckpt.find("bit.embedder.convolution.weight"))
     prefix_ = "bit.";
@@ -37,7 +37,7 @@ BitModel::BitModel(BitConfig config, Checkpoint& ckpt, Precision precision)
     return GroupNormAct(load(name + ".weight", {c}), load(name + ".bias", {c}), groups, a);
   };
   auto conv = [&](const std::string& name, std::int64_t out, std::int64_t in, int k, int stride, int dilation) {
-    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding, bf16_);
+    return WsConv(load(name + ".weight", {out, in, k, k}), stride, dilation, config_.global_padding, bf16_.load());
   };
   const bool preact = config_.layer_type == LayerType::Preactivation;
 
@@ -126,25 +126,32 @@ std::vector<WsConv*> BitModel::convolutions() {
 }
 
 void BitModel::set_algorithm(ConvAlgorithm a) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   for (WsConv* c : convolutions()) c->set_algorithm(a);
+  algorithm_ = a;
+}
+
+bool BitModel::same_bits_at_any_thread_count() const {
+  // Measured on bit-50 (tests/api/concurrency_test.cpp): direct fp32 and bf16 convolutions give the same bits
+  // with 1 and 2 threads, oneDNN's Winograd ones do not at batch 2 (it splits its sums by the thread count).
+  return algorithm_ == ConvAlgorithm::Direct || bf16_;
 }
 
 int BitModel::winograd_primitives() {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   int n = 0;
   for (const WsConv* c : convolutions()) n += c->winograd_primitives();
   return n;
 }
 
 void BitModel::set_primitive_cache(int shapes) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   for (WsConv* c : convolutions()) c->set_cache_limit(shapes);
   primitive_cache_ = shapes;
 }
 
 int BitModel::primitives() {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   int n = 0;
   for (const WsConv* c : convolutions()) n += c->primitives();
   return n;
@@ -159,7 +166,7 @@ void BitModel::warmup(const std::vector<Shape>& shapes) {
 
 void BitModel::set_precision(Precision p) {
   const bool bf16 = resolve_precision(p) == Precision::Bf16;
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (!bf16 && bf16_weights_)
     throw ConfigError("precision f32 asked of a model that has run in bf16 (its fp32 weights were released); "
                       "load the model again for f32");
@@ -299,14 +306,10 @@ std::map<std::string, ShapeSpec> BitModel::output_shape(std::int64_t height, std
 }
 
 BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
-  std::lock_guard lock(mutex_);
+  // Passes share the model (its settings change only under the unique lock); what a pass changes is its own
+  // (PoolScope) or locked where it lives (each convolution's primitive cache).
+  std::shared_lock lock(mutex_);
   const PoolScope pool(*pool_);
-  // Buffers of sizes no longer seen go: free buffers up to what this pass took in all stay (that covers this
-  // size's own and a few recent others', so alternating sizes still reuse).
-  struct Trim {
-    BufferPool& pool;
-    ~Trim() { pool.trim(pool.take_taken_bytes()); }
-  } trim{*pool_};
   check_input(pixels.shape());
   if (req.logits && !has_classifier())
     throw NotFoundError("logits requested but the checkpoint has no classifier (classifier.1.weight)");

@@ -47,7 +47,7 @@ FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std
 }
 
 namespace {
-thread_local BufferPool* current_pool = nullptr;
+thread_local PoolScope* current_scope = nullptr;
 }  // namespace
 
 BufferPool::~BufferPool() {
@@ -59,7 +59,6 @@ Tensor BufferPool::take(const Shape& shape) {
   float* block = nullptr;
   {
     std::lock_guard lock(mutex_);
-    taken_ += floats;
     // The most recently returned of this size: the one whose pages are most likely still resident.
     for (auto it = free_.rbegin(); it != free_.rend(); ++it)
       if (it->first == floats) {
@@ -93,11 +92,6 @@ void BufferPool::trim(std::size_t bytes) {
   for (auto& [floats, block] : released) free_floats(block, floats);
 }
 
-std::size_t BufferPool::take_taken_bytes() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(taken_, 0) * sizeof(float);
-}
-
 std::size_t BufferPool::free_bytes() const {
   std::lock_guard lock(mutex_);
   std::size_t total = 0;
@@ -105,19 +99,51 @@ std::size_t BufferPool::free_bytes() const {
   return total;
 }
 
-Tensor BufferPool::scratch(std::int64_t floats) {
+Tensor BufferPool::begin_pass() {
   std::lock_guard lock(mutex_);
+  peak_ = std::max(peak_, ++active_);
+  if (scratch_.empty()) return {};
+  Tensor t = std::move(scratch_.back());
+  scratch_.pop_back();
+  return t;
+}
+
+void BufferPool::end_pass(Tensor scratch, std::size_t taken_bytes) {
+  std::size_t keep = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!scratch.empty()) scratch_.push_back(std::move(scratch));
+    keep = taken_bytes * static_cast<std::size_t>(peak_);
+    if (--active_ == 0) peak_ = 0;
+  }
+  trim(keep);
+}
+
+PoolScope::PoolScope(BufferPool& pool) : pool_(pool), previous_(current_scope), scratch_(pool.begin_pass()) {
+  current_scope = this;
+}
+
+PoolScope::~PoolScope() {
+  current_scope = previous_;
+  // Buffers of sizes no longer seen go: free buffers up to what this pass took in all stay (that covers this
+  // size's own and a few recent others', so alternating sizes still reuse).
+  pool_.end_pass(std::move(scratch_), taken_);
+}
+
+Tensor PoolScope::take(const Shape& shape) {
+  taken_ += static_cast<std::size_t>(std::max<std::int64_t>(shape_numel(shape), 1)) * sizeof(float);
+  return pool_.take(shape);
+}
+
+Tensor PoolScope::scratch(std::int64_t floats) {
   if (scratch_.numel() < floats) scratch_ = Tensor::uninitialized({floats});
   return scratch_;
 }
 
 Tensor scratch_memory(std::size_t bytes) {
   const auto floats = static_cast<std::int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
-  return current_pool ? current_pool->scratch(floats) : Tensor::uninitialized({floats});
+  return current_scope ? current_scope->scratch(floats) : Tensor::uninitialized({floats});
 }
-
-PoolScope::PoolScope(BufferPool& pool) : previous_(current_pool) { current_pool = &pool; }
-PoolScope::~PoolScope() { current_pool = previous_; }
 
 FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type) {
   FeatureMap m{n, c, h, w, {}, type};
@@ -126,7 +152,7 @@ FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h
     // Padding lanes must read as zero; partial blocks only occur in small models.
     m.data = Tensor(shape);
   } else {
-    m.data = current_pool ? current_pool->take(shape) : Tensor::uninitialized(shape);
+    m.data = current_scope ? current_scope->take(shape) : Tensor::uninitialized(shape);
   }
   return m;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <omp.h>
 #include <optional>
 #include <unordered_map>
 #include <string_view>
@@ -178,11 +179,14 @@ std::map<std::string, bool> conv_algorithm_choices() {
   return choices;
 }
 
-WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate) {
+std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                                                      bool accumulate) {
+  const int threads = omp_get_max_threads();
+  const std::lock_guard lock(*mutex_);
   for (auto it = cache_.begin(); it != cache_.end(); ++it)
-    if ((*it)->src == src && (*it)->dst == dst && (*it)->accumulate == accumulate) {
+    if ((*it)->src == src && (*it)->dst == dst && (*it)->accumulate == accumulate && (*it)->threads == threads) {
       std::rotate(cache_.begin(), it, it + 1);  // most recently used first
-      return *cache_.front();
+      return cache_.front();
     }
 
   const auto dims = src.dims();
@@ -192,7 +196,7 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   const dt wtype = src.data_type();
   const dnnl::memory::desc wdesc({out_, in_, k_, k_}, wtype, tag::any);
   dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // from the model's shared scratch buffer
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // from the pass's scratch buffer
   if (accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
@@ -267,30 +271,40 @@ WsConv::Cached& WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memor
   }
   // The least recently used go (their weight layouts with them, unless another primitive shares them).
   while (static_cast<int>(cache_.size()) >= cache_limit_) cache_.pop_back();
-  cache_.insert(cache_.begin(), std::make_unique<Cached>(Cached{src, dst, accumulate, dnnl::convolution_forward(pd),
-                                                                 weights, pd.scratchpad_desc(), wino.has_value()}));
-  return *cache_.front();
+  cache_.insert(cache_.begin(),
+                std::make_shared<const Cached>(Cached{src, dst, accumulate, threads, dnnl::convolution_forward(pd),
+                                                      weights, pd.scratchpad_desc(), wino.has_value()}));
+  return cache_.front();
 }
 
 int WsConv::winograd_primitives() const {
+  const std::lock_guard lock(*mutex_);
   return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
+}
+
+int WsConv::primitives() const {
+  const std::lock_guard lock(*mutex_);
+  return static_cast<int>(cache_.size());
 }
 
 void WsConv::set_cache_limit(int shapes) {
   if (shapes < 1)
     throw ConfigError("primitive_cache is " + std::to_string(shapes) + ", expected a number of input shapes >= 1");
+  const std::lock_guard lock(*mutex_);
   cache_limit_ = shapes;
   if (static_cast<int>(cache_.size()) > shapes) cache_.resize(static_cast<std::size_t>(shapes));
 }
 
 void WsConv::set_algorithm(ConvAlgorithm a) {
+  const std::lock_guard lock(*mutex_);
   if (a == algorithm_) return;
   algorithm_ = a;
   cache_.clear();  // primitives are made again; the weights' direct layout (base_) stays
 }
 
 void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream) {
-  auto& c = prepare(src.get_desc(), dst.desc(), accumulate);
+  const auto cached = prepare(src.get_desc(), dst.desc(), accumulate);
+  const Cached& c = *cached;
   auto dmem = dst.memory();
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights.memory}, {DNNL_ARG_DST, dmem}};
   Tensor scratch;
@@ -299,7 +313,7 @@ void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl
     args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(c.scratchpad, cpu_engine(), scratch.data()));
   }
   c.prim.execute(stream, args);
-  stream.wait();  // the scratch buffer is shared: nothing may still be using it after this returns
+  stream.wait();  // the pass's scratch buffer is shared by its primitives: nothing may use it after this returns
 }
 
 }  // namespace visbone::bit

@@ -12,6 +12,7 @@
 // per output pixel (a 224x224 input gives 224/stride x 224/stride maps).
 #pragma once
 
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -60,8 +61,9 @@ struct BackboneOptions {
   // AVX512-BF16 or AMX) or auto (bf16 where the CPU has AMX, else f32). See README: precision.
   std::optional<bit::Precision> precision{};
   // How many input shapes (N, C, H, W) each convolution keeps compiled primitives for, least recently used
-  // dropped first. Unset: VISBONE_PRIMITIVE_CACHE, else 16 (a detector's 1000 distinct sizes keep memory
-  // flat; see README: any input size). Raise it when more sizes than that recur, with warmup().
+  // dropped first (a shape run with another thread count, as overlapping passes are, is another entry).
+  // Unset: VISBONE_PRIMITIVE_CACHE, else 16 (a detector's 1000 distinct sizes keep memory flat; see README:
+  // any input size). Raise it when more sizes than that recur, with warmup().
   std::optional<int> primitive_cache{};
   // The layout of the maps forward(batch) / forward(images) / feature_maps return: NCHW (the default) or NHWC
   // ((N, H, W, C), timm's output_fmt='NHWC'), the same values transposed.
@@ -76,10 +78,14 @@ struct BackboneOptions {
 // A backbone with the options of load_backbone applied: the Backbone contract (usable wherever a Backbone
 // is, e.g. by heads) plus a forward pass that returns the selected stages by name.
 //
-// Thread-safety: every member may be called from several threads at once. forward() calls on one backbone
-// run one at a time (each pass already uses all the cores it is given through oneDNN/OpenMP), so two threads
-// sharing a backbone get correct results but no speed-up; for concurrent passes load one backbone per
-// thread with `threads` set to share the cores between them.
+// Thread-safety: every member may be called from several threads at once. When the inner backbone is
+// reentrant() (BiT is), forward() and warmup() calls overlap, up to T at once where T is `threads` (or, for
+// 0, the calling thread's OpenMP setting: every core by default); a further call waits for one to end. The
+// threads are divided: a pass started while k others run gets max(1, T / (k + 1)) OpenMP threads, so a
+// lone caller's pass gets all T, and 2 callers on 2 cores run 2 passes of 1 thread each (the cores stay
+// busy through each pass's serial parts, as one backbone per thread with 1 thread each would). Results are
+// bit-identical to sequential calls: BiT computes the same bits with any thread count. Other backbones
+// (plugins that do not declare themselves reentrant) run one pass at a time, each with `threads`.
 class LoadedBackbone final : public Backbone {
  public:
   // Wraps any backbone (built-in, plugin or your own). The selection (options.out_features / out_indices)
@@ -109,6 +115,9 @@ class LoadedBackbone final : public Backbone {
   // Raw stages, pooled features, logits and last_hidden_state as `request` asks (final_norm does not apply
   // here: the request says what it wants). Heads call this one.
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
+  // Calls may come from several threads at once (it runs them one at a time when the inner one is not
+  // reentrant).
+  bool reentrant() const override { return true; }
 
   // The selected stages (out_features) of a float32 (N, C, H, W) batch, by stage name, each (N, C', H', W')
   // with C' = output_shape().at(name).channels and H' = H / stride (W' likewise) for sizes divisible by the
@@ -140,7 +149,12 @@ class LoadedBackbone final : public Backbone {
   std::unique_ptr<Backbone> inner_;
   BackboneOptions options_;
   StageSelection selection_;
-  std::mutex mutex_;  // serialises forward calls whatever the inner backbone guarantees
+  // Runs `pass` (a forward or warmup of inner_) under the rule above, with the OpenMP threads it gets.
+  template <typename Pass>
+  auto run_pass(Pass&& pass);
+  std::mutex mutex_;                   // held through a pass when inner_ is not reentrant; guards running_
+  std::condition_variable slot_free_;  // a pass ended (reentrant inner_)
+  int running_ = 0;                    // passes running now (reentrant inner_)
 };
 
 // Loads a backbone from, in this order:

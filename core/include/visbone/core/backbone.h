@@ -89,6 +89,12 @@ class Backbone {
   virtual int pooled_channels() const = 0;
   // Runs a float32 (N, C, H, W) batch; returns what `request` asks for.
   virtual ForwardResult forward(const Tensor& batch, const ForwardRequest& request) = 0;
+  // Whether forward() and warmup() may run on several threads at once on this one object (weights held
+  // once, whatever a pass changes kept per pass or locked), each pass using the OpenMP threads its calling
+  // thread is set to and giving, at any thread count, the bits a pass alone gives. LoadedBackbone then
+  // overlaps passes and divides the threads between them; a backbone that does not say so (the default) has
+  // its passes run one at a time.
+  virtual bool reentrant() const { return false; }
   // The classifier the weights came with, if any; heads use it as the default classification layer.
   virtual std::optional<LinearClassifier> classifier() const { return std::nullopt; }
   // The channels of the (N, C, H, W) batches it takes; a pipeline checks its preprocessing against it

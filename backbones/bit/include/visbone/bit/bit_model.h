@@ -1,14 +1,19 @@
 // BitModel: transformers' BitModel + BitForImageClassification computed on the blocked layout. Built from a
 // BitConfig and a checkpoint with transformers' tensor names; weights are standardized once at load.
 //
-// Thread-safety: forward() may be called from several threads; calls on one model run one at a time (each
-// already uses every core through oneDNN/OpenMP). Use one model per thread for concurrent passes.
+// Thread-safety: forward() and warmup() may be called from several threads at once and the passes overlap,
+// each on the OpenMP threads its calling thread is set to and bit-identical to the same pass run alone at
+// that thread count (weights are held once; activations, scratch memory and the stream are per pass; each
+// convolution's primitive cache is locked and keyed by the thread count). The setters wait for running
+// passes.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -74,6 +79,10 @@ class BitModel {
   // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), direct unless the
   // environment says otherwise); waits for a running forward.
   void set_algorithm(ConvAlgorithm a);
+  // Whether a pass gives the same bits at any OpenMP thread count: every convolution direct (algorithm
+  // direct, or precision bf16, which has no Winograd). Then passes may overlap with the threads divided
+  // between them (BitBackbone::reentrant).
+  bool same_bits_at_any_thread_count() const;
   // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
   // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
   void set_precision(Precision p);
@@ -111,13 +120,14 @@ class BitModel {
   std::optional<GroupNormAct> final_norm_;  // preactivation models
   Tensor classifier_w_, classifier_b_;
   std::int64_t parameters_ = 0;
-  bool bf16_ = false;         // convolution inputs, weights and outputs between layers in bf16
-  bool bf16_weights_ = false;  // loaded as bf16 or a bf16 pass has run: the convolutions hold bf16 weights only
+  std::atomic<bool> bf16_ = false;  // convolution inputs, weights and outputs between layers in bf16
+  std::atomic<ConvAlgorithm> algorithm_ = default_conv_algorithm();  // as set_algorithm last set it
+  std::atomic<bool> bf16_weights_ = false;  // loaded as bf16 or a bf16 pass ran: the convs hold bf16 only
   int primitive_cache_ = default_primitive_cache();
   // Every convolution, in the order forward runs them.
   std::vector<WsConv*> convolutions();
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
-  std::mutex mutex_;
+  std::shared_mutex mutex_;  // shared by passes, unique for the setters
 };
 
 }  // namespace visbone::bit

@@ -42,7 +42,8 @@ struct FeatureMap {
 };
 
 // Reuses activation buffers across forward passes: a buffer handed out returns here when its last Tensor
-// goes, so a steady-state pass allocates nothing (and touches no fresh pages).
+// goes, so a steady-state pass allocates nothing (and touches no fresh pages). Several passes may draw from
+// one pool at once (each through its own PoolScope); every member is thread-safe.
 class BufferPool : public std::enable_shared_from_this<BufferPool> {
  public:
   ~BufferPool();
@@ -52,30 +53,41 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   // Releases the longest-unused free buffers until at most `bytes` are kept: buffers of input sizes no longer
   // seen would otherwise stay for good (a forward pass keeps what it took).
   void trim(std::size_t bytes);
-  // Bytes handed out by take() since the last call (one forward pass's working set).
-  std::size_t take_taken_bytes();
-  // The pool's one scratch buffer, grown to at least `floats`: what a primitive needs only while it runs.
-  // Primitives of one model run one at a time, so they all share it.
-  Tensor scratch(std::int64_t floats);
 
  private:
+  friend class PoolScope;
   void give_back(float* block, std::size_t floats);
+  // A pass starts: an idle scratch buffer for it (empty when none is idle).
+  Tensor begin_pass();
+  // A pass ends: its scratch buffer becomes idle, and the free buffers are trimmed to what the pass took
+  // times the most passes that ran at once since the pool was last idle (each of them takes as much).
+  void end_pass(Tensor scratch, std::size_t taken_bytes);
   mutable std::mutex mutex_;
   std::vector<std::pair<std::size_t, float*>> free_;  // (size in floats, block), oldest returned first
-  std::size_t taken_ = 0;                              // floats handed out since take_taken_bytes()
-  Tensor scratch_;
+  std::vector<Tensor> scratch_;                       // idle scratch buffers, one per pass that ran at once
+  int active_ = 0, peak_ = 0;                         // passes running now / at most since last idle
 };
 
-// While alive, FeatureMap::for_output on this thread draws from `pool`.
+// One forward pass on this thread: while alive, FeatureMap::for_output and scratch_memory on this thread
+// draw from `pool`, the scratch buffer is this pass's own, and at the end the pool is trimmed (see
+// BufferPool::end_pass). Scopes on other threads may use the same pool at the same time.
 class PoolScope {
  public:
   explicit PoolScope(BufferPool& pool);
   ~PoolScope();
   PoolScope(const PoolScope&) = delete;
   PoolScope& operator=(const PoolScope&) = delete;
+  // A buffer from the pool, counted as this pass's.
+  Tensor take(const Shape& shape);
+  // This pass's scratch buffer, grown to at least `floats`: what a primitive needs only while it runs. The
+  // primitives of one pass run one at a time, so they all share it.
+  Tensor scratch(std::int64_t floats);
 
  private:
-  BufferPool* previous_;
+  BufferPool& pool_;
+  PoolScope* previous_;
+  std::size_t taken_ = 0;  // bytes taken through this scope
+  Tensor scratch_;
 };
 
 // Scratch memory of at least `bytes` for one primitive execution: the current PoolScope's buffer, or a

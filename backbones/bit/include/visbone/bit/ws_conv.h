@@ -47,9 +47,10 @@ bool winograd_enabled();
 std::map<std::string, bool> conv_algorithm_choices();
 
 // How many input shapes a convolution keeps primitives (and weights in their layouts) for, least recently
-// used dropped first: VISBONE_PRIMITIVE_CACHE when set to a positive number, else kDefaultPrimitiveCache.
-// Without a bound every new input size (detectors resize each image) adds a primitive to all the model's
-// convolutions and memory grows with the number of sizes seen.
+// used dropped first (a shape run with another thread count is another entry): VISBONE_PRIMITIVE_CACHE when
+// set to a positive number, else kDefaultPrimitiveCache. Without a bound every new input size (detectors
+// resize each image) adds a primitive to all the model's convolutions and memory grows with the number of
+// sizes seen.
 inline constexpr int kDefaultPrimitiveCache = 16;
 int default_primitive_cache();
 
@@ -83,8 +84,8 @@ class WsConv {
   int winograd_primitives() const;
   // How many input shapes this convolution keeps primitives for (>= 1; least recently used dropped first).
   void set_cache_limit(int shapes);
-  // Primitives held now (one per input shape seen, up to the limit).
-  int primitives() const { return static_cast<int>(cache_.size()); }
+  // Primitives held now (one per input shape and thread count seen, up to the limit).
+  int primitives() const;
 
  private:
   // Weights in one layout: a oneDNN memory over our own storage.
@@ -95,12 +96,15 @@ class WsConv {
   struct Cached {
     dnnl::memory::desc src, dst;
     bool accumulate;
+    int threads;  // the OpenMP threads it was made for: oneDNN fixes a primitive's team size when making it
     dnnl::convolution_forward prim;
     Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
     dnnl::memory::desc scratchpad;  // what it needs while running (taken from scratch_memory)
     bool winograd = false;          // made with dnnl::algorithm::convolution_winograd
   };
-  Cached& prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst, bool accumulate);
+  // The primitive for this input, output and the calling thread's OpenMP thread count, made on first use.
+  std::shared_ptr<const Cached> prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                                        bool accumulate);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
   ConvAlgorithm algorithm_ = default_conv_algorithm();
@@ -109,7 +113,10 @@ class WsConv {
   dnnl::memory::data_type weight_type_ = dnnl::memory::data_type::f32;  // of weight_ (bf16: two per float)
   Weights base_;       // the weights in the direct algorithm's layout, the source of every other layout
   int cache_limit_ = default_primitive_cache();
-  std::vector<std::unique_ptr<Cached>> cache_;  // most recently used first
+  // Passes run at once on one model: the cache, base_ and weight_ change under this lock, and a pass holds
+  // its primitive (shared) while it runs, so an eviction meanwhile does not pull it away.
+  std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+  std::vector<std::shared_ptr<const Cached>> cache_;  // most recently used first
 };
 
 }  // namespace visbone::bit
