@@ -22,49 +22,28 @@ namespace {
 // the CPU (GCC/Clang function multiversioning); the arithmetic is the same IEEE float operations in the same
 // order whatever the vector width (this file is built with -ffp-contract=off, so none fuse into an FMA), and
 // the results are bit-identical on every CPU.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(VISBONE_NO_CLONES)
+#if defined(__x86_64__) && defined(__GNUC__)
 #define VISBONE_CLONES [[gnu::target_clones("avx512f", "avx2", "default")]]
 #else
 #define VISBONE_CLONES
 #endif
 
-constexpr std::int64_t kRun = 64;   // pixels summed in float before they are added in double
-constexpr std::int64_t kRuns = 4;   // runs summed side by side (add_sums' cases)
-constexpr std::int64_t kChunk = kRun * kRuns;  // pixels per kernel call (and per bf16 conversion)
+constexpr std::int64_t kRun = 64;  // pixels summed in float before they are added in double
 constexpr std::int64_t kSplitValues = std::int64_t{1} << 15;  // smaller maps are not split across threads
 
-// Adds to sums[r] the sums per lane of (x - k) and (x - k)^2 over `len` pixels of R runs kRun pixels apart.
-template <int R>
-[[gnu::always_inline]] inline void run_sums(const float* x, std::int64_t len, const float* k, float (*a1)[kBlock],
-                                            float (*a2)[kBlock]) {
-  for (std::int64_t p = 0; p < len; ++p)
-    for (int r = 0; r < R; ++r) {
-      const float* xs = x + (r * kRun + p) * kBlock;
+// Adds to d1, d2 the sums per lane of (x - k) and (x - k)^2 over one run of `len` (at most kRun) pixels at x,
+// summed in float.
+VISBONE_CLONES void add_run_sums(const float* x, std::int64_t len, const float* k, double* d1, double* d2) {
+  float a1[kBlock] = {}, a2[kBlock] = {};
+  for (std::int64_t p = 0; p < len; ++p) {
 #pragma omp simd
-      for (int l = 0; l < kBlock; ++l) {
-        const float d = xs[l] - k[l];
-        a1[r][l] += d;
-        a2[r][l] += d * d;
-      }
+    for (int l = 0; l < kBlock; ++l) {
+      const float d = x[p * kBlock + l] - k[l];
+      a1[l] += d;
+      a2[l] += d * d;
     }
-}
-
-// Adds to d1, d2 the sums per lane of (x - k) and (x - k)^2 over `pixels` (at most kChunk) pixels at x: summed
-// in float over runs of kRun pixels, the runs' sums added in double in order. Whole runs are summed side by
-// side (independent dependency chains, so the adds overlap): the same sums as one run after the other.
-VISBONE_CLONES void add_sums(const float* x, std::int64_t pixels, const float* k, double* d1, double* d2) {
-  float a1[kRuns][kBlock] = {}, a2[kRuns][kBlock] = {};
-  const std::int64_t whole = pixels / kRun, runs = (pixels + kRun - 1) / kRun;
-  switch (whole) {
-    case 4: run_sums<4>(x, kRun, k, a1, a2); break;
-    case 3: run_sums<3>(x, kRun, k, a1, a2); break;
-    case 2: run_sums<2>(x, kRun, k, a1, a2); break;
-    case 1: run_sums<1>(x, kRun, k, a1, a2); break;
-    default: break;
   }
-  if (runs > whole) run_sums<1>(x + whole * kRun * kBlock, pixels - whole * kRun, k, a1 + whole, a2 + whole);
-  for (std::int64_t r = 0; r < runs; ++r)
-    for (int l = 0; l < kBlock; ++l) d1[l] += a1[r][l], d2[l] += a2[r][l];
+  for (int l = 0; l < kBlock; ++l) d1[l] += a1[l], d2[l] += a2[l];
 }
 
 // Applies act((x - mean) * scale + shift + res) for one block of `count` pixels x 16 lanes. Subtracting the
@@ -149,11 +128,11 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
     const auto lanes = static_cast<std::size_t>(item_blocks * kBlock);
     std::vector<double> s1(lanes), s2(lanes), k(lanes);
     std::vector<float> hi(lanes), lo(lanes), scale(lanes), shift(lanes);
-    // Pixels as floats, for maps stored as bf16: a chunk (statistics) or a run (output).
+    // One run of pixels as floats, for maps stored as bf16.
     auto floats = [](const FeatureMap* m, std::int64_t pixels) {
       return std::vector<float>(m && m->is_bf16() ? static_cast<std::size_t>(pixels * kBlock) : 0);
     };
-    std::vector<float> tx = floats(&src, kChunk), tr = floats(residual, kRun), ty = floats(&dst, kRun);
+    std::vector<float> tx = floats(&src, kRun), tr = floats(residual, kRun), ty = floats(&dst, kRun);
 #pragma omp for schedule(static)
     for (std::int64_t item = 0; item < items; ++item) {
       const std::int64_t first_block = item * item_blocks;  // counting blocks across the batch
@@ -162,7 +141,7 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
 
       // Statistics in one read. Each lane is shifted by its first value (so the sums are of small numbers
       // even when the mean is large against the spread), summed in float over runs of kRun pixels and in
-      // double across runs (add_sums).
+      // double across runs.
       for (std::int64_t b = 0; b < item_blocks; ++b) {
         const std::int64_t base = off + b * hw * kBlock;
         float kf[kBlock] = {};
@@ -171,9 +150,9 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
           for (int l = 0; l < kBlock; ++l) kf[l] = first[l];
         }
         double d1[kBlock] = {}, d2[kBlock] = {};
-        for (std::int64_t p0 = 0; p0 < hw; p0 += kChunk) {
-          const std::int64_t len = std::min(hw - p0, kChunk);
-          add_sums(load(src, base + p0 * kBlock, len, tx.data()), len, kf, d1, d2);
+        for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
+          const std::int64_t len = std::min(hw - p0, kRun);
+          add_run_sums(load(src, base + p0 * kBlock, len, tx.data()), len, kf, d1, d2);
         }
         for (int l = 0; l < kBlock; ++l) {
           const auto i = static_cast<std::size_t>(b * kBlock + l);
