@@ -1,7 +1,7 @@
 // Where the time of a BiT-R50x1 forward goes, piece by piece:
-// - GroupNorm+ReLU over each activation shape (batch 1 and 8, f32 and bf16 maps), with bytes/s of the maps'
-//   storage against a plain copy of f32 maps (the bandwidth bound: the kernel reads its input twice and writes
-//   once);
+// - GroupNorm+ReLU over each activation shape (batch 1 and 8, f32 and bf16 maps), with bytes/s of the
+//   maps' storage against a plain copy of f32 maps (the bandwidth bound: the kernel reads its input twice
+//   and writes once);
 // - each distinct convolution shape at 224x224, with FLOP/s (2 x multiply-adds) to compare with the GEMM peak.
 #include <benchmark/benchmark.h>
 
@@ -15,7 +15,8 @@
 namespace visbone::bit {
 namespace {
 
-FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type = DataType::f32) {
+FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                      DataType type = DataType::f32) {
   auto m = FeatureMap::zeros(n, c, h, w, type);
   std::mt19937 rng(1);
   std::normal_distribution<float> d(0.5f, 1.0f);

@@ -20,9 +20,9 @@ namespace {
 
 // The kernels below are compiled for AVX-512 (x86-64-v4: F, BW, VL, so bf16 packing is vectorised too) and
 // AVX2 besides the portable baseline and picked at run time by the CPU (GCC/Clang function multiversioning,
-// measured 1.5-2x the baseline with bench_layers); the arithmetic is the same IEEE float operations in the same
-// order whatever the vector width (this file is built with -ffp-contract=off, so none fuse into an FMA), and
-// the results are bit-identical on every CPU.
+// measured 1.5-2x the baseline with bench_layers); the arithmetic is the same IEEE float operations in the
+// same order whatever the vector width (this file is built with -ffp-contract=off, so none fuse into an FMA),
+// and the results are bit-identical on every CPU.
 #if defined(__x86_64__) && defined(__GNUC__)
 #define VISBONE_CLONES [[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]]
 #else
@@ -52,9 +52,9 @@ VISBONE_CLONES void add_run_sums(const float* x, std::int64_t len, const float* 
 // large against the spread; the mean is split into a float and its remainder (x - hi is exact when x is
 // near the mean), so the subtraction is as good as one in double.
 template <Act A>
-[[gnu::always_inline]] inline void apply_block(const float* x, float* y, const float* res, const float* mean_hi,
-                                               const float* mean_lo, const float* scale, const float* shift,
-                                               std::int64_t count) {
+[[gnu::always_inline]] inline void apply_block(const float* x, float* y, const float* res,
+                                               const float* mean_hi, const float* mean_lo, const float* scale,
+                                               const float* shift, std::int64_t count) {
   for (std::int64_t p = 0; p < count; ++p) {
     const float* xs = x + p * kBlock;
     float* ys = y + p * kBlock;
@@ -69,7 +69,8 @@ template <Act A>
 }
 
 VISBONE_CLONES void apply_run(Act a, const float* x, float* y, const float* res, const float* mean_hi,
-                              const float* mean_lo, const float* scale, const float* shift, std::int64_t count) {
+                              const float* mean_lo, const float* scale, const float* shift,
+                              std::int64_t count) {
   switch (a) {
     case Act::None: apply_block<Act::None>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
     case Act::Relu: apply_block<Act::Relu>(x, y, res, mean_hi, mean_lo, scale, shift, count); break;
@@ -183,7 +184,8 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
           shift[i] = beta_.data()[ch0 + i];
         }
       }
-      for (auto i = static_cast<std::size_t>(real); i < lanes; ++i) hi[i] = lo[i] = scale[i] = shift[i] = 0.0f;
+      for (auto i = static_cast<std::size_t>(real); i < lanes; ++i)
+        hi[i] = lo[i] = scale[i] = shift[i] = 0.0f;
       for (std::int64_t b = 0; b < item_blocks; ++b) {
         const std::size_t l0 = static_cast<std::size_t>(b * kBlock);
         const float *mh = hi.data() + l0, *ml = lo.data() + l0, *sc = scale.data() + l0, *sh = shift.data() + l0;
