@@ -1,30 +1,39 @@
 // Where the time of a BiT-R50x1 forward goes, piece by piece:
-// - GroupNorm+ReLU over each activation shape, with bytes/s against a plain copy of the same bytes (the
-//   bandwidth bound: the kernel reads its input twice and writes once);
+// - GroupNorm+ReLU over each activation shape (batch 1 and 8, f32 and bf16 maps), with bytes/s of the
+//   maps' storage against a plain copy of f32 maps (the bandwidth bound: the kernel reads its input twice
+//   and writes once);
 // - each distinct convolution shape at 224x224, with FLOP/s (2 x multiply-adds) to compare with the GEMM peak.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <random>
 
+#include "visbone/bit/bf16.h"
 #include "visbone/bit/group_norm_act.h"
 #include "visbone/bit/ws_conv.h"
 
 namespace visbone::bit {
 namespace {
 
-FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
-  auto m = FeatureMap::zeros(n, c, h, w);
+FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                      DataType type = DataType::f32) {
+  auto m = FeatureMap::zeros(n, c, h, w, type);
   std::mt19937 rng(1);
   std::normal_distribution<float> d(0.5f, 1.0f);
-  for (float& v : m.data) v = d(rng);
+  if (m.is_bf16()) {
+    for (std::int64_t i = 0; i < m.data.numel() * 2; ++i) m.bf16_data()[i] = to_bf16(d(rng));
+  } else {
+    for (float& v : m.data) v = d(rng);
+  }
   return m;
 }
 
+// Arguments: channels, spatial size, batch, 1 for bf16 maps (in place, as the bf16 precision runs it).
 void BM_GroupNormRelu(benchmark::State& state) {
-  const std::int64_t c = state.range(0), hw = state.range(1);
-  auto x = random_map(1, c, hw, hw);
-  auto y = FeatureMap::zeros(1, c, hw, hw);
+  const std::int64_t c = state.range(0), hw = state.range(1), n = state.range(2);
+  const DataType type = state.range(3) ? DataType::bf16 : DataType::f32;
+  auto x = random_map(n, c, hw, hw, type);
+  auto y = FeatureMap::zeros(n, c, hw, hw, type);
   Tensor gamma({c}), beta({c});
   for (float& g : gamma) g = 1.0f;
   const GroupNormAct gn(gamma, beta, 32, Act::Relu);
@@ -47,12 +56,20 @@ void BM_CopyBound(benchmark::State& state) {
 }
 
 // The GroupNorm shapes of R50x1 at 224 (channels, spatial size).
+constexpr std::pair<int, int> kNormShapes[] = {{64, 56}, {256, 56}, {128, 28}, {512, 28},
+                                               {256, 14}, {1024, 14}, {512, 7}, {2048, 7}};
+// Each at batch 1 and 8, f32 and bf16.
 void norm_shapes(benchmark::internal::Benchmark* b) {
-  for (auto [c, hw] : {std::pair{64, 56}, {256, 56}, {128, 28}, {512, 28}, {256, 14}, {1024, 14}, {512, 7}, {2048, 7}})
-    b->Args({c, hw});
+  for (auto [c, hw] : kNormShapes)
+    for (int n : {1, 8})
+      for (int bf16 : {0, 1}) b->Args({c, hw, n, bf16});
+}
+// The copy bound at batch 1, f32.
+void copy_shapes(benchmark::internal::Benchmark* b) {
+  for (auto [c, hw] : kNormShapes) b->Args({c, hw});
 }
 BENCHMARK(BM_GroupNormRelu)->Apply(norm_shapes)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_CopyBound)->Apply(norm_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CopyBound)->Apply(copy_shapes)->Unit(benchmark::kMicrosecond);
 
 void BM_Conv(benchmark::State& state) {
   const int ic = static_cast<int>(state.range(0)), oc = static_cast<int>(state.range(1)),
