@@ -52,8 +52,9 @@ stop_server() {
 run_model() {
   local name=$1 checkpoint=$2 preprocess=$3 body=$4 size=$5
   # batching, max_batch_size, concurrencies
-  local setups=("on $MAX_BATCH 1 8 32" "off 1 1 8 32")
-  [ "$MAX_BATCH" != 32 ] && setups=("on $MAX_BATCH 1 8 32" "on 32 32" "off 1 1 8 32")
+  local setups=("on $MAX_BATCH 1 8 32")
+  [ "$MAX_BATCH" != 32 ] && setups+=("on 32 32")
+  setups+=("off 1 1 8 32")
   for setup in "${setups[@]}"; do
     set -- $setup
     local batching=$1 max_batch=$2 dyn=true

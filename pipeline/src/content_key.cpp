@@ -83,8 +83,7 @@ InputRead read_input(const std::string& model_key, const fs::path& path,
   try {
     r.bytes = image::read_image_bytes(path, options);
     r.key = key_of(model_key, "bytes", r.bytes.data(), r.bytes.size());
-  } catch (const Error& e) {
-    r.bytes = {};
+  } catch (const Error& e) {  // bytes stay empty
     r.error = e.what();
     r.key = error_key(model_key, r.error);  // a mended file changes the key
   }
