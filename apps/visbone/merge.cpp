@@ -1,6 +1,7 @@
 // `visbone merge OUTPUT_DIR`: joins the parts written by `visbone run --shard i/N` into the files a single
-// run writes (in place) and writes _SUCCESS. Exit status: 0 merged; 1 a shard is missing, foreign or
-// damaged (the message names its file); 2 usage.
+// run writes (in place) and writes _SUCCESS, then prints the run's counts (items, accuracy) added up from the
+// shards' manifests. Exit status: 0 merged; 1 a shard is missing, foreign or damaged (the message names its
+// file); 2 usage.
 #include <iostream>
 
 #include "args.h"
@@ -21,7 +22,10 @@ int merge(const Args& args) {
     return 0;
   }
   if (!vm.count("dir")) throw ConfigError("visbone merge: no folder given (visbone merge OUTPUT_DIR)");
-  for (const auto& line : pipeline::merge_shards(vm["dir"].as<std::string>())) std::cout << line << "\n";
+  const pipeline::MergeResult merged = pipeline::merge_shards(vm["dir"].as<std::string>());
+  for (const auto& line : merged.lines) std::cout << line << "\n";
+  // The whole run's counts, as `visbone run` prints them.
+  std::cout << merged.counts.items_text() << "\n" << merged.counts.accuracy_text();
   return 0;
 }
 

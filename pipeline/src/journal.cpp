@@ -97,23 +97,6 @@ void advance(Source& source, const ShardRange& range, std::uint64_t total, const
   }
 }
 
-void add_up(Summary& sum, const Summary& s) {
-  sum.items += s.items;
-  sum.ok += s.ok;
-  sum.failed += s.failed;
-  sum.labeled += s.labeled;
-  sum.correct += s.correct;
-  if (sum.stages.empty())
-    sum.stages = s.stages;
-  else
-    for (std::size_t k = 0; k < s.stages.size() && k < sum.stages.size(); ++k)
-      sum.stages[k].seconds += s.stages[k].seconds;
-  for (const auto& u : s.unknown_labels)
-    if (std::find(sum.unknown_labels.begin(), sum.unknown_labels.end(), u) == sum.unknown_labels.end())
-      sum.unknown_labels.push_back(u);
-  if (sum.sources.empty()) sum.sources = s.sources;
-}
-
 }  // namespace
 
 fs::path journal_dir(const fs::path& output_dir) {
@@ -182,14 +165,12 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
               : nullptr);
     if (m && keys == m->content_keys) {
       ++report.reused;
-      sum.items += m->ok + m->failed;
-      sum.ok += m->ok;
-      sum.failed += m->failed;
+      sum.add(m->counts());
       before += range.end - range.begin;
       continue;
     }
     p.select_shard(spec);
-    add_up(sum, p.run([&](const Progress& pr) {
+    sum.add(p.run([&](const Progress& pr) {
       if (!on_progress) return;
       Progress all = pr;
       all.done += before;

@@ -177,10 +177,12 @@ bool merges_into_one_file(MergeRule rule) {
          rule == MergeRule::safetensors || rule == MergeRule::safetensors_stacked;
 }
 
-std::vector<std::string> merge_shards(const fs::path& dir) {
+MergeResult merge_shards(const fs::path& dir) {
   const std::vector<Shard> shards = read_shards(dir);
   clear_success_marker(dir);
-  std::vector<std::string> lines;
+  MergeResult result;
+  for (const Shard& s : shards) result.counts.add(s.m.counts());
+  std::vector<std::string>& lines = result.lines;
   const auto& outputs = shards.front().m.outputs;
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     const std::string& kind = outputs[k].kind;
@@ -204,7 +206,7 @@ std::vector<std::string> merge_shards(const fs::path& dir) {
     lines.push_back(kind + " -> " + merged.string() + " (" + std::to_string(parts.size()) + " parts)");
   }
   write_success_marker(dir);
-  return lines;
+  return result;
 }
 
 }  // namespace visbone::pipeline

@@ -358,7 +358,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       if (top != it.top_k.end()) {
         ++summary.labeled;
         if (top->front().label == *it.label) ++summary.correct;
-        if (!m.labels.empty() && !m.labels.count(*it.label) && unknown.size() < 100)
+        if (!m.labels.empty() && !m.labels.count(*it.label) && unknown.size() < Summary::kMaxUnknownLabels)
           unknown.insert(*it.label);
       }
     }
@@ -424,8 +424,9 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     for (std::size_t s = 0; s < m.sinks.size(); ++s)
       for (auto& o : m.sinks[s]->outputs()) outputs.push_back({m.sink_types[s], std::move(o)});
     write_manifest(*c.output_dir, {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids),
-                                   std::move(shard_keys), summary.ok, summary.failed, config_hash(c),
-                                   visbone_version(), shard_outputs(c, outputs)});
+                                   std::move(shard_keys), summary.ok, summary.failed, summary.labeled,
+                                   summary.correct, summary.unknown_labels, config_hash(c), visbone_version(),
+                                   shard_outputs(c, outputs)});
   } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "visbone/core/errors.h"
 #include "visbone/core/json_writer.h"
@@ -77,10 +78,22 @@ std::vector<ShardOutput> shard_outputs(const PipelineConfig& c, const std::vecto
   return out;
 }
 
+Summary ShardManifest::counts() const {
+  Summary s;
+  s.items = ok + failed;
+  s.ok = ok;
+  s.failed = failed;
+  s.labeled = labeled;
+  s.correct = correct;
+  s.unknown_labels = unknown_labels;
+  return s;
+}
+
 void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
-  json::array ids, keys;
+  json::array ids, keys, unknown;
   for (const auto& id : m.ids) ids.emplace_back(id);
   for (const auto& k : m.content_keys) keys.emplace_back(k);
+  for (const auto& l : m.unknown_labels) unknown.emplace_back(l);
   json::array outputs;
   for (const auto& o : m.outputs)
     outputs.push_back(json::object{{"kind", o.kind},
@@ -97,6 +110,9 @@ void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
                          {"batch_size", m.batch_size},
                          {"ok", m.ok},
                          {"failed", m.failed},
+                         {"labeled", m.labeled},
+                         {"correct", m.correct},
+                         {"unknown_labels", std::move(unknown)},
                          {"config_hash", m.config_hash},
                          {"version", m.version},
                          {"outputs", std::move(outputs)},
@@ -156,9 +172,17 @@ ShardManifest read_manifest(const fs::path& file) {
   m.batch_size = static_cast<int>(r.number("batch_size"));
   m.ok = r.number("ok");
   m.failed = r.number("failed");
+  m.labeled = r.number("labeled");
+  m.correct = r.number("correct");
+  for (const auto& [key, n, bound, of] : {std::tuple{"correct", m.correct, m.labeled, "labeled"},
+                                           std::tuple{"labeled", m.labeled, m.ok, "ok"}})
+    if (n > bound)
+      throw FormatError(file.string() + ": '" + key + "' is " + std::to_string(n) + ", more than '" + of +
+                        "' (" + std::to_string(bound) + ")");
   m.config_hash = r.string("config_hash");
   m.version = r.string("version");
-  for (const auto& [key, to] : {std::pair{"ids", &m.ids}, std::pair{"content_keys", &m.content_keys}})
+  for (const auto& [key, to] : {std::pair{"ids", &m.ids}, std::pair{"content_keys", &m.content_keys},
+                                std::pair{"unknown_labels", &m.unknown_labels}})
     for (const auto& v : r.array(key)) {
       if (!v.is_string())
         throw FormatError(file.string() + ": '" + key + "' holds a value that is not a string");

@@ -123,6 +123,31 @@ TEST_F(Journal, AStoppedRunGoesOnFromItsCommittedChunks) {
   expect_same("single", "out");
 }
 
+// The labelled digits (data/digits: one folder per true label), the 0s in a folder named "00", a label the
+// model has no class of that sorts first: the chunks a resumed run takes from the journal hold labelled
+// inputs, hits, misses and the unknown label, and the resumed run counts them as the uninterrupted run does.
+TEST_F(Journal, AResumedRunReportsTheUninterruptedRunsAccuracy) {
+  fs::copy(testing::project_dir() / "data/digits", dir_ / "labelled", fs::copy_options::recursive);
+  fs::rename(dir_ / "labelled/0", dir_ / "labelled/00");
+  std::string text = config_text("");
+  text.replace(text.find("path: images"), 12, "path: labelled");
+  dir_.write("run.yaml", text);
+  const Summary whole = Pipeline(config("single"), register_pipeline_builtins).run();
+  ASSERT_EQ(whole.items, 300u);
+  ASSERT_EQ(whole.labeled, 300u);
+  ASSERT_GT(whole.correct, 200u);
+  ASSERT_LT(whole.correct, 270u) << "the 30 inputs labelled 00 are misses";
+  ASSERT_EQ(whole.unknown_labels, std::vector<std::string>{"00"});
+  EXPECT_THROW(resumable("out", 150), std::runtime_error);  // chunks 0 and 1 (inputs 0..127) committed
+  const ResumeReport r = resumable("out");
+  EXPECT_EQ(r.reused, 2);
+  EXPECT_EQ(r.summary.items, whole.items);
+  EXPECT_EQ(r.summary.labeled, whole.labeled);
+  EXPECT_EQ(r.summary.correct, whole.correct);
+  EXPECT_EQ(r.summary.accuracy(), whole.accuracy());
+  EXPECT_EQ(r.summary.unknown_labels, whole.unknown_labels);
+}
+
 TEST_F(Journal, RecordsCarryTheContentKeyOfTheirBytesAndModelInEverySink) {
   single("out");
   const std::vector<std::string> k = keys("out");

@@ -1,7 +1,8 @@
 // Sharded runs merged back: at N = 1, 3, 4 and 16 the merged JSON Lines, CSV and safetensors files (per
 // input and stacked) of the digits set are byte-identical to a single-process run, and so are bit-50's
 // feature maps of a few pictures at N = 1, 3, 4; a missing, foreign or damaged shard is an error naming its
-// file, and nothing is merged then.
+// file, and nothing is merged then; the shards' counts add up to the single run's (accuracy of the labelled
+// digits).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -58,8 +59,7 @@ void expect_merges_to_single(const PipelineConfig& config, const fs::path& singl
     const fs::path out = dir / ("n" + std::to_string(n));
     run_shards(config, out, n);
     EXPECT_FALSE(fs::exists(out / "_SUCCESS")) << "a shard marks the folder complete";
-    const auto lines = merge_shards(out);
-    EXPECT_EQ(lines.size(), outputs.size());
+    EXPECT_EQ(merge_shards(out).lines.size(), outputs.size());
     for (const auto& f : outputs) {
       const std::string bytes = read_file(single / f);
       ASSERT_FALSE(bytes.empty()) << f;
@@ -121,6 +121,69 @@ TEST(ShardMergeBit50, FeatureMapsMergeToTheSingleRunsBytes) {
   ASSERT_EQ(testing::read_lines(dir / "single" / "records.jsonl").size(), 5u);
   expect_merges_to_single(c, dir / "single", dir.path(),
                           {"features.safetensors", "embeddings.safetensors", "records.jsonl"}, {1, 3, 4});
+}
+
+// The labelled digits (data/digits: one folder per true label; the 0s in "00", a label the model has no class
+// of): the shards' counts, from their manifests, add up to the single run's labelled inputs, hits, accuracy and
+// unknown labels, and `visbone merge` prints them as `visbone run` does.
+TEST(ShardMergeCounts, MergeReportsTheSingleRunsAccuracy) {
+  TempDir dir;
+  fs::copy(testing::project_dir() / "data/digits", dir / "labelled", fs::copy_options::recursive);
+  fs::rename(dir / "labelled/0", dir / "labelled/00");
+  dir.write("run.yaml", "source: {type: folder, path: labelled, labels_from_folders: true}\n"
+                        "model: {checkpoint: " + kData + "/models/bit-tiny-digits}\n"
+                        "heads:\n  - {type: classification, top_k: 3}\n"
+                        "sinks:\n  - {type: jsonl, path: predictions.jsonl}\n"
+                        "batch_size: 32\nthreads: 1\n");
+  const PipelineConfig config = load_config(dir / "run.yaml");
+  PipelineConfig c = config;
+  c.output_dir = dir / "single";
+  const Summary whole = Pipeline(std::move(c), register_pipeline_builtins).run();
+  ASSERT_EQ(whole.labeled, 300u);
+  ASSERT_GT(whole.correct, 200u);
+  ASSERT_LT(whole.correct, 270u) << "the 30 inputs labelled 00 are misses";
+  ASSERT_EQ(whole.unknown_labels, std::vector<std::string>{"00"});
+  for (const int n : {1, 3, 16}) {
+    const fs::path out = dir / ("n" + std::to_string(n));
+    run_shards(config, out, n);
+    const Summary merged = merge_shards(out).counts;
+    EXPECT_EQ(merged.items, whole.items) << n;
+    EXPECT_EQ(merged.ok, whole.ok) << n;
+    EXPECT_EQ(merged.labeled, whole.labeled) << n;
+    EXPECT_EQ(merged.correct, whole.correct) << n;
+    EXPECT_EQ(merged.accuracy(), whole.accuracy()) << n;
+    EXPECT_EQ(merged.unknown_labels, whole.unknown_labels) << n;
+  }
+  const auto r = testing::run_visbone({"merge", (dir / "n3").string()});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_NE(r.out.find(whole.items_text() + "\n" + whole.accuracy_text()), std::string::npos) << r.all();
+  EXPECT_NE(r.out.find("note: folder labels the model has no class for: 00\n"), std::string::npos) << r.all();
+}
+
+// The counts are keys of the manifest like the others: one missing or of the wrong type is an error naming
+// the file and the key.
+TEST_F(ShardMerge, AManifestWithoutItsCountsIsAnErrorNamingTheKey) {
+  const fs::path out = run_shards("counts", 1);
+  const fs::path file = out / "_manifest.part-00000-of-00001.json";
+  boost::json::object m = boost::json::parse(read_file(file)).as_object();
+  EXPECT_EQ(m.at("labeled").to_number<int>(), 0) << "tests/data/digits/images is not in class folders";
+  EXPECT_TRUE(m.at("unknown_labels").as_array().empty());
+  const auto rewritten = [&](const std::string& key, const boost::json::value& v) {
+    boost::json::object changed = m;
+    if (v.is_null())
+      changed.erase(key);
+    else
+      changed[key] = v;
+    std::ofstream(file, std::ios::trunc) << boost::json::serialize(changed);
+    return message_of([&] { read_manifest(file); });
+  };
+  EXPECT_EQ(rewritten("labeled", nullptr), file.string() + ": no 'labeled'");
+  EXPECT_EQ(rewritten("correct", -1), file.string() + ": 'correct' is not a number >= 0");
+  EXPECT_EQ(rewritten("unknown_labels", boost::json::array{3}),
+            file.string() + ": 'unknown_labels' holds a value that is not a string");
+  EXPECT_EQ(rewritten("labeled", 301), file.string() + ": 'labeled' is 301, more than 'ok' (300)");
+  EXPECT_EQ(rewritten("correct", 1), file.string() + ": 'correct' is 1, more than 'labeled' (0)");
+  EXPECT_NE(message_of([&] { merge_shards(out); }).find(file.string()), std::string::npos);
 }
 
 TEST_F(ShardMerge, ShardsKeepTheGlobalIndexAndSayWhatTheyDid) {

@@ -9,7 +9,7 @@
 // the sink's own writer (per-input tensors in order; stacked tensors joined along dim 0 with their `ids`
 // metadata; the `content_keys` metadata joined likewise), so the result is the single run's file. Contact
 // sheets and summaries stay per part (noted in the result); folders of per-input files are shared by the
-// shards and need nothing.
+// shards and need nothing. The shards' counts (from their manifests) add up to the single run's.
 #pragma once
 
 #include <filesystem>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "visbone/core/sink.h"
+#include "visbone/pipeline/summary.h"
 
 namespace visbone::pipeline {
 
@@ -24,8 +25,14 @@ namespace visbone::pipeline {
 // (concatenated or stacked), rather than leaving them per part or shared.
 bool merges_into_one_file(MergeRule rule);
 
-// Merges in place; returns one line per output (what was written or left per part). Error (exit 1) for a
-// missing or foreign shard or a damaged part, naming the file.
-std::vector<std::string> merge_shards(const std::filesystem::path& output_dir);
+struct MergeResult {
+  std::vector<std::string> lines;  // one per output: what was written or left per part
+  // The shards' counts added up (ShardManifest::counts, Summary::add): the single run's items, ok, failed,
+  // labelled inputs, hits and unknown labels.
+  Summary counts;
+};
+
+// Merges in place. Error (exit 1) for a missing or foreign shard or a damaged part, naming the file.
+MergeResult merge_shards(const std::filesystem::path& output_dir);
 
 }  // namespace visbone::pipeline

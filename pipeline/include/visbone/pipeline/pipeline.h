@@ -26,6 +26,7 @@
 #include "visbone/core/source.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/shard.h"
+#include "visbone/pipeline/summary.h"
 #include "visbone/registry/registry.h"
 
 namespace visbone::registry {
@@ -33,38 +34,6 @@ class Registry;
 }
 
 namespace visbone::pipeline {
-
-// Busy time of one stage, summed over its workers.
-struct StageTime {
-  std::string stage;
-  double seconds = 0;
-};
-
-// One thing a run wrote: the sink's registry type, its file or folder (empty when it names none), and the
-// line `visbone run` prints for it.
-struct Output {
-  std::string sink;
-  std::string path;
-  std::string description;
-};
-
-struct Summary {
-  std::uint64_t items = 0, ok = 0, failed = 0;
-  double seconds = 0;  // wall time of the run
-  std::vector<StageTime> stages;
-  // Inputs with a known label (from folder names) that got a prediction, and how many of those the first
-  // classification head's top-1 label matches (by name).
-  std::uint64_t labeled = 0, correct = 0;
-  std::vector<std::string> unknown_labels;  // folder labels the model has no class of that name for
-  std::vector<std::string> sources;         // what each source read (its describe())
-  std::vector<Output> outputs;              // what each sink wrote, then the summary file
-
-  double images_per_second() const { return seconds > 0 ? static_cast<double>(items) / seconds : 0.0; }
-  std::optional<double> accuracy() const;
-  // A few human-readable lines.
-  std::string text() const;
-  boost::json::object json() const;
-};
 
 struct Progress {
   std::uint64_t done = 0, failed = 0;

@@ -1,6 +1,7 @@
 // The manifest a shard writes last (atomically) into the shared output folder, `_manifest.part-I-of-N.json`:
 // its presence marks the shard complete. It says which inputs the shard took (range, total, ids), how they
-// went (ok/failed), what produced them (a config hash and the visbone version, so shards of another config
+// went (ok/failed, and labelled/correct/unknown labels, so that merge and resume add up the accuracy of the
+// whole run), what produced them (a config hash and the visbone version, so shards of another config
 // or build are told apart) and, per output file, its merged name, size and SHA-256 (so merge can tell a
 // damaged or replaced part).
 #pragma once
@@ -13,6 +14,7 @@
 #include "visbone/core/sink.h"
 #include "visbone/pipeline/config.h"
 #include "visbone/pipeline/shard.h"
+#include "visbone/pipeline/summary.h"
 
 namespace visbone::pipeline {
 
@@ -35,9 +37,14 @@ struct ShardManifest {
   std::vector<std::string> ids;           // the inputs, in order
   std::vector<std::string> content_keys;  // theirs, as their records carry them (content_key.h)
   std::uint64_t ok = 0, failed = 0;
+  std::uint64_t labeled = 0, correct = 0;   // as Summary's
+  std::vector<std::string> unknown_labels;  // as Summary's
   std::string config_hash;
   std::string version;
   std::vector<ShardOutput> outputs;
+
+  // The shard's counts as a Summary (items, ok, failed, labeled, correct, unknown_labels), to add up.
+  Summary counts() const;
 };
 
 // The version written into manifests (the project's CMake version).
