@@ -19,6 +19,8 @@ request, reads DIR/control.json, whose keys switch failures on:
   drop_halfway: N     the next N CDN downloads send half of the body, then close the connection (-1: all)
   corrupt: true       CDN bodies have one byte changed (same length, wrong sha256)
   stall: true         CDN answers send their headers, then nothing (the connection stays open and silent)
+  stall_after: N      CDN answers send the file's bytes before offset N, then nothing (as `stall`); a request
+                      for the bytes from N on gets its headers only
   cdn_status: N       CDN requests answer HTTP N
   omit_headers: [..]  header names left out of /resolve/ answers (a proxy that strips them)
   ignore_range: true  CDN requests with a Range get the whole file with 200
@@ -270,9 +272,11 @@ class Handler(BaseHTTPRequestHandler):
         rng = None if control.get("ignore_range") else parse_range(self.headers.get("Range"), len(data))
         if rng == "bad":
             return self.reply(416, {"Content-Range": f"bytes */{len(data)}"}, b"", head)
+        first = 0  # the offset in the file of data[0]
         if rng is not None:
             status = 206
             headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{len(data)}"
+            first = rng[0]
             data = data[rng[0]:rng[1] + 1]
         if control.get("corrupt") and data:
             data = bytearray(data)
@@ -296,7 +300,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if control.get("body_delay_ms"):
             time.sleep(int(control["body_delay_ms"]) / 1000)
-        if control.get("stall"):
+        if control.get("stall") or control.get("stall_after") is not None:
+            self.wfile.write(data[:max(0, int(control.get("stall_after", 0)) - first)])
             self.wfile.flush()
             hub.stop.wait(60)  # silent until the client gives up and the test ends
             self.close_connection = True

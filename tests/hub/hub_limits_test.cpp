@@ -1,6 +1,9 @@
 // The hub client against servers that would hold a run or the disk hostage: a HEAD claiming a huge metadata
-// file or more bytes than the disk has, a silent connection (the stall timeout, exact to 0.1 s), a drip of
-// bytes that never stalls (the per-file deadline), and error text carrying terminal escape sequences.
+// file or more bytes than the disk has, a silent connection (the stall timeout), a drip of bytes that never
+// stalls (the per-file deadline), and error text carrying terminal escape sequences. Which of its limits
+// stopped a transfer the client says in its error (the stall watchdog: "no data for S s (the stall limit is
+// L s)"; the file's deadline: "the deadline for this file passed"); the tests check that the right one
+// fired, never how soon after its limit it did, which depends on how busy the machine is.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -25,13 +28,6 @@ double silent_seconds(const std::string& message) {
   std::smatch m;
   if (!std::regex_search(message, m, std::regex("no data for ([0-9.]+) s"))) return -1;
   return std::atof(m[1].str().c_str());
-}
-
-// The N in "(attempts: N; ...", or -1.
-int attempts_in(const std::string& message) {
-  std::smatch m;
-  if (!std::regex_search(message, m, std::regex("\\(attempts: (\\d+);"))) return -1;
-  return std::atoi(m[1].str().c_str());
 }
 
 class HubLimitsTest : public ::testing::Test {
@@ -99,7 +95,8 @@ TEST_F(HubLimitsTest, TooLittleFreeSpaceIsRefusedBeforeTheTransfer) {
   EXPECT_EQ(hub.count("GET", "model.safetensors"), 0) << "no request for the bytes";
 }
 
-TEST_F(HubLimitsTest, TheStallTimeoutFromTheEnvironmentIsExact) {
+// The file's deadline is minutes away (its default), so only the stall watchdog can end these attempts.
+TEST_F(HubLimitsTest, TheStallTimeoutFromTheEnvironmentIsTheLimitThatFires) {
   FakeHub hub;
   hub.control(R"({"stall": true})");
   const test::ScopedEnv timeout("HF_HUB_DOWNLOAD_TIMEOUT", "2");
@@ -110,11 +107,11 @@ TEST_F(HubLimitsTest, TheStallTimeoutFromTheEnvironmentIsExact) {
   ASSERT_TRUE(e) << "expected NetworkError";
   EXPECT_TRUE(contains(e->what(), "gave up after 2 attempts without progress")) << e->what();
   EXPECT_EQ(hub.count("GET", "model.safetensors"), 2);
-  // The client's own measure of the silence when it gave up: at the limit, well within 3 s.
-  const double silent = silent_seconds(e->what());
-  EXPECT_GE(silent, 2.0) << e->what();
-  EXPECT_LT(silent, 2.5) << e->what();
-  EXPECT_TRUE(contains(e->what(), "(the stall limit is 2.00 s)")) << e->what();
+  // The watchdog stopped the last attempt, at the limit from the environment (not connect + stall, the limit
+  // before any answer: the headers came), and not before it.
+  EXPECT_TRUE(contains(e->what(), "(the stall limit is 2.00 s) after 0 bytes")) << e->what();
+  EXPECT_GE(silent_seconds(e->what()), 2.0) << e->what();
+  EXPECT_FALSE(contains(e->what(), "deadline")) << e->what();
 }
 
 TEST_F(HubLimitsTest, ADripThatNeverStallsEndsAtTheFileDeadline) {
@@ -131,21 +128,26 @@ TEST_F(HubLimitsTest, ADripThatNeverStallsEndsAtTheFileDeadline) {
   EXPECT_EQ(hub.count("GET", "model.safetensors"), 1);
 }
 
-TEST_F(HubLimitsTest, EachStalledAttemptGivesUpWithinThreeSeconds) {
-  // One byte, then 4 s of silence, on every attempt: each attempt brings a byte, so only the deadline ends
-  // the download. Attempts that gave up within 3 s (+ 0.3 s between them) fit at least 3 into 10 s; at 8 s
-  // each, as curl's low-speed check took, only 2 would.
+TEST_F(HubLimitsTest, AnAttemptThatStallsAfterSomeBytesIsEndedByTheStallLimit) {
+  // The first byte of the file, then silence; a request for the rest gets its headers, then silence. The
+  // first attempt brings a byte (so the attempts start again: two more without progress), and the file's
+  // deadline is minutes away: three GETs mean that each attempt, the one with a byte too, was ended by the
+  // stall watchdog, at the 2 s limit it names.
   FakeHub hub;
-  hub.control(R"({"drip_ms": 4000})");
+  hub.control(R"({"stall_after": 1})");
   ResolveOptions o = options(hub);
   o.stall_timeout = 2s;
-  o.file_deadline = 10s;
+  o.max_resume_attempts = 1;
   const auto e = thrown<NetworkError>([&] { hub_file(kDigits, "model.safetensors", o); });
   ASSERT_TRUE(e) << "expected NetworkError";
-  const int attempts = attempts_in(e->what());
-  EXPECT_GE(attempts, 3) << e->what();
-  EXPECT_EQ(hub.count("GET", "model.safetensors"), attempts);
-  EXPECT_TRUE(contains(e->what(), "bytes kept in ")) << e->what();
+  const auto size = fs::file_size(test::kModels / "bit-tiny-digits" / "model.safetensors");
+  EXPECT_TRUE(contains(e->what(), "gave up after 2 attempts without progress (3 in all; 1 of " +
+                                      std::to_string(size) + " bytes kept in "))
+      << e->what();
+  EXPECT_EQ(hub.count("GET", "model.safetensors"), 3);
+  EXPECT_TRUE(contains(e->what(), "(the stall limit is 2.00 s) after 0 bytes")) << e->what();
+  EXPECT_GE(silent_seconds(e->what()), 2.0) << e->what();
+  EXPECT_FALSE(contains(e->what(), "deadline")) << e->what();
 }
 
 TEST_F(HubLimitsTest, ServerTextIsPrintedWithEscapes) {
