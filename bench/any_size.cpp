@@ -15,11 +15,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
 
+#include "visbone/core/process_memory.h"
 #include "visbone/visbone.h"
 
 using namespace visbone;
@@ -31,14 +31,6 @@ std::string malloc_mib() {
   const struct mallinfo2 m = mallinfo2();
   const auto mib = [](std::size_t b) { return std::to_string(static_cast<double>(b) / (1 << 20)); };
   return "heap " + mib(m.arena) + " free " + mib(m.fordblks) + " mmapped " + mib(m.hblkhd);
-}
-
-double rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
 }
 
 Tensor noise(Shape shape, unsigned seed) {
@@ -72,13 +64,13 @@ int rss(const std::string& model, int sizes, int cache, std::int64_t max_side) {
   std::mt19937 rng(15);
   std::uniform_int_distribution<std::int64_t> side(33, max_side);
   std::cout << "sizes  rss_mib  (primitive_cache " << (cache > 0 ? std::to_string(cache) : "default")  << ", sides 33.." << max_side << ")\n";
-  std::cout << "0  " << rss_mib() << "\n";
+  std::cout << "0  " << current_rss_mib() << "\n";
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 1; i <= sizes; ++i) {
     bb->forward(noise({1, bb->input_channels(), side(rng), side(rng)}, static_cast<unsigned>(i)));
     if (std::getenv("BENCH_TRIM")) malloc_trim(0);
     if (i == 10 || i == 100 || i == 200 || i == 400 || i == 1000 || i == sizes)
-      std::cout << i << "  " << rss_mib() << "  (malloc: " << malloc_mib() << ")" << std::endl;
+      std::cout << i << "  " << current_rss_mib() << "  (malloc: " << malloc_mib() << ")" << std::endl;
   }
   std::cout << "ms per new size: " << ms_since(t0) / sizes << "\n";
   return 0;

@@ -4,7 +4,6 @@
 // first pass at sizes not seen before (what a detector's every new image size pays to build its convolution
 // primitives) against a second pass at the same size, and prints the difference in ms.
 #include <omp.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -19,6 +18,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/json_writer.h"
 #include "visbone/core/omp_threads.h"
+#include "visbone/core/process_memory.h"
 
 namespace visbone::app {
 
@@ -89,9 +89,7 @@ int bench(const Args& args) {
     std::sort(new_first.begin(), new_first.end());
     std::sort(new_second.begin(), new_second.end());
   }
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  const double rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  const double rss_mib = peak_rss_mib();
 
   boost::json::object out{{"median_ms", median},
                           {"min_ms", times.front()},

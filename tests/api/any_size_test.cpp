@@ -3,12 +3,12 @@
 // the NCHW ones transposed; the same image gives the same maps at any batch size and thread count.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
 
 #include "api_test_support.h"
+#include "visbone/core/process_memory.h"
 #include "visbone/visbone.h"
 
 namespace visbone {
@@ -106,15 +106,6 @@ TEST(AnySize, PrimitiveCacheEvictsLeastRecentlyUsedAndResultsStay) {
   EXPECT_THROW(load_backbone(kTiny.string(), {.primitive_cache = 0}), ConfigError);
 }
 
-// The process's resident memory now, in MiB (VmRSS).
-double rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
 // A detector's stream of new input sizes keeps memory flat: the convolutions' primitive caches are bounded,
 // the activation pool keeps one pass's buffers, and oneDNN's own primitive cache is bounded too (with its
 // default of 1024 primitives the heap fragmented: RSS +16 MiB from 40 to 160 sizes here, +2.6 with the
@@ -130,9 +121,9 @@ TEST(AnySize, MemoryStaysFlatOverManyDistinctSizes) {
   const int first = 40, total = 160;
   for (int i = 1; i <= total; ++i) {
     bb->forward(random_batch({1, 3, side(rng), side(rng)}, static_cast<unsigned>(i)));
-    if (i == first) after_first = rss_mib();
+    if (i == first) after_first = current_rss_mib();
   }
-  const double after_all = rss_mib();
+  const double after_all = current_rss_mib();
   std::cout << "[ memory ] RSS " << after_first << " MiB after " << first << " sizes, " << after_all
             << " MiB after " << total << "\n";
   EXPECT_LE(after_all, after_first + 6.0)
