@@ -65,7 +65,8 @@ std::string bar_text(const ProgressState& p, int columns) {
     if (cells >= 10) {
       const double f = std::min(1.0, static_cast<double>(p.done) / static_cast<double>(*p.total));
       const auto full = static_cast<std::size_t>(f * static_cast<double>(cells));
-      text = "[" + std::string(full, '#') + std::string(cells - full, '.') + "] " + text;
+      // A std::string first, not "literal" + std::string&&: GCC 12 warns falsely (-Wrestrict) on the latter.
+      text = std::string("[") + std::string(full, '#') + std::string(cells - full, '.') + "] " + text;
     }
   }
   return text;

@@ -56,7 +56,8 @@ bool is_null_word(const std::string& s) {
 
 std::string mark_suffix(const YAML::Mark& m) {
   if (m.is_null() || m.line < 0) return "";
-  return ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  // A std::string first, not "literal" + std::string&&: GCC 12 warns falsely (-Wrestrict) on the latter.
+  return std::string(":") + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
 std::optional<bool> scalar_bool(const YAML::Node& n) {
