@@ -86,6 +86,8 @@ void BM_Conv(benchmark::State& state) {
   const auto [oh, ow] = conv.out_size(in, in, "bench");
   auto y = FeatureMap::zeros(n, oc, oh, ow);
   dnnl::stream s(cpu_engine());
+  BufferPool pool;
+  const PoolScope pass(pool);  // the scratchpad kept between runs, as within a forward pass
   for (auto _ : state) {
     conv.run(x.memory(), y, false, s);
     s.wait();

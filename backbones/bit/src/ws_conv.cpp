@@ -129,11 +129,6 @@ int default_primitive_cache() {
 
 bool winograd_enabled() { return default_conv_algorithm() == ConvAlgorithm::Winograd; }
 
-// Auto's rule (see ws_conv.h): measured per shape at batch 1 with bench/layers_bench.cpp's BM_Conv.
-bool winograd_pays(std::int64_t out_h, std::int64_t out_w) {
-  return out_h * out_w >= kWinogradMinOutputPixels;
-}
-
 std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
                                                       bool accumulate) {
   const int threads = omp_get_max_threads();
@@ -173,7 +168,6 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     }
   }
   const auto direct = make(dnnl::algorithm::convolution_direct);
-  if (wino && algorithm_ == ConvAlgorithm::Auto && !winograd_pays(dst.dims()[2], dst.dims()[3])) wino.reset();
   const auto& pd = wino ? *wino : direct;
 
   dnnl::stream s(cpu_engine());
