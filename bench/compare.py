@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Side by side on one BiT checkpoint: visbone (`visbone bench --json`), PyTorch (run_torch.py) and ONNX
 Runtime (run_ort.js, on the same model exported by run_torch.py), same weights, input size, batch and
-threads, each in its own process. visbone-bf16 and torch-bf16 are the bf16 paths (torch: the model in bf16
-with GroupNorm, pooling and the classifier in fp32, the fairest peer). The agreement column is each runner's
-pooled output on the model's reference image against transformers' (reference.safetensors, when the model
-folder has one): cosine and max abs difference. --rounds N runs every runner N times, interleaved (the order rotates each
-round), so a slow spell of a shared machine hits all runners alike; the table gives each runner's median
-over the rounds of its per-round median ms per forward call, and the ratio to visbone (above 1: visbone is
-faster). Install the other runners once with bench/install.sh.
+threads, each in its own process. visbone is the default (fp32, algorithm auto); visbone-direct and
+visbone-winograd force one algorithm for every 3x3 stride-1 convolution. visbone-bf16 and torch-bf16 are the
+bf16 paths (torch: the model in bf16 with GroupNorm, pooling and the classifier in fp32, the fairest peer).
+The agreement column is each runner's pooled output on the model's reference image against transformers'
+(reference.safetensors, when the model folder has one): cosine and max abs difference. --rounds N runs every
+runner N times, interleaved (the order rotates each round), so a slow spell of a shared machine hits all
+runners alike; the table gives each runner's median over the rounds of its per-round median ms per forward
+call, and the ratio to visbone (above 1: visbone is faster). Install the other runners once with
+bench/install.sh. ort runs with ONNX Runtime's graph optimizations off (output-equivalent), ort-opt with all
+of them (the stem's pad folded into max pooling: not exactly BiT).
 usage: bench/compare.py [--quick] [--rounds N] [--runs N] [--warmup W] [--size 224] [--batch 1] [--threads 2]
-                        [--runners visbone,visbone-bf16,torch,torch-bf16,ort] [--model DIR] [--visbone PATH] [--out FILE.json]"""
+                        [--runners visbone,visbone-direct,visbone-bf16,torch,torch-bf16,ort,ort-opt] [--model DIR] [--visbone PATH] [--out FILE.json]"""
 import argparse
 import json
 import os
@@ -40,7 +43,7 @@ def run_json(command):
     return json.loads(lines[-1]), None
 
 
-def visbone_agreement(visbone, model, precision):
+def visbone_agreement(visbone, model, precision, algorithm):
     """Cosine and max abs difference of `visbone forward`'s pooled output against the reference."""
     ref = pathlib.Path(model) / "reference.safetensors"
     if not ref.exists():
@@ -50,10 +53,11 @@ def visbone_agreement(visbone, model, precision):
     import numpy as np
     r = read_safetensors(ref)
     name = next(k[: -len(".pixel_values")] for k in r if k.endswith(".pixel_values"))
-    out = CACHE / f"agreement-{precision}.safetensors"
+    out = CACHE / f"agreement-{precision}-{algorithm}.safetensors"
     CACHE.mkdir(parents=True, exist_ok=True)
     p = subprocess.run([visbone, "forward", model, "--input", str(ref), "--key", name + ".pixel_values",
-                        "--output", str(out), "--precision", precision], capture_output=True, text=True)
+                        "--output", str(out), "--precision", precision], capture_output=True, text=True,
+                       env={**os.environ, "VISBONE_CONV_ALGORITHM": algorithm})
     if p.returncode != 0:
         return {}
     a = read_safetensors(out)["pooler_output"].astype(np.float64).ravel()
@@ -83,24 +87,28 @@ def main():
     commands = {
         "visbone": [a.visbone, "bench", a.model, *shape, *timing, "--json"],
         "visbone-bf16": [a.visbone, "bench", a.model, *shape, *timing, "--json", "--precision", "bf16"],
+        "visbone-direct": [a.visbone, "bench", a.model, *shape, *timing, "--json", "--algorithm", "direct"],
+        "visbone-winograd": [a.visbone, "bench", a.model, *shape, *timing, "--json", "--algorithm", "winograd"],
         "torch": [sys.executable, str(HERE / "run_torch.py"), a.model, *shape, *timing],
         "torch-bf16": [sys.executable, str(HERE / "run_torch.py"), a.model, *shape, *timing, "--precision", "bf16"],
     }
     unavailable = {}
     runners = a.runners.split(",")
-    if "ort" in runners:
+    if "ort" in runners or "ort-opt" in runners:
         onnx = CACHE / f"{pathlib.Path(a.model).name}-{a.size}-b{a.batch}.onnx"
         if not (CACHE / "node_modules" / "onnxruntime-node").exists():
-            unavailable["ort"] = f"onnxruntime-node not in {CACHE}/node_modules (run bench/install.sh)"
+            unavailable["ort"] = unavailable["ort-opt"] = f"onnxruntime-node not in {CACHE}/node_modules (run bench/install.sh)"
         elif not onnx.exists():
             print(f"compare: exporting {onnx}", file=sys.stderr)
             _, error = run_json([sys.executable, str(HERE / "run_torch.py"), a.model, *shape, "--export-onnx", str(onnx)])
             if not onnx.exists():
-                unavailable["ort"] = f"ONNX export failed: {error}"
+                unavailable["ort"] = unavailable["ort-opt"] = f"ONNX export failed: {error}"
         commands["ort"] = ["node", str(HERE / "run_ort.js"), str(onnx), *shape, *timing]
+        commands["ort-opt"] = commands["ort"] + ["--optimize"]
     for name in runners:
         if name not in commands:
-            sys.exit(f"compare: unknown runner '{name}' (visbone, visbone-bf16, torch, torch-bf16, ort)")
+            sys.exit(f"compare: unknown runner '{name}' (visbone, visbone-bf16, visbone-direct, visbone-winograd, torch, "
+                     "torch-bf16, ort, ort-opt)")
 
     results = {name: [] for name in runners}
     details = {}
@@ -115,7 +123,7 @@ def main():
                 continue
             results[name].append(out["median_ms"])
             if name not in details and name.startswith("visbone"):
-                out.update(visbone_agreement(a.visbone, a.model, out.get("precision", "f32")))
+                out.update(visbone_agreement(a.visbone, a.model, out.get("precision", "f32"), out.get("algorithm", "auto")))
             details.setdefault(name, out)
             print(f"compare: round {r + 1}/{a.rounds} {name}: {out['median_ms']:.1f} ms", file=sys.stderr)
 

@@ -9,7 +9,10 @@ DIR=${VISBONE_BENCH_DIR:-/tmp/visbone-bench-compare}
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-torch python3-numpy nodejs npm
+# Node.js and npm from Debian unless the machine has them already (a nodesource nodejs conflicts with Debian's npm).
+NODE=""
+command -v node >/dev/null && command -v npm >/dev/null || NODE="nodejs npm"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-torch python3-numpy $NODE
 mkdir -p "$DIR"
 cp "$HERE/package.json" "$DIR/"
 (cd "$DIR" && ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip \

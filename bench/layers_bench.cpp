@@ -2,7 +2,8 @@
 // - GroupNorm+ReLU over each activation shape (batch 1 and 8, f32 and bf16 maps), with bytes/s of the
 //   maps' storage against a plain copy of f32 maps (the bandwidth bound: the kernel reads its input twice
 //   and writes once);
-// - each distinct convolution shape at 224x224, with FLOP/s (2 x multiply-adds) to compare with the GEMM peak.
+// - each distinct convolution shape at 224x224 (the 3x3 stride-1 ones also with Winograd, and at 448), batch 1
+//   and 8, with FLOP/s (2 x multiply-adds of the direct algorithm) to compare with the GEMM peak.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -74,40 +75,50 @@ BENCHMARK(BM_CopyBound)->Apply(copy_shapes)->Unit(benchmark::kMicrosecond);
 void BM_Conv(benchmark::State& state) {
   const int ic = static_cast<int>(state.range(0)), oc = static_cast<int>(state.range(1)),
             k = static_cast<int>(state.range(2)), stride = static_cast<int>(state.range(3));
-  const std::int64_t in = state.range(4);
+  const std::int64_t in = state.range(4), n = state.range(6);
   Tensor w({oc, ic, k, k});
   std::mt19937 rng(2);
   std::normal_distribution<float> d(0.0f, 1.0f);
   for (float& v : w) v = d(rng);
   WsConv conv(w, stride, 1, Padding::Default);
-  const auto x = random_map(1, ic, in, in);
+  conv.set_algorithm(state.range(5) ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct);
+  const auto x = random_map(n, ic, in, in);
   const auto [oh, ow] = conv.out_size(in, in, "bench");
-  auto y = FeatureMap::zeros(1, oc, oh, ow);
+  auto y = FeatureMap::zeros(n, oc, oh, ow);
   dnnl::stream s(cpu_engine());
+  BufferPool pool;
+  const PoolScope pass(pool);  // the scratchpad kept between runs, as within a forward pass
   for (auto _ : state) {
     conv.run(x.memory(), y, false, s);
     s.wait();
   }
-  const double flops = 2.0 * oc * ic * k * k * static_cast<double>(oh * ow);
+  if (state.range(5) && conv.winograd_primitives() == 0) state.SkipWithError("no Winograd for this shape");
+  const double flops = 2.0 * oc * ic * k * k * static_cast<double>(oh * ow * n);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Every distinct (in, out, kernel, stride, input size) convolution of R50x1 at 224 except the stem.
+// Every distinct (in, out, kernel, stride, input size) convolution of R50x1 at 224 except the stem, at batch 1
+// and 8, direct; the 3x3 stride-1 ones also with Winograd (the standard-FLOP rate then shows its gain), and
+// at 448 too (the shapes where the default algorithm's rule is decided).
 void conv_shapes(benchmark::internal::Benchmark* b) {
-  const int sizes[] = {56, 56, 28, 14, 7};
   const int widths[] = {64, 256, 512, 1024, 2048};
-  for (int s = 1; s <= 4; ++s) {
-    const int out = widths[s], mid = out / 4, in_first = widths[s - 1], stride = s == 1 ? 1 : 2;
-    const int in_size = sizes[s - 1], out_size = sizes[s];
-    b->Args({in_first, out, 1, stride, in_size});  // projection shortcut
-    b->Args({in_first, mid, 1, 1, in_size});       // first unit conv1
-    b->Args({mid, mid, 3, stride, in_size});       // first unit conv2 (strided)
-    b->Args({mid, out, 1, 1, out_size});           // conv3
-    b->Args({out, mid, 1, 1, out_size});           // later units conv1
-    b->Args({mid, mid, 3, 1, out_size});           // later units conv2
-  }
+  for (const int scale : {1, 2})
+    for (int s = 1; s <= 4; ++s) {
+      const int out = widths[s], mid = out / 4, in_first = widths[s - 1], stride = s == 1 ? 1 : 2;
+      const int in_size = (s == 1 ? 56 : 112 >> (s - 1)) * scale, out_size = in_size / stride;
+      for (const int n : {1, 8}) {
+        if (scale == 1) {
+          b->Args({in_first, out, 1, stride, in_size, 0, n});  // projection shortcut
+          b->Args({in_first, mid, 1, 1, in_size, 0, n});       // first unit conv1
+          b->Args({mid, mid, 3, stride, in_size, 0, n});       // first unit conv2 (strided)
+          b->Args({mid, out, 1, 1, out_size, 0, n});           // conv3
+          b->Args({out, mid, 1, 1, out_size, 0, n});           // later units conv1
+        }
+        for (const int wino : {0, 1}) b->Args({mid, mid, 3, 1, out_size, wino, n});  // later units conv2
+      }
+    }
 }
-BENCHMARK(BM_Conv)->Apply(conv_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Conv)->Apply(conv_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace visbone::bit

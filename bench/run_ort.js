@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // ONNX Runtime runner (onnxruntime-node, CPU execution provider) on the model run_torch.py exports.
-// usage: node run_ort.js MODEL.onnx --size S --batch B --threads T --runs N --warmup W
-// Graph optimizations are off: from level 'basic' on, ORT folds the stem's zero Pad into MaxPool's padding,
-// which pads with -inf and so computes a different model. Prints one JSON line with median_ms.
+// usage: node run_ort.js MODEL.onnx --size S --batch B --threads T --runs N --warmup W [--optimize]
+// Graph optimizations are off unless --optimize ('all', the speed issue 22 compares with): from level 'basic'
+// on, ORT folds the stem's zero Pad into MaxPool's padding, which pads with -inf and so computes a slightly
+// different model. Prints one JSON line with median_ms.
 // onnxruntime-node comes from $VISBONE_BENCH_DIR/node_modules (bench/install.sh puts it there).
 'use strict';
 const path = require('path');
@@ -19,7 +20,7 @@ async function main() {
   const runs = arg('runs', 10), warmup = arg('warmup', 3);
   const session = await ort.InferenceSession.create(process.argv[2], {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
-    graphOptimizationLevel: 'disabled', executionProviders: ['cpu'],
+    graphOptimizationLevel: process.argv.includes('--optimize') ? 'all' : 'disabled', executionProviders: ['cpu'],
   });
   const data = new Float32Array(batch * 3 * size * size);
   let seed = 1;

@@ -30,7 +30,9 @@ int bench(const Args& args) {
       "threads", po::value<int>()->default_value(0), "threads (0: all cores)")(
       "runs", po::value<int>()->default_value(20), "timed runs")(
       "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object")(
-      "winograd", "use Winograd for 3x3 stride-1 convolutions (same as VISBONE_WINOGRAD=1)")(
+      "algorithm", po::value<std::string>(),
+      "3x3 stride-1 fp32 convolutions: auto (the default: Winograd wherever oneDNN has it), direct or winograd")(
+      "winograd", "the same as --algorithm winograd (or VISBONE_WINOGRAD=1)")(
       "precision", po::value<std::string>()->default_value("f32"), kPrecisionHelp)(
       "new-size-cost", "also time the first pass at new sizes (primitives built) against the next at that size");
   po::positional_options_description pos;
@@ -49,8 +51,14 @@ int bench(const Args& args) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   bit::BitBackboneOptions options;
-  const bool winograd = vm.count("winograd") || bit::winograd_enabled();
-  if (winograd) options.algorithm = bit::ConvAlgorithm::Winograd;  // else the default (auto)
+  bit::ConvAlgorithm algorithm = vm.count("winograd") ? bit::ConvAlgorithm::Winograd : bit::default_conv_algorithm();
+  if (vm.count("algorithm")) {
+    const auto text = vm["algorithm"].as<std::string>();
+    const auto parsed = bit::parse_conv_algorithm(text);
+    if (!parsed) throw ConfigError("visbone bench: --algorithm is '" + text + "', expected auto, direct or winograd");
+    algorithm = *parsed;
+  }
+  options.algorithm = algorithm;
   options.precision = precision_option(vm);
   const auto backbone = bit::BitBackbone::from_pretrained(resolve_model_arg(vm["model"].as<std::string>()), options);
   auto& model = backbone->model();
@@ -103,7 +111,9 @@ int bench(const Args& args) {
                           {"threads", threads > 0 ? threads : omp_get_max_threads()},
                           {"runs", runs},
                           {"warmup", warmup},
-                          {"winograd", winograd},
+                          {"winograd", algorithm == bit::ConvAlgorithm::Winograd},
+                          {"algorithm", bit::to_string(algorithm)},
+                          {"winograd_convolutions", model.winograd_primitives()},
                           {"precision", bit::to_string(model.precision())}};
   if (!new_first.empty()) {
     out["new_size_first_ms"] = new_first[1];

@@ -131,12 +131,6 @@ void BitModel::set_algorithm(ConvAlgorithm a) {
   algorithm_ = a;
 }
 
-bool BitModel::same_bits_at_any_thread_count() const {
-  // Measured on bit-50 (tests/api/concurrency_test.cpp): direct fp32 and bf16 convolutions give the same bits
-  // with 1 and 2 threads, oneDNN's Winograd ones do not at batch 2 (it splits its sums by the thread count).
-  return algorithm_ == ConvAlgorithm::Direct || bf16_;
-}
-
 int BitModel::winograd_primitives() {
   std::unique_lock lock(mutex_);
   int n = 0;

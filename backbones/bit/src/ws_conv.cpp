@@ -1,7 +1,6 @@
 #include "visbone/bit/ws_conv.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <omp.h>
@@ -107,13 +106,10 @@ ConvAlgorithm default_conv_algorithm() {
     const char* v = std::getenv("VISBONE_WINOGRAD");
     if (v && std::string_view(v) == "1") return ConvAlgorithm::Winograd;
     if (v && std::string_view(v) == "0") return ConvAlgorithm::Direct;
-    // Direct unless asked: auto's choice follows timings, so two processes (shards of one run, a server and
-    // `visbone forward`) could compute a shape differently and disagree in the last bits.
     const char* a = std::getenv("VISBONE_CONV_ALGORITHM");
-    if (a) {
-      if (const auto parsed = parse_conv_algorithm(a)) return *parsed;
-    }
-    return ConvAlgorithm::Direct;
+    if (!a) return ConvAlgorithm::Auto;
+    if (const auto parsed = parse_conv_algorithm(a)) return *parsed;
+    throw ConfigError("VISBONE_CONV_ALGORITHM is '" + std::string(a) + "', expected auto, direct or winograd");
   }();
   return a;
 }
@@ -132,52 +128,6 @@ int default_primitive_cache() {
 }
 
 bool winograd_enabled() { return default_conv_algorithm() == ConvAlgorithm::Winograd; }
-
-namespace {
-
-std::mutex choices_mutex;
-std::map<std::string, bool> choices;  // conv_algorithm_choices()
-
-// Milliseconds of the fastest of three runs (after one warm-up) of `pd` on zero-filled buffers.
-double time_primitive(const dnnl::convolution_forward::primitive_desc& pd) {
-  auto zeros = [](const dnnl::memory::desc& d, Tensor& keep) {
-    keep = Tensor({static_cast<std::int64_t>((d.get_size() + 3) / 4)});
-    return dnnl::memory(d, cpu_engine(), keep.data());
-  };
-  Tensor src, weights, dst, scratch;
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, zeros(pd.src_desc(), src)},
-                                             {DNNL_ARG_WEIGHTS, zeros(pd.weights_desc(), weights)},
-                                             {DNNL_ARG_DST, zeros(pd.dst_desc(), dst)}};
-  if (pd.scratchpad_desc().get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, zeros(pd.scratchpad_desc(), scratch));
-  const dnnl::convolution_forward prim(pd);
-  dnnl::stream s(cpu_engine());
-  double best = 0;
-  for (int i = 0; i < 4; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    prim.execute(s, args);
-    s.wait();
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i == 1 || (i > 1 && ms < best)) best = ms;
-  }
-  return best;
-}
-
-// Auto's choice for one shape: timed once per process (under the lock, so concurrent first uses agree).
-bool winograd_is_faster(const dnnl::convolution_forward::primitive_desc& wino,
-                        const dnnl::convolution_forward::primitive_desc& direct, const std::string& shape) {
-  std::lock_guard lock(choices_mutex);
-  if (const auto it = choices.find(shape); it != choices.end()) return it->second;
-  const bool faster = time_primitive(wino) < time_primitive(direct);
-  choices.emplace(shape, faster);
-  return faster;
-}
-
-}  // namespace
-
-std::map<std::string, bool> conv_algorithm_choices() {
-  std::lock_guard lock(choices_mutex);
-  return choices;
-}
 
 std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
                                                       bool accumulate) {
@@ -210,7 +160,7 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   };
   // Winograd: fewer multiplications for fp32 3x3 stride-1 convolutions, where oneDNN supports them.
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
-  if (algorithm_ != ConvAlgorithm::Direct && wtype == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1) {
+  if (winograd_candidate(wtype)) {
     try {
       wino = make(dnnl::algorithm::convolution_winograd);
     } catch (const dnnl::error&) {
@@ -218,16 +168,6 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     }
   }
   const auto direct = make(dnnl::algorithm::convolution_direct);
-  if (wino && algorithm_ == ConvAlgorithm::Auto) {
-    std::string shape = std::to_string(out_) + "x" + std::to_string(in_) + "x3x3 s1 pad " +
-                        std::to_string(ph.before) + "," + std::to_string(ph.after) + "," + std::to_string(pw.before) +
-                        "," + std::to_string(pw.after) + " src ";
-    for (std::size_t i = 0; i < dims.size(); ++i) {
-      if (i > 0) shape += 'x';
-      shape += std::to_string(dims[i]);
-    }
-    if (!winograd_is_faster(*wino, direct, shape + (accumulate ? "+sum" : ""))) wino.reset();
-  }
   const auto& pd = wino ? *wino : direct;
 
   dnnl::stream s(cpu_engine());
@@ -302,11 +242,54 @@ void WsConv::set_algorithm(ConvAlgorithm a) {
   cache_.clear();  // primitives are made again; the weights' direct layout (base_) stays
 }
 
+namespace {
+
+// The same layout for the first image alone, when the batch is the outermost dimension (every map here): one
+// image is then a contiguous slice, `bytes` long, of the batch's memory. Nothing otherwise.
+std::optional<dnnl::memory::desc> one_image(const dnnl::memory::desc& batch, std::size_t& bytes) {
+  dnnl_memory_desc_t d = batch.data;
+  if (d.format_kind != dnnl_blocked || d.ndims != 4 || d.offset0 != 0 || d.dims[0] < 1) return std::nullopt;
+  d.dims[0] = d.padded_dims[0] = 1;
+  const dnnl::memory::desc one(d);
+  bytes = one.get_size();
+  if (bytes * static_cast<std::size_t>(batch.dims()[0]) != batch.get_size() ||
+      static_cast<std::size_t>(d.format_desc.blocking.strides[0]) * dnnl::memory::data_type_size(batch.data_type()) != bytes)
+    return std::nullopt;
+  return one;
+}
+
+}  // namespace
+
 void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl::stream& stream) {
-  const auto cached = prepare(src.get_desc(), dst.desc(), accumulate);
-  const Cached& c = *cached;
   auto dmem = dst.memory();
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights.memory}, {DNNL_ARG_DST, dmem}};
+  // A Winograd primitive is run once per image: oneDNN's Winograd groups the tiles of a batch's images into
+  // its sums, so an image's bits would depend on its batch; alone, they depend on neither the batch nor the
+  // thread count (tests/bit/conv_algorithm_test.cpp), and an image alone costs what it does in a batch.
+  std::size_t src_bytes = 0, dst_bytes = 0;
+  const auto batch = src.get_desc().dims()[0];
+  if (batch > 1 && winograd_candidate(src.get_desc().data_type())) {
+    const auto src1 = one_image(src.get_desc(), src_bytes), dst1 = one_image(dmem.get_desc(), dst_bytes);
+    if (src1 && dst1) {
+      const auto cached = prepare(*src1, *dst1, accumulate);
+      if (cached->winograd) {
+        auto* s = static_cast<char*>(src.get_data_handle());
+        auto* d = static_cast<char*>(dmem.get_data_handle());
+        for (std::int64_t i = 0; i < batch; ++i)
+          execute(*cached, dnnl::memory(*src1, cpu_engine(), s + i * src_bytes),
+                  dnnl::memory(*dst1, cpu_engine(), d + i * dst_bytes), stream);
+        return;
+      }
+    }
+  }
+  execute(*prepare(src.get_desc(), dmem.get_desc(), accumulate), src, dmem, stream);
+}
+
+bool WsConv::winograd_candidate(dnnl::memory::data_type src_type) const {
+  return algorithm_ != ConvAlgorithm::Direct && src_type == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1;
+}
+
+void WsConv::execute(const Cached& c, const dnnl::memory& src, const dnnl::memory& dst, dnnl::stream& stream) {
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights.memory}, {DNNL_ARG_DST, dst}};
   Tensor scratch;
   if (c.scratchpad.get_size() > 0) {
     scratch = scratch_memory(c.scratchpad.get_size());

@@ -51,9 +51,10 @@ struct BackboneOptions {
   bool final_norm = false;
   // Overrides the semantics that follow the checkpoint's origin (see README: transformers vs timm).
   std::optional<bit::Semantics> semantics{};
-  // How the fp32 3x3 stride-1 convolutions are computed: auto (each shape timed once per process, the
-  // faster kept), direct, or oneDNN's Winograd (1.8x the memory for those weights); all as exact on the
-  // parity fixtures. Unset: auto, or VISBONE_WINOGRAD=1 / 0 for winograd / direct. `winograd` is the older
+  // How the fp32 3x3 stride-1 convolutions are computed: auto (Winograd wherever oneDNN has it, one image at
+  // a time: see bit/ws_conv.h), direct, or winograd (forced); all as exact on the parity fixtures and the same
+  // for an image in any batch at any thread count. Unset: VISBONE_CONV_ALGORITHM, VISBONE_WINOGRAD=1 / 0 for
+  // winograd / direct, else auto. `winograd` is the older
   // spelling (true: winograd, false: direct); `algorithm` wins when both are given.
   std::optional<bit::ConvAlgorithm> algorithm{};
   std::optional<bool> winograd{};

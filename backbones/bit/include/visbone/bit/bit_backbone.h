@@ -50,9 +50,10 @@ class BitBackbone : public Backbone {
   }
   int pooled_channels() const override;
   ForwardResult forward(const Tensor& batch, const ForwardRequest& request) override;
-  // Passes on one BitModel may overlap (see bit_model.h) and this wrapper keeps no state of its own; with
-  // Winograd possible (algorithm winograd or auto, fp32) the bits depend on the thread count, so not then.
-  bool reentrant() const override { return model_->same_bits_at_any_thread_count(); }
+  // Passes on one BitModel may overlap (see bit_model.h) and this wrapper keeps no state of its own; a pass
+  // gives the same bits at any thread count (direct and bf16 convolutions as oneDNN computes them, Winograd
+  // because it runs one image at a time: tests/api/concurrency_test.cpp).
+  bool reentrant() const override { return true; }
   // classifier.1 with the config's id2label, when the checkpoint has it.
   std::optional<LinearClassifier> classifier() const override;
   // num_channels of its config; the sizes it can take follow from its stem and strides (BitModel::check_input).

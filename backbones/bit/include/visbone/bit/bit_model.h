@@ -76,13 +76,9 @@ class BitModel {
   // as forward runs it (stem padding, SAME / dynamic padding, dilation). ShapeError as check_input.
   std::map<std::string, ShapeSpec> output_shape(std::int64_t height, std::int64_t width) const;
   bool has_classifier() const { return !classifier_w_.empty(); }
-  // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), direct unless the
+  // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), auto unless the
   // environment says otherwise); waits for a running forward.
   void set_algorithm(ConvAlgorithm a);
-  // Whether a pass gives the same bits at any OpenMP thread count: every convolution direct (algorithm
-  // direct, or precision bf16, which has no Winograd). Then passes may overlap with the threads divided
-  // between them (BitBackbone::reentrant).
-  bool same_bits_at_any_thread_count() const;
   // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
   // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
   void set_precision(Precision p);

@@ -28,24 +28,24 @@ Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int6
 // Output size of a padded convolution / pooling window; 0 or less means the input is too small.
 std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
 
-// How an fp32 3x3 stride-1 convolution is computed: oneDNN's direct algorithm or its Winograd F(2,3) (fewer
-// multiplications; as exact on the parity fixtures, more memory for the weights). Auto times both on the
-// first use of each convolution shape (three runs each, on zeros) and keeps the faster, remembered for the
-// process, so every model in it computes that shape the same way. Other convolutions are always direct.
+// How an fp32 3x3 stride-1 convolution is computed: oneDNN's direct algorithm or its Winograd one (fewer
+// multiplications; as exact on the parity fixtures, more memory for the weights). Winograd runs one image at
+// a time (a primitive made for batch 1), so an image's bits depend neither on its batch nor on the thread
+// count, as with direct. Auto, the default, is Winograd wherever oneDNN has it for the shape and CPU: measured
+// per shape (bench/layers_bench.cpp's BM_Conv) it took 0.39-0.88x direct's time at every R50 stride-1 3x3
+// shape, 224 and 448, batch 1 and 8, on an AVX-512 AMD EPYC. It is a fixed rule, not a timing at run time, so
+// every process computes a shape the same way. Winograd forces it (the same today); other convolutions are
+// always direct.
 enum class ConvAlgorithm { Auto, Direct, Winograd };
 std::string to_string(ConvAlgorithm a);
 // "auto", "direct" or "winograd"; nothing for any other text.
 std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text);
 // The process default, read once: VISBONE_WINOGRAD=1 -> Winograd, VISBONE_WINOGRAD=0 -> Direct, else
-// VISBONE_CONV_ALGORITHM (auto|direct|winograd), else Direct: deterministic across processes unless asked.
+// VISBONE_CONV_ALGORITHM (auto|direct|winograd; ConfigError for anything else), else Auto.
 // A model can be set either way (BitModel::set_algorithm, the backbone's `algorithm` option).
 ConvAlgorithm default_conv_algorithm();
 // Whether VISBONE_WINOGRAD=1 forces Winograd.
 bool winograd_enabled();
-// The shapes Auto has timed so far and whether Winograd won, as
-// "OxIx3x3 s1 pad top,bottom,left,right src NxCxHxW[+sum]" -> won.
-std::map<std::string, bool> conv_algorithm_choices();
-
 // How many input shapes a convolution keeps primitives (and weights in their layouts) for, least recently
 // used dropped first (a shape run with another thread count is another entry): VISBONE_PRIMITIVE_CACHE when
 // set to a positive number, else kDefaultPrimitiveCache. Without a bound every new input size (detectors
@@ -105,6 +105,10 @@ class WsConv {
   // The primitive for this input, output and the calling thread's OpenMP thread count, made on first use.
   std::shared_ptr<const Cached> prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
                                         bool accumulate);
+  // Whether the algorithm and this convolution's shape allow Winograd for inputs of `src_type`.
+  bool winograd_candidate(dnnl::memory::data_type src_type) const;
+  // One primitive run, its scratchpad from the pass's scratch buffer; returns when dst is written.
+  static void execute(const Cached& c, const dnnl::memory& src, const dnnl::memory& dst, dnnl::stream& stream);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
   ConvAlgorithm algorithm_ = default_conv_algorithm();
