@@ -3,7 +3,7 @@
 // stalls (the per-file deadline), and error text carrying terminal escape sequences. Which of its limits
 // stopped a transfer the client says in its error (the stall watchdog: "no data for S s (the stall limit is
 // L s)"; the file's deadline: "the deadline for this file passed"); the tests check that the right one
-// fired, never how soon after its limit it did, which depends on how busy the machine is.
+// fired, and how soon after its limit only where issue 16 states it (within 3 s of a 2 s limit).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -112,6 +112,10 @@ TEST_F(HubLimitsTest, TheStallTimeoutFromTheEnvironmentIsTheLimitThatFires) {
   EXPECT_TRUE(contains(e->what(), "(the stall limit is 2.00 s) after 0 bytes")) << e->what();
   EXPECT_GE(silent_seconds(e->what()), 2.0) << e->what();
   EXPECT_FALSE(contains(e->what(), "deadline")) << e->what();
+  // Issue 16's contract, "tested at 2 s: gives up within 3 s per attempt", on the client's own measure of the
+  // silence: a watchdog that fires late (curl's low-speed check took 8 s) fails here, while the full second of
+  // slack over the limit leaves a busy machine room.
+  EXPECT_LT(silent_seconds(e->what()), 3.0) << e->what();
 }
 
 TEST_F(HubLimitsTest, ADripThatNeverStallsEndsAtTheFileDeadline) {
