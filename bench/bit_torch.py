@@ -32,6 +32,19 @@ def read_safetensors(path):
     return out
 
 
+def write_safetensors(path, tensors):
+    """{name: array} as float32 safetensors (what `visbone forward --input` reads)."""
+    header, blobs, offset = {}, [], 0
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        offset += a.nbytes
+        blobs.append(a.tobytes())
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    pathlib.Path(path).write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+
+
 def read_checkpoint(folder):
     folder = pathlib.Path(folder)
     index = folder / "model.safetensors.index.json"
