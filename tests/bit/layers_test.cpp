@@ -154,5 +154,33 @@ TEST(BufferPool, ReusesReturnedBuffersAndOutlivesItsOwner) {
   again.data()[0] = 1.0f;
 }
 
+// A smaller request takes the smallest free buffer that fits and is less than twice its size (a batch of 12 in
+// a batch of 16's buffers), and returns it at its own size; a request under half a free buffer's size, or
+// over it, gets a new one.
+TEST(BufferPool, SmallerRequestsReuseBuffersOfUnderTwiceTheirSize) {
+  auto pool = std::make_shared<BufferPool>();
+  float *b16 = nullptr, *b40 = nullptr;
+  {
+    Tensor t16 = pool->take({16, 64}), t40 = pool->take({40, 64});
+    b16 = t16.data();
+    b40 = t40.data();
+  }
+  EXPECT_EQ(pool->free_bytes(), 56u * 64 * sizeof(float));
+  {
+    Tensor t12 = pool->take({12, 64});  // 16 and 40 fit; 16 is the smaller, under twice 12
+    EXPECT_EQ(t12.data(), b16);
+    EXPECT_EQ(t12.shape(), (Shape{12, 64}));
+    EXPECT_EQ(pool->free_bytes(), 40u * 64 * sizeof(float));
+    Tensor t7 = pool->take({7, 64});  // 40 is more than twice 7: a new buffer
+    EXPECT_NE(t7.data(), b40);
+    Tensor t41 = pool->take({41, 64});  // nothing fits
+    EXPECT_NE(t41.data(), b40);
+  }
+  // Every buffer came back at its own size: 16 + 40 + 7 + 41.
+  EXPECT_EQ(pool->free_bytes(), (16u + 40 + 7 + 41) * 64 * sizeof(float));
+  Tensor t30 = pool->take({30, 64});  // 40 and 41 fit: the smaller
+  EXPECT_EQ(t30.data(), b40);
+}
+
 }  // namespace
 }  // namespace visbone::bit

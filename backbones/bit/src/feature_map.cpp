@@ -55,20 +55,26 @@ BufferPool::~BufferPool() {
 }
 
 Tensor BufferPool::take(const Shape& shape) {
-  const auto floats = static_cast<std::size_t>(std::max<std::int64_t>(shape_numel(shape), 1));
+  const auto wanted = static_cast<std::size_t>(std::max<std::int64_t>(shape_numel(shape), 1));
   float* block = nullptr;
+  std::size_t floats = wanted;
   {
     std::lock_guard lock(mutex_);
-    // The most recently returned of this size: the one whose pages are most likely still resident.
+    // The smallest free buffer that fits and wastes less than half of itself (a batch of 12 runs in a batch
+    // of 16's buffers, so batches of changing size, as a server's, reuse rather than map fresh pages); among
+    // equals the most recently returned, whose pages are most likely still resident.
+    auto best = free_.rend();
     for (auto it = free_.rbegin(); it != free_.rend(); ++it)
-      if (it->first == floats) {
-        block = it->second;
-        free_.erase(std::next(it).base());
-        break;
-      }
+      if (it->first >= wanted && it->first < 2 * wanted && (best == free_.rend() || it->first < best->first))
+        best = it;
+    if (best != free_.rend()) {
+      floats = best->first;
+      block = best->second;
+      free_.erase(std::next(best).base());
+    }
   }
   if (!block) block = allocate_floats(floats);
-  // The deleter keeps the pool alive until every buffer it handed out has come back.
+  // The deleter keeps the pool alive until every buffer it handed out has come back, at its own size.
   std::shared_ptr<float[]> storage(block, [pool = shared_from_this(), floats](float* p) { pool->give_back(p, floats); });
   return Tensor(std::move(storage), shape);
 }

@@ -47,7 +47,7 @@ struct FeatureMap {
 class BufferPool : public std::enable_shared_from_this<BufferPool> {
  public:
   ~BufferPool();
-  // An unset buffer of exactly `shape`'s size.
+  // An unset buffer for `shape`: a free one of at least its size and less than twice it, else a new one.
   Tensor take(const Shape& shape);
   std::size_t free_bytes() const;
   // Releases the longest-unused free buffers until at most `bytes` are kept: buffers of input sizes no longer
