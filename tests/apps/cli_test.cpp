@@ -55,6 +55,20 @@ TEST(Cli, InspectSizeAddsHeightAndWidth) {
 }
 
 // The first pass at a new size is timed against the next at that size (the value itself is a measurement).
+// bench's peak RSS is its own, not the peak of whatever started it: getrusage's ru_maxrss survives exec, so
+// bench/compare.py (PyTorch loaded, 250 MiB) once made every smaller runner report 250 MiB. Here the parent
+// holds 512 MiB while bench runs a tiny model.
+TEST(Cli, BenchPeakRssIsItsOwnNotItsParents) {
+  std::vector<char> held(std::size_t{512} << 20);
+  for (std::size_t i = 0; i < held.size(); i += 4096) held[i] = 1;  // resident
+  const auto r = run("bench " + kData + "/models/tiny-preact --size 40 --runs 1 --warmup 0 --threads 1 --json");
+  ASSERT_EQ(r.status, 0) << r.all();
+  const double peak = boost::json::parse(r.out).at("peak_rss_mib").as_double();
+  EXPECT_GT(peak, 1.0);
+  EXPECT_LT(peak, 400.0) << "the parent's 512 MiB";
+  EXPECT_EQ(held[4096], 1);
+}
+
 TEST(Cli, BenchNewSizeCostIsPrinted) {
   const std::string cmd = "bench " + kData + "/models/tiny-preact --size 40 --runs 1 --warmup 1 --threads 1 --new-size-cost";
   auto r = run(cmd + " --json");

@@ -6,7 +6,9 @@ namespace visbone {
 
 // VmRSS of /proc/self/status; 0 when it cannot be read (not Linux).
 double current_rss_mib();
-// getrusage(RUSAGE_SELF)'s ru_maxrss: the peak resident set of the process so far.
+// VmHWM of /proc/self/status: the peak resident set of this program so far. Not getrusage's ru_maxrss, which
+// survives exec: a program started by a large one (bench/compare.py with PyTorch loaded) reported its
+// parent's peak. ru_maxrss only where /proc is missing.
 double peak_rss_mib();
 
 }  // namespace visbone
