@@ -42,7 +42,7 @@ std::string message_of(const std::function<void()>& f);
 struct RunResult {
   int status = -1;        // exit status (-1: did not exit normally)
   std::string out, err;   // stdout, stderr
-  long peak_rss_kib = 0;  // the child's peak resident set size
+  long peak_rss_kib = 0;  // the child's peak resident set (wait4's ru_maxrss: at least this process's peak)
   std::string all() const { return out + err; }
 };
 
