@@ -140,13 +140,19 @@ class PyBackbone {
 std::unique_ptr<PyBackbone> load(const std::filesystem::path& name_or_path,
                                  std::optional<std::vector<std::string>> out_features,
                                  std::optional<std::vector<int>> out_indices, std::optional<int> threads,
-                                 const std::string& precision) {
+                                 const std::string& precision, std::optional<std::string> algorithm) {
   const auto parsed = bit::parse_precision(precision);
   if (!parsed)
     throw py::value_error("load_backbone: precision '" + precision + "' is not supported; supported: " +
                           kPrecisions);
   BackboneOptions options;
   options.precision = *parsed;
+  if (algorithm) {
+    options.algorithm = bit::parse_conv_algorithm(*algorithm);
+    if (!options.algorithm)
+      throw py::value_error("load_backbone: algorithm '" + *algorithm +
+                            "' is not supported; supported: 'auto', 'direct', 'winograd'");
+  }
   options.out_features = std::move(out_features);
   options.out_indices = std::move(out_indices);
   options.threads = threads.value_or(0);
@@ -200,9 +206,12 @@ void bind_backbone(py::module_& m) {
       });
   m.def("load_backbone", &load, py::arg("name_or_path"), py::arg("out_features") = py::none(),
         py::arg("out_indices") = py::none(), py::arg("threads") = py::none(), py::arg("precision") = "f32",
+        py::arg("algorithm") = py::none(),
         "Loads a checkpoint folder, a BiT .npz, a preset (bit-50, R50x1, ...) or a hub id (google/bit-50).\n"
         "out_features / out_indices select stages as in transformers; threads: OpenMP threads per call\n"
-        "(None: all cores); precision: 'f32' (exact), 'bf16' (AVX512-BF16/AMX) or 'auto' (bf16 with AMX).");
+        "(None: all cores); precision: 'f32' (exact), 'bf16' (AVX512-BF16/AMX) or 'auto' (bf16 with AMX);\n"
+        "algorithm (fp32 3x3 convolutions): 'auto' (Winograd where oneDNN has it), 'direct' or 'winograd'\n"
+        "(None: $VISBONE_CONV_ALGORITHM, else auto).");
 }
 
 }  // namespace visbone::python

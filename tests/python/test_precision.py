@@ -81,3 +81,19 @@ def test_bf16_without_the_instruction_set_names_it():
                        env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"})
     assert p.returncode == 0, p.stderr
     assert "AVX512-BF16 instruction set (avx512_bf16)" in p.stdout
+
+
+def test_algorithm_direct_and_auto_agree_and_a_bad_one_is_refused():
+    """algorithm= as the C++ option: every choice within fp32's budget of the others on bit-50 (they differ
+    only in how the 3x3 convolutions sum), and an unknown name a ValueError listing the choices."""
+    ref = support.read_safetensors(BIT50 / "reference.safetensors")
+    pixels = ref["chelsea.pixel_values"]
+    pooled = {a: visbone.load_backbone(BIT50, algorithm=a)(pixels)["pooled"] for a in ("auto", "direct", "winograd")}
+    expected = ref["chelsea.pooler_output"].reshape(pooled["auto"].shape)
+    for a, p in pooled.items():
+        assert np.isfinite(p).all(), a
+        assert np.max(np.abs(p - expected)) <= 1e-4 * np.max(np.abs(expected)), a
+    # auto is Winograd wherever oneDNN has it, as forced winograd is (both direct elsewhere): the same bits.
+    assert np.array_equal(pooled["auto"], pooled["winograd"])
+    with pytest.raises(ValueError, match="algorithm 'fft' is not supported; supported: 'auto', 'direct', 'winograd'"):
+        visbone.load_backbone(BIT50, algorithm="fft")
