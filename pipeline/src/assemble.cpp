@@ -277,7 +277,7 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
     m.head_info.push_back({hc.name, std::move(d)});
   }
 
-  m.model_key = pipeline::model_key(c, folder);
+  m.model_key = pipeline::model_key(c, folder, m.backbone->numerics());
   m.sink_context.heads = m.head_info;
   m.sink_context.output_path = [&c = m.config](const fs::path& p) { return c.output_path(p); };
   m.sink_context.output_folder = [&c = m.config](const fs::path& p) { return c.output_folder(p); };

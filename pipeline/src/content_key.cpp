@@ -59,7 +59,7 @@ void hash_files(hub::Sha256& h, const fs::path& p) {
   for (const fs::path& f : files) h.update(f.filename().string() + " " + hub::sha256_file_hex(f) + "\n");
 }
 
-std::string model_key(const PipelineConfig& c, const std::optional<fs::path>& folder) {
+std::string model_key(const PipelineConfig& c, const std::optional<fs::path>& folder, const std::string& numerics) {
   hub::Sha256 h;
   part(h, "visbone " + visbone_version());
   YAML::Node spec(YAML::NodeType::Map);
@@ -74,6 +74,7 @@ std::string model_key(const PipelineConfig& c, const std::optional<fs::path>& fo
   part(h, c.preprocess.from);
   if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults") hash_files(h, c.preprocess.from);
   part(h, c.preprocess.overrides ? YAML::Dump(c.preprocess.overrides) : std::string());
+  part(h, numerics);
   return h.finish_hex();
 }
 

@@ -51,6 +51,9 @@ std::vector<Shard> read_shards(const fs::path& dir) {
       foreign("shard count", std::to_string(s.m.shard.count), std::to_string(first.m.shard.count));
     if (s.m.config_hash != first.m.config_hash) foreign("config hash", s.m.config_hash, first.m.config_hash);
     if (s.m.version != first.m.version) foreign("visbone version", s.m.version, first.m.version);
+    // Another precision, algorithm or instruction set sums in another order: the merged files would not be a
+    // single run's bytes (ONEDNN_MAX_CPU_ISA, the same on every node, gives mixed machines one ISA).
+    if (s.m.numerics != first.m.numerics) foreign("numerics", "'" + s.m.numerics + "'", "'" + first.m.numerics + "'");
     if (s.m.total != first.m.total)
       foreign("input total", std::to_string(s.m.total), std::to_string(first.m.total));
     by_index[s.m.shard.index] = &s;

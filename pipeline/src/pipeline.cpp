@@ -426,7 +426,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
     write_manifest(*c.output_dir, {*c.shard, m.range, m.total, c.batch_size, std::move(shard_ids),
                                    std::move(shard_keys), summary.ok, summary.failed, summary.labeled,
                                    summary.correct, summary.unknown_labels, config_hash(c), visbone_version(),
-                                   shard_outputs(c, outputs)});
+                                   m.backbone->numerics(), shard_outputs(c, outputs)});
   } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run

@@ -115,6 +115,7 @@ void write_manifest(const fs::path& output_dir, const ShardManifest& m) {
                          {"unknown_labels", std::move(unknown)},
                          {"config_hash", m.config_hash},
                          {"version", m.version},
+                         {"numerics", m.numerics},
                          {"outputs", std::move(outputs)},
                          {"ids", std::move(ids)},
                          {"content_keys", std::move(keys)}};
@@ -181,6 +182,7 @@ ShardManifest read_manifest(const fs::path& file) {
                         "' (" + std::to_string(bound) + ")");
   m.config_hash = r.string("config_hash");
   m.version = r.string("version");
+  m.numerics = r.string("numerics");
   for (const auto& [key, to] : {std::pair{"ids", &m.ids}, std::pair{"content_keys", &m.content_keys},
                                 std::pair{"unknown_labels", &m.unknown_labels}})
     for (const auto& v : r.array(key)) {

@@ -313,5 +313,20 @@ TEST_F(Journal, TheCommandLineResumesAndTellsWhatItTookFromTheJournal) {
   expect_same("single", "out");
 }
 
+// The same config under another algorithm from the environment computes other bits: its chunks are not taken
+// from a journal written under the default, and its records carry other keys (Backbone::numerics()).
+TEST_F(Journal, AnAlgorithmFromTheEnvironmentIsPartOfTheKeys) {
+  EXPECT_THROW(resumable("out", 150), std::runtime_error);  // chunks 0 and 1 committed under the default
+  const std::string config = (dir_ / "run.yaml").string(), out = (dir_ / "out").string();
+  auto r = testing::run_visbone({"run", config, "--output", out, "--resume", "--chunk", "64", "--progress", "none"},
+                                {{"VISBONE_CONV_ALGORITHM", "direct"}, {"VISBONE_WINOGRAD", std::nullopt}});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_NE(r.out.find("chunks: 5 (0 taken from the journal)"), std::string::npos) << r.all();
+  single("single");
+  const std::vector<std::string> direct = keys("out"), by_default = keys("single");
+  ASSERT_EQ(direct.size(), by_default.size());
+  for (std::size_t i = 0; i < direct.size(); ++i) EXPECT_NE(direct[i], by_default[i]) << i;
+}
+
 }  // namespace
 }  // namespace visbone::pipeline

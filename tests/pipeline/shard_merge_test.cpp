@@ -233,6 +233,23 @@ TEST_F(ShardMerge, ForeignShardIsAnErrorNamingIt) {
   EXPECT_FALSE(fs::exists(out / "predictions.jsonl"));
 }
 
+// A shard computed under other numerics (here the environment's algorithm; a node with another instruction
+// set is the same case) has other bits: merge refuses it, naming both.
+TEST_F(ShardMerge, AShardComputedWithOtherNumericsIsForeign) {
+  const fs::path out = run_shards("numerics", 3);
+  const auto r = testing::run_visbone({"run", (*dir_ / "run.yaml").string(), "--output", out.string(), "--shard", "2/3",
+                                       "--progress", "none"},
+                                      {{"VISBONE_CONV_ALGORITHM", "direct"}, {"VISBONE_WINOGRAD", std::nullopt}});
+  ASSERT_EQ(r.status, 0) << r.all();
+  const std::string err = message_of([&] { merge_shards(out); });
+  EXPECT_NE(err.find("_manifest.part-00002-of-00003.json: foreign shard: its numerics is 'precision f32, 3x3 "
+                     "convolutions direct, oneDNN ISA "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("3x3 convolutions auto"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out / "predictions.jsonl"));
+}
+
 TEST_F(ShardMerge, AShardRunAgainIsIncompleteUntilItFinishes) {
   const fs::path out = run_shards("rerun", 3);
   // The rerun of shard 1 cannot write its JSON Lines part (a folder is in the way), so it stops.

@@ -55,6 +55,11 @@ std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem:
       std::make_shared<BitModel>(std::move(config), *ckpt, options.precision.value_or(Precision::F32)), options);
 }
 
+std::string BitBackbone::numerics() const {
+  return "precision " + to_string(model_->precision()) + ", 3x3 convolutions " + to_string(model_->algorithm()) +
+         ", oneDNN ISA " + effective_isa_name();
+}
+
 int BitBackbone::pooled_channels() const {
   const auto& c = model_->config();
   return c.stage_channels(static_cast<int>(c.depths.size()));

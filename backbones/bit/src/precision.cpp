@@ -45,6 +45,8 @@ std::optional<Precision> parse_precision(const std::string& text) {
   return std::nullopt;
 }
 
+std::string effective_isa_name() { return isa_name(dnnl::get_effective_cpu_isa()); }
+
 bool cpu_has_bf16() { return effective_isa_has(dnnl::cpu_isa::avx512_core_bf16); }
 bool cpu_has_amx() { return effective_isa_has(dnnl::cpu_isa::avx512_core_amx); }
 

@@ -119,6 +119,7 @@ class LoadedBackbone final : public Backbone {
   // Calls may come from several threads at once (it runs them one at a time when the inner one is not
   // reentrant).
   bool reentrant() const override { return true; }
+  std::string numerics() const override { return inner_->numerics(); }
 
   // The selected stages (out_features) of a float32 (N, C, H, W) batch, by stage name, each (N, C', H', W')
   // with C' = output_shape().at(name).channels and H' = H / stride (W' likewise) for sizes divisible by the

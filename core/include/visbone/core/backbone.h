@@ -95,6 +95,11 @@ class Backbone {
   // overlaps passes and divides the threads between them; a backbone that does not say so (the default) has
   // its passes run one at a time.
   virtual bool reentrant() const { return false; }
+  // What decides its numbers besides its weights and its settings as written: resolved choices (a precision
+  // or algorithm that "auto" or the environment picked) and the CPU features the kernels use. Two processes
+  // whose strings (and weights and settings) agree compute the same bits. Content keys hash it, so a resumed
+  // or cached record made under other numerics is computed again. Empty: nothing beyond them.
+  virtual std::string numerics() const { return {}; }
   // The classifier the weights came with, if any; heads use it as the default classification layer.
   virtual std::optional<LinearClassifier> classifier() const { return std::nullopt; }
   // The channels of the (N, C, H, W) batches it takes; a pipeline checks its preprocessing against it

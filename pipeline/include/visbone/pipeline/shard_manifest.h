@@ -41,6 +41,7 @@ struct ShardManifest {
   std::vector<std::string> unknown_labels;  // as Summary's
   std::string config_hash;
   std::string version;
+  std::string numerics;  // the backbone's Backbone::numerics(): shards computed otherwise do not merge
   std::vector<ShardOutput> outputs;
 
   // The shard's counts as a Summary (items, ok, failed, labeled, correct, unknown_labels), to add up.

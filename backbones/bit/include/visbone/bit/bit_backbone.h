@@ -54,6 +54,10 @@ class BitBackbone : public Backbone {
   // gives the same bits at any thread count (direct and bf16 convolutions as oneDNN computes them, Winograd
   // because it runs one image at a time: tests/api/concurrency_test.cpp).
   bool reentrant() const override { return true; }
+  // "precision f32, 3x3 convolutions auto, oneDNN ISA AVX512-BF16": the resolved precision, the algorithm
+  // (the environment's when not set) and the instruction set oneDNN's kernels use (they sum in other orders
+  // on other ones; auto's Winograd needs AVX-512).
+  std::string numerics() const override;
   // classifier.1 with the config's id2label, when the checkpoint has it.
   std::optional<LinearClassifier> classifier() const override;
   // num_channels of its config; the sizes it can take follow from its stem and strides (BitModel::check_input).

@@ -79,6 +79,7 @@ class BitModel {
   // How the fp32 3x3 stride-1 convolutions are computed (default: default_conv_algorithm(), auto unless the
   // environment says otherwise); waits for a running forward.
   void set_algorithm(ConvAlgorithm a);
+  ConvAlgorithm algorithm() const { return algorithm_; }
   // f32 (the default, exact), bf16 or auto (see precision.h); waits for a running forward. ConfigError for
   // bf16 on a CPU without it, and for f32 after a bf16 pass (the fp32 weights are released then).
   void set_precision(Precision p);

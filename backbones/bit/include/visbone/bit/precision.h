@@ -19,5 +19,7 @@ bool cpu_has_amx();
 // F32 or Bf16: Auto resolved for this CPU. Bf16 on a CPU without it: ConfigError naming the missing
 // instruction set and what oneDNN found instead.
 Precision resolve_precision(Precision p);
+// The instruction set oneDNN uses here (after ONEDNN_MAX_CPU_ISA), e.g. "AVX512-BF16".
+std::string effective_isa_name();
 
 }  // namespace visbone::bit
