@@ -76,7 +76,7 @@ int fit(const Args& args) {
                        {{"channels", features.data.d},
                         {"computed", features.computed},
                         {"from_cache", features.from_cache},
-                        {"model_key", transfer::model_key(config)}}}};
+                        {"model_key", features.model_key}}}};
   if (config.fit.head == transfer::HeadKind::prototype) {
     head = transfer::fit_prototypes(features.data);
   } else {

@@ -130,6 +130,24 @@ TEST(FitCli, ProbeMatchesScikitLearnThroughVisboneRunAndTheCacheSkipsTheBackbone
                             "--output", (dir / "out2").string()});
   ASSERT_EQ(r.status, 0) << r.all();
   EXPECT_THAT(r.out, HasSubstr("(100 computed by the backbone, 0 from the cache"));
+
+  // Other numerics (the 3x3 algorithm from the environment) is another key too, as for `visbone run`'s records.
+  const std::vector<std::string> again{"fit", (dir / "fit.yaml").string(), "--input", (dir / "train").string(),
+                                       "--output", (dir / "out3").string()};
+  r = testing::run_visbone(again, {{"VISBONE_CONV_ALGORITHM", "direct"}});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("(100 computed by the backbone, 0 from the cache"));
+  const auto key = [&](const char* out) {
+    return json::parse(testing::read_file(dir / out / "fit_report.json")).at("features").at("model_key").as_string();
+  };
+  EXPECT_NE(key("out3"), key("out2"));
+
+  // One new image: only it goes through the backbone.
+  fs::copy_file(dir / "test/3/" / fs::directory_iterator(dir / "test/3")->path().filename(), dir / "train/3/new.png");
+  r = testing::run_visbone(again);
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_THAT(r.out, HasSubstr("101 images in 10 classes (1 computed by the backbone, 100 from the cache"));
+  EXPECT_EQ(key("out3"), key("out2"));
 }
 
 TEST(FitCli, CrossValidationChoosesCAndIsDeterministic) {

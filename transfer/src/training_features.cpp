@@ -14,7 +14,6 @@
 #include "visbone/hub/hub.h"
 #include "visbone/hub/sha256.h"
 #include "visbone/pipeline/config.h"
-#include "visbone/pipeline/content_key.h"
 #include "visbone/pipeline/pipeline.h"
 #include "visbone/transfer/feature_cache.h"
 
@@ -50,23 +49,6 @@ std::optional<fs::path> named_location(const std::string& value, const fs::path&
   return hub::hub_model(id, o);
 }
 
-void hash_node(hub::Sha256& h, const YAML::Node& n, const fs::path& base) {
-  if (!n) return;
-  YAML::Emitter e;
-  e << YAML::Flow << n;
-  h.update(std::string(e.c_str()) + "\n");
-  const std::function<void(const YAML::Node&)> walk = [&](const YAML::Node& x) {
-    if (x.IsScalar()) {
-      if (const auto loc = named_location(x.Scalar(), base)) pipeline::hash_files(h, *loc);
-    } else if (x.IsSequence()) {
-      for (const auto& c : x) walk(c);
-    } else if (x.IsMap()) {
-      for (const auto& kv : x) walk(kv.second);
-    }
-  };
-  walk(n);
-}
-
 // The files to run through the pipeline and where its features go: a private scratch folder.
 struct Scratch {
   fs::path dir;
@@ -82,12 +64,15 @@ struct Scratch {
   }
 };
 
-std::vector<std::vector<float>> run_backbone(const FitConfig& config, const std::vector<fs::path>& images,
+// A pipeline over `images` writing their pooled features to `out` (loads the model).
+std::unique_ptr<pipeline::Pipeline> feature_pipeline(const FitConfig& config, const std::vector<fs::path>& images,
+                                                     const fs::path& out) {
+  return std::make_unique<pipeline::Pipeline>(pipeline::parse_config(config.pipeline_yaml(images, out), config.file),
+                                              register_pipeline_builtins);
+}
+
+std::vector<std::vector<float>> run_backbone(pipeline::Pipeline& p, const fs::path& out, std::size_t images,
                                              std::ostream& log) {
-  Scratch scratch;
-  const fs::path out = scratch.dir / "features.safetensors";
-  pipeline::Pipeline p(pipeline::parse_config(config.pipeline_yaml(images, out), config.file),
-                       register_pipeline_builtins);
   std::vector<std::string> failures;
   const auto summary = p.run([&](const pipeline::Progress& pr) {
     if (!pr.error.empty()) failures.push_back(pr.id + ": " + pr.error);
@@ -100,25 +85,17 @@ std::vector<std::vector<float>> run_backbone(const FitConfig& config, const std:
   }
   const auto st = SafetensorsFile::open(out);
   const Tensor t = st.load("features.embedding");
-  if (t.rank() != 2 || t.dim(0) != static_cast<std::int64_t>(images.size()))
-    throw FormatError("feature extraction gave " + shape_str(t.shape()) + " for " +
-                      std::to_string(images.size()) + " images");
+  if (t.rank() != 2 || t.dim(0) != static_cast<std::int64_t>(images))
+    throw FormatError("feature extraction gave " + shape_str(t.shape()) + " for " + std::to_string(images) +
+                      " images");
   std::vector<std::vector<float>> rows;
   for (std::int64_t i = 0; i < t.dim(0); ++i)
     rows.emplace_back(t.data() + i * t.dim(1), t.data() + (i + 1) * t.dim(1));
-  log << "features: " << images.size() << " images through the backbone in " << summary.seconds << " s\n";
+  log << "features: " << images << " images through the backbone in " << summary.seconds << " s\n";
   return rows;
 }
 
 }  // namespace
-
-std::string model_key(const FitConfig& config) {
-  hub::Sha256 h;
-  h.update("visbone fit features v1\n");
-  hash_node(h, config.root["model"], config.base_dir);
-  hash_node(h, config.root["preprocess"], config.base_dir);
-  return h.finish_hex();
-}
 
 fs::path model_checkpoint(const FitConfig& config) {
   const YAML::Node m = config.root["model"];
@@ -145,7 +122,14 @@ fs::path model_checkpoint(const FitConfig& config) {
 }
 
 TrainingFeatures training_features(const FitConfig& config, const LabelledImages& images, std::ostream& log) {
-  FeatureCache cache(config.fit.cache_dir, model_key(config));
+  // The pipeline over every image says the model's content key (visbone version, model files, preprocessing,
+  // the loaded backbone's numerics: what a run's records carry), under which the cache keeps features.
+  Scratch scratch;
+  const fs::path features = scratch.dir / "features.safetensors";
+  auto all = feature_pipeline(config, images.paths, features);
+  TrainingFeatures out;
+  out.model_key = all->model_key();
+  FeatureCache cache(config.fit.cache_dir, out.model_key);
   if (!cache.problem().empty()) log << "feature cache: " << cache.problem() << "\n";
   std::vector<std::string> hashes;
   std::vector<fs::path> missing;
@@ -158,9 +142,12 @@ TrainingFeatures training_features(const FitConfig& config, const LabelledImages
       missing_hashes.push_back(hashes.back());
     }
   }
-  TrainingFeatures out;
   if (!missing.empty()) {
-    auto rows = run_backbone(config, missing, log);
+    if (missing.size() < images.paths.size()) {
+      all.reset();  // its sinks let go of the scratch folder first
+      all = feature_pipeline(config, missing, features);
+    }
+    auto rows = run_backbone(*all, features, missing.size(), log);
     for (std::size_t i = 0; i < rows.size(); ++i) cache.add(missing_hashes[i], std::move(rows[i]));
     cache.save();
   }

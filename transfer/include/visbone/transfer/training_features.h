@@ -1,5 +1,6 @@
 // The pooled features of a labelled image folder as `visbone fit` trains on them: each image's features come
-// from the feature cache when its bytes were seen with the same model key, else from one pipeline run (the
+// from the feature cache when its bytes were seen with the same model key (the one `visbone run` gives its
+// records: the model's files, preprocessing, visbone version and numerics), else from one pipeline run (the
 // `visbone run` graph: decode, preprocess, batch, backbone, an embedding head) over the images missing.
 #pragma once
 
@@ -14,11 +15,6 @@
 
 namespace visbone::transfer {
 
-// SHA-256 over what decides the features: the model: and preprocess: sections as parsed (so comments and
-// spacing do not count) and the bytes of every file they name (a checkpoint folder's files, a .npz, weights,
-// a preprocessor config; a hub id or preset through its cached snapshot).
-std::string model_key(const FitConfig& config);
-
 // The checkpoint folder (or .npz) the model: section loads from: `checkpoint:` as a path, a hub id or
 // `preset:` through the hub cache. ConfigError when the section names none (an inline config: + weights:).
 std::filesystem::path model_checkpoint(const FitConfig& config);
@@ -27,6 +23,7 @@ struct TrainingFeatures {
   Dataset data;                  // one row per image of the folder, in its order
   std::uint64_t computed = 0;    // images that went through the backbone in this call
   std::uint64_t from_cache = 0;  // images whose features the cache had
+  std::string model_key;         // the pipeline's content key of the model (pipeline/content_key.h)
 };
 
 // ConfigError / NotFoundError from the pipeline (naming the YAML line); FormatError listing the images that
