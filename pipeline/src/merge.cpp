@@ -9,6 +9,7 @@
 
 #include "success_marker.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/json_writer.h"
 #include "visbone/core/safetensors.h"
 #include "visbone/hub/sha256.h"
 #include "visbone/pipeline/atomic_file.h"
@@ -173,6 +174,38 @@ void merge_safetensors(const std::vector<fs::path>& parts, const fs::path& merge
   out.commit();
 }
 
+// The whole run's summary from the shards' own (`parts`): `whole` holds the counts their manifests add up
+// to; the wall time and each stage's busy time are summed over the shards (their compute time: they may
+// have run at once or one after another), the sources are the first shard's, the outputs what merge wrote.
+void merge_summaries(const std::vector<fs::path>& parts, Summary whole, const fs::path& merged) {
+  for (const fs::path& p : parts) {
+    std::ifstream in(p, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    boost::json::error_code ec;
+    const boost::json::value v = boost::json::parse(text, ec);
+    const auto* o = v.if_object();
+    const auto number = [&](const boost::json::value* x) { return x && x->is_number() ? x->to_number<double>() : -1.0; };
+    if (ec || !o || number(o->if_contains("seconds")) < 0 || !o->if_contains("stage_seconds") ||
+        !o->at("stage_seconds").is_object())
+      throw FormatError(p.string() + ": not a run summary (JSON with seconds and stage_seconds)");
+    whole.seconds += number(o->if_contains("seconds"));
+    for (const auto& [stage, secs] : o->at("stage_seconds").as_object()) {
+      auto it = std::find_if(whole.stages.begin(), whole.stages.end(), [&](const StageTime& t) { return t.stage == stage; });
+      if (it == whole.stages.end()) it = whole.stages.insert(whole.stages.end(), StageTime{std::string(stage), 0.0});
+      it->seconds += std::max(number(&secs), 0.0);
+    }
+    if (const auto* src = o->if_contains("sources"); src && src->is_array() && whole.sources.empty())
+      for (const auto& s : src->as_array())
+        if (s.is_string()) whole.sources.emplace_back(s.as_string());
+  }
+  whole.outputs.push_back({"summary", merged.string(), "summary -> " + merged.string()});
+  boost::json::object j = whole.json();
+  j["shards"] = parts.size();
+  AtomicFile out(merged);
+  out.write(to_json_text(j) + "\n");
+  out.commit();
+}
+
 }  // namespace
 
 bool merges_into_one_file(MergeRule rule) {
@@ -187,6 +220,7 @@ MergeResult merge_shards(const fs::path& dir) {
   for (const Shard& s : shards) result.counts.add(s.m.counts());
   std::vector<std::string>& lines = result.lines;
   const auto& outputs = shards.front().m.outputs;
+  std::pair<std::vector<fs::path>, fs::path> summary;  // the shards' summaries and the merged one's path
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     const std::string& kind = outputs[k].kind;
     const fs::path merged = dir / outputs[k].merged;
@@ -194,7 +228,12 @@ MergeResult merge_shards(const fs::path& dir) {
     for (const Shard& s : shards) parts.push_back(dir / s.m.outputs[k].file);
     // As the sink said when it ran (Sink::outputs()), so a plugin's outputs merge as a built-in's do.
     const MergeRule rule = outputs[k].merge;
+    if (kind == "summary") {
+      summary = {parts, merged};  // last, once it can list what merge wrote
+      continue;
+    }
     if (!merges_into_one_file(rule)) {
+      for (const fs::path& p : parts) result.counts.outputs.push_back({kind, p.string(), kind + " -> " + p.string()});
       lines.push_back(kind + ": left per part (" + outputs[k].file + ", ...): it does not merge");
       continue;
     }
@@ -207,6 +246,12 @@ MergeResult merge_shards(const fs::path& dir) {
       merge_safetensors(parts, merged, rule == MergeRule::safetensors_stacked);
     }
     lines.push_back(kind + " -> " + merged.string() + " (" + std::to_string(parts.size()) + " parts)");
+    result.counts.outputs.push_back({kind, merged.string(), kind + " -> " + merged.string()});
+  }
+  if (!summary.first.empty()) {
+    merge_summaries(summary.first, result.counts, summary.second);
+    lines.push_back("summary -> " + summary.second.string() + " (" + std::to_string(summary.first.size()) +
+                    " parts: counts, time summed over the shards)");
   }
   write_success_marker(dir);
   return result;

@@ -134,6 +134,7 @@ TEST(ShardMergeCounts, MergeReportsTheSingleRunsAccuracy) {
                         "model: {checkpoint: " + kData + "/models/bit-tiny-digits}\n"
                         "heads:\n  - {type: classification, top_k: 3}\n"
                         "sinks:\n  - {type: jsonl, path: predictions.jsonl}\n"
+                        "summary: summary.json\n"
                         "batch_size: 32\nthreads: 1\n");
   const PipelineConfig config = load_config(dir / "run.yaml");
   PipelineConfig c = config;
@@ -153,6 +154,17 @@ TEST(ShardMergeCounts, MergeReportsTheSingleRunsAccuracy) {
     EXPECT_EQ(merged.correct, whole.correct) << n;
     EXPECT_EQ(merged.accuracy(), whole.accuracy()) << n;
     EXPECT_EQ(merged.unknown_labels, whole.unknown_labels) << n;
+    // The merged summary.json says what the single run's says of the inputs, and what merge wrote.
+    auto single_json = boost::json::parse(read_file(dir / "single/summary.json")).as_object();
+    auto merged_json = boost::json::parse(read_file(out / "summary.json")).as_object();
+    for (const char* key : {"items", "ok", "failed", "labeled", "correct", "accuracy", "unknown_labels"})
+      EXPECT_EQ(merged_json.at(key), single_json.at(key)) << key << " at N = " << n;
+    EXPECT_EQ(merged_json.at("shards").to_number<int>(), n);
+    EXPECT_GT(merged_json.at("stage_seconds").at("backbone").to_number<double>(), 0.0) << n;
+    const auto outputs = merged_json.at("outputs").as_array();
+    ASSERT_EQ(outputs.size(), 2u) << n;
+    EXPECT_EQ(outputs[0].at("path").as_string(), (out / "predictions.jsonl").string());
+    EXPECT_EQ(outputs[1].at("path").as_string(), (out / "summary.json").string());
   }
   const auto r = testing::run_visbone({"merge", (dir / "n3").string()});
   ASSERT_EQ(r.status, 0) << r.all();

@@ -8,8 +8,10 @@
 // concatenated in shard order, CSV parts too with the header once, safetensors parts are re-written through
 // the sink's own writer (per-input tensors in order; stacked tensors joined along dim 0 with their `ids`
 // metadata; the `content_keys` metadata joined likewise), so the result is the single run's file. Contact
-// sheets and summaries stay per part (noted in the result); folders of per-input files are shared by the
-// shards and need nothing. The shards' counts (from their manifests) add up to the single run's.
+// sheets stay per part (noted in the result); folders of per-input files are shared by the shards and need
+// nothing. The shards' counts (from their manifests) add up to the single run's; with `summary:` set, the
+// merged summary (at the single run's path) holds those counts, the time summed over the shards, `shards`,
+// and the files merge wrote.
 #pragma once
 
 #include <filesystem>
@@ -28,7 +30,7 @@ bool merges_into_one_file(MergeRule rule);
 struct MergeResult {
   std::vector<std::string> lines;  // one per output: what was written or left per part
   // The shards' counts added up (ShardManifest::counts, Summary::add): the single run's items, ok, failed,
-  // labelled inputs, hits and unknown labels.
+  // labelled inputs, hits and unknown labels; outputs: the files merge wrote or left per part.
   Summary counts;
 };
 
