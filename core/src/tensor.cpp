@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -33,9 +34,17 @@ bool mapped(std::size_t bytes) {
   return bytes >= kMapBytes;
 }
 
-std::shared_ptr<float[]> allocate(std::int64_t numel, bool zero) {
+// Storage for a tensor of `shape`; out of memory is a ShapeError naming the shape and its size.
+std::shared_ptr<float[]> allocate(const Shape& shape, std::int64_t numel, bool zero) {
   const auto floats = static_cast<std::size_t>(numel);
-  float* raw = allocate_floats(floats);
+  float* raw = nullptr;
+  try {
+    raw = allocate_floats(floats);
+  } catch (const std::bad_alloc&) {
+    char size[32];
+    std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(bytes_of(floats)) / (1 << 20));
+    throw ShapeError("tensor of shape " + shape_str(shape) + " (" + size + ") cannot be allocated: out of memory");
+  }
   if (zero && !mapped(bytes_of(floats))) std::memset(raw, 0, bytes_of(floats));  // mapped memory is zero
   return std::shared_ptr<float[]>(raw, [floats](float* p) { free_floats(p, floats); });
 }
@@ -85,7 +94,7 @@ std::int64_t shape_numel(const Shape& shape) {
 Tensor::Tensor(Shape shape) : shape_(std::move(shape)), numel_(shape_numel(shape_)) {
   if (numel_ > (std::numeric_limits<std::int64_t>::max() / 8))
     throw ShapeError("tensor of shape " + shape_str(shape_) + " is too large to allocate");
-  storage_ = allocate(numel_, true);
+  storage_ = allocate(shape_, numel_, true);
   data_ = storage_.get();
 }
 
@@ -98,7 +107,7 @@ Tensor Tensor::uninitialized(Shape shape) {
   t.numel_ = shape_numel(t.shape_);
   if (t.numel_ > (std::numeric_limits<std::int64_t>::max() / 8))
     throw ShapeError("tensor of shape " + shape_str(t.shape_) + " is too large to allocate");
-  t.storage_ = allocate(t.numel_, false);
+  t.storage_ = allocate(t.shape_, t.numel_, false);
   t.data_ = t.storage_.get();
   return t;
 }

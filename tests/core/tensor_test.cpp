@@ -68,5 +68,18 @@ TEST(Tensor, RejectsBadShapes) {
   EXPECT_EQ(shape_numel({1LL << 32, 1LL << 32, 0}), 0);  // zero wins regardless of order
 }
 
+// 512 TiB: more than a 47-bit address space holds, whatever the kernel's overcommit policy. Out of memory is
+// an error naming the shape and the size (it was a bare std::bad_alloc: "error: std::bad_alloc").
+TEST(Tensor, OutOfMemoryNamesTheShapeAndSize) {
+  for (const bool zeroed : {true, false}) {
+    try {
+      const Tensor t = zeroed ? Tensor({1LL << 47}) : Tensor::uninitialized({1LL << 47});
+      ADD_FAILURE() << "allocated " << t.numel() << " floats";
+    } catch (const ShapeError& e) {
+      EXPECT_STREQ(e.what(), "tensor of shape [140737488355328] (536870912.0 MiB) cannot be allocated: out of memory");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace visbone
