@@ -5,7 +5,7 @@
 
 #include "input_check.h"
 #include "pipeline_impl.h"
-#include "preprocessing.h"
+#include "visbone/pipeline/preprocessing.h"
 #include "shard_source.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"

@@ -87,6 +87,8 @@ ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
   return m;
 }
 
+}  // namespace
+
 PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& file, const fs::path& base) {
   PreprocessConfig p;
   p.place = detail::place_of(node, file);
@@ -115,6 +117,8 @@ PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& fil
     if (kv.first.Scalar() != "from") p.overrides[kv.first.Scalar()] = kv.second;
   return p;
 }
+
+namespace {
 
 HeadConfig parse_head(const YAML::Node& node, const std::string& file, const std::string& context) {
   MapReader r(node, file, context);

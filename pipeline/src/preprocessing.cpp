@@ -1,4 +1,4 @@
-#include "preprocessing.h"
+#include "visbone/pipeline/preprocessing.h"
 
 #include <yaml-cpp/yaml.h>
 #include <iostream>

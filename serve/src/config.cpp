@@ -56,16 +56,10 @@ ModelSection parse_model(const Params& p, const std::string& name) {
   m.model = p.node()["model"];
   if (!m.model.IsMap()) p.fail("model", "expected a mapping such as {checkpoint: FOLDER_OR_HUB_ID}");
   if (p.has("preprocess")) {
-    const YAML::Node pre = p.node()["preprocess"];
-    if (pre.IsScalar()) {  // `preprocess: defaults`, as `visbone run` takes it: shorthand for {from:
-                           // defaults}
-      m.preprocess = YAML::Node(YAML::NodeType::Map);
-      m.preprocess["from"] = pre;
-    } else if (pre.IsMap()) {
-      m.preprocess = pre;
-    } else {
+    // As `visbone run` takes it (pipeline::parse_preprocess reads it when the model is built).
+    m.preprocess = p.node()["preprocess"];
+    if (!m.preprocess.IsScalar() && !m.preprocess.IsMap())
       p.fail("preprocess", "expected checkpoint, defaults, a path, or a mapping such as {from: defaults}");
-    }
   }
   if (p.has("heads")) {
     m.heads = p.node()["heads"];

@@ -6,8 +6,10 @@
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/model_name.h"
 #include "visbone/hub/hub.h"
-#include "visbone/image/model_processor.h"
+#include "visbone/pipeline/config.h"
+#include "visbone/pipeline/preprocessing.h"
 #include "visbone/registry/params.h"
 
 namespace visbone::serve {
@@ -15,51 +17,34 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string at(const YAML::Node& node, const fs::path& file) {
-  return file.string() + ":" + std::to_string(node.Mark().line + 1) + ":" +
-         std::to_string(node.Mark().column + 1);
-}
-
-// The folder whose preprocessor_config.json `from: checkpoint` reads: a local checkpoint folder, a hub id
-// (fetched through the cache, as the backbone fetches it) or a preset's hub id.
-fs::path checkpoint_folder(const YAML::Node& model, const fs::path& file, const fs::path& base_dir) {
+// The folder whose preprocessor_config.json `from: checkpoint` reads, as `visbone run` finds it (the one
+// model-name rule): a local checkpoint folder, a hub id (fetched through the cache, as the backbone fetches
+// it) or a preset's hub id; nothing for a file (.npz) or an inline model.
+std::optional<fs::path> checkpoint_folder(const YAML::Node& model, const fs::path& base_dir) {
   if (const YAML::Node ckpt = model["checkpoint"]; ckpt && ckpt.IsScalar()) {
-    const fs::path local = (base_dir / ckpt.Scalar()).lexically_normal();
-    if (fs::is_directory(local)) return local;
-    if (fs::exists(local)) return local.parent_path();  // a .npz or .safetensors file: its folder
-    return hub::resolve_model(ckpt.Scalar());
+    const ModelName name = classify_model_name(ckpt.Scalar(), base_dir);
+    if (name.kind == ModelName::Kind::hub_id) return hub::resolve_model(ckpt.Scalar());
+    if (name.kind == ModelName::Kind::path && fs::is_directory(name.path)) return name.path;
+    return std::nullopt;  // a file, or missing: the backbone names it when it loads
   }
   const YAML::Node preset = model["preset"] ? model["preset"] : model["type"];
   if (preset && preset.IsScalar())
     for (const auto& p : bit::bit_presets())
       if (p.name == preset.Scalar() && !p.model_id.empty()) return hub::resolve_model(p.model_id);
-  throw ConfigError(at(model, file) +
-                    ": preprocess: the model has no checkpoint to read preprocessor_config.json from; use "
-                    "preprocess: {from: defaults} or give the settings inline");
+  return std::nullopt;
 }
 
-// The base settings (`from`) with the inline keys over them.
-image::ImageProcessorConfig processor_config(const ModelSection& s, const fs::path& file,
-                                             const fs::path& base_dir) {
-  YAML::Node inline_keys(YAML::NodeType::Map);
-  std::string from = "checkpoint";
-  for (const auto& kv : s.preprocess) {
-    if (kv.first.Scalar() == "from")
-      from = kv.second.Scalar();
-    else
-      inline_keys[kv.first.Scalar()] = kv.second;
+// The processor as `visbone run` resolves it (pipeline/preprocessing.h): the checkpoint's own, the model's
+// defaults with a notice where it has none and `preprocess:` did not ask for it, a named file, inline keys.
+image::ImageProcessorConfig processor_config(const ModelSection& s, const fs::path& file, const fs::path& base_dir) {
+  pipeline::PreprocessConfig p;
+  if (s.preprocess && !s.preprocess.IsNull()) {
+    p = pipeline::parse_preprocess(s.preprocess, file.string(), base_dir);
+  } else {
+    p.place = {file.string(), s.model.Mark().line + 1, s.model.Mark().column + 1};
+    p.overrides = YAML::Node(YAML::NodeType::Map);
   }
-  image::ProcessorSettings base{{}, image::CropAlign::transformers, "transformers' defaults"};
-  if (from != "defaults") {
-    const fs::path path = from == "checkpoint" ? checkpoint_folder(s.model, file, base_dir) : base_dir / from;
-    auto found = from == "checkpoint" ? image::model_processor_settings(path) : image::processor_file_settings(path);
-    if (!found)
-      throw ConfigError((s.preprocess ? at(s.preprocess, file) : at(s.model, file)) + ": preprocess: " +
-                        (fs::is_directory(path) ? path / "preprocessor_config.json" : path).string() +
-                        " does not exist; use preprocess: {from: defaults} or give a file");
-    base = std::move(*found);
-  }
-  return image::merge_processor_settings(base, inline_keys, file.string());
+  return pipeline::resolve_preprocessing(p, checkpoint_folder(s.model, base_dir), file.string());
 }
 
 }  // namespace

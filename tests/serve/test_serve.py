@@ -438,6 +438,29 @@ class Config(unittest.TestCase):
             finally:
                 server.stop()
 
+    def test_preprocessing_resolves_as_run_resolves_it(self):
+        # tiny-preact has no preprocessor_config.json: without preprocess: the model's defaults, with the notice
+        # `visbone run` prints; asked for explicitly, the error names the YAML position of `preprocess:`.
+        tiny = DATA / "models" / "tiny-preact"
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "c.yaml"
+            path.write_text(f"model: {{checkpoint: {tiny}}}\nheads: [{{type: classification, top_k: 2}}]\n")
+            server = Server(VISBONE, path)
+            try:
+                r = requests.post(f"{server.url}/v1/models/default:predict", data=DIGIT_PNG.read_bytes(),
+                                  timeout=TIMEOUT)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual(len(r.json()["heads"]["classification"]["predictions"]), 2, r.text)
+                self.assertEqual(server.terminate(), 0)
+                err = server.proc.stderr.read().decode()
+                self.assertIn(f"note: {tiny} has no preprocessor_config.json; preprocessing with BiT's defaults",
+                              err)
+            finally:
+                server.stop()
+        r = self.run_serve(f"model: {{checkpoint: {tiny}}}\npreprocess: checkpoint\n")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("c.yaml:2:13: preprocess: the checkpoint has no preprocessor_config.json", r.stderr)
+
     def test_several_models_by_name(self):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "c.yaml"

@@ -117,6 +117,10 @@ struct PipelineConfig {
   int in_flight(bool images_kept = false) const;
 };
 
+// A `preprocess:` entry (checkpoint, defaults, a path, or a mapping with `from` and inline keys) as `run` and
+// `serve` read it; `file` names the YAML in messages, paths resolve against `base`.
+PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& file, const std::filesystem::path& base);
+
 // Reads and parses a config file. IoError if it cannot be read (or is over limits.max_bytes); ConfigError
 // "FILE:LINE:COL: ..." otherwise, including for a document over `limits`.
 PipelineConfig load_config(const std::filesystem::path& file, const YamlLimits& limits = {});

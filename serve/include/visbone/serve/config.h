@@ -48,7 +48,7 @@ struct ServeOptions {
 struct ModelSection {
   std::string name;
   YAML::Node model;
-  YAML::Node preprocess;  // null: the checkpoint's preprocessor_config.json
+  YAML::Node preprocess;  // null: the checkpoint's processor, or the model's defaults with a notice
   YAML::Node heads;       // null or a list
 };
 
