@@ -5,7 +5,7 @@
 
 #include "input_check.h"
 #include "pipeline_impl.h"
-#include "visbone/pipeline/preprocessing.h"
+#include "visbone/pipeline/model_loader.h"
 #include "shard_source.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
@@ -24,16 +24,6 @@ std::string where(const ConfigPlace& p, const std::string& what) {
   return p.str() + ": " + what;
 }
 
-
-// A path named in the config must exist; checked before anything is loaded, named absolutely.
-// `hint` follows the message ("; did you mean ...").
-void require_path(const fs::path& path, const ConfigPlace& place, const std::string& key,
-                  const std::string& hint = "") {
-  std::error_code ec;
-  if (fs::exists(path, ec)) return;
-  throw ConfigError(where(place, key + ": " + fs::absolute(path, ec).lexically_normal().string() +
-                                     " does not exist" + hint));
-}
 
 std::string names_list(const std::vector<std::string>& names) {
   std::string s;
@@ -75,13 +65,6 @@ YAML::Node default_tensor_sink(const PipelineConfig& c, const std::vector<SinkHe
 
 // The model mapping's keys against those its backbone declares (none declared: the backbone checks them when
 // built): "FILE:LINE:COL: unknown key 'chekpoint' in model; did you mean 'checkpoint'?".
-void check_model_keys(const ModelConfig& model, const registry::ComponentInfo& backbone,
-                      const std::string& file) {
-  if (backbone.params.empty()) return;
-  std::vector<std::string> keys = {"type", "preset"};
-  for (const auto& p : backbone.params) keys.push_back(p.name);
-  detail::MapReader(model.spec, file, "model").check_keys(keys);
-}
 
 }  // namespace
 
@@ -168,7 +151,7 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
   if (builtins) builtins(m.registry);
   registry::load_plugins_from_env(m.registry);
   for (std::size_t i = 0; i < c.plugins.size(); ++i)
-    require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
+    detail::require_path(c.plugins[i], i < c.plugin_places.size() ? c.plugin_places[i] : ConfigPlace{file},
                  "plugins[" + std::to_string(i) + "]");
   for (const auto& p : c.plugins) {
     try {
@@ -181,79 +164,19 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
   // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded.
   m.open_sources();
 
-  // The backbone's registry entry says which keys it takes (a typo is named before anything is fetched) and
-  // which hub id it loads when the spec names no checkpoint (a preset's).
+  // The registry that has the backbone type (its entry says which keys it takes and which hub id a preset
+  // loads), then the model and its preprocessing, loaded as `visbone serve` loads them (model_loader.h).
   const auto* backbones = m.lookup(registry::ComponentKind::backbone, c.model.type);
   if (!backbones)
     unknown_type(c.model.spec["preset"] ? YAML::Node(c.model.spec["preset"]) : YAML::Node(c.model.spec), file,
                  "model", "backbone", c.model.type, m.names(registry::ComponentKind::backbone, true),
                  m.names(registry::ComponentKind::backbone, false));
-  const registry::ComponentInfo& backbone_info =
-      backbones->info(registry::ComponentKind::backbone, c.model.type);
-  check_model_keys(c.model, backbone_info, file);
-  if (c.preprocess.from != "checkpoint" && c.preprocess.from != "defaults") {
-    // `from: default` is far likelier a misspelt keyword than a file of that name.
-    const std::string near = detail::closest(c.preprocess.from_text, {"checkpoint", "defaults"});
-    require_path(c.preprocess.from, c.preprocess.from_place, "preprocess.from",
-                 near.empty()
-                     ? "; expected checkpoint, defaults or a preprocessor_config.json (or its folder)"
-                     : "; did you mean '" + near + "'?");
-  }
-  if (on_loading) on_loading();  // every cheap check done: what follows fetches and loads
-
-  // The backbone spec for the registry: `preset` becomes `type`, and a hub id is fetched here (once) so its
-  // folder can also provide preprocessor_config.json.
-  YAML::Node spec(YAML::NodeType::Map);
-  for (const auto& kv : c.model.spec)
-    if (kv.first.Scalar() != "preset") spec[kv.first] = kv.second;
-  const YAML::Node& read = spec;  // const lookups never add keys the backbone would then see as unknown
-  if (!read["type"]) spec["type"] = c.model.type;
-  const std::string revision =
-      read["revision"] && read["revision"].IsScalar() ? read["revision"].Scalar() : "main";
-  std::optional<fs::path> folder;
-  const auto fetch = [&](const std::string& id, const YAML::Node& at) {
-    try {
-      hub::ResolveOptions o;
-      o.revision = revision;
-      o.with_processor_config = true;  // the pipeline preprocesses
-      return hub::hub_model(id, o);
-    } catch (const Error& e) {
-      throw NotFoundError(detail::place_of(at, file).str() + ": model: " + e.what());
-    }
-  };
-  if (const YAML::Node ckpt = c.model.spec["checkpoint"]; ckpt && ckpt.IsScalar()) {
-    // The one model-name rule: an existing path (relative to the YAML's folder), else a hub id.
-    const ModelName name = classify_model_name(ckpt.Scalar(), c.base_dir);
-    if (name.kind == ModelName::Kind::path) {
-      if (fs::is_directory(name.path)) folder = name.path;
-    } else if (name.kind == ModelName::Kind::hub_id) {
-      folder = fetch(ckpt.Scalar(), ckpt);
-      spec["checkpoint"] = folder->string();
-    } else {
-      throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " +
-                        model_name_not_found(name, "a checkpoint folder, a .npz file or a hub id"));
-    }
-  } else if (!read["config"] && !backbone_info.default_checkpoint.empty()) {
-    folder = fetch(backbone_info.default_checkpoint, c.model.spec);
-    spec["checkpoint"] = folder->string();
-  }
-  try {
-    m.backbone = backbones->build_backbone(registry::Params(spec, file, c.base_dir));
-  } catch (const ConfigError& e) {
-    // Errors raised past the parameters (the stage selection, checked by the model) carry the file but no
-    // position; point them at the selection, or at the model.
-    const std::string msg = e.what();
-    if (msg.rfind(file + ": ", 0) != 0) throw;
-    const YAML::Node at = c.model.spec["out_features"]  ? YAML::Node(c.model.spec["out_features"])
-                          : c.model.spec["out_indices"] ? YAML::Node(c.model.spec["out_indices"])
-                                                        : YAML::Node(c.model.spec);
-    throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
-  }
-
-  m.processor = std::make_unique<image::ImageProcessor>(resolve_preprocessing(c.preprocess, folder, file));
+  LoadedModel loaded = load_model(c.model, c.preprocess, *backbones, c.base_dir, file, on_loading);
+  m.backbone = std::move(loaded.backbone);
+  m.processor = std::move(loaded.processor);
+  const std::optional<fs::path> folder = loaded.folder;
   m.decode = m.processor->decode_options();
   m.decode.max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
-  check_preprocessing_fits(*m.backbone, *m.processor, where(c.preprocess.place, "preprocess"));
 
   // Heads that embed reference images while they are built (the few-shot head) see them exactly as the
   // pipeline will see its inputs.

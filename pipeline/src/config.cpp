@@ -73,6 +73,8 @@ ComponentConfig parse_component(const YAML::Node& node, const std::string& file,
   return c;
 }
 
+}  // namespace
+
 ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
   MapReader r(node, file, "model");
   ModelConfig m;
@@ -86,8 +88,6 @@ ModelConfig parse_model(const YAML::Node& node, const std::string& file) {
   m.spec = node;
   return m;
 }
-
-}  // namespace
 
 PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& file, const fs::path& base) {
   PreprocessConfig p;

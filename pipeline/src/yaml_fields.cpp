@@ -204,4 +204,12 @@ std::optional<std::string> MapReader::choice(std::string_view key,
   fail_at(get(key), msg);
 }
 
+void require_path(const std::filesystem::path& path, const ConfigPlace& place, const std::string& key,
+                  const std::string& hint) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return;
+  throw ConfigError(place.str() + ": " + key + ": " +
+                    std::filesystem::absolute(path, ec).lexically_normal().string() + " does not exist" + hint);
+}
+
 }  // namespace visbone::pipeline::detail

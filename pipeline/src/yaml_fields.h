@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ std::string describe(const YAML::Node& node);
 std::string closest(std::string_view word, const std::vector<std::string>& candidates);
 // "a, b, c"
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");
+// A path named in the config must exist: ConfigError "PLACE: KEY: ABSOLUTE_PATH does not exist" + `hint`
+// ("; did you mean ...") otherwise, checked before anything is loaded.
+void require_path(const std::filesystem::path& path, const ConfigPlace& place, const std::string& key,
+                  const std::string& hint = "");
 
 class MapReader {
  public:

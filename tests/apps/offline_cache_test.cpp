@@ -34,6 +34,12 @@ class OfflineCache : public ::testing::Test {
                                             {"HF_HUB_CACHE", cache_.path().string()},
                                             {"HF_ENDPOINT", "http://127.0.0.1:9"}});
   }
+  // A pipeline over one picture in `d` with `model`, its embedding to out.jsonl.
+  static fs::path pipeline_config(const testing::TempDir& d, const std::string& model) {
+    d.write("in/a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
+    return d.write("p.yaml", "source: {type: folder, path: in}\nmodel: " + model +
+                                 "\nheads: [{type: embedding}]\nsinks: [{type: jsonl, path: out.jsonl}]\n");
+  }
   testing::TempDir cache_;
 };
 
@@ -55,12 +61,7 @@ TEST_F(OfflineCache, InspectForwardAndBenchByHubId) {
 // naming the file; recorded as absent (.no_exist), the model's defaults are used with a notice.
 TEST_F(OfflineCache, PipelineWithoutPreprocessUsesTheModelDefaultsWhenTheFileIsAbsent) {
   testing::TempDir d;
-  d.write("in/a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
-  const auto config = d.write("p.yaml",
-                              "source: {type: folder, path: in}\n"
-                              "model: {checkpoint: someorg/tiny-preact}\n"
-                              "heads: [{type: embedding}]\n"
-                              "sinks: [{type: jsonl, path: out.jsonl}]\n");
+  const auto config = pipeline_config(d, "{checkpoint: someorg/tiny-preact}");
   auto r = visbone("run " + config.string() + " --progress none");
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.err, HasSubstr("preprocessor_config.json"));
@@ -73,15 +74,26 @@ TEST_F(OfflineCache, PipelineWithoutPreprocessUsesTheModelDefaultsWhenTheFileIsA
   EXPECT_THAT(testing::read_file(d / "out.jsonl"), HasSubstr("\"embedding\":["));
 
   // Asked for explicitly, the checkpoint's file is still required.
-  d.write("q.yaml",
-          "source: {type: folder, path: in}\n"
-          "model: {checkpoint: someorg/tiny-preact}\n"
-          "preprocess: checkpoint\n"
-          "heads: [{type: embedding}]\n"
-          "sinks: [{type: jsonl, path: out.jsonl}]\n");
-  r = visbone("run " + (d / "q.yaml").string() + " --progress none");
+  const auto explicit_config = pipeline_config(d, "{checkpoint: someorg/tiny-preact}\npreprocess: checkpoint");
+  r = visbone("run " + explicit_config.string() + " --progress none");
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.err, HasSubstr("preprocess: the checkpoint has no preprocessor_config.json"));
+}
+
+// `revision:` picks the snapshot the model and its processor come from; the backbone then loads that folder
+// (it refused the key it no longer read: "unknown parameter 'revision' for backbone 'bit'").
+TEST_F(OfflineCache, ARevisionIsTheSnapshotsAndNotTheBackbonesKey) {
+  cache_.write("models--someorg--tiny-preact/.no_exist/" + kCommit + "/preprocessor_config.json", "");
+  testing::TempDir d;
+  auto config = pipeline_config(d, "{checkpoint: someorg/tiny-preact, revision: main}");
+  auto r = visbone("run " + config.string() + " --progress none");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(testing::read_file(d / "out.jsonl"), HasSubstr("\"embedding\":["));
+  // A revision the cache does not know is the hub's error, naming it, before the backbone loads.
+  config = pipeline_config(d, "{checkpoint: someorg/tiny-preact, revision: v9}");
+  r = visbone("run " + config.string() + " --progress none");
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.err, HasSubstr("v9"));
 }
 
 }  // namespace

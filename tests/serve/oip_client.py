@@ -104,9 +104,9 @@ def max_relative_error(got, want):
 class Server:
     """`visbone serve CONFIG --port 0` on 127.0.0.1: waits (bounded) for "listening on http://H:P"."""
 
-    def __init__(self, visbone, config, start_timeout=60):
+    def __init__(self, visbone, config, start_timeout=60, env=None):
         self.proc = subprocess.Popen([visbone, "serve", str(config), "--host", "127.0.0.1", "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + start_timeout
         line = b""
         while not line.endswith(b"\n"):

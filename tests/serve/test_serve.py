@@ -461,6 +461,42 @@ class Config(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("c.yaml:2:13: preprocess: the checkpoint has no preprocessor_config.json", r.stderr)
 
+    def test_a_hub_id_loads_as_run_loads_it(self):
+        # A hub cache holding what transformers' from_pretrained leaves (config.json + model.safetensors), offline:
+        # the processor file is asked of the same snapshot, as `visbone run` asks (tests/apps/offline_cache_test):
+        # unknown to the cache, an error naming it; recorded as absent, the model's defaults with the notice.
+        commit = "0123456789abcdef0123456789abcdef01234567"
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as d:
+            repo = Path(cache) / "models--someorg--tiny-preact"
+            (repo / "blobs").mkdir(parents=True)
+            (repo / "snapshots" / commit).mkdir(parents=True)
+            (repo / "refs").mkdir()
+            (repo / "refs" / "main").write_text(commit)
+            for name in ("config.json", "model.safetensors"):
+                (repo / "blobs" / (name + "-blob")).write_bytes((DATA / "models" / "tiny-preact" / name).read_bytes())
+                (repo / "snapshots" / commit / name).symlink_to(Path("../../blobs") / (name + "-blob"))
+            env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=cache, HF_ENDPOINT="http://127.0.0.1:9")
+            path = Path(d) / "c.yaml"
+            path.write_text("model: {checkpoint: someorg/tiny-preact, revision: main}\n"
+                            "heads: [{type: classification, top_k: 1}]\n")
+            r = subprocess.run([VISBONE, "serve", str(path), "--port", "0"], capture_output=True, text=True,
+                               timeout=60, env=env)
+            self.assertNotEqual(r.returncode, 0, r.stderr)
+            self.assertIn("preprocessor_config.json", r.stderr)
+            self.assertIn("is not in the cache", r.stderr)
+            (repo / ".no_exist" / commit).mkdir(parents=True)
+            (repo / ".no_exist" / commit / "preprocessor_config.json").write_text("")
+            server = Server(VISBONE, path, env=env)
+            try:
+                r = requests.post(f"{server.url}/v1/models/default:predict", data=DIGIT_PNG.read_bytes(),
+                                  timeout=TIMEOUT)
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual(server.terminate(), 0)
+                self.assertIn("has no preprocessor_config.json; preprocessing with BiT's defaults",
+                              server.proc.stderr.read().decode())
+            finally:
+                server.stop()
+
     def test_several_models_by_name(self):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "c.yaml"

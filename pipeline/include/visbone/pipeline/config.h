@@ -117,6 +117,10 @@ struct PipelineConfig {
   int in_flight(bool images_kept = false) const;
 };
 
+// A `model:` entry ({checkpoint: ...}, {preset: NAME}, {type: NAME, ...}) as `run` and `serve` read it: its type
+// (`preset` is shorthand for it) and the mapping, whose other keys the backbone's registry entry checks.
+ModelConfig parse_model(const YAML::Node& node, const std::string& file);
+
 // A `preprocess:` entry (checkpoint, defaults, a path, or a mapping with `from` and inline keys) as `run` and
 // `serve` read it; `file` names the YAML in messages, paths resolve against `base`.
 PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& file, const std::filesystem::path& base);
