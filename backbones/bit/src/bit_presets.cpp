@@ -22,7 +22,7 @@ BitPreset released(const std::string& layers, std::vector<int> depths, int width
   const std::string timm = "resnetv2_" + layers + "x" + std::to_string(width) + "_bit";
   return {name,
           "BiT ResNetV2-" + layers + "x" + std::to_string(width) + " (timm " + timm +
-              "); weights from checkpoint:",
+              "); weights from its checkpoint: key (a folder, a .npz file or a hub id)",
           "",
           timm,
           architecture(std::move(depths), width),
@@ -53,8 +53,8 @@ std::vector<BitPreset> make_presets() {
   hybrid.out_features = {"stage3"};
   hybrid.out_indices = {3};
   p.push_back({"vit-hybrid-bit",
-               "ViT-hybrid's BiT (google/vit-hybrid-base-bit-384): bottleneck, SAME, 3 stages; weights from "
-               "checkpoint:",
+               "ViT-hybrid's BiT: bottleneck, SAME, 3 stages (google/vit-hybrid-base-bit-384 from the hub, or "
+               "checkpoint:)",
                "google/vit-hybrid-base-bit-384", "", hybrid, 0});
   for (const auto& preset : p) preset.config.validate();
   return p;
