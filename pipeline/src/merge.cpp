@@ -189,10 +189,11 @@ void merge_summaries(const std::vector<fs::path>& parts, Summary whole, const fs
         !o->at("stage_seconds").is_object())
       throw FormatError(p.string() + ": not a run summary (JSON with seconds and stage_seconds)");
     whole.seconds += number(o->if_contains("seconds"));
-    for (const auto& [stage, secs] : o->at("stage_seconds").as_object()) {
+    for (const auto& kv : o->at("stage_seconds").as_object()) {
+      const std::string stage(kv.key());
       auto it = std::find_if(whole.stages.begin(), whole.stages.end(), [&](const StageTime& t) { return t.stage == stage; });
-      if (it == whole.stages.end()) it = whole.stages.insert(whole.stages.end(), StageTime{std::string(stage), 0.0});
-      it->seconds += std::max(number(&secs), 0.0);
+      if (it == whole.stages.end()) it = whole.stages.insert(whole.stages.end(), StageTime{stage, 0.0});
+      it->seconds += std::max(number(&kv.value()), 0.0);
     }
     if (const auto* src = o->if_contains("sources"); src && src->is_array() && whole.sources.empty())
       for (const auto& s : src->as_array())
