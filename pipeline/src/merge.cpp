@@ -9,7 +9,6 @@
 
 #include "success_marker.h"
 #include "visbone/core/errors.h"
-#include "visbone/core/json_writer.h"
 #include "visbone/core/safetensors.h"
 #include "visbone/hub/sha256.h"
 #include "visbone/pipeline/atomic_file.h"
@@ -174,37 +173,21 @@ void merge_safetensors(const std::vector<fs::path>& parts, const fs::path& merge
   out.commit();
 }
 
-// The whole run's summary from the shards' own (`parts`): `whole` holds the counts their manifests add up
-// to; the wall time and each stage's busy time are summed over the shards (their compute time: they may
-// have run at once or one after another), the sources are the first shard's, the outputs what merge wrote.
+// The whole run's summary: `whole` holds the counts the manifests add up to; the wall time and each stage's
+// busy time are summed over the shards' own summaries (their compute time: the shards may have run at once or
+// one after another), the sources are the first shard's, the outputs what merge wrote.
 void merge_summaries(const std::vector<fs::path>& parts, Summary whole, const fs::path& merged) {
+  Summary times;
   for (const fs::path& p : parts) {
-    std::ifstream in(p, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    boost::json::error_code ec;
-    const boost::json::value v = boost::json::parse(text, ec);
-    const auto* o = v.if_object();
-    const auto number = [&](const boost::json::value* x) { return x && x->is_number() ? x->to_number<double>() : -1.0; };
-    if (ec || !o || number(o->if_contains("seconds")) < 0 || !o->if_contains("stage_seconds") ||
-        !o->at("stage_seconds").is_object())
-      throw FormatError(p.string() + ": not a run summary (JSON with seconds and stage_seconds)");
-    whole.seconds += number(o->if_contains("seconds"));
-    for (const auto& kv : o->at("stage_seconds").as_object()) {
-      const std::string stage(kv.key());
-      auto it = std::find_if(whole.stages.begin(), whole.stages.end(), [&](const StageTime& t) { return t.stage == stage; });
-      if (it == whole.stages.end()) it = whole.stages.insert(whole.stages.end(), StageTime{stage, 0.0});
-      it->seconds += std::max(number(&kv.value()), 0.0);
-    }
-    if (const auto* src = o->if_contains("sources"); src && src->is_array() && whole.sources.empty())
-      for (const auto& s : src->as_array())
-        if (s.is_string()) whole.sources.emplace_back(s.as_string());
+    const Summary part = Summary::read(p);
+    times.add(part);
+    times.seconds += part.seconds;
   }
-  whole.outputs.push_back({"summary", merged.string(), "summary -> " + merged.string()});
-  boost::json::object j = whole.json();
-  j["shards"] = parts.size();
-  AtomicFile out(merged);
-  out.write(to_json_text(j) + "\n");
-  out.commit();
+  whole.seconds = times.seconds;
+  whole.stages = times.stages;
+  whole.sources = times.sources;
+  whole.shards = parts.size();
+  whole.write(merged);
 }
 
 }  // namespace

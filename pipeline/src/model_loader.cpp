@@ -26,6 +26,12 @@ void check_model_keys(const ModelConfig& model, const registry::ComponentInfo& b
 LoadedModel load_model(const ModelConfig& model, const PreprocessConfig& preprocess,
                        const registry::Registry& backbones, const fs::path& base_dir, const std::string& file,
                        const std::function<void()>& on_loading) {
+  if (!backbones.contains(registry::ComponentKind::backbone, model.type)) {
+    const auto names = backbones.names(registry::ComponentKind::backbone);
+    const std::string near = detail::closest(model.type, names);
+    throw ConfigError(model.place.str() + ": model: unknown backbone type '" + model.type + "'" +
+                      (near.empty() ? "" : "; did you mean '" + near + "'?") + " (known: " + detail::join(names) + ")");
+  }
   const registry::ComponentInfo& info = backbones.info(registry::ComponentKind::backbone, model.type);
   check_model_keys(model, info, file);
   if (preprocess.from != "checkpoint" && preprocess.from != "defaults") {

@@ -22,7 +22,6 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/exception_text.h"
 #include "visbone/core/json.h"
-#include "visbone/core/json_writer.h"
 #include "visbone/core/omp_threads.h"
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
@@ -412,12 +411,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   summary.sources = m.source_descriptions;
   for (std::size_t s = 0; s < m.sinks.size(); ++s)
     summary.outputs.push_back({m.sink_types[s], m.sinks[s]->path().string(), m.sinks[s]->describe()});
-  if (c.summary) {
-    const fs::path p = c.output_path(*c.summary);
-    summary.outputs.push_back({"summary", p.string(), "summary -> " + p.string()});
-    const std::string text = to_json_text(summary.json()) + "\n";
-    write_file_atomic(p, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
-  }
+  if (c.summary) summary.write(c.output_path(*c.summary));
   if (c.shard) {
     // Last: the manifest marks the shard complete; `visbone merge` writes _SUCCESS for the whole run.
     std::vector<SinkOutputOf> outputs;

@@ -3,6 +3,11 @@
 #include <set>
 #include <sstream>
 
+#include "visbone/core/errors.h"
+#include "visbone/core/json.h"
+#include "visbone/core/json_writer.h"
+#include "visbone/pipeline/atomic_file.h"
+
 namespace visbone::pipeline {
 
 std::optional<double> Summary::accuracy() const {
@@ -87,7 +92,52 @@ boost::json::object Summary::json() const {
     outs.push_back(std::move(o));
   }
   j["outputs"] = std::move(outs);
+  if (shards > 0) j["shards"] = shards;
   return j;
+}
+
+void Summary::write(const std::filesystem::path& path) {
+  outputs.push_back({"summary", path.string(), "summary -> " + path.string()});
+  const std::string text = to_json_text(json()) + "\n";
+  write_file_atomic(path, {reinterpret_cast<const unsigned char*>(text.data()), text.size()});
+}
+
+Summary Summary::read(const std::filesystem::path& path) {
+  const boost::json::value v = read_json_file(path);
+  const auto fail = [&](const std::string& what) -> void {
+    throw FormatError(path.string() + ": not a run summary: " + what);
+  };
+  const auto* o = v.if_object();
+  if (!o) fail("expected a JSON object");
+  const auto count = [&](const char* key) {
+    const auto* x = o->if_contains(key);
+    if (!x || !(x->is_uint64() || (x->is_int64() && x->as_int64() >= 0))) fail(std::string("'") + key + "' is not a count");
+    return x->to_number<std::uint64_t>();
+  };
+  const auto seconds = [&](const boost::json::value* x, const std::string& key) {
+    if (!x || !x->is_number() || x->to_number<double>() < 0) fail("'" + key + "' is not a number of seconds");
+    return x->to_number<double>();
+  };
+  Summary s;
+  s.items = count("items");
+  s.ok = count("ok");
+  s.failed = count("failed");
+  s.labeled = count("labeled");
+  s.correct = count("correct");
+  s.seconds = seconds(o->if_contains("seconds"), "seconds");
+  const auto* stages = o->if_contains("stage_seconds");
+  if (!stages || !stages->is_object()) fail("no 'stage_seconds' object");
+  for (const auto& kv : stages->as_object())
+    s.stages.push_back({std::string(kv.key()), seconds(&kv.value(), "stage_seconds." + std::string(kv.key()))});
+  for (const char* key : {"unknown_labels", "sources"}) {
+    const auto* list = o->if_contains(key);
+    if (!list || !list->is_array()) fail(std::string("no '") + key + "' list");
+    for (const auto& x : list->as_array()) {
+      if (!x.is_string()) fail(std::string("'") + key + "' holds a " + json_kind(x));
+      (std::string(key) == "sources" ? s.sources : s.unknown_labels).emplace_back(x.as_string());
+    }
+  }
+  return s;
 }
 
 }  // namespace visbone::pipeline

@@ -25,13 +25,7 @@ pipeline::LoadedModel load(const ModelSection& s, const fs::path& file, const fs
     preprocess.place = model.place;
     preprocess.overrides = YAML::Node(YAML::NodeType::Map);
   }
-  const auto& registry = default_registry();
-  if (!registry.contains(registry::ComponentKind::backbone, model.type)) {
-    std::string known;
-    for (const auto& n : registry.names(registry::ComponentKind::backbone)) known += (known.empty() ? "" : ", ") + n;
-    throw ConfigError(model.place.str() + ": model: unknown backbone type '" + model.type + "' (known: " + known + ")");
-  }
-  return pipeline::load_model(model, preprocess, registry, base_dir, file.string());
+  return pipeline::load_model(model, preprocess, default_registry(), base_dir, file.string());
 }
 
 }  // namespace

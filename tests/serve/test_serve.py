@@ -424,6 +424,11 @@ class Config(unittest.TestCase):
         self.assertIn("max_batch_sise", r.stderr)
         self.assertIn("max_batch_size", r.stderr)
 
+    def test_unknown_backbone_type_is_named_with_the_closest(self):
+        r = self.run_serve(f"model: {{type: R50x2, checkpoint: {DIGITS}}}\n")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("c.yaml:1:8: model: unknown backbone type 'R50x2'; did you mean 'R50x1'?", r.stderr)
+
     def test_preprocess_as_run_writes_it(self):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "c.yaml"

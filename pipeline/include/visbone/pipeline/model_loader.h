@@ -23,8 +23,8 @@ struct LoadedModel {
   std::unique_ptr<image::ImageProcessor> processor;
 };
 
-// `backbones`: a registry that has `model.type` (the caller looks it up and names an unknown type). Checks the
-// model's keys against its registry entry and that a `preprocess.from` file exists, then calls `on_loading`,
+// `backbones`: the registry to build `model.type` from (ConfigError naming the known types when it has none of
+// that name; the pipeline picks among its registries first). Checks the model's keys against its registry entry and that a `preprocess.from` file exists, then calls `on_loading`,
 // then fetches and loads. Paths resolve against `base_dir`; ConfigError / NotFoundError name `file`:LINE:COL.
 LoadedModel load_model(const ModelConfig& model, const PreprocessConfig& preprocess,
                        const registry::Registry& backbones, const std::filesystem::path& base_dir,

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct Summary {
   std::vector<std::string> unknown_labels;  // folder labels the model has no class of that name for, sorted
   std::vector<std::string> sources;         // what each source read (its describe())
   std::vector<Output> outputs;              // what each sink wrote, then the summary file
+  std::uint64_t shards = 0;                 // a merged run's shard count (`visbone merge`); 0 otherwise
 
   double images_per_second() const { return seconds > 0 ? static_cast<double>(items) / seconds : 0.0; }
   std::optional<double> accuracy() const;
@@ -53,6 +55,11 @@ struct Summary {
   // A few human-readable lines.
   std::string text() const;
   boost::json::object json() const;
+  // Adds the summary file itself to `outputs` and writes json() there (atomically).
+  void write(const std::filesystem::path& path);
+  // A summary file as write() wrote it: counts, times, unknown labels and sources (outputs are not read).
+  // IoError / FormatError naming the file otherwise.
+  static Summary read(const std::filesystem::path& path);
 };
 
 }  // namespace visbone::pipeline
