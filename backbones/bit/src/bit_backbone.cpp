@@ -56,7 +56,7 @@ std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem:
 }
 
 std::string BitBackbone::numerics() const {
-  return "precision " + to_string(model_->precision()) + ", 3x3 convolutions " + to_string(model_->algorithm()) +
+  return "precision " + to_string(model_->precision()) + ", convolutions " + describe(model_->algorithm()) +
          ", oneDNN ISA " + effective_isa_name();
 }
 

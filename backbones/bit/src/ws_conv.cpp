@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "visbone/bit/bf16.h"
+#include "visbone/bit/columns.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
@@ -95,6 +96,16 @@ std::string to_string(ConvAlgorithm a) {
   return "auto";
 }
 
+std::string describe(ConvAlgorithm a) {
+  const std::string columns = "strided columns from " + std::to_string(kMinColumnChannels) + " channels";
+  switch (a) {
+    case ConvAlgorithm::Auto: return "auto (3x3 Winograd, " + columns + ")";
+    case ConvAlgorithm::Direct: return "direct";
+    case ConvAlgorithm::Winograd: return "winograd (3x3 Winograd, " + columns + ")";
+  }
+  return to_string(a);
+}
+
 std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text) {
   for (const auto a : {ConvAlgorithm::Auto, ConvAlgorithm::Direct, ConvAlgorithm::Winograd})
     if (text == to_string(a)) return a;
@@ -158,6 +169,18 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
                                                {ph.before, pw.before}, {ph.after, pw.after});
     return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
   };
+  // Columns: a 1x1 convolution over one image's im2col, (1, K*K*I, OH, OW) blocked.
+  dnnl::memory::desc columns;
+  std::optional<dnnl::convolution_forward::primitive_desc> on_columns;
+  if (dims[0] == 1 && columns_candidate(src)) {  // a batch runs one image at a time (run)
+    const auto out = dst.dims();
+    const std::int64_t taps = static_cast<std::int64_t>(k_) * k_;
+    columns = dnnl::memory::desc({1, taps * in_, out[2], out[3]}, dt::f32, tag::nChw16c);
+    const dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, columns,
+        dnnl::memory::desc({out_, taps * in_, 1, 1}, dt::f32, tag::any), dst, {1, 1}, {0, 0}, {0, 0});
+    on_columns.emplace(desc, attr, cpu_engine());
+  }
   // Winograd: fewer multiplications for fp32 3x3 stride-1 convolutions, where oneDNN supports them.
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
   if (winograd_candidate(wtype)) {
@@ -168,7 +191,7 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     }
   }
   const auto direct = make(dnnl::algorithm::convolution_direct);
-  const auto& pd = wino ? *wino : direct;
+  const auto& pd = wino ? *wino : on_columns ? *on_columns : direct;
 
   dnnl::stream s(cpu_engine());
   auto reorder = [&](dnnl::memory from, dnnl::memory to) {
@@ -203,8 +226,13 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     if (!weights.storage.data()) {
       // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one (and converts
       // fp32 to bf16 on the way, for a model switched to bf16 after an f32 pass).
-      const Weights plain = allocate(oihw);
+      Weights plain = allocate(oihw);
       reorder(base_.memory, plain.memory);
+      if (on_columns) {
+        Weights permuted = allocate(dnnl::memory::desc({out_, k_ * k_ * in_, 1, 1}, dt::f32, tag::oihw));
+        weights_to_columns(plain.storage.data(), out_, in_, k_, permuted.storage.data());
+        plain = permuted;
+      }
       weights = allocate(pd.weights_desc());
       reorder(plain.memory, weights.memory);
     }
@@ -213,13 +241,19 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   while (static_cast<int>(cache_.size()) >= cache_limit_) cache_.pop_back();
   cache_.insert(cache_.begin(),
                 std::make_shared<const Cached>(Cached{src, dst, accumulate, threads, dnnl::convolution_forward(pd),
-                                                      weights, pd.scratchpad_desc(), wino.has_value()}));
+                                                      weights, pd.scratchpad_desc(), wino.has_value(), columns,
+                                                      Window{k_, stride_, dilation_, ph, pw}}));
   return cache_.front();
 }
 
 int WsConv::winograd_primitives() const {
   const std::lock_guard lock(*mutex_);
   return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
+}
+
+int WsConv::column_primitives() const {
+  const std::lock_guard lock(*mutex_);
+  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return !c->columns.is_zero(); }));
 }
 
 int WsConv::primitives() const {
@@ -265,13 +299,14 @@ void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl
   // A Winograd primitive is run once per image: oneDNN's Winograd groups the tiles of a batch's images into
   // its sums, so an image's bits would depend on its batch; alone, they depend on neither the batch nor the
   // thread count (tests/bit/conv_algorithm_test.cpp), and an image alone costs what it does in a batch.
+  // Columns too, so that they take one image's room.
   std::size_t src_bytes = 0, dst_bytes = 0;
   const auto batch = src.get_desc().dims()[0];
-  if (batch > 1 && winograd_candidate(src.get_desc().data_type())) {
+  if (batch > 1 && (winograd_candidate(src.get_desc().data_type()) || columns_candidate(src.get_desc()))) {
     const auto src1 = one_image(src.get_desc(), src_bytes), dst1 = one_image(dmem.get_desc(), dst_bytes);
     if (src1 && dst1) {
       const auto cached = prepare(*src1, *dst1, accumulate);
-      if (cached->winograd) {
+      if (cached->winograd || !cached->columns.is_zero()) {
         auto* s = static_cast<char*>(src.get_data_handle());
         auto* d = static_cast<char*>(dmem.get_data_handle());
         for (std::int64_t i = 0; i < batch; ++i)
@@ -288,13 +323,33 @@ bool WsConv::winograd_candidate(dnnl::memory::data_type src_type) const {
   return algorithm_ != ConvAlgorithm::Direct && src_type == dt::f32 && k_ == 3 && stride_ == 1 && dilation_ == 1;
 }
 
+bool WsConv::columns_candidate(const dnnl::memory::desc& src) const {
+  if (algorithm_ == ConvAlgorithm::Direct || k_ == 1 || stride_ == 1 || in_ < kMinColumnChannels ||
+      in_ % kBlock != 0)
+    return false;
+  const auto dims = src.dims();
+  if (src != dnnl::memory::desc(dims, dt::f32, tag::nChw16c)) return false;
+  const Pad1d ph = conv_padding(padding_, k_, stride_, dilation_, dims[2]);
+  const Pad1d pw = conv_padding(padding_, k_, stride_, dilation_, dims[3]);
+  const auto oh = conv_out_size(dims[2], ph, k_, stride_, dilation_), ow = conv_out_size(dims[3], pw, k_, stride_, dilation_);
+  const auto bytes = static_cast<std::size_t>(k_) * k_ * in_ * oh * ow * sizeof(float);
+  return oh > 0 && ow > 0 && bytes <= kMaxColumnBytes;
+}
+
 void WsConv::execute(const Cached& c, const dnnl::memory& src, const dnnl::memory& dst, dnnl::stream& stream) {
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights.memory}, {DNNL_ARG_DST, dst}};
+  // The scratch buffer holds the columns (when any) and then the primitive's scratchpad, 64-byte aligned.
+  const std::size_t columns = (c.columns.get_size() + 63) / 64 * 64, scratchpad = c.scratchpad.get_size();
   Tensor scratch;
-  if (c.scratchpad.get_size() > 0) {
-    scratch = scratch_memory(c.scratchpad.get_size());
-    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(c.scratchpad, cpu_engine(), scratch.data()));
+  if (columns + scratchpad > 0) scratch = scratch_memory(columns + scratchpad);
+  auto* base = reinterpret_cast<char*>(scratch.data());
+  if (columns > 0) {
+    const auto in = src.get_desc().dims(), out = dst.get_desc().dims();
+    auto* cols = reinterpret_cast<float*>(base);
+    gather_columns(static_cast<const float*>(src.get_data_handle()), in[1], in[2], in[3], c.window, out[2], out[3], cols);
+    args[DNNL_ARG_SRC] = dnnl::memory(c.columns, cpu_engine(), cols);
   }
+  if (scratchpad > 0) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(c.scratchpad, cpu_engine(), base + columns));
   c.prim.execute(stream, args);
   stream.wait();  // the pass's scratch buffer is shared by its primitives: nothing may use it after this returns
 }

@@ -88,6 +88,8 @@ class BitModel {
   // Convolution primitives made so far that run Winograd (WsConv::winograd_primitives, summed): what tests
   // check to know Winograd really ran. Waits for a running forward.
   int winograd_primitives();
+  // The same for the columns algorithm (WsConv::column_primitives).
+  int column_primitives();
   // How many input shapes (N, C, H, W) each convolution keeps primitives for, least recently used dropped
   // first (default: default_primitive_cache()); waits for a running forward. ConfigError below 1.
   void set_primitive_cache(int shapes);

@@ -2,6 +2,7 @@
 // weights once, at construction; primitives and reordered weights are cached per input layout and size.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,12 @@ struct Pad1d {
   int before = 0, after = 0;
 };
 
+// Where a convolution's window lies: kernel, stride, dilation and padding per axis.
+struct Window {
+  int kernel = 1, stride = 1, dilation = 1;
+  Pad1d pad_h, pad_w;
+};
+
 // transformers' get_padding_value + DynamicPad2d for one axis of size `in`: the default (PyTorch-style
 // symmetric), TF-style SAME (static when stride 1 and the dilated kernel is odd, else dynamic and possibly
 // asymmetric), or VALID (none).
@@ -28,16 +35,24 @@ Pad1d conv_padding(Padding mode, int kernel, int stride, int dilation, std::int6
 // Output size of a padded convolution / pooling window; 0 or less means the input is too small.
 std::int64_t conv_out_size(std::int64_t in, Pad1d pad, int kernel, int stride, int dilation);
 
-// How an fp32 3x3 stride-1 convolution is computed: oneDNN's direct algorithm or its Winograd one (fewer
-// multiplications; as exact on the parity fixtures, more memory for the weights). Winograd runs one image at
-// a time (a primitive made for batch 1), so an image's bits depend neither on its batch nor on the thread
-// count, as with direct. Auto, the default, is Winograd wherever oneDNN has it for the shape and CPU: measured
-// per shape (bench/layers_bench.cpp's BM_Conv) it took 0.39-0.88x direct's time at every R50 stride-1 3x3
-// shape, 224 and 448, batch 1 and 8, on an AVX-512 AMD EPYC. It is a fixed rule, not a timing at run time, so
-// every process computes a shape the same way. Winograd forces it (the same today); other convolutions are
-// always direct.
+// How the fp32 convolutions are computed. Direct: oneDNN's direct algorithm everywhere. Auto, the default,
+// uses two transformed ones where they are faster, each an exact convolution (within the parity suite's 1e-4)
+// and each chosen by a fixed rule, not a timing at run time, so every process computes a shape the same way:
+// - 3x3 stride 1: oneDNN's Winograd (fewer multiplications, more memory for the weights) wherever oneDNN has
+//   it for the shape and CPU: measured per shape (bench/layers_bench.cpp's BM_Conv) it took 0.39-0.88x
+//   direct's time at every R50 stride-1 3x3 shape, 224 and 448, batch 1 and 8, on an AVX-512 AMD EPYC.
+// - strided convolutions (kernel > 1) of 256 input channels or more: im2col ("columns", columns.h) and
+//   oneDNN's 1x1 kernel, where one image's columns take at most kMaxColumnBytes; measured on the same machine
+//   0.68-0.96x direct's time for R50's 512-channel 3x3 stride-2 shape and 0.70-1.0x for the 256-channel one
+//   (224 and 448, batch 1 and 8); at 128 channels it is slower (1.02-1.2x) and is not used.
+// Both run one image at a time (a primitive made for batch 1), so an image's bits depend neither on its batch
+// nor on the thread count, as with direct. Winograd forces Winograd for the 3x3 stride-1 ones (the same as
+// auto today); the strided ones then run as under auto.
 enum class ConvAlgorithm { Auto, Direct, Winograd };
 std::string to_string(ConvAlgorithm a);
+// What the algorithm computes, for content keys and manifests (numerics): changes whenever a rule changes, so
+// outputs made under an older rule are not taken for this one's.
+std::string describe(ConvAlgorithm a);
 // "auto", "direct" or "winograd"; nothing for any other text.
 std::optional<ConvAlgorithm> parse_conv_algorithm(const std::string& text);
 // The process default, read once: VISBONE_WINOGRAD=1 -> Winograd, VISBONE_WINOGRAD=0 -> Direct, else
@@ -53,6 +68,10 @@ bool winograd_enabled();
 // sizes seen.
 inline constexpr int kDefaultPrimitiveCache = 16;
 int default_primitive_cache();
+// The most one image's columns may take for the columns algorithm (larger inputs run direct).
+inline constexpr std::size_t kMaxColumnBytes = std::size_t{16} << 20;
+// The fewest input channels for which a strided convolution runs on columns under auto.
+inline constexpr int kMinColumnChannels = 256;
 
 // (w - mean) / sqrt(var + eps) per output channel, biased variance, computed in double.
 Tensor standardize_weight(const Tensor& oihw, double eps);
@@ -82,6 +101,8 @@ class WsConv {
   // How many of the primitives made so far (one per input shape) run oneDNN's Winograd algorithm: oneDNN
   // falls back to the direct one silently where it has no Winograd for the shape or CPU.
   int winograd_primitives() const;
+  // How many of them run on columns (im2col and a 1x1 primitive).
+  int column_primitives() const;
   // How many input shapes this convolution keeps primitives for (>= 1; least recently used dropped first).
   void set_cache_limit(int shapes);
   // Primitives held now (one per input shape and thread count seen, up to the limit).
@@ -101,12 +122,18 @@ class WsConv {
     Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
     dnnl::memory::desc scratchpad;  // what it needs while running (taken from scratch_memory)
     bool winograd = false;          // made with dnnl::algorithm::convolution_winograd
+    // For the columns algorithm: the 1x1 primitive's input (one image's columns; empty otherwise), taken
+    // from the scratch buffer before the primitive's own scratchpad.
+    dnnl::memory::desc columns;
+    Window window;  // the convolution's, for the columns
   };
   // The primitive for this input, output and the calling thread's OpenMP thread count, made on first use.
   std::shared_ptr<const Cached> prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
                                         bool accumulate);
   // Whether the algorithm and this convolution's shape allow Winograd for inputs of `src_type`.
   bool winograd_candidate(dnnl::memory::data_type src_type) const;
+  // Whether this convolution runs on columns for an input of `src` (one image or a batch).
+  bool columns_candidate(const dnnl::memory::desc& src) const;
   // One primitive run, its scratchpad from the pass's scratch buffer; returns when dst is written.
   static void execute(const Cached& c, const dnnl::memory& src, const dnnl::memory& dst, dnnl::stream& stream);
 
