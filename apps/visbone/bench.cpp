@@ -114,6 +114,7 @@ int bench(const Args& args) {
                           {"winograd", algorithm == bit::ConvAlgorithm::Winograd},
                           {"algorithm", bit::to_string(algorithm)},
                           {"winograd_convolutions", model.winograd_primitives()},
+                          {"column_convolutions", model.column_primitives()},
                           {"precision", bit::to_string(model.precision())}};
   if (!new_first.empty()) {
     out["new_size_first_ms"] = new_first[1];
