@@ -31,7 +31,7 @@ int bench(const Args& args) {
       "runs", po::value<int>()->default_value(20), "timed runs")(
       "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object")(
       "algorithm", po::value<std::string>(),
-      "3x3 stride-1 fp32 convolutions: auto (the default: Winograd wherever oneDNN has it), direct or winograd")(
+      "fp32 convolutions: auto (the default: Winograd for 3x3 stride 1, columns for strided ones from 256 channels), direct or winograd")(
       "winograd", "the same as --algorithm winograd (or VISBONE_WINOGRAD=1)")(
       "precision", po::value<std::string>()->default_value("f32"), kPrecisionHelp)(
       "new-size-cost", "also time the first pass at new sizes (primitives built) against the next at that size");

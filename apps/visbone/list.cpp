@@ -1,6 +1,7 @@
 // `visbone list [--plugin PATH]... [--json]`: every registered component (backbones, heads, sources, sinks)
 // with its one-line description and where it came from, the parameters of those that document them (every
 // built-in source and sink: name, type, default, one line), then the plugins that were loaded.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <iostream>
 
@@ -66,11 +67,22 @@ int list(const Args& args) {
   for (const auto kind : kKinds) {
     std::cout << registry::to_string(kind) << "s:\n";
     bool any = false;
+    const registry::ComponentInfo* listed = nullptr;  // the last one whose parameters were printed
+    const auto same_params = [](const registry::ComponentInfo& a, const registry::ComponentInfo& b) {
+      return std::equal(a.params.begin(), a.params.end(), b.params.begin(), b.params.end(), [](const auto& x, const auto& y) {
+        return x.name == y.name && x.type == y.type && x.default_value == y.default_value && x.doc == y.doc;
+      });
+    };
     for (const auto& c : components) {
       if (c.kind != kind) continue;
       any = true;
       std::cout << "  " << c.name << std::string(width + 2 - c.name.size(), ' ') << c.description << "  ["
                 << c.origin << "]\n";
+      if (listed && !c.params.empty() && same_params(*listed, c)) {
+        std::cout << "      (parameters as " << listed->name << ")\n";  // the BiT presets share theirs
+        continue;
+      }
+      listed = &c;
       for (const auto& p : c.params) {
         const bool required = p.default_value == "(required)";
         std::cout << "      " << p.name << " (" << p.type << ", "

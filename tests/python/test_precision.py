@@ -93,7 +93,7 @@ def test_algorithm_direct_and_auto_agree_and_a_bad_one_is_refused():
     for a, p in pooled.items():
         assert np.isfinite(p).all(), a
         assert np.max(np.abs(p - expected)) <= 1e-4 * np.max(np.abs(expected)), a
-    # auto is Winograd wherever oneDNN has it, as forced winograd is (both direct elsewhere): the same bits.
+    # auto is Winograd wherever oneDNN has it, as forced winograd is (both columns or direct elsewhere): the same bits.
     assert np.array_equal(pooled["auto"], pooled["winograd"])
     with pytest.raises(ValueError, match="algorithm 'fft' is not supported; supported: 'auto', 'direct', 'winograd'"):
         visbone.load_backbone(BIT50, algorithm="fft")

@@ -38,6 +38,9 @@ TEST(ListCli, PrintsEveryBuiltInComponentWithDescriptionAndOrigin) {
                                                 "\\(path, required\\)"));
   EXPECT_THAT(r.out, HasSubstr("      stage (string, required)  the stage drawn"));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("(none registered)")));
+  // The BiT presets share one parameter list: printed once, under the first, and named by the others.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  R50x1 +BiT ResNetV2-50x1 .*\\[built-in\\]\n      \\(parameters as R101x1\\)\n"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("\n  R101x1 +BiT .*\\[built-in\\]\n      checkpoint \\(string, required\\)"));
 }
 
 TEST(ListCli, JsonListsEachSourceAndSinkParameter) {

@@ -181,7 +181,7 @@ std::vector<registry::ParamInfo> model_params() {
           {"out_features", "list of strings", "the config's", "the stages returned, e.g. [stage2, stage4]"},
           {"out_indices", "list of ints", "the config's", "the stages returned by index (0 = stem)"},
           {"algorithm", "string", "auto",
-           "3x3 stride-1 fp32 convolutions: auto (Winograd wherever oneDNN has it), direct or winograd"},
+           "fp32 convolutions: auto (Winograd for 3x3 stride 1, columns for strided ones from 256 channels), direct or winograd"},
           {"winograd", "bool", "(see algorithm)", "the older spelling of algorithm: winograd or direct"},
           {"precision", "string", "f32", "f32 (exact), bf16 or auto"},
           {"primitive_cache", "int", "16", "input shapes each convolution keeps compiled primitives for"}};

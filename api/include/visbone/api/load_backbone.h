@@ -51,8 +51,8 @@ struct BackboneOptions {
   bool final_norm = false;
   // Overrides the semantics that follow the checkpoint's origin (see README: transformers vs timm).
   std::optional<bit::Semantics> semantics{};
-  // How the fp32 3x3 stride-1 convolutions are computed: auto (Winograd wherever oneDNN has it, one image at
-  // a time: see bit/ws_conv.h), direct, or winograd (forced); all as exact on the parity fixtures and the same
+  // How the fp32 convolutions are computed: auto (Winograd for 3x3 stride 1 wherever oneDNN has it, columns for
+  // strided ones from 256 channels, one image at a time: see bit/ws_conv.h), direct, or winograd (forced); all as exact on the parity fixtures and the same
   // for an image in any batch at any thread count. Unset: VISBONE_CONV_ALGORITHM, VISBONE_WINOGRAD=1 / 0 for
   // winograd / direct, else auto. `winograd` is the older
   // spelling (true: winograd, false: direct); `algorithm` wins when both are given.
