@@ -145,6 +145,13 @@ int BitModel::column_primitives() {
   return n;
 }
 
+int BitModel::reference_primitives() {
+  std::unique_lock lock(mutex_);
+  int n = 0;
+  for (const WsConv* c : convolutions()) n += c->reference_primitives();
+  return n;
+}
+
 void BitModel::set_primitive_cache(int shapes) {
   std::unique_lock lock(mutex_);
   for (WsConv* c : convolutions()) c->set_cache_limit(shapes);

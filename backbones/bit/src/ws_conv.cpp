@@ -140,13 +140,22 @@ int default_primitive_cache() {
 
 bool winograd_enabled() { return default_conv_algorithm() == ConvAlgorithm::Winograd; }
 
+namespace {
+// Whether oneDNN chose its reference kernel (plain C++, no JIT) for a primitive.
+bool is_reference(const dnnl::convolution_forward::primitive_desc& pd) {
+  return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
+}
+}  // namespace
+
 std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
-                                                      bool accumulate) {
+                                                      bool accumulate, bool per_image) {
   const int threads = omp_get_max_threads();
   const std::lock_guard lock(*mutex_);
+  if (per_image && std::find(direct_only_.begin(), direct_only_.end(), src) != direct_only_.end()) return nullptr;
   for (auto it = cache_.begin(); it != cache_.end(); ++it)
     if ((*it)->src == src && (*it)->dst == dst && (*it)->accumulate == accumulate && (*it)->threads == threads) {
       std::rotate(cache_.begin(), it, it + 1);  // most recently used first
+      if (per_image && !cache_.front()->winograd && cache_.front()->columns.is_zero()) return nullptr;
       return cache_.front();
     }
 
@@ -163,8 +172,8 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  auto make = [&](dnnl::algorithm alg) {
-    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src, wdesc, dst,
+  auto make = [&](dnnl::algorithm alg, const dnnl::memory::desc& s, const dnnl::memory::desc& d) {
+    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, s, wdesc, d,
                                                {stride_, stride_}, {dilation_ - 1, dilation_ - 1},
                                                {ph.before, pw.before}, {ph.after, pw.after});
     return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
@@ -185,12 +194,33 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   std::optional<dnnl::convolution_forward::primitive_desc> wino;
   if (winograd_candidate(wtype)) {
     try {
-      wino = make(dnnl::algorithm::convolution_winograd);
+      wino = make(dnnl::algorithm::convolution_winograd, src, dst);
     } catch (const dnnl::error&) {
       wino.reset();  // not available for this shape or CPU: the direct algorithm serves
     }
   }
-  const auto direct = make(dnnl::algorithm::convolution_direct);
+  if (per_image && !wino && !on_columns) {
+    direct_only_.insert(direct_only_.begin(), src);
+    if (static_cast<int>(direct_only_.size()) > cache_limit_) direct_only_.pop_back();
+    return nullptr;
+  }
+  auto direct = make(dnnl::algorithm::convolution_direct, src, dst);
+  // Below AVX-512 (AVX2: 8-channel blocks) oneDNN's fast kernels do not read 16-channel blocked maps and it falls
+  // back to its reference kernel, about 100x slower; there the convolution runs in the layouts it prefers,
+  // its input (and for the residual add its output) reordered in and its output reordered back.
+  std::optional<dnnl::reorder> to_src, to_dst, from_dst;
+  if (!wino && !on_columns && is_reference(direct)) {
+    auto any = make(dnnl::algorithm::convolution_direct, dnnl::memory::desc(dims, src.data_type(), tag::any),
+                    dnnl::memory::desc(dst.dims(), dst.data_type(), tag::any));
+    if (!is_reference(any)) {
+      direct = any;
+      if (any.src_desc() != src) to_src = dnnl::reorder({cpu_engine(), src, cpu_engine(), any.src_desc()});
+      if (any.dst_desc() != dst) {
+        from_dst = dnnl::reorder({cpu_engine(), any.dst_desc(), cpu_engine(), dst});
+        if (accumulate) to_dst = dnnl::reorder({cpu_engine(), dst, cpu_engine(), any.dst_desc()});
+      }
+    }
+  }
   const auto& pd = wino ? *wino : on_columns ? *on_columns : direct;
 
   dnnl::stream s(cpu_engine());
@@ -242,13 +272,19 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   cache_.insert(cache_.begin(),
                 std::make_shared<const Cached>(Cached{src, dst, accumulate, threads, dnnl::convolution_forward(pd),
                                                       weights, pd.scratchpad_desc(), wino.has_value(), columns,
-                                                      Window{k_, stride_, dilation_, ph, pw}}));
+                                                      Window{k_, stride_, dilation_, ph, pw}, pd.src_desc(),
+                                                      pd.dst_desc(), to_src, to_dst, from_dst, is_reference(pd)}));
   return cache_.front();
 }
 
 int WsConv::winograd_primitives() const {
   const std::lock_guard lock(*mutex_);
   return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
+}
+
+int WsConv::reference_primitives() const {
+  const std::lock_guard lock(*mutex_);
+  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->reference; }));
 }
 
 int WsConv::column_primitives() const {
@@ -267,6 +303,7 @@ void WsConv::set_cache_limit(int shapes) {
   const std::lock_guard lock(*mutex_);
   cache_limit_ = shapes;
   if (static_cast<int>(cache_.size()) > shapes) cache_.resize(static_cast<std::size_t>(shapes));
+  if (static_cast<int>(direct_only_.size()) > shapes) direct_only_.resize(static_cast<std::size_t>(shapes));
 }
 
 void WsConv::set_algorithm(ConvAlgorithm a) {
@@ -274,6 +311,7 @@ void WsConv::set_algorithm(ConvAlgorithm a) {
   if (a == algorithm_) return;
   algorithm_ = a;
   cache_.clear();  // primitives are made again; the weights' direct layout (base_) stays
+  direct_only_.clear();
 }
 
 namespace {
@@ -305,8 +343,7 @@ void WsConv::run(const dnnl::memory& src, FeatureMap& dst, bool accumulate, dnnl
   if (batch > 1 && (winograd_candidate(src.get_desc().data_type()) || columns_candidate(src.get_desc()))) {
     const auto src1 = one_image(src.get_desc(), src_bytes), dst1 = one_image(dmem.get_desc(), dst_bytes);
     if (src1 && dst1) {
-      const auto cached = prepare(*src1, *dst1, accumulate);
-      if (cached->winograd || !cached->columns.is_zero()) {
+      if (const auto cached = prepare(*src1, *dst1, accumulate, /*per_image=*/true)) {
         auto* s = static_cast<char*>(src.get_data_handle());
         auto* d = static_cast<char*>(dmem.get_data_handle());
         for (std::int64_t i = 0; i < batch; ++i)
@@ -324,8 +361,9 @@ bool WsConv::winograd_candidate(dnnl::memory::data_type src_type) const {
 }
 
 bool WsConv::columns_candidate(const dnnl::memory::desc& src) const {
+  // Measured on AVX-512, where oneDNN's 1x1 kernel reads the 16-channel blocks the columns are written in.
   if (algorithm_ == ConvAlgorithm::Direct || k_ == 1 || stride_ == 1 || in_ < kMinColumnChannels ||
-      in_ % kBlock != 0)
+      in_ % kBlock != 0 || dnnl::get_effective_cpu_isa() < dnnl::cpu_isa::avx512_core)
     return false;
   const auto dims = src.dims();
   if (src != dnnl::memory::desc(dims, dt::f32, tag::nChw16c)) return false;
@@ -336,21 +374,33 @@ bool WsConv::columns_candidate(const dnnl::memory::desc& src) const {
   return oh > 0 && ow > 0 && bytes <= kMaxColumnBytes;
 }
 
-void WsConv::execute(const Cached& c, const dnnl::memory& src, const dnnl::memory& dst, dnnl::stream& stream) {
+void WsConv::execute(const Cached& c, dnnl::memory src, dnnl::memory dst, dnnl::stream& stream) {
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c.weights.memory}, {DNNL_ARG_DST, dst}};
-  // The scratch buffer holds the columns (when any) and then the primitive's scratchpad, 64-byte aligned.
-  const std::size_t columns = (c.columns.get_size() + 63) / 64 * 64, scratchpad = c.scratchpad.get_size();
+  // The scratch buffer holds, each 64-byte aligned: the columns or the reordered input (when any), the
+  // reordered output (when any), then the primitive's scratchpad.
+  auto aligned = [](std::size_t bytes) { return (bytes + 63) / 64 * 64; };
+  const std::size_t input = !c.columns.is_zero() || c.to_src ? aligned(c.src_in.get_size()) : 0;
+  const std::size_t output = c.from_dst ? aligned(c.dst_in.get_size()) : 0;
+  const std::size_t scratchpad = c.scratchpad.get_size();
   Tensor scratch;
-  if (columns + scratchpad > 0) scratch = scratch_memory(columns + scratchpad);
+  if (input + output + scratchpad > 0) scratch = scratch_memory(input + output + scratchpad);
   auto* base = reinterpret_cast<char*>(scratch.data());
-  if (columns > 0) {
+  if (!c.columns.is_zero()) {
     const auto in = src.get_desc().dims(), out = dst.get_desc().dims();
     auto* cols = reinterpret_cast<float*>(base);
     gather_columns(static_cast<const float*>(src.get_data_handle()), in[1], in[2], in[3], c.window, out[2], out[3], cols);
     args[DNNL_ARG_SRC] = dnnl::memory(c.columns, cpu_engine(), cols);
+  } else if (c.to_src) {
+    args[DNNL_ARG_SRC] = dnnl::memory(c.src_in, cpu_engine(), base);
+    c.to_src->execute(stream, src, args[DNNL_ARG_SRC]);
   }
-  if (scratchpad > 0) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(c.scratchpad, cpu_engine(), base + columns));
+  if (c.from_dst) {
+    args[DNNL_ARG_DST] = dnnl::memory(c.dst_in, cpu_engine(), base + input);
+    if (c.to_dst) c.to_dst->execute(stream, dst, args[DNNL_ARG_DST]);  // the residual the sum adds to
+  }
+  if (scratchpad > 0) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(c.scratchpad, cpu_engine(), base + input + output));
   c.prim.execute(stream, args);
+  if (c.from_dst) c.from_dst->execute(stream, args[DNNL_ARG_DST], dst);
   stream.wait();  // the pass's scratch buffer is shared by its primitives: nothing may use it after this returns
 }
 

@@ -90,6 +90,8 @@ class BitModel {
   int winograd_primitives();
   // The same for the columns algorithm (WsConv::column_primitives).
   int column_primitives();
+  // And for oneDNN's reference kernel (WsConv::reference_primitives): none on AVX-512 or AVX2.
+  int reference_primitives();
   // How many input shapes (N, C, H, W) each convolution keeps primitives for, least recently used dropped
   // first (default: default_primitive_cache()); waits for a running forward. ConfigError below 1.
   void set_primitive_cache(int shapes);

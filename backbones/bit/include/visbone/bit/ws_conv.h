@@ -103,6 +103,8 @@ class WsConv {
   int winograd_primitives() const;
   // How many of them run on columns (im2col and a 1x1 primitive).
   int column_primitives() const;
+  // How many run oneDNN's reference kernel (slow: no JIT kernel of this CPU takes the shape or layout).
+  int reference_primitives() const;
   // How many input shapes this convolution keeps primitives for (>= 1; least recently used dropped first).
   void set_cache_limit(int shapes);
   // Primitives held now (one per input shape and thread count seen, up to the limit).
@@ -126,16 +128,24 @@ class WsConv {
     // from the scratch buffer before the primitive's own scratchpad.
     dnnl::memory::desc columns;
     Window window;  // the convolution's, for the columns
+    // The layouts the primitive reads and writes; where they differ from the maps' (below AVX-512), the
+    // reorders in and out (to_dst: the residual, for accumulate).
+    dnnl::memory::desc src_in, dst_in;
+    std::optional<dnnl::reorder> to_src, to_dst, from_dst;
+    bool reference = false;  // oneDNN's reference kernel (no JIT kernel takes the shape on this CPU)
   };
   // The primitive for this input, output and the calling thread's OpenMP thread count, made on first use.
+  // `per_image`: for one image of a batch, which runs image by image only on Winograd or columns; where it
+  // would be direct (oneDNN has no Winograd for the shape on this CPU) nothing is made and nullptr comes back,
+  // then and on every later call for that shape, so the batch's own primitive is the only one held.
   std::shared_ptr<const Cached> prepare(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
-                                        bool accumulate);
+                                        bool accumulate, bool per_image = false);
   // Whether the algorithm and this convolution's shape allow Winograd for inputs of `src_type`.
   bool winograd_candidate(dnnl::memory::data_type src_type) const;
   // Whether this convolution runs on columns for an input of `src` (one image or a batch).
   bool columns_candidate(const dnnl::memory::desc& src) const;
   // One primitive run, its scratchpad from the pass's scratch buffer; returns when dst is written.
-  static void execute(const Cached& c, const dnnl::memory& src, const dnnl::memory& dst, dnnl::stream& stream);
+  static void execute(const Cached& c, dnnl::memory src, dnnl::memory dst, dnnl::stream& stream);
 
   int out_ = 0, in_ = 0, k_ = 0, stride_ = 1, dilation_ = 1;
   ConvAlgorithm algorithm_ = default_conv_algorithm();
@@ -148,6 +158,7 @@ class WsConv {
   // its primitive (shared) while it runs, so an eviction meanwhile does not pull it away.
   std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
   std::vector<std::shared_ptr<const Cached>> cache_;  // most recently used first
+  std::vector<dnnl::memory::desc> direct_only_;       // one-image inputs prepare(per_image) said nullptr for
 };
 
 }  // namespace visbone::bit
