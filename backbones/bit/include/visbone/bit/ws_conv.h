@@ -1,5 +1,8 @@
 // A weight-standardized convolution (BiT's StdConv2d) on oneDNN. The standardization is folded into the
 // weights once, at construction; primitives and reordered weights are cached per input layout and size.
+// How each one runs (ConvAlgorithm below): oneDNN's direct kernel, its Winograd one (3x3 stride 1) or a 1x1
+// kernel over the input's im2col (columns.h; strided, 256 channels or more); below AVX-512 in the layout
+// oneDNN's kernels there read, reordered in and out.
 #pragma once
 
 #include <cstddef>
