@@ -131,26 +131,16 @@ void BitModel::set_algorithm(ConvAlgorithm a) {
   algorithm_ = a;
 }
 
-int BitModel::winograd_primitives() {
+int BitModel::sum_over_convolutions(int (WsConv::*count)() const) {
   std::unique_lock lock(mutex_);
   int n = 0;
-  for (const WsConv* c : convolutions()) n += c->winograd_primitives();
+  for (const WsConv* c : convolutions()) n += (c->*count)();
   return n;
 }
 
-int BitModel::column_primitives() {
-  std::unique_lock lock(mutex_);
-  int n = 0;
-  for (const WsConv* c : convolutions()) n += c->column_primitives();
-  return n;
-}
-
-int BitModel::reference_primitives() {
-  std::unique_lock lock(mutex_);
-  int n = 0;
-  for (const WsConv* c : convolutions()) n += c->reference_primitives();
-  return n;
-}
+int BitModel::winograd_primitives() { return sum_over_convolutions(&WsConv::winograd_primitives); }
+int BitModel::column_primitives() { return sum_over_convolutions(&WsConv::column_primitives); }
+int BitModel::reference_primitives() { return sum_over_convolutions(&WsConv::reference_primitives); }
 
 void BitModel::set_primitive_cache(int shapes) {
   std::unique_lock lock(mutex_);
@@ -158,12 +148,7 @@ void BitModel::set_primitive_cache(int shapes) {
   primitive_cache_ = shapes;
 }
 
-int BitModel::primitives() {
-  std::unique_lock lock(mutex_);
-  int n = 0;
-  for (const WsConv* c : convolutions()) n += c->primitives();
-  return n;
-}
+int BitModel::primitives() { return sum_over_convolutions(&WsConv::primitives); }
 
 void BitModel::warmup(const std::vector<Shape>& shapes) {
   for (const Shape& shape : shapes) check_input(shape);

@@ -155,7 +155,7 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   for (auto it = cache_.begin(); it != cache_.end(); ++it)
     if ((*it)->src == src && (*it)->dst == dst && (*it)->accumulate == accumulate && (*it)->threads == threads) {
       std::rotate(cache_.begin(), it, it + 1);  // most recently used first
-      if (per_image && !cache_.front()->winograd && cache_.front()->columns.is_zero()) return nullptr;
+      if (per_image && !cache_.front()->winograd && !cache_.front()->columns) return nullptr;
       return cache_.front();
     }
 
@@ -179,12 +179,11 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     return dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
   };
   // Columns: a 1x1 convolution over one image's im2col, (1, K*K*I, OH, OW) blocked.
-  dnnl::memory::desc columns;
   std::optional<dnnl::convolution_forward::primitive_desc> on_columns;
   if (dims[0] == 1 && columns_candidate(src)) {  // a batch runs one image at a time (run)
     const auto out = dst.dims();
     const std::int64_t taps = static_cast<std::int64_t>(k_) * k_;
-    columns = dnnl::memory::desc({1, taps * in_, out[2], out[3]}, dt::f32, tag::nChw16c);
+    const dnnl::memory::desc columns({1, taps * in_, out[2], out[3]}, dt::f32, tag::nChw16c);
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, columns,
         dnnl::memory::desc({out_, taps * in_, 1, 1}, dt::f32, tag::any), dst, {1, 1}, {0, 0}, {0, 0});
@@ -271,25 +270,27 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   while (static_cast<int>(cache_.size()) >= cache_limit_) cache_.pop_back();
   cache_.insert(cache_.begin(),
                 std::make_shared<const Cached>(Cached{src, dst, accumulate, threads, dnnl::convolution_forward(pd),
-                                                      weights, pd.scratchpad_desc(), wino.has_value(), columns,
+                                                      weights, pd.scratchpad_desc(), wino.has_value(), on_columns.has_value(),
                                                       Window{k_, stride_, dilation_, ph, pw}, pd.src_desc(),
                                                       pd.dst_desc(), to_src, to_dst, from_dst, is_reference(pd)}));
   return cache_.front();
 }
 
-int WsConv::winograd_primitives() const {
+int WsConv::count(bool (*counted)(const Cached&)) const {
   const std::lock_guard lock(*mutex_);
-  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->winograd; }));
+  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [&](const auto& c) { return counted(*c); }));
 }
 
-int WsConv::reference_primitives() const {
-  const std::lock_guard lock(*mutex_);
-  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return c->reference; }));
+int WsConv::winograd_primitives() const {
+  return count([](const Cached& c) { return c.winograd; });
 }
 
 int WsConv::column_primitives() const {
-  const std::lock_guard lock(*mutex_);
-  return static_cast<int>(std::count_if(cache_.begin(), cache_.end(), [](const auto& c) { return !c->columns.is_zero(); }));
+  return count([](const Cached& c) { return c.columns; });
+}
+
+int WsConv::reference_primitives() const {
+  return count([](const Cached& c) { return c.reference; });
 }
 
 int WsConv::primitives() const {
@@ -379,17 +380,17 @@ void WsConv::execute(const Cached& c, dnnl::memory src, dnnl::memory dst, dnnl::
   // The scratch buffer holds, each 64-byte aligned: the columns or the reordered input (when any), the
   // reordered output (when any), then the primitive's scratchpad.
   auto aligned = [](std::size_t bytes) { return (bytes + 63) / 64 * 64; };
-  const std::size_t input = !c.columns.is_zero() || c.to_src ? aligned(c.src_in.get_size()) : 0;
+  const std::size_t input = c.columns || c.to_src ? aligned(c.src_in.get_size()) : 0;
   const std::size_t output = c.from_dst ? aligned(c.dst_in.get_size()) : 0;
   const std::size_t scratchpad = c.scratchpad.get_size();
   Tensor scratch;
   if (input + output + scratchpad > 0) scratch = scratch_memory(input + output + scratchpad);
   auto* base = reinterpret_cast<char*>(scratch.data());
-  if (!c.columns.is_zero()) {
+  if (c.columns) {
     const auto in = src.get_desc().dims(), out = dst.get_desc().dims();
     auto* cols = reinterpret_cast<float*>(base);
     gather_columns(static_cast<const float*>(src.get_data_handle()), in[1], in[2], in[3], c.window, out[2], out[3], cols);
-    args[DNNL_ARG_SRC] = dnnl::memory(c.columns, cpu_engine(), cols);
+    args[DNNL_ARG_SRC] = dnnl::memory(c.src_in, cpu_engine(), cols);
   } else if (c.to_src) {
     args[DNNL_ARG_SRC] = dnnl::memory(c.src_in, cpu_engine(), base);
     c.to_src->execute(stream, src, args[DNNL_ARG_SRC]);

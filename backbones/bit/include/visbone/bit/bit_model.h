@@ -127,6 +127,8 @@ class BitModel {
   int primitive_cache_ = default_primitive_cache();
   // Every convolution, in the order forward runs them.
   std::vector<WsConv*> convolutions();
+  // A count summed over them (winograd_primitives, primitives, ...), waiting for a running forward.
+  int sum_over_convolutions(int (WsConv::*count)() const);
   std::shared_ptr<BufferPool> pool_ = std::make_shared<BufferPool>();  // activations, reused across passes
   std::shared_mutex mutex_;  // shared by passes, unique for the setters
 };

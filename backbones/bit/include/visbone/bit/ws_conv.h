@@ -127,10 +127,10 @@ class WsConv {
     Weights weights;  // in the primitive's preferred layout (shared by primitives that prefer the same)
     dnnl::memory::desc scratchpad;  // what it needs while running (taken from scratch_memory)
     bool winograd = false;          // made with dnnl::algorithm::convolution_winograd
-    // For the columns algorithm: the 1x1 primitive's input (one image's columns; empty otherwise), taken
-    // from the scratch buffer before the primitive's own scratchpad.
-    dnnl::memory::desc columns;
-    Window window;  // the convolution's, for the columns
+    // The columns algorithm: a 1x1 primitive whose input (src_in) is one image's columns, gathered with
+    // `window` into the scratch buffer before the primitive's own scratchpad.
+    bool columns = false;
+    Window window;
     // The layouts the primitive reads and writes; where they differ from the maps' (below AVX-512), the
     // reorders in and out (to_dst: the residual, for accumulate).
     dnnl::memory::desc src_in, dst_in;
@@ -147,6 +147,8 @@ class WsConv {
   bool winograd_candidate(dnnl::memory::data_type src_type) const;
   // Whether this convolution runs on columns for an input of `src` (one image or a batch).
   bool columns_candidate(const dnnl::memory::desc& src) const;
+  // How many cached primitives `counted` says yes to.
+  int count(bool (*counted)(const Cached&)) const;
   // One primitive run, its scratchpad from the pass's scratch buffer; returns when dst is written.
   static void execute(const Cached& c, dnnl::memory src, dnnl::memory dst, dnnl::stream& stream);
 
