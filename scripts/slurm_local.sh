@@ -65,7 +65,7 @@ CONF
   /usr/sbin/slurmctld -f "$SLURM_CONF"
   /usr/sbin/slurmd -f "$SLURM_CONF"
   for _ in $(seq 1 30); do
-    if sinfo -h -o %T 2>/dev/null | grep -q idle; then
+    if sinfo -h -o %T 2>/dev/null | grep idle >/dev/null; then
       echo "export SLURM_CONF=$SLURM_CONF"
       return 0
     fi

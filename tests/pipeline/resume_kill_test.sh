@@ -70,7 +70,7 @@ for ((k = 1; k <= KILLS; k++)); do
   same_as_single "$WORK/out" present || status=1
   rm -rf "$WORK/copy"
   cp -a "$WORK/out" "$WORK/copy"
-  line=$(resume "$WORK/copy" | head -n 1)
+  line=$(resume "$WORK/copy" | sed -n 1p)
   if same_as_single "$WORK/copy" all; then result=identical; else result=DIFFERENT; status=1; fi
   echo "kill $k at $at ms: $committed chunks committed; resumed: $line; $result"
 done
@@ -90,7 +90,7 @@ changed_round() {
   committed=$(manifests "$WORK/round")
   eval "$change"
   "$VISBONE" run "$WORK/run.yaml" --output "$WORK/single2" --progress none >/dev/null
-  line=$(resume "$WORK/round" | head -n 1)
+  line=$(resume "$WORK/round" | sed -n 1p)
   taken=$(echo "$line" | sed -n 's/.*(\([0-9]*\) taken.*/\1/p')
   local f result=identical
   for f in "${outputs[@]}"; do
@@ -99,7 +99,7 @@ changed_round() {
   changed=$(diff <(keys "$WORK/single") <(keys "$WORK/round") | grep -c '^>' || true)
   echo "$what: killed with $committed chunks committed; resumed: $line; $changed of 300 records have another content_key; $result"
 }
-first=$(find "$WORK/images" -name '*.png' | sort | head -n 1)
+first=$(find "$WORK/images" -name '*.png' | sort | sed -n 1p)
 target=$(find "$WORK/images" -name '*.png' | sort | sed -n 41p)  # input 40: chunk 1
 changed_round "one image's bytes changed" 'cp "$first" "$target"'
 [ "$changed" = 1 ] || { echo "  expected 1 record with another key"; status=1; }

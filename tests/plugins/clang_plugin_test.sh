@@ -10,7 +10,7 @@ plugin="$out/max_activation_clang.so"
 rm -f "$plugin"
 "$clangxx" -std=c++20 -O1 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden "$source" -o "$plugin" \
   -Wl,--exclude-libs,ALL -Wl,--no-undefined "$@"
-readelf -p .comment "$plugin" | grep -q "clang version" || { echo "clang_plugin_test: $plugin not built by clang"; exit 1; }
+readelf -p .comment "$plugin" | grep "clang version" >/dev/null || { echo "clang_plugin_test: $plugin not built by clang"; exit 1; }
 "$visbone" list --plugin "$plugin" > "$out/list.txt"
 grep -q "^  max_activation .*\[plugin $plugin\]" "$out/list.txt" || { cat "$out/list.txt"; echo "clang_plugin_test: max_activation not listed"; exit 1; }
 echo "clang_plugin_test: the clang-built plugin loads"
