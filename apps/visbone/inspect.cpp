@@ -32,7 +32,7 @@ int inspect(const Args& args) {
   }
   std::optional<std::pair<std::int64_t, std::int64_t>> size;
   if (vm.count("size")) {
-    const auto hw = parse_int_list(vm["size"].as<std::string>(), "--size");
+    const auto hw = parse_int_list(vm["size"].as<std::string>(), "size");
     if (hw.size() != 2 || hw[0] < 1 || hw[1] < 1)
       throw ConfigError("--size is '" + vm["size"].as<std::string>() + "', expected HEIGHT,WIDTH (positive)");
     size.emplace(hw[0], hw[1]);

@@ -52,6 +52,9 @@ TEST(Cli, InspectSizeAddsHeightAndWidth) {
   r = run("inspect " + kData + "/models/tiny-preact --size 64", true);
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.out, HasSubstr("expected HEIGHT,WIDTH"));
+  r = run("inspect " + kData + "/models/tiny-preact --size 10,abc", true);  // the option named once
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.out, HasSubstr("error: --size: 'abc' is not an integer"));
 }
 
 // The first pass at a new size is timed against the next at that size (the value itself is a measurement).
