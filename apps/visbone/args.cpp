@@ -22,17 +22,29 @@ po::variables_map parse_args(const Args& args, const po::options_description& op
   return vm;
 }
 
-std::optional<po::variables_map> parse_config_args(const Args& args, const po::options_description& options,
-                                                   const std::string& missing) {
-  po::positional_options_description pos;
-  pos.add("config", 1);
-  auto vm = parse_args(args, options, pos);
+std::optional<po::variables_map> parse_command(const Args& args, const po::options_description& options,
+                                               const po::positional_options_description& positional,
+                                               std::initializer_list<Required> required,
+                                               const std::string& help_more) {
+  auto vm = parse_args(args, options, positional);
   if (vm.count("help")) {
-    std::cout << options;
+    std::cout << options << help_more;
     return std::nullopt;
   }
-  if (!vm.count("config")) throw ConfigError(missing);
-  return vm;
+  std::vector<std::string> missing;
+  for (const auto& r : required)
+    if (!vm.count(r.option)) missing.emplace_back(r.shown);
+  if (missing.empty()) return vm;
+  std::ostringstream printed;  // Boost 1.74 has no caption() getter: the usage is the first line, "CAPTION:"
+  printed << options;
+  std::string usage = printed.str().substr(0, printed.str().find('\n'));
+  if (!usage.empty() && usage.back() == ':') usage.pop_back();
+  const auto second_space = usage.find(' ', usage.find(' ') + 1);  // "visbone CMD"
+  std::string list;
+  for (std::size_t i = 0; i < missing.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ") + missing[i];
+  throw ConfigError(usage.substr(0, second_space) + ": " + list + (missing.size() == 1 ? " is" : " are") +
+                    " required (usage: " + usage + ")");
 }
 
 std::vector<std::string> split_list(const std::string& value) {

@@ -37,11 +37,9 @@ int bench(const Args& args) {
       "new-size-cost", "also time the first pass at new sizes (primitives built) against the next at that size");
   po::positional_options_description pos;
   pos.add("model", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help") || !vm.count("model")) {
-    std::cout << opts;
-    return vm.count("help") ? 0 : 2;
-  }
+  const auto parsed = parse_command(args, opts, pos, {{"model", "MODEL"}});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const int size = vm["size"].as<int>(), batch = vm["batch"].as<int>(), runs = vm["runs"].as<int>(),
             warmup = vm["warmup"].as<int>(), threads = vm["threads"].as<int>();
   if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0)

@@ -83,12 +83,9 @@ int convert(const Args& args) {
       "dtype", po::value<std::string>(), "f32, f16 or bf16 (default: the source's dtype)");
   po::positional_options_description pos;
   pos.add("src", 1).add("dest", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  if (!vm.count("src") || !vm.count("dest") || !vm.count("to")) throw ConfigError("visbone convert: SRC, DEST and --to are required");
+  const auto parsed = parse_command(args, opts, pos, {{"src", "SRC"}, {"to", "--to"}, {"dest", "DEST"}});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const std::string to = vm["to"].as<std::string>();
   if (to != "hf" && to != "timm") throw ConfigError("--to '" + to + "': expected hf or timm");
   std::optional<DType> dtype;

@@ -21,11 +21,11 @@ int download(const Args& args) {
       "progress", po::value<std::string>()->default_value("auto"), "progress bars: auto, always or never");
   po::positional_options_description pos;
   pos.add("repo", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help") || !vm.count("repo")) {
-    std::cout << opts << "\nThe token comes from $HF_TOKEN or the file `huggingface-cli login` writes.\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  const auto parsed =
+      parse_command(args, opts, pos, {{"repo", "REPO_ID"}},
+                    "\nThe token comes from $HF_TOKEN or the file `huggingface-cli login` writes.\n");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const std::string repo = vm["repo"].as<std::string>();
   hub::validate_repo_id(repo);
 

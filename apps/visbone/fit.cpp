@@ -34,25 +34,22 @@ int fit(const Args& args) {
       "feature cache folder (default: fit.cache_dir, else $XDG_CACHE_HOME/visbone/features)");
   po::positional_options_description pos;
   pos.add("config", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help")) {
-    std::cout << opts
-              << "\nThe YAML's fit: section (defaults shown):\n"
-                 "  fit:\n"
-                 "    head: probe          # probe: multinomial logistic regression (L-BFGS); prototype: "
-                 "nearest class mean\n"
-                 "    C: [0.01, 0.1, 1, 10, 100]   # inverse L2 strengths as scikit-learn's C; several: "
-                 "k-fold CV picks one\n"
-                 "    folds: 5             # stratified folds for the CV\n"
-                 "    seed: 0              # the folds' shuffle\n"
-                 "    max_iter: 1000\n"
-                 "    tolerance: 1.0e-6    # stop when the largest gradient entry (of the 1/N-scaled "
-                 "objective) is below\n"
-                 "    cache_dir: DIR       # features by image-bytes hash, per model + preprocessing hash\n";
-    return 0;
-  }
-  if (!vm.count("config") || !vm.count("input") || !vm.count("output"))
-    throw ConfigError("visbone fit: CONFIG.yaml, --input and --output are required");
+  const auto parsed = parse_command(
+      args, opts, pos, {{"config", "CONFIG.yaml"}, {"input", "--input"}, {"output", "--output"}},
+      "\nThe YAML's fit: section (defaults shown):\n"
+      "  fit:\n"
+      "    head: probe          # probe: multinomial logistic regression (L-BFGS); prototype: "
+      "nearest class mean\n"
+      "    C: [0.01, 0.1, 1, 10, 100]   # inverse L2 strengths as scikit-learn's C; several: "
+      "k-fold CV picks one\n"
+      "    folds: 5             # stratified folds for the CV\n"
+      "    seed: 0              # the folds' shuffle\n"
+      "    max_iter: 1000\n"
+      "    tolerance: 1.0e-6    # stop when the largest gradient entry (of the 1/N-scaled "
+      "objective) is below\n"
+      "    cache_dir: DIR       # features by image-bytes hash, per model + preprocessing hash\n");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   transfer::FitConfig config = transfer::load_fit_config(vm["config"].as<std::string>());
   if (vm.count("cache-dir")) config.fit.cache_dir = fs::absolute(vm["cache-dir"].as<std::string>());
   const fs::path out_dir = vm["output"].as<std::string>();

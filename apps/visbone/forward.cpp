@@ -22,13 +22,10 @@ int forward(const Args& args) {
       "precision", po::value<std::string>(), kPrecisionHelp);
   po::positional_options_description pos;
   pos.add("model", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  for (const char* required : {"model", "input", "output"})
-    if (!vm.count(required)) throw ConfigError(std::string("visbone forward: --") + required + " is required");
+  const auto parsed =
+      parse_command(args, opts, pos, {{"model", "MODEL"}, {"input", "--input"}, {"output", "--output"}});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
 
   // The input first: a wrong --key is found before the model loads.
   const auto input = SafetensorsFile::open(vm["input"].as<std::string>());

@@ -25,11 +25,9 @@ int inspect(const Args& args) {
       "pretty", "indent the JSON (the default when stdout is a terminal)");
   po::positional_options_description pos;
   pos.add("model", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help") || !vm.count("model")) {
-    std::cout << opts;
-    return vm.count("help") ? 0 : 2;
-  }
+  const auto parsed = parse_command(args, opts, pos, {{"model", "MODEL"}});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   std::optional<std::pair<std::int64_t, std::int64_t>> size;
   if (vm.count("size")) {
     const auto hw = parse_int_list(vm["size"].as<std::string>(), "size");

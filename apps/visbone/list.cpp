@@ -24,11 +24,9 @@ int list(const Args& args) {
                                                  "also load this plugin library (or every .so in this "
                                                  "folder); repeatable. $VISBONE_PLUGIN_PATH is always "
                                                  "loaded")("json", "print JSON instead of a table");
-  const auto vm = parse_args(args, opts, {});
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  const auto parsed = parse_command(args, opts, {});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   registry::Registry registry;
   register_builtin_components(registry);
   load_plugins(registry,

@@ -16,12 +16,9 @@ int merge(const Args& args) {
                                                  "the --output folder the shards wrote into");
   po::positional_options_description pos;
   pos.add("dir", 1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  if (!vm.count("dir")) throw ConfigError("visbone merge: no folder given (visbone merge OUTPUT_DIR)");
+  const auto parsed = parse_command(args, opts, pos, {{"dir", "OUTPUT_DIR"}});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const pipeline::MergeResult merged = pipeline::merge_shards(vm["dir"].as<std::string>());
   for (const auto& line : merged.lines) std::cout << line << "\n";
   // The whole run's counts, as `visbone run` prints them.

@@ -25,13 +25,9 @@ int preprocess(const Args& args) {
       "image", po::value<std::vector<std::string>>(), "image files (PNG, JPEG, BMP, TIFF, WebP)");
   po::positional_options_description pos;
   pos.add("image", -1);
-  const auto vm = parse_args(args, opts, pos);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  if (!vm.count("output")) throw ConfigError("visbone preprocess: --output is required");
-  if (!vm.count("image")) throw ConfigError("visbone preprocess: no images given");
+  const auto parsed = parse_command(args, opts, pos, {{"output", "--output"}, {"image", "IMAGE..."}});
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
 
   image::ImageProcessorConfig config;
   if (vm.count("config")) {

@@ -124,7 +124,9 @@ int run(const Args& args) {
       "earlier --resume run that stopped")(
       "chunk", po::value<std::uint64_t>(),
       "inputs per chunk of a --resume run (whole batches; default 64 batches)");
-  const auto parsed = parse_config_args(args, opts, "visbone run: no config given (visbone run CONFIG.yaml)");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  const auto parsed = parse_command(args, opts, pos, {{"config", "CONFIG.yaml"}});
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
 

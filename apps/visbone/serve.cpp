@@ -15,7 +15,9 @@ int serve(const Args& args) {
   opts.add_options()("help,h", "show this help")("config", po::value<std::string>(), "the YAML config")(
       "host", po::value<std::string>(), "address to listen on (default: serve.host, else 127.0.0.1)")(
       "port", po::value<int>(), "port (default: serve.port, else 8000; 0: a free port, printed)");
-  const auto parsed = parse_config_args(args, opts, "visbone serve: the config file is required");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  const auto parsed = parse_command(args, opts, pos, {{"config", "CONFIG.yaml"}});
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   auto config = serve::load_serve_config(vm["config"].as<std::string>());

@@ -39,6 +39,29 @@ TEST(CliUsability, VersionAndHelp) {
   EXPECT_THAT(r.err, HasSubstr("unknown command 'nosuch'"));
 }
 
+// Every subcommand says which required arguments are missing, with its usage line, and exits 2 (one parser:
+// apps/visbone/args.h's parse_command).
+TEST(CliUsability, AMissingArgumentIsNamedWithTheUsage) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"inspect", "visbone inspect: MODEL is required (usage: visbone inspect MODEL [options])"},
+      {"bench --size 64", "visbone bench: MODEL is required (usage: visbone bench MODEL [options])"},
+      {"forward m --key x", "visbone forward: --input and --output are required (usage: visbone forward MODEL"},
+      {"convert", "visbone convert: SRC, --to and DEST are required"},
+      {"run", "visbone run: CONFIG.yaml is required (usage: visbone run CONFIG.yaml [options])"},
+      {"serve", "visbone serve: CONFIG.yaml is required"},
+      {"fit c.yaml --input d", "visbone fit: --output is required"},
+      {"merge", "visbone merge: OUTPUT_DIR is required (usage: visbone merge OUTPUT_DIR)"},
+      {"download", "visbone download: REPO_ID is required"},
+      {"preprocess a.png", "visbone preprocess: --output is required"},
+      {"preprocess --output o.safetensors", "visbone preprocess: IMAGE... is required"},
+  };
+  for (const auto& [line, message] : cases) {
+    const auto r = run(line);
+    EXPECT_EQ(r.status, 2) << line;
+    EXPECT_THAT(r.err, HasSubstr(message)) << line;
+  }
+}
+
 TEST(CliUsability, UnknownCommandGetsTheClosestOne) {
   auto r = run("inpsect x");
   EXPECT_EQ(r.status, 2);

@@ -75,7 +75,9 @@ TEST_F(DownloadCliTest, FailuresExitWithTheReason) {
 
   run = visbone("download");
   EXPECT_EQ(run.status, 2);
-  EXPECT_NE(run.out.find("--revision"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("visbone download: REPO_ID is required (usage: visbone download REPO_ID [options])"),
+            std::string::npos)
+      << run.err;
 
   run = visbone("--help");
   EXPECT_NE(run.out.find("download"), std::string::npos) << run.out;
