@@ -74,6 +74,14 @@ void Pipeline::select_shard(const ShardSpec& shard) {
   m.ran = false;
 }
 
+void Pipeline::select_sources(std::vector<ComponentConfig> sources) {
+  Impl& m = *impl_;
+  m.config.sources = std::move(sources);
+  m.open_sources();
+  m.open_sinks();
+  m.ran = false;
+}
+
 std::vector<Pipeline::SinkOutputs> Pipeline::sink_outputs() const {
   const Impl& m = *impl_;
   std::vector<SinkOutputs> all;

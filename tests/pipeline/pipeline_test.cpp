@@ -297,6 +297,32 @@ TEST(Batching, MixedSizesGiveTheSameResultsAsOneAtATimeInInputOrder) {
   }
 }
 
+// select_sources: one pipeline (one model load) run over other inputs gives the files a pipeline made for
+// those inputs gives, byte for byte; `visbone fit` runs the images its feature cache lacks this way.
+TEST(Pipeline, SelectSourcesRunsOtherInputsWithTheSameModel) {
+  TempDir d;
+  write_sized_digits(d, 6, [](int) { return 32; });
+  const auto yaml = [&](const std::string& source, const std::string& out) {
+    return source + "\nmodel: {checkpoint: " + kDigitsModel +
+           "}\nheads: [{type: classification, top_k: 3}, {type: embedding}]\n"
+           "sinks: [{type: jsonl, path: " +
+           out + ".jsonl}, {type: safetensors, path: " + out + ".safetensors}]\n";
+  };
+  const std::string some = "source: {type: files, paths: [in/01.png, in/04.png]}";
+  Pipeline p(load_config(d.write("all.yaml", yaml("source: {type: folder, path: in}", "x"))),
+             register_pipeline_builtins);
+  EXPECT_EQ(p.run().ok, 6u);
+  EXPECT_EQ(testing::read_lines(d.path() / "x.jsonl").size(), 6u);
+  p.select_sources(load_config(d.write("some.yaml", yaml(some, "unused"))).sources);
+  const Summary again = p.run();
+  EXPECT_EQ(again.ok, 2u);
+  EXPECT_EQ(run_config(d.write("fresh.yaml", yaml(some, "y"))).ok, 2u);
+  for (const char* ext : {".jsonl", ".safetensors"})
+    EXPECT_EQ(testing::read_file(d.path() / ("x" + std::string(ext))),
+              testing::read_file(d.path() / ("y" + std::string(ext))))
+        << ext;
+}
+
 // Three sizes interleaved (32, 40, 48, 32, ...) with an unreadable file among them: the batcher groups them
 // by size (batcher_test.cpp) and every tensor equals what batch size 1 gives, bit for bit, in input order;
 // also with the in-flight limit at its smallest (batch_size), the window the batcher may wait over.

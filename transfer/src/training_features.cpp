@@ -143,10 +143,9 @@ TrainingFeatures training_features(const FitConfig& config, const LabelledImages
     }
   }
   if (!missing.empty()) {
-    if (missing.size() < images.paths.size()) {
-      all.reset();  // its sinks let go of the scratch folder first
-      all = feature_pipeline(config, missing, features);
-    }
+    if (missing.size() < images.paths.size())  // the same model, over the missing images only
+      all->select_sources(
+          pipeline::parse_config(config.pipeline_yaml(missing, features), config.file).sources);
     auto rows = run_backbone(*all, features, missing.size(), log);
     for (std::size_t i = 0; i < rows.size(); ++i) cache.add(missing_hashes[i], std::move(rows[i]));
     cache.save();

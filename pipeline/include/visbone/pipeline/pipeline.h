@@ -76,6 +76,10 @@ class Pipeline {
   // any count) so that run() runs that shard next, with the model, preprocessing and heads loaded once. The
   // unfinished files of the sinks it replaces are removed.
   void select_shard(const ShardSpec& shard);
+  // The same for other inputs: `sources` (as PipelineConfig::sources, e.g. parse_config(...).sources) replace
+  // the config's, so that run() takes their inputs next, with the sinks opened anew and the model,
+  // preprocessing and heads loaded once (records keep this pipeline's model key).
+  void select_sources(std::vector<ComponentConfig> sources);
 
   // What each sink writes (Sink::outputs()), in config order, a default tensor sink last.
   struct SinkOutputs {
