@@ -18,6 +18,8 @@
 #include "visbone/core/json.h"
 #include "visbone/core/mapped_file.h"
 #include "visbone/core/memory_budget.h"
+#include "visbone/core/stale_temp_files.h"
+#include "visbone/core/sync_path.h"
 
 namespace visbone {
 namespace {
@@ -492,6 +494,9 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
   const std::string text = encode_header(tensors, metadata, where, store_as);
   const std::uint64_t header_len = text.size();
 
+  const std::filesystem::path folder =
+      path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  remove_dead_temp_files_once(folder);  // what killed writers left here
   // A hidden name unique per process and call; O_EXCL below guards against anything else.
   std::string temp_name = ".";
   temp_name += path.filename().string();
@@ -535,6 +540,7 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
     ::unlink(temp.c_str());
     throw IoError(where + ": cannot rename " + temp.string() + " into place: " + errno_text(err));
   }
+  sync_path(folder);  // the rename, durable
 }
 
 }  // namespace visbone

@@ -11,7 +11,7 @@
 
 #include "visbone/core/errors.h"
 #include "visbone/core/stale_temp_files.h"
-#include "visbone/pipeline/staged_folder.h"
+#include "visbone/core/sync_path.h"
 
 namespace visbone::pipeline {
 

@@ -8,11 +8,11 @@
 #include "success_marker.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
+#include "visbone/core/sync_path.h"
 #include "visbone/hub/sha256.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/merge.h"
 #include "visbone/pipeline/shard_manifest.h"
-#include "visbone/pipeline/staged_folder.h"
 
 namespace visbone::pipeline {
 

@@ -24,15 +24,6 @@ fs::path parent_of(const fs::path& p) {
 
 }  // namespace
 
-void sync_path(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(path.string() + ": cannot open to sync: " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) throw IoError(path.string() + ": fsync failed: " + std::strerror(err));
-}
-
 StagedFolder::StagedFolder(fs::path destination) : destination_(std::move(destination).lexically_normal()) {
   if (destination_.filename().empty()) destination_ = destination_.parent_path();
   std::error_code ec;

@@ -3,8 +3,8 @@
 #include <system_error>
 
 #include "visbone/core/errors.h"
+#include "visbone/core/sync_path.h"
 #include "visbone/pipeline/atomic_file.h"
-#include "visbone/pipeline/staged_folder.h"
 
 namespace visbone::pipeline {
 

@@ -2,10 +2,13 @@
 #include "visbone/core/stale_temp_files.h"
 
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include "support/support.h"
+#include "visbone/core/safetensors.h"
 
 namespace visbone {
 namespace {
@@ -49,6 +52,21 @@ TEST(StaleTempFiles, ThoseOfDeadProcessesAreRemovedOthersStay) {
   EXPECT_EQ(left, (std::vector<std::string>{".config.json.tmp", ".init.tmp.1.0", ".mine.tmp." + self + ".0",
                                             "visible.tmp." + dead + ".0"}));
   EXPECT_EQ(remove_dead_temp_files(d.path() / "missing"), 0) << "a folder that is not there is no error";
+}
+
+// write_safetensors (`visbone forward --output`, `preprocess --output`, the feature cache) is such a writer:
+// it clears what a killed one left in its folder, once per folder per process, and leaves its own file only.
+TEST(StaleTempFiles, WriteSafetensorsRemovesThoseOfDeadWritersInItsFolder) {
+  TempDir d;
+  const std::string dead = std::to_string(dead_pid());
+  d.write(".out.safetensors.tmp." + dead + ".0", "a killed forward's half file");
+  d.write(".init.tmp.1.0", "pid 1 lives");
+  write_safetensors(d.path() / "out.safetensors", {{"x", Tensor(Shape{2})}});
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(d.path())) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{".init.tmp.1.0", "out.safetensors"}));
+  EXPECT_EQ(SafetensorsFile::open(d.path() / "out.safetensors").load("x").shape(), (Shape{2}));
 }
 
 }  // namespace

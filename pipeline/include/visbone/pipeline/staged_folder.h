@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "visbone/core/sync_path.h"
+
 namespace visbone::pipeline {
 
 class StagedFolder {
@@ -29,8 +31,5 @@ class StagedFolder {
   std::filesystem::path destination_, staging_;
   bool committed_ = false;
 };
-
-// fsync(2) of a file or folder: makes a folder's entries (files created or renamed in it) durable.
-void sync_path(const std::filesystem::path& path);
 
 }  // namespace visbone::pipeline
