@@ -2,9 +2,10 @@
 // - GroupNorm+ReLU over each activation shape (batch 1 and 8, f32 and bf16 maps), with bytes/s of the
 //   maps' storage against a plain copy of f32 maps (the bandwidth bound: the kernel reads its input twice
 //   and writes once);
-// - each distinct convolution shape at 224x224 (the 3x3 stride-1 ones also with Winograd, and at 448), batch 1
+// - each distinct convolution shape at 224x224 (the 3x3 stride-1 ones also with Winograd, and at 448), batch
+// 1
 //   and 8, with FLOP/s (2 x multiply-adds of the direct algorithm) to compare with the GEMM peak;
-// - that peak: AVX-512 fused multiply-adds alone, on 1 and 2 threads (BM_FmaPeak, GFLOP/s).
+// - the peaks: AVX-512 fused multiply-adds and AVX512-BF16 dot products alone, 1 and 2 threads (BM_Peak).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -123,48 +124,63 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_Conv)->Apply(conv_shapes)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// The CPU's fp32 peak: each of `threads` OpenMP threads runs 12 independent chains of 512-bit FMAs (enough to
-// cover the FMA latency on two pipes), nothing loaded or stored. 16 lanes x 2 FLOPs per FMA.
-__attribute__((target("avx512f"))) float fma_chains(long iterations) {
-  const __m512 b = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-7f);
-  // Different starting values, so that no two chains are the same computation to the compiler.
-  __m512 a0 = _mm512_set1_ps(1.00f), a1 = _mm512_set1_ps(1.01f), a2 = _mm512_set1_ps(1.02f),
-         a3 = _mm512_set1_ps(1.03f), a4 = _mm512_set1_ps(1.04f), a5 = _mm512_set1_ps(1.05f),
-         a6 = _mm512_set1_ps(1.06f), a7 = _mm512_set1_ps(1.07f), a8 = _mm512_set1_ps(1.08f),
-         a9 = _mm512_set1_ps(1.09f), a10 = _mm512_set1_ps(1.10f), a11 = _mm512_set1_ps(1.11f);
-  for (long i = 0; i < iterations; ++i) {
-    a0 = _mm512_fmadd_ps(a0, b, c), a1 = _mm512_fmadd_ps(a1, b, c), a2 = _mm512_fmadd_ps(a2, b, c);
-    a3 = _mm512_fmadd_ps(a3, b, c), a4 = _mm512_fmadd_ps(a4, b, c), a5 = _mm512_fmadd_ps(a5, b, c);
-    a6 = _mm512_fmadd_ps(a6, b, c), a7 = _mm512_fmadd_ps(a7, b, c), a8 = _mm512_fmadd_ps(a8, b, c);
-    a9 = _mm512_fmadd_ps(a9, b, c), a10 = _mm512_fmadd_ps(a10, b, c), a11 = _mm512_fmadd_ps(a11, b, c);
-  }
-  const __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                                   _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)),
-                                                 _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11))));
+// The CPU's peaks: each of `threads` OpenMP threads runs 16 independent chains of one 512-bit instruction
+// (enough to cover its latency on two pipes), nothing loaded or stored: AVX-512's fused multiply-add (fp32,
+// 16 lanes x 2 FLOPs) and AVX512-BF16's dot product (vdpbf16ps: per fp32 lane two bf16 products added, 16 x 4
+// FLOPs; what bf16 convolutions can reach without AMX).
+// The 16 chains' lanes summed, so that none of the work can be dropped.
+__attribute__((target("avx512f"))) float lane_sum(const __m512* a) {
   alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, sum);
   float total = 0;
-  for (const float v : lanes) total += v;
+  for (int i = 0; i < 16; ++i) {
+    _mm512_store_ps(lanes, a[i]);
+    for (const float x : lanes) total += x;
+  }
   return total;
 }
+// Different starting values, so that no two chains are the same computation to the compiler.
+#define VISBONE_CHAINS(step)                                                                     \
+  __m512 a[16];                                                                                  \
+  _Pragma("GCC unroll 16") for (int i = 0; i < 16; ++i) a[i] = _mm512_set1_ps(1.0f + 0.01f * i); \
+  for (long n = 0; n < iterations; ++n) {                                                        \
+    _Pragma("GCC unroll 16") for (int i = 0; i < 16; ++i) a[i] = step;                           \
+  }                                                                                              \
+  return lane_sum(a)
+__attribute__((target("avx512f"))) float fma_chains(long iterations) {
+  const __m512 b = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-7f);
+  VISBONE_CHAINS(_mm512_fmadd_ps(a[i], b, c));
+}
+__attribute__((target("avx512f,avx512bf16"))) float bf16_dot_chains(long iterations) {
+  const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3f80),
+                 c = (__m512bh)_mm512_set1_epi16(0x3380);  // 1, ~6e-8
+  VISBONE_CHAINS(_mm512_dpbf16_ps(a[i], b, c));
+}
+#undef VISBONE_CHAINS
 
-void BM_FmaPeak(benchmark::State& state) {
-  if (!__builtin_cpu_supports("avx512f")) {
-    state.SkipWithError("no AVX-512 on this CPU");
+// Arguments: threads, 0 for the FMA / 1 for the bf16 dot product.
+void BM_Peak(benchmark::State& state) {
+  const bool bf16 = state.range(1) == 1;
+  if (bf16 ? !__builtin_cpu_supports("avx512bf16") : !__builtin_cpu_supports("avx512f")) {
+    state.SkipWithError(bf16 ? "no AVX512-BF16 on this CPU" : "no AVX-512 on this CPU");
     return;
   }
   const int threads = static_cast<int>(state.range(0));
-  constexpr long kIterations = 10'000'000;
+  constexpr long kIterations = 5'000'000;
   float sink = 0;
   for (auto _ : state) {
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
-    sink += fma_chains(kIterations);
+    sink += bf16 ? bf16_dot_chains(kIterations) : fma_chains(kIterations);
   }
   benchmark::DoNotOptimize(sink);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 16 * 12 * kIterations * threads * 1e-9,
+  const double flops_per_instruction = bf16 ? 64 : 32;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_instruction * 16 * kIterations * threads * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_FmaPeak)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Peak)
+    ->ArgNames({"threads", "bf16"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace visbone::bit
