@@ -229,7 +229,8 @@ int serve(const ServeConfig& config, std::ostream& out) {
   try {
     listener.emplace(io, state, tcp::endpoint(address, static_cast<unsigned short>(o.port)));
   } catch (const boost::system::system_error& e) {
-    throw IoError("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what());
+    // The system's reason alone ("Address already in use"), not Boost's source location.
+    throw IoError("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.code().message());
   }
   listener->accept();
 

@@ -424,6 +424,18 @@ class Config(unittest.TestCase):
         self.assertIn("max_batch_sise", r.stderr)
         self.assertIn("max_batch_size", r.stderr)
 
+    def test_a_port_in_use_is_named_with_the_reason(self):
+        with socket.socket() as taken, tempfile.TemporaryDirectory() as d:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            (Path(d) / "c.yaml").write_text(f"model: {{checkpoint: {DIGITS}}}\n")
+            r = subprocess.run([VISBONE, "serve", f"{d}/c.yaml", "--port", str(port)], capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.strip().splitlines()[-1],
+                         f"error: cannot listen on 127.0.0.1:{port}: Address already in use")
+
     def test_unknown_backbone_type_is_named_with_the_closest(self):
         r = self.run_serve(f"model: {{type: R50x2, checkpoint: {DIGITS}}}\n")
         self.assertEqual(r.returncode, 2, r.stderr)
