@@ -35,7 +35,7 @@ std::optional<po::variables_map> parse_command(const Args& args, const po::optio
   for (const auto& r : required)
     if (!vm.count(r.option)) missing.emplace_back(r.shown);
   if (missing.empty()) return vm;
-  std::ostringstream printed;  // Boost 1.74 has no caption() getter: the usage is the first line, "CAPTION:"
+  std::ostringstream printed;  // program_options has no caption() getter: the usage is the first line, "CAPTION:"
   printed << options;
   std::string usage = printed.str().substr(0, printed.str().find('\n'));
   if (!usage.empty() && usage.back() == ':') usage.pop_back();
