@@ -12,6 +12,7 @@
 #include "numpy_tensor.h"
 #include "visbone/api/image_processor.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/json_writer.h"
 
 namespace visbone::python {
 namespace {
@@ -92,7 +93,8 @@ void bind_image_processor(py::module_& m) {
           py::arg("name_or_path"))
       .def("process", &process, py::arg("images"))
       .def("output_size", &ImageProcessor::output_size, py::arg("height"), py::arg("width"))
-      .def("set_max_pixels", &ImageProcessor::set_max_pixels, py::arg("max_pixels"));
+      .def("set_max_pixels", &ImageProcessor::set_max_pixels, py::arg("max_pixels"))
+      .def("to_json", [](const ImageProcessor& p) { return to_json_text(p.config().to_json()); });
 }
 
 }  // namespace visbone::python

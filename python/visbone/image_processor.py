@@ -1,6 +1,7 @@
 """visbone.ImageProcessor: transformers' BitImageProcessor (the Pillow-exact one BiT checkpoints were made
 with) over numpy arrays, PIL images and image files."""
 
+import json
 import os
 
 import numpy as np
@@ -54,6 +55,14 @@ class ImageProcessor:
         elif not isinstance(images, (list, tuple)):
             images = [images]
         return {"pixel_values": self._processor.process([_as_item(i) for i in images])}
+
+    def to_dict(self):
+        """The settings as the preprocessor_config.json keys transformers writes (its to_dict() without
+        image_processor_type): what from_pretrained read, or the defaults the processor fell back to."""
+        return json.loads(self._processor.to_json())
+
+    def __repr__(self):
+        return "ImageProcessor " + json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     def output_size(self, height, width):
         """(height, width) of the pixel values for an input of height x width pixels."""

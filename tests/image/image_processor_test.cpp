@@ -64,6 +64,52 @@ TEST(ImageProcessorConfig, ReadsEveryReferenceConfig) {
   EXPECT_FALSE(hw.do_normalize);
 }
 
+void expect_same(const ImageProcessorConfig& a, const ImageProcessorConfig& b) {
+  EXPECT_EQ(a.do_convert_rgb, b.do_convert_rgb);
+  EXPECT_EQ(a.do_resize, b.do_resize);
+  EXPECT_EQ(a.size.shortest_edge, b.size.shortest_edge);
+  EXPECT_EQ(a.size.longest_edge, b.size.longest_edge);
+  EXPECT_EQ(a.size.height, b.size.height);
+  EXPECT_EQ(a.size.width, b.size.width);
+  EXPECT_EQ(a.resample, b.resample);
+  EXPECT_EQ(a.do_center_crop, b.do_center_crop);
+  EXPECT_EQ(a.crop_height, b.crop_height);
+  EXPECT_EQ(a.crop_width, b.crop_width);
+  EXPECT_EQ(a.do_rescale, b.do_rescale);
+  EXPECT_EQ(a.rescale_factor, b.rescale_factor);
+  EXPECT_EQ(a.do_normalize, b.do_normalize);
+  EXPECT_EQ(a.image_mean, b.image_mean);
+  EXPECT_EQ(a.image_std, b.image_std);
+}
+
+// to_json writes what transformers saves (the files it wrote, key for key, image_processor_type aside) and
+// reads back to the same settings, for every reference config and every size form.
+TEST(ImageProcessorConfig, ToJsonIsTheFileTransformersWritesAndReadsBack) {
+  for (const char* file :
+       {"/semantics/bitimageprocessor_defaults.json", "/models/bit-tiny-digits/preprocessor_config.json"}) {
+    SCOPED_TRACE(file);
+    boost::json::object saved = read_json_file(kFixtures + file).as_object();
+    saved.erase("image_processor_type");
+    EXPECT_EQ(boost::json::value(ImageProcessorConfig::from_file(kFixtures + file).to_json()),
+              boost::json::value(saved));
+  }
+  const auto ref = read_json_file(kFixtures + "/preprocess/reference.json");
+  std::vector<ImageProcessorConfig> configs{ImageProcessorConfig{}};
+  for (const auto& kv : ref.as_object())
+    configs.push_back(ImageProcessorConfig::from_json(kv.value().at("config"), "ref"));
+  configs.push_back(parse(R"({"size": {"shortest_edge": 200, "longest_edge": 300}, "resample": 0})"));
+  configs.push_back(parse(R"({"size": [20, 30], "crop_size": [10, 12], "do_convert_rgb": false})"));
+  int forms = 0;
+  for (const auto& c : configs) {
+    const boost::json::object j = c.to_json();
+    forms |= j.at("size").as_object().contains("height")         ? 1
+             : j.at("size").as_object().contains("longest_edge") ? 2
+                                                                 : 4;
+    expect_same(ImageProcessorConfig::from_json(j, "to_json"), c);
+  }
+  EXPECT_EQ(forms, 7) << "every size form: {height, width}, {shortest_edge, longest_edge}, {shortest_edge}";
+}
+
 TEST(ImageProcessorConfig, OlderFormsAndNulls) {
   auto c = parse(R"({"size": 256, "crop_size": 200, "resample": 2, "image_mean": 0.5, "image_std": 0.5,
                      "do_convert_rgb": null, "image_processor_type": "ViTHybridImageProcessor"})");

@@ -84,3 +84,15 @@ def test_checkpoint_processor_feeds_the_backbone():
     out = backbone(**processor(digits))
     assert out["logits"].shape == (4, len(backbone.labels))
     assert [backbone.labels[i] for i in out["logits"].argmax(1)].count("3") >= 3
+
+
+def test_to_dict_is_the_checkpoint_file_and_the_repr_shows_it():
+    model = support.MODELS / "bit-tiny-digits"
+    saved = json.loads((model / "preprocessor_config.json").read_text())
+    del saved["image_processor_type"]
+    processor = visbone.ImageProcessor.from_pretrained(model)
+    assert processor.to_dict() == saved
+    assert repr(processor).startswith('ImageProcessor {\n  "crop_size": {\n    "height": 32,')
+    defaults = visbone.ImageProcessor().to_dict()
+    assert defaults["size"] == {"shortest_edge": 224} and defaults["resample"] == 3
+    assert defaults["image_mean"] == [0.48145466, 0.4578275, 0.40821073]

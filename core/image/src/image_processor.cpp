@@ -205,6 +205,29 @@ ImageProcessorConfig ImageProcessorConfig::from_json(const boost::json::value& j
   return parse_config(json, where, [&](const std::string& key) { return where + ": key '" + key + "'"; });
 }
 
+boost::json::object ImageProcessorConfig::to_json() const {
+  boost::json::object resize;
+  if (size.height) {
+    resize["height"] = *size.height;
+    resize["width"] = size.width.value_or(0);
+  } else {
+    if (size.shortest_edge) resize["shortest_edge"] = *size.shortest_edge;
+    if (size.longest_edge) resize["longest_edge"] = *size.longest_edge;
+  }
+  const auto numbers = [](const std::vector<double>& v) { return boost::json::array(v.begin(), v.end()); };
+  return {{"crop_size", {{"height", crop_height}, {"width", crop_width}}},
+          {"do_center_crop", do_center_crop},
+          {"do_convert_rgb", do_convert_rgb},
+          {"do_normalize", do_normalize},
+          {"do_rescale", do_rescale},
+          {"do_resize", do_resize},
+          {"image_mean", numbers(image_mean)},
+          {"image_std", numbers(image_std)},
+          {"resample", static_cast<int>(resample)},
+          {"rescale_factor", rescale_factor},
+          {"size", std::move(resize)}};
+}
+
 ImageProcessorConfig ImageProcessorConfig::from_file(const std::filesystem::path& path) {
   return from_json(read_json_file(path), path.string());
 }

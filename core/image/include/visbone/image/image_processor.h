@@ -63,6 +63,11 @@ struct ImageProcessorConfig {
   // Throws ConfigError naming `where` when a value cannot work (non-positive sizes, mean/std lengths that
   // differ, a zero std, ...).
   void validate(const std::string& where) const;
+
+  // The settings as the preprocessor_config.json keys transformers writes (its to_dict(), without
+  // image_processor_type), which from_json reads back to the same settings; crop_align, which no key says, is
+  // left out.
+  boost::json::object to_json() const;
 };
 
 // Memory preprocessing one image may take unless the processor is given another limit.
