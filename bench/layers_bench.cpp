@@ -4,7 +4,7 @@
 //   and writes once);
 // - each distinct convolution shape at 224x224 (the 3x3 stride-1 ones also with Winograd, and at 448), batch
 // 1
-//   and 8, with FLOP/s (2 x multiply-adds of the direct algorithm) to compare with the GEMM peak;
+//   and 8, with FLOP/s (2 x multiply-adds of the direct algorithm) to compare with the peak below;
 // - the peaks: AVX-512 fused multiply-adds and AVX512-BF16 dot products alone, 1 and 2 threads (BM_Peak).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>

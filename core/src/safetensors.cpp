@@ -494,8 +494,7 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
   const std::string text = encode_header(tensors, metadata, where, store_as);
   const std::uint64_t header_len = text.size();
 
-  const std::filesystem::path folder =
-      path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const std::filesystem::path folder = folder_of(path);
   remove_dead_temp_files_once(folder);  // what killed writers left here
   // A hidden name unique per process and call; O_EXCL below guards against anything else.
   std::string temp_name = ".";

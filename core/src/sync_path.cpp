@@ -20,4 +20,8 @@ void sync_path(const std::filesystem::path& path) {
   if (rc != 0) throw IoError(path.string() + ": fsync failed: " + std::strerror(err));
 }
 
+std::filesystem::path folder_of(const std::filesystem::path& entry) {
+  return entry.parent_path().empty() ? std::filesystem::path(".") : entry.parent_path();
+}
+
 }  // namespace visbone

@@ -92,7 +92,7 @@ void AtomicFile::commit() {
     throw IoError(path_.string() + ": cannot rename " + temp_.string() + " into place: " + errno_text(errno));
   committed_ = true;
   // The rename itself is durable only once the folder's entry is on disk.
-  sync_path(path_.parent_path().empty() ? fs::path(".") : path_.parent_path());
+  sync_path(folder_of(path_));
 }
 
 void write_file_atomic(const fs::path& path, std::span<const unsigned char> bytes) {

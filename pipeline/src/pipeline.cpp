@@ -69,17 +69,13 @@ void Pipeline::select_shard(const ShardSpec& shard) {
   Impl& m = *impl_;
   if (!m.config.shard) throw Error("Pipeline::select_shard: the pipeline was not made for a sharded run");
   m.config.shard = shard;
-  m.open_sources();
-  m.open_sinks();
-  m.ran = false;
+  m.reopen();
 }
 
 void Pipeline::select_sources(std::vector<ComponentConfig> sources) {
   Impl& m = *impl_;
   m.config.sources = std::move(sources);
-  m.open_sources();
-  m.open_sinks();
-  m.ran = false;
+  m.reopen();
 }
 
 std::vector<Pipeline::SinkOutputs> Pipeline::sink_outputs() const {

@@ -43,10 +43,15 @@ struct Pipeline::Impl {
   }
   // The config's sources, joined (and their describe() lines into `descriptions` when given).
   std::unique_ptr<Source> build_sources(std::vector<std::string>* descriptions) const;
-  // Opens `source` (restricted to the shard's range in a sharded run) and the sinks from the config; also
-  // what select_shard() does.
+  // Opens `source` (restricted to the shard's range in a sharded run) and the sinks from the config.
   void open_sources();
   void open_sinks();
+  // Both again, for another run after the config's inputs changed (select_shard, select_sources).
+  void reopen() {
+    open_sources();
+    open_sinks();
+    ran = false;
+  }
   std::unique_ptr<Source> source;
   std::unique_ptr<Backbone> backbone;
   std::unique_ptr<image::ImageProcessor> processor;

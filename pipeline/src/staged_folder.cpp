@@ -16,21 +16,14 @@ namespace visbone::pipeline {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-fs::path parent_of(const fs::path& p) {
-  return p.parent_path().empty() ? fs::path(".") : p.parent_path();
-}
-
-}  // namespace
-
 StagedFolder::StagedFolder(fs::path destination) : destination_(std::move(destination).lexically_normal()) {
   if (destination_.filename().empty()) destination_ = destination_.parent_path();
   std::error_code ec;
-  fs::create_directories(parent_of(destination_), ec);
-  if (ec) throw IoError(destination_.string() + ": cannot create folder " + parent_of(destination_).string() +
-                        ": " + ec.message());
-  remove_dead_temp_files(parent_of(destination_));
+  fs::create_directories(folder_of(destination_), ec);
+  if (ec)
+    throw IoError(destination_.string() + ": cannot create folder " + folder_of(destination_).string() +
+                  ": " + ec.message());
+  remove_dead_temp_files(folder_of(destination_));
   staging_ = hidden_temp_path(destination_, "staging");
   if (!fs::create_directory(staging_, ec) || ec)
     throw IoError(destination_.string() + ": cannot create staging folder " + staging_.string() + ": " +
@@ -70,7 +63,7 @@ void StagedFolder::commit() {
     throw IoError(destination_.string() + ": cannot swap in " + staging_.string() + ": " + std::strerror(errno));
   }
   committed_ = true;
-  sync_path(parent_of(destination_));
+  sync_path(folder_of(destination_));
   if (!old.empty()) fs::remove_all(old, ec);  // a failure here leaves a hidden folder the next run removes
 }
 

@@ -9,5 +9,8 @@ namespace visbone {
 // Makes `path`'s data durable; for a folder, its entries (files created or renamed in it). IoError naming the
 // path when it cannot be opened or synced.
 void sync_path(const std::filesystem::path& path);
+// The folder that holds `entry` ("." for a bare file name): where its temporary files go and what to sync
+// after renaming into it.
+std::filesystem::path folder_of(const std::filesystem::path& entry);
 
 }  // namespace visbone
