@@ -1,22 +1,9 @@
 #include "visbone/heads/embedding_head.h"
 
-#include <cmath>
-
 #include "visbone/core/errors.h"
+#include "visbone/core/l2_normalize.h"
 
 namespace visbone::heads {
-
-void l2_normalize_rows(Tensor& rows) {
-  const std::int64_t n = rows.dim(0), c = rows.numel() / std::max<std::int64_t>(n, 1);
-  for (std::int64_t b = 0; b < n; ++b) {
-    float* r = rows.data() + b * c;
-    double ss = 0;
-    for (std::int64_t j = 0; j < c; ++j) ss += static_cast<double>(r[j]) * r[j];
-    // torch's F.normalize divides by max(norm, eps) with eps 1e-12.
-    const double norm = std::max(std::sqrt(ss), 1e-12);
-    for (std::int64_t j = 0; j < c; ++j) r[j] = static_cast<float>(r[j] / norm);
-  }
-}
 
 EmbeddingHead::EmbeddingHead(bool normalize, int channels) : normalize_(normalize), channels_(channels) {
   if (channels_ < 0)

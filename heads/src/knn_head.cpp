@@ -6,8 +6,8 @@
 #include <numeric>
 
 #include "visbone/core/errors.h"
+#include "visbone/core/l2_normalize.h"
 #include "visbone/core/safetensors.h"
-#include "visbone/heads/embedding_head.h"
 
 namespace visbone::heads {
 

@@ -8,13 +8,13 @@
 // `support` holds one folder per class, named by its label, with the images inside (ImageFolder layout);
 // `shots` takes the first N images of each class by file name (0: all).
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <numeric>
 #include <set>
 
 #include "visbone/core/errors.h"
 #include "visbone/core/head.h"
+#include "visbone/core/l2_normalize.h"
 #include "visbone/registry/plugin_api.h"
 
 namespace {
@@ -42,15 +42,8 @@ Tensor normalized_rows(const Tensor& pooled) {
   if (pooled.empty() || (pooled.rank() != 2 && pooled.rank() != 4))
     throw ShapeError("fewshot_prototype: pooled features " + visbone::shape_str(pooled.shape()) +
                      ", expected (N, C)");
-  const std::int64_t n = pooled.dim(0), c = pooled.numel() / n;
-  Tensor rows = pooled.clone().view({n, c});
-  for (std::int64_t b = 0; b < n; ++b) {
-    float* r = rows.data() + b * c;
-    double ss = 0;
-    for (std::int64_t j = 0; j < c; ++j) ss += static_cast<double>(r[j]) * r[j];
-    const double norm = std::max(std::sqrt(ss), 1e-12);
-    for (std::int64_t j = 0; j < c; ++j) r[j] = static_cast<float>(r[j] / norm);
-  }
+  Tensor rows = pooled.clone().view({pooled.dim(0), pooled.numel() / pooled.dim(0)});
+  visbone::l2_normalize_rows(rows);
   return rows;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "heads_support.h"
+#include "visbone/core/l2_normalize.h"
 #include "visbone/core/safetensors.h"
 #include "visbone/heads/embedding_head.h"
 
@@ -65,7 +66,7 @@ TEST(EmbeddingHead, ZeroRowsStayZero) {
   Tensor rows({2, 3});
   rows.data()[3] = 3.0f;
   rows.data()[4] = 4.0f;
-  heads::l2_normalize_rows(rows);
+  l2_normalize_rows(rows);
   EXPECT_EQ(rows.data()[0], 0.0f);
   EXPECT_FLOAT_EQ(rows.data()[3], 0.6f);
   EXPECT_FLOAT_EQ(rows.data()[4], 0.8f);

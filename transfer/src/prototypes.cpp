@@ -1,23 +1,12 @@
 #include "visbone/transfer/prototypes.h"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 #include "visbone/core/errors.h"
+#include "visbone/core/l2_normalize.h"
 
 namespace visbone::transfer {
-namespace {
-
-void normalize(double* v, std::int64_t d) {
-  double ss = 0;
-  for (std::int64_t j = 0; j < d; ++j) ss += v[j] * v[j];
-  const double norm = std::max(std::sqrt(ss), 1e-12);  // torch's F.normalize eps, as the plugin
-  for (std::int64_t j = 0; j < d; ++j) v[j] /= norm;
-}
-
-}  // namespace
-
 LinearModel fit_prototypes(const Dataset& data) {
   LinearModel m;
   m.num_classes = data.num_classes;
@@ -28,7 +17,7 @@ LinearModel fit_prototypes(const Dataset& data) {
   std::vector<double> row(static_cast<std::size_t>(data.d));
   for (std::int64_t i = 0; i < data.n; ++i) {
     std::copy(data.x.begin() + i * data.d, data.x.begin() + (i + 1) * data.d, row.begin());
-    normalize(row.data(), data.d);
+    l2_normalize(row.data(), data.d);
     const int c = data.y[static_cast<std::size_t>(i)];
     ++count[static_cast<std::size_t>(c)];
     for (std::int64_t j = 0; j < data.d; ++j)
@@ -37,7 +26,7 @@ LinearModel fit_prototypes(const Dataset& data) {
   for (int c = 0; c < data.num_classes; ++c) {
     if (count[static_cast<std::size_t>(c)] == 0)
       throw ConfigError("fit: class " + std::to_string(c) + " has no training image, so no prototype");
-    normalize(m.weight.data() + c * data.d, data.d);
+    l2_normalize(m.weight.data() + c * data.d, data.d);
   }
   m.converged = true;
   return m;

@@ -33,7 +33,4 @@ class EmbeddingHead final : public Head {
   int channels_;
 };
 
-// Scales each row of (N, C) to unit L2 norm (rows of zeros stay zero, as torch's F.normalize leaves them).
-void l2_normalize_rows(Tensor& rows);
-
 }  // namespace visbone::heads
