@@ -168,6 +168,24 @@ sinks: [{type: jsonl, path: *images}]
 """)
 
 
+def serve_request_seeds():
+    """fuzz_serve_request: the first byte picks the reader (0 JSON, 1 binary + two bytes of header length,
+    2 multipart with the boundary on the first line)."""
+    pixels = [[[[0.5, -0.25], [1.0, 0.0]]] * 3]
+    body = {"id": "a", "inputs": [{"name": "pixel_values", "datatype": "FP32", "shape": [1, 3, 2, 2],
+                                   "data": pixels}],
+            "outputs": [{"name": "stage2"}, {"name": "classification", "parameters": {"binary_data": True}}]}
+    write("fuzz_serve_request", "json.bin", b"\x00" + json.dumps(body).encode())
+    header = json.dumps({"inputs": [{"name": "pixel_values", "datatype": "FP32", "shape": [1, 3, 2, 2],
+                                     "parameters": {"binary_data_size": 48}}],
+                         "parameters": {"binary_data_output": True}}).encode()
+    tensor = struct.pack("<12f", *[0.1 * i for i in range(12)])
+    write("fuzz_serve_request", "binary.bin", b"\x01" + struct.pack("<H", len(header)) + header + tensor)
+    form = b"--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n" \
+           b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n--xyz--\r\n"
+    write("fuzz_serve_request", "multipart.bin", b"\x02xyz\n" + form)
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     index_seeds()
@@ -175,3 +193,4 @@ if __name__ == "__main__":
     config_seeds()
     preprocessor_seeds()
     pipeline_seeds()
+    serve_request_seeds()

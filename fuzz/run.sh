@@ -18,7 +18,7 @@ which=$1
 seconds=$2
 BUILD_DIR=${VISBONE_FUZZ_BUILD_DIR:-build-fuzz}
 all=(fuzz_safetensors fuzz_sharded_index fuzz_npz fuzz_bit_config fuzz_preprocessor_config fuzz_image
-     fuzz_pipeline_config)
+     fuzz_pipeline_config fuzz_serve_request)
 if [ "$which" = all ]; then
   targets=("${all[@]}")
 else

@@ -1,7 +1,9 @@
 #include "visbone/serve/inference_protocol.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "visbone/serve/http_error.h"
 
@@ -38,6 +40,14 @@ bool binary_flag(const json::object& o, const char* key) {
   return false;
 }
 
+// A JSON integer as int64, or nothing (not an integer, or an unsigned one above int64's range).
+std::optional<std::int64_t> as_int64(const json::value& v) {
+  if (v.is_int64()) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return static_cast<std::int64_t>(v.as_uint64());
+  return std::nullopt;
+}
+
 // Row-major values from `data` (flat or nested lists of numbers) into out[0..count).
 void read_numbers(const json::value& data, float* out, std::int64_t count, std::int64_t& n) {
   if (data.is_array()) {
@@ -46,7 +56,10 @@ void read_numbers(const json::value& data, float* out, std::int64_t count, std::
   }
   if (!data.is_number())
     bad("inputs[0].data: expected numbers (FP32), found " + json::serialize(data).substr(0, 40));
-  if (n < count) out[n] = static_cast<float>(data.to_number<double>());
+  const double v = data.to_number<double>();
+  if (std::abs(v) > std::numeric_limits<float>::max())
+    bad("inputs[0].data: " + json::serialize(data) + " is outside FP32's range");
+  if (n < count) out[n] = static_cast<float>(v);
   ++n;
 }
 
@@ -55,9 +68,9 @@ Shape parse_shape(const json::object& input, const ServedModel& model, const Inf
   if (!s || !s->is_array()) bad("inputs[0].shape: missing or not a list");
   Shape shape;
   for (const auto& d : s->as_array()) {
-    if (!d.is_int64() && !d.is_uint64())
-      bad("inputs[0].shape: expected integers, found " + json::serialize(*s));
-    shape.push_back(d.to_number<std::int64_t>());
+    const auto dim = as_int64(d);
+    if (!dim) bad("inputs[0].shape: expected integers of at most 2^63 - 1, found " + json::serialize(*s));
+    shape.push_back(*dim);
   }
   const std::string found = json::serialize(*s);
   if (shape.size() != 4) bad("inputs[0].shape: expected [N, C, H, W], found " + found);
@@ -132,9 +145,9 @@ InferRequest parse_infer_request(std::string_view body, std::optional<std::size_
   std::int64_t binary_size = -1;
   if (const auto* p = in.if_contains("parameters"); p && p->is_object())
     if (const auto* b = p->as_object().if_contains("binary_data_size")) {
-      if (!b->is_int64() && !b->is_uint64())
-        bad("inputs[0].parameters.binary_data_size: expected an integer");
-      binary_size = b->to_number<std::int64_t>();
+      const auto bytes = as_int64(*b);
+      if (!bytes || *bytes < 0) bad("inputs[0].parameters.binary_data_size: expected a byte count");
+      binary_size = *bytes;
     }
   if (binary_size >= 0) {
     if (in.contains("data")) bad("inputs[0]: give either data or parameters.binary_data_size, not both");

@@ -233,6 +233,21 @@ class HostileInput(ServerCase):
         body["outputs"] = [{"name": "stage9"}]
         self.assert_error(self.post_infer(json.dumps(body)), 400, "unknown output 'stage9'")
 
+    def test_numbers_out_of_range(self):
+        # Found by fuzz/fuzz_serve_request: a dimension above int64 answered 500 "not exact [boost.json...]".
+        body = {"inputs": [{"name": "pixel_values", "shape": [2 ** 64 - 1, 3, 2, 2], "datatype": "FP32",
+                            "data": [0] * 12}]}
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "inputs[0].shape", "2^63 - 1")
+        body["inputs"][0]["shape"] = [1, 3, 2, 2]
+        body["inputs"][0]["data"] = [0] * 11 + [1e39]
+        self.assert_error(self.post_infer(json.dumps(body)), 400, "inputs[0].data", "1E39", "FP32's range")
+        del body["inputs"][0]["data"]
+        for size in (2 ** 63, -48):
+            body["inputs"][0]["parameters"] = {"binary_data_size": size}
+            header = json.dumps(body).encode()
+            r = self.post_infer(header + b"\0" * 48, {"Inference-Header-Content-Length": str(len(header))})
+            self.assert_error(r, 400, "binary_data_size", "byte count")
+
     def test_binary_size_mismatch(self):
         header = json.dumps({"inputs": [{"name": "pixel_values", "shape": [1, 3, 32, 32], "datatype": "FP32",
                                          "parameters": {"binary_data_size": 3072 * 4}}]}).encode()
