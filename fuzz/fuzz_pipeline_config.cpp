@@ -6,7 +6,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   constexpr std::string_view kName = "fuzz/pipeline.yaml";
   try {
-    visbone::pipeline::YamlLimits limits;
+    visbone::yaml::YamlLimits limits;
     limits.max_depth = 16;
     limits.max_nodes = 2000;  // an alias bomb is cut short quickly
     const auto config =

@@ -6,20 +6,14 @@
 
 #include "visbone/api/register_builtins.h"
 #include "visbone/core/errors.h"
+#include "visbone/yaml/yaml_limits.h"
 
 namespace visbone {
 namespace {
 
 registry::Params parse_spec(std::string_view spec, const std::filesystem::path& base_dir) {
   static const std::string kWhere = "head spec";
-  YAML::Node node;
-  try {
-    node = YAML::Load(std::string(spec));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(kWhere + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg + " (in '" +
-                      std::string(spec) + "')");
-  }
+  YAML::Node node = yaml::load_yaml(spec, kWhere + " '" + std::string(spec) + "'");
   if (node.IsScalar()) {
     // A bare type name: "embedding" means {type: embedding}.
     YAML::Node map(YAML::NodeType::Map);

@@ -142,21 +142,13 @@ std::vector<T> parse_list(const MapReader& top, const std::string& key, F parse_
 
 }  // namespace
 
-PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const YamlLimits& limits) {
+PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const yaml::YamlLimits& limits) {
   const std::string where = file.string();
-  check_yaml_size(yaml, where, limits);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(where + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
-  }
+  // Bounded before anything walks the document: the specs kept for the registry are walked again when the
+  // pipeline is built, and an alias bomb or deep nesting must be stopped here.
+  const YAML::Node root = yaml::load_yaml(yaml, where, limits);
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(where + ": the config is empty; expected a mapping");
-  // Before anything walks the document: the specs kept for the registry are walked again when the pipeline
-  // is built, and an alias bomb or deep nesting must be stopped here.
-  check_yaml_limits(root, where, limits);
 
   PipelineConfig c;
   c.file = file;
@@ -239,9 +231,9 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const Y
   return c;
 }
 
-PipelineConfig load_config(const fs::path& file, const YamlLimits& limits) {
+PipelineConfig load_config(const fs::path& file, const yaml::YamlLimits& limits) {
   // Configs are small; the cap keeps a wrong path (a video, a device) from being read whole.
-  return parse_config(read_text_file(file, limits.max_bytes), file, limits);
+  return parse_config(yaml::read_yaml_file(file, limits), file, limits);
 }
 
 ComponentConfig source_for_path(const std::string& path, const fs::path& base) {

@@ -1,10 +1,8 @@
 #include "visbone/serve/config.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "visbone/core/errors.h"
 #include "visbone/registry/params.h"
+#include "visbone/yaml/yaml_limits.h"
 
 namespace visbone::serve {
 namespace fs = std::filesystem;
@@ -101,11 +99,7 @@ ServeConfig parse_serve_config(const std::string& yaml, const fs::path& file) {
 }
 
 ServeConfig load_serve_config(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(file.string() + ": cannot read the serve config");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_serve_config(text.str(), file);
+  return parse_serve_config(yaml::read_yaml_file(file), file);
 }
 
 }  // namespace visbone::serve

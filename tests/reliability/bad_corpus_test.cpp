@@ -106,7 +106,7 @@ const std::map<std::string, Reader>& readers() {
       {"image", [](const fs::path& f, const json::object&) { image::read_image(f); }},
       {"pipeline_config",
        [](const fs::path& f, const json::object& o) {
-         pipeline::YamlLimits limits;
+         yaml::YamlLimits limits;
          limits.max_bytes = option(o, "max_bytes", limits.max_bytes);
          pipeline::load_config(f, limits);
        }},

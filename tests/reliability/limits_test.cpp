@@ -26,6 +26,9 @@
 #include "visbone/image/decode.h"
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/config.h"
+#include "visbone/registry/params.h"
+#include "visbone/serve/config.h"
+#include "visbone/transfer/fit_config.h"
 
 namespace visbone {
 namespace {
@@ -373,7 +376,7 @@ const std::string kPipeline = "model: {checkpoint: m}\nheads: [{type: classifica
 
 TEST(YamlLimits, SizeIsConfigurable) {
   const std::string text = kPipeline + "source: {type: folder, path: images}\n";
-  pipeline::YamlLimits limits;
+  yaml::YamlLimits limits;
   limits.max_bytes = text.size() + 1;
   EXPECT_EQ(pipeline::parse_config(text, "p.yaml", limits).heads.size(), 1u);
   limits.max_bytes = text.size();
@@ -392,7 +395,7 @@ std::string nested_source(int levels) {
 }
 
 TEST(YamlLimits, NestingDepthIsConfigurable) {
-  pipeline::YamlLimits limits;
+  yaml::YamlLimits limits;
   limits.max_depth = 10;  // top level 1, source 2, the maps under extra 3..
   EXPECT_NO_THROW(pipeline::parse_config(nested_source(7), "p.yaml", limits));  // 9 deep
   EXPECT_NO_THROW(pipeline::parse_config(nested_source(8), "p.yaml", limits));  // 10
@@ -409,7 +412,7 @@ TEST(YamlLimits, NestingDepthIsConfigurable) {
 // 4, heads [{type: classification}] 5, source {type: folder, path: images} 6; 16 in all.
 TEST(YamlLimits, NodeCountAtItsBoundary) {
   const std::string text = kPipeline + "source: {type: folder, path: images}\n";
-  pipeline::YamlLimits limits;
+  yaml::YamlLimits limits;
   limits.max_nodes = 17;
   EXPECT_EQ(pipeline::parse_config(text, "p.yaml", limits).heads.size(), 1u);
   limits.max_nodes = 16;
@@ -436,10 +439,25 @@ TEST(YamlLimits, AliasExpansionIsBounded) {
   EXPECT_NO_THROW(pipeline::parse_config(alias_bomb(3), "p.yaml"));
   EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(alias_bomb(9), "p.yaml"); }),
               HasSubstr("more than 1000000 nodes when every alias is counted where it is used"));
-  pipeline::YamlLimits limits;
+  yaml::YamlLimits limits;
   limits.max_nodes = 1000;
   EXPECT_THAT(error_of<ConfigError>([&] { pipeline::parse_config(alias_bomb(3), "p.yaml", limits); }),
               HasSubstr("more than 1000 nodes"));
+}
+
+// Every YAML reader parses through yaml::load_yaml, so each refuses the bomb before walking it: the serve and
+// fit configs and component parameters read their text themselves before that one reader (unbounded).
+TEST(YamlLimits, EveryYamlReaderIsBounded) {
+  const std::string bomb = alias_bomb(9);
+  const std::string expected = "more than 1000000 nodes when every alias is counted where it is used";
+  EXPECT_THAT(error_of<ConfigError>([&] { serve::parse_serve_config(bomb, "serve.yaml"); }),
+              AllOf(HasSubstr("serve.yaml:"), HasSubstr(expected)));
+  EXPECT_THAT(error_of<ConfigError>([&] { registry::Params::parse(bomb, "head.yaml"); }),
+              AllOf(HasSubstr("head.yaml:"), HasSubstr(expected)));
+  const TempDir dir;
+  const fs::path fit = dir.write("fit.yaml", bomb);
+  EXPECT_THAT(error_of<ConfigError>([&] { transfer::load_fit_config(fit); }),
+              AllOf(HasSubstr(fit.string() + ":"), HasSubstr(expected)));
 }
 
 // ---------------------------------------------------------------- config.json

@@ -2,11 +2,10 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "visbone/core/errors.h"
-#include "visbone/pipeline/yaml_limits.h"
+#include "visbone/yaml/yaml_limits.h"
 
 namespace visbone::transfer {
 
@@ -112,19 +111,8 @@ FitConfig load_fit_config(const fs::path& file) {
   FitConfig c;
   c.file = file;
   c.base_dir = fs::absolute(file).parent_path();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(file.string() + ": cannot read the fit config");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  c.text = ss.str();
-  pipeline::check_yaml_size(c.text, file.string());
-  try {
-    c.root = YAML::Load(c.text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(file.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
-  pipeline::check_yaml_limits(c.root, file.string());
+  c.text = yaml::read_yaml_file(file);
+  c.root = yaml::load_yaml(c.text, file.string());
   if (!c.root.IsMap())
     throw ConfigError(file.string() + ": expected a mapping with model:, preprocess: and fit:");
   if (c.root.Style() != YAML::EmitterStyle::Block)

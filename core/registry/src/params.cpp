@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "visbone/core/errors.h"
+#include "visbone/yaml/yaml_limits.h"
 #include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::registry {
@@ -104,12 +105,7 @@ Params::Params(YAML::Node node, std::string where, std::filesystem::path base_di
 }
 
 Params Params::parse(std::string_view yaml, std::string where, std::filesystem::path base_dir) {
-  YAML::Node node;
-  try {
-    node = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(where + mark_suffix(e.mark) + ": invalid YAML: " + e.msg);
-  }
+  YAML::Node node = yaml::load_yaml(yaml, where);
   return Params(std::move(node), std::move(where), std::move(base_dir));
 }
 

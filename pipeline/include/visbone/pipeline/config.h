@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "visbone/pipeline/shard.h"
-#include "visbone/pipeline/yaml_limits.h"
+#include "visbone/yaml/yaml_limits.h"
 
 namespace visbone::pipeline {
 
@@ -127,10 +127,10 @@ PreprocessConfig parse_preprocess(const YAML::Node& node, const std::string& fil
 
 // Reads and parses a config file. IoError if it cannot be read (or is over limits.max_bytes); ConfigError
 // "FILE:LINE:COL: ..." otherwise, including for a document over `limits`.
-PipelineConfig load_config(const std::filesystem::path& file, const YamlLimits& limits = {});
+PipelineConfig load_config(const std::filesystem::path& file, const yaml::YamlLimits& limits = {});
 // Parses YAML text; `file` names it in messages and its folder is the base for relative paths.
 PipelineConfig parse_config(std::string_view yaml, const std::filesystem::path& file,
-                            const YamlLimits& limits = {});
+                            const yaml::YamlLimits& limits = {});
 
 // Command-line values that replace the config's (relative paths here resolve against the working folder,
 // as command-line paths do). A path given to `input` that does not exist (and is not a glob) is a

@@ -1,8 +1,10 @@
-#include "visbone/pipeline/yaml_limits.h"
+#include "visbone/yaml/yaml_limits.h"
 
 #include "visbone/core/errors.h"
+#include "visbone/core/json.h"
+#include "visbone/yaml/yaml_scalars.h"
 
-namespace visbone::pipeline {
+namespace visbone::yaml {
 namespace {
 
 std::string at(const YAML::Node& node, const std::string& file) {
@@ -43,15 +45,23 @@ class Walk {
 
 }  // namespace
 
-void check_yaml_size(std::string_view text, const std::string& file, const YamlLimits& limits) {
+std::string read_yaml_file(const std::filesystem::path& file, const YamlLimits& limits) {
+  return read_text_file(file, limits.max_bytes);
+}
+
+YAML::Node load_yaml(std::string_view text, const std::string& file, const YamlLimits& limits) {
   if (text.size() > limits.max_bytes)
     throw ConfigError(file + ": the YAML text is " + std::to_string(text.size()) +
                       " bytes, more than the limit of " + std::to_string(limits.max_bytes) +
                       " (YamlLimits::max_bytes)");
-}
-
-void check_yaml_limits(const YAML::Node& root, const std::string& file, const YamlLimits& limits) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file + mark_suffix(e.mark) + ": invalid YAML: " + e.msg);
+  }
   Walk(file, limits).visit(root, 1);
+  return root;
 }
 
-}  // namespace visbone::pipeline
+}  // namespace visbone::yaml
