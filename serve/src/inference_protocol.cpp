@@ -108,6 +108,38 @@ json::object model_metadata(const ServedModel& m) {
           {"parameters", {{"stages", stages}}}};
 }
 
+json::object model_config(const ServedModel& m, const ServeOptions& options) {
+  json::array outputs;
+  const auto shapes = m.backbone->output_shape();
+  for (const auto& stage : m.outputs)
+    outputs.push_back(
+        {{"name", stage}, {"data_type", "TYPE_FP32"}, {"dims", {shapes.at(stage).channels, -1, -1}}});
+  for (const auto& h : m.heads)
+    outputs.push_back({{"name", h.name},
+                       {"data_type", "TYPE_STRING"},
+                       {"dims", {1}},
+                       {"reshape", {{"shape", json::array()}}}});
+  json::object config{
+      {"name", m.name},
+      {"platform", "visbone"},
+      {"backend", "visbone"},
+      {"max_batch_size", options.max_batch_size},
+      {"input",
+       {{{"name", kInputName},
+         {"data_type", "TYPE_FP32"},
+         {"format", "FORMAT_NCHW"},
+         {"dims", {m.channels, -1, -1}}}}},
+      {"output", std::move(outputs)},
+      {"instance_group", {{{"name", m.name}, {"kind", "KIND_CPU"}, {"count", 1}}}},
+  };
+  if (options.dynamic_batching) {
+    json::object batching{{"max_queue_delay_microseconds", options.max_queue_delay_microseconds}};
+    if (options.preferred_batch_size > 0) batching["preferred_batch_size"] = {options.preferred_batch_size};
+    config["dynamic_batching"] = std::move(batching);
+  }
+  return config;
+}
+
 InferRequest parse_infer_request(std::string_view body, std::optional<std::size_t> header_length,
                                  const ServedModel& model, const InferLimits& limits) {
   if (header_length && *header_length > body.size())

@@ -59,6 +59,7 @@ Route route(std::string_view target) {
   if (suffix.rfind("/versions/1", 0) == 0) suffix.remove_prefix(11);
   if (suffix.empty()) return {"model_metadata", name};
   if (suffix == "/ready") return {"model_ready", name};
+  if (suffix == "/config") return {"model_config", name};
   if (suffix == "/infer") return {"infer", name};
   return {"unknown", ""};
 }
@@ -174,11 +175,13 @@ void Service::handle(Request req, Reply reply) {
       return finish(json_response(200,
                                   json::object{{"name", "visbone"},
                                                {"version", VISBONE_VERSION_STRING},
-                                               {"extensions", {"binary_tensor_data"}}},
+                                               {"extensions", {"binary_tensor_data", "model_configuration"}}},
                                   version));
     Model& m = *find(r.model);
     if (r.endpoint == "model_ready")
       return finish(json_response(200, json::object{{"ready", true}}, version));
+    if (r.endpoint == "model_config")
+      return finish(json_response(200, model_config(*m.model, options_), version));
     return finish(json_response(200, model_metadata(*m.model), version));
   } catch (const HttpError& e) {
     finish(error_response(e.status(), e.what(), version));

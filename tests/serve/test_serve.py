@@ -110,6 +110,23 @@ class Protocol(ServerCase):
         # versioned path, Triton style
         self.assertEqual(requests.get(f"{self.base}/v2/models/default/versions/1", timeout=TIMEOUT).json(), m)
 
+    def test_model_config_as_triton_gives_it(self):
+        # Triton's model configuration extension (model_config.proto as JSON): what perf_analyzer reads.
+        self.assertIn("model_configuration", requests.get(f"{self.base}/v2", timeout=TIMEOUT).json()["extensions"])
+        c = requests.get(f"{self.base}/v2/models/default/config", timeout=TIMEOUT).json()
+        self.assertEqual(c["max_batch_size"], 8)  # the server's default
+        self.assertEqual(c["dynamic_batching"], {"max_queue_delay_microseconds": 2000})
+        self.assertEqual(c["input"], [{"name": "pixel_values", "data_type": "TYPE_FP32", "format": "FORMAT_NCHW",
+                                       "dims": [3, -1, -1]}])
+        # The outputs are the metadata's, without the batch dimension.
+        meta = requests.get(f"{self.base}/v2/models/default", timeout=TIMEOUT).json()
+        self.assertEqual([o["name"] for o in c["output"]], [o["name"] for o in meta["outputs"]])
+        outs = {o["name"]: o for o in c["output"]}
+        self.assertEqual(outs["stage4"], {"name": "stage4", "data_type": "TYPE_FP32", "dims": [256, -1, -1]})
+        self.assertEqual(outs["classification"]["data_type"], "TYPE_STRING")
+        self.assertEqual(requests.get(f"{self.base}/v2/models/default/versions/1/config", timeout=TIMEOUT).json(), c)
+        self.assert_error(requests.get(f"{self.base}/v2/models/nope/config", timeout=TIMEOUT), 404, "'nope'")
+
     def test_infer_matches_visbone_forward(self):
         values, shape = random_pixels(2, seed=1)
         with tempfile.TemporaryDirectory() as d:

@@ -42,6 +42,11 @@ struct InferLimits {
 
 boost::json::object model_metadata(const ServedModel& model);
 
+// Triton's model configuration extension (GET /v2/models/NAME/config, what perf_analyzer and Triton's clients
+// read for the batch limit): model_config.proto's ModelConfig as JSON, dims without the batch dimension
+// (-1: any size), the heads' records TYPE_STRING with one element per image, the batcher's settings.
+boost::json::object model_config(const ServedModel& model, const ServeOptions& options);
+
 // HttpError 400 naming the field for malformed JSON, a missing or extra input, a datatype other than FP32, a
 // shape that does not fit the model or the data, binary sizes that do not add up, or an unknown output.
 // `header_length` is Inference-Header-Content-Length when the request carries binary tensors.
