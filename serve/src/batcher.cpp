@@ -128,16 +128,20 @@ void Batcher::run(std::vector<Job>& jobs) {
   }
 
   std::vector<JobResult> results(jobs.size());
+  auto input_done = start, infer_done = start;
+  bool ok = false;
   try {
     Tensor batch = jobs.size() == 1 ? jobs.front().pixels : Tensor::uninitialized(shape);
     if (jobs.size() > 1) {
       float* out = batch.data();
       for (const auto& j : jobs) out = std::copy(j.pixels.begin(), j.pixels.end(), out);
     }
+    input_done = Clock::now();
     const ForwardResult features = model_.backbone->forward(batch, request);
     std::vector<std::vector<HeadResult>> head_results;
     if (heads)
       for (const auto& h : model_.heads) head_results.push_back(h.head->run(features));
+    infer_done = Clock::now();
     std::int64_t row = 0;
     for (std::size_t k = 0; k < jobs.size(); ++k) {
       const std::int64_t n = jobs[k].pixels.dim(0);
@@ -147,6 +151,7 @@ void Batcher::run(std::vector<Job>& jobs) {
           results[k].heads.emplace_back(per_image.begin() + row, per_image.begin() + row + n);
       row += n;
     }
+    ok = true;
   } catch (const std::exception& e) {
     const bool input = dynamic_cast<const ShapeError*>(&e) != nullptr;
     for (auto& r : results) {
@@ -155,12 +160,16 @@ void Batcher::run(std::vector<Job>& jobs) {
     }
   }
   const auto end = Clock::now();
-  metrics_.observe_batch(model_.name, static_cast<int>(shape[0]), seconds(end - start));
+  const BatchPhases phases = ok ? BatchPhases{seconds(input_done - start), seconds(infer_done - input_done),
+                                              seconds(end - infer_done)}
+                                : BatchPhases{0, seconds(end - start), 0};
+  metrics_.observe_batch(model_.name, static_cast<int>(shape[0]), phases, ok);
   for (std::size_t k = 0; k < jobs.size(); ++k) {
     results[k].queue_seconds = seconds(start - jobs[k].enqueued);
     results[k].compute_seconds = seconds(end - start);
     results[k].batch_size = static_cast<int>(shape[0]);
-    metrics_.observe_queue_wait(model_.name, results[k].queue_seconds);
+    metrics_.observe_job(model_.name, static_cast<int>(jobs[k].pixels.dim(0)), results[k].queue_seconds,
+                         phases, ok);
     try {
       jobs[k].done(std::move(results[k]));
     } catch (const std::exception& e) {  // answering failed (encoding the response): answer that instead

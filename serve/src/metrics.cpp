@@ -1,5 +1,9 @@
 #include "visbone/serve/metrics.h"
 
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cmath>
 #include <sstream>
 
 namespace visbone::serve {
@@ -45,16 +49,75 @@ void Metrics::observe_request(const std::string& endpoint, int status, double se
   at(latency_, endpoint, kSeconds).observe(seconds);
 }
 
-void Metrics::observe_batch(const std::string& model, int images, double seconds) {
-  std::lock_guard lock(mutex_);
-  at(batch_size_, model, kBatchSizes).observe(images);
-  at(batch_seconds_, model, kSeconds).observe(seconds);
-  images_[model] += static_cast<std::uint64_t>(images);
+void DurationStat::add(double seconds) {
+  ++count;
+  ns += static_cast<std::uint64_t>(std::llround(std::max(seconds, 0.0) * 1e9));
 }
 
-void Metrics::observe_queue_wait(const std::string& model, double seconds) {
+void Metrics::observe_inference(const std::string& model, int status, double seconds) {
   std::lock_guard lock(mutex_);
-  at(queue_wait_, model, kSeconds).observe(seconds);
+  ModelStatistics& s = statistics_[model];
+  if (status != 200) return s.fail.add(seconds);
+  s.success.add(seconds);
+  s.last_inference_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count());
+}
+
+void Metrics::observe_batch(const std::string& model, int images, const BatchPhases& phases, bool ok) {
+  std::lock_guard lock(mutex_);
+  at(batch_size_, model, kBatchSizes).observe(images);
+  at(batch_seconds_, model, kSeconds).observe(phases.total());
+  images_[model] += static_cast<std::uint64_t>(images);
+  if (!ok) return;
+  ModelStatistics& s = statistics_[model];
+  ++s.execution_count;
+  auto& b = s.batches[images];
+  b[0].add(phases.input);
+  b[1].add(phases.infer);
+  b[2].add(phases.output);
+}
+
+void Metrics::observe_job(const std::string& model, int images, double queue_seconds,
+                          const BatchPhases& phases, bool ok) {
+  std::lock_guard lock(mutex_);
+  at(queue_wait_, model, kSeconds).observe(queue_seconds);
+  ModelStatistics& s = statistics_[model];
+  s.queue.add(queue_seconds);
+  if (!ok) return;
+  s.inference_count += static_cast<std::uint64_t>(images);
+  s.compute_input.add(phases.input);
+  s.compute_infer.add(phases.infer);
+  s.compute_output.add(phases.output);
+}
+
+boost::json::object Metrics::statistics(const std::string& model) const {
+  std::lock_guard lock(mutex_);
+  const auto it = statistics_.find(model);
+  const ModelStatistics s = it == statistics_.end() ? ModelStatistics{} : it->second;
+  const auto stat = [](const DurationStat& d) {
+    return boost::json::object{{"count", d.count}, {"ns", d.ns}};
+  };
+  boost::json::array batches;
+  for (const auto& [size, b] : s.batches)
+    batches.push_back({{"batch_size", size},
+                       {"compute_input", stat(b[0])},
+                       {"compute_infer", stat(b[1])},
+                       {"compute_output", stat(b[2])}});
+  return {{"name", model},
+          {"version", "1"},
+          {"last_inference", s.last_inference_ms},
+          {"inference_count", s.inference_count},
+          {"execution_count", s.execution_count},
+          {"inference_stats",
+           {{"success", stat(s.success)},
+            {"fail", stat(s.fail)},
+            {"queue", stat(s.queue)},
+            {"compute_input", stat(s.compute_input)},
+            {"compute_infer", stat(s.compute_infer)},
+            {"compute_output", stat(s.compute_output)},
+            {"cache_hit", stat({})}}},
+          {"batch_stats", std::move(batches)}};
 }
 
 void Metrics::set_queue_depth(const std::string& model, int images) {

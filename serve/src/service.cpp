@@ -48,6 +48,7 @@ Route route(std::string_view target) {
   if (target == "/v2/health/live") return {"health_live", ""};
   if (target == "/v2/health/ready") return {"health_ready", ""};
   if (target == "/v2") return {"server_metadata", ""};
+  if (target == "/v2/models/stats") return {"model_stats", ""};
   constexpr std::string_view v1 = "/v1/models/", v2 = "/v2/models/";
   if (target.rfind(v1, 0) == 0 && target.size() > v1.size() + 8 && target.ends_with(":predict"))
     return {"predict", std::string(target.substr(v1.size(), target.size() - v1.size() - 8))};
@@ -60,6 +61,7 @@ Route route(std::string_view target) {
   if (suffix.empty()) return {"model_metadata", name};
   if (suffix == "/ready") return {"model_ready", name};
   if (suffix == "/config") return {"model_config", name};
+  if (suffix == "/stats") return {"model_stats", name};
   if (suffix == "/infer") return {"infer", name};
   return {"unknown", ""};
 }
@@ -136,8 +138,11 @@ void Service::handle(Request req, Reply reply) {
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   auto finish = [this, start, r, keep_alive, reply](Response res) {
-    metrics_.observe_request(r.endpoint, res.result_int(),
-                             std::chrono::duration<double>(Clock::now() - start).count());
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    metrics_.observe_request(r.endpoint, res.result_int(), seconds);
+    // Per served model only: a name from the URL that is not one must not grow the statistics.
+    if ((r.endpoint == "infer" || r.endpoint == "predict") && models_.count(r.model))
+      metrics_.observe_inference(r.model, res.result_int(), seconds);
     res.keep_alive(keep_alive);
     reply(std::move(res));
   };
@@ -172,11 +177,20 @@ void Service::handle(Request req, Reply reply) {
       return finish(draining_ ? error_response(503, "shutting down", version)
                               : json_response(200, json::object{{"ready", true}}, version));
     if (r.endpoint == "server_metadata")
-      return finish(json_response(200,
-                                  json::object{{"name", "visbone"},
-                                               {"version", VISBONE_VERSION_STRING},
-                                               {"extensions", {"binary_tensor_data", "model_configuration"}}},
-                                  version));
+      return finish(json_response(
+          200,
+          json::object{{"name", "visbone"},
+                       {"version", VISBONE_VERSION_STRING},
+                       {"extensions", {"binary_tensor_data", "model_configuration", "statistics"}}},
+          version));
+    if (r.endpoint == "model_stats") {
+      json::array stats;
+      if (r.model.empty())
+        for (const auto& [name, m] : models_) stats.push_back(metrics_.statistics(name));
+      else
+        stats.push_back(metrics_.statistics(find(r.model)->model->name));
+      return finish(json_response(200, json::object{{"model_stats", std::move(stats)}}, version));
+    }
     Model& m = *find(r.model);
     if (r.endpoint == "model_ready")
       return finish(json_response(200, json::object{{"ready", true}}, version));

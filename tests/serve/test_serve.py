@@ -217,6 +217,51 @@ class Batching(ServerCase):
             self.assertIsNotNone(results[i])
             for stage in STAGES:
                 self.assertEqual(results[i][stage], single[i][stage], (i, stage))  # bit-identical
+        # Triton's statistics say the same: 16 images in 9 passes, 8 of size 1 and one of 8.
+        stats = requests.get(f"{self.base}/v2/models/default/stats", timeout=TIMEOUT).json()["model_stats"]
+        self.assertEqual(len(stats), 1)
+        s = stats[0]
+        self.assertEqual((s["inference_count"], s["execution_count"]), (16, 9))
+        self.assertEqual({b["batch_size"]: b["compute_infer"]["count"] for b in s["batch_stats"]}, {1: 8, 8: 1})
+        for phase in ("success", "queue", "compute_input", "compute_infer", "compute_output"):
+            self.assertEqual(s["inference_stats"][phase]["count"], 16, phase)
+        # every request of the batch of 8 waited out most of the delay in the queue
+        self.assertGreater(s["inference_stats"]["queue"]["ns"], 8 * 500_000_000)
+        self.assertGreater(s["inference_stats"]["compute_infer"]["ns"], 0)
+        self.assertEqual(s["inference_stats"]["fail"]["count"], 0)
+
+
+class Statistics(ServerCase):
+    def stats(self, path="/v2/models/default/stats"):
+        r = requests.get(self.base + path, timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.json()["model_stats"]
+
+    def test_triton_statistics_count_requests_images_and_failures(self):
+        self.assertIn("statistics", requests.get(f"{self.base}/v2", timeout=TIMEOUT).json()["extensions"])
+        s = self.stats()[0]
+        self.assertEqual((s["name"], s["version"], s["inference_count"], s["execution_count"]), ("default", "1", 0, 0))
+        self.assertEqual(s["batch_stats"], [])
+        before = time.time() * 1000
+        values, shape = random_pixels(3, seed=7)
+        got, r = infer(self.base, "default", values, shape, binary_input=True)
+        self.assertIsNotNone(got, r.text)
+        r = requests.post(f"{self.base}/v1/models/default:predict", data=png_bytes(32, 32), timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200, r.text)
+        bad = {"inputs": [{"name": "pixel_values", "shape": [1, 3, 2, 2], "datatype": "INT32", "data": [0] * 12}]}
+        r = requests.post(f"{self.base}/v2/models/default/infer", data=json.dumps(bad), timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 400)
+        requests.post(f"{self.base}/v2/models/nope/infer", data=json.dumps(bad), timeout=TIMEOUT)  # not counted
+        s = self.stats()[0]
+        self.assertEqual((s["inference_count"], s["execution_count"]), (4, 2))
+        self.assertEqual({b["batch_size"]: b["compute_infer"]["count"] for b in s["batch_stats"]}, {1: 1, 3: 1})
+        self.assertEqual(s["inference_stats"]["success"]["count"], 2)
+        self.assertEqual(s["inference_stats"]["fail"]["count"], 1)
+        self.assertGreaterEqual(s["last_inference"], before - 1000)
+        self.assertLessEqual(s["last_inference"], time.time() * 1000 + 1000)
+        self.assertEqual(self.stats("/v2/models/stats"), [s])
+        self.assertEqual(self.stats("/v2/models/default/versions/1/stats"), [s])
+        self.assert_error(requests.get(f"{self.base}/v2/models/nope/stats", timeout=TIMEOUT), 404, "'nope'")
 
 
 class HostileInput(ServerCase):
