@@ -116,6 +116,13 @@ class PyBackbone {
   const std::vector<std::string>& stage_names() const { return stage_names_; }
   std::vector<std::string> out_features() const { return backbone_->out_features(); }
   const std::vector<int>& out_indices() const { return backbone_->out_indices(); }
+  // transformers' BackboneMixin.channels (timm's feature_info.channels()): per selected stage, in order.
+  std::vector<int> channels() const {
+    const auto shapes = backbone_->output_shape();
+    std::vector<int> c;
+    for (const auto& name : backbone_->out_features()) c.push_back(shapes.at(name).channels);
+    return c;
+  }
   int pooled_channels() const { return backbone_->pooled_channels(); }
   int size_divisibility() const { return backbone_->size_divisibility(); }
   std::map<std::string, int> padding_constraints() const { return backbone_->padding_constraints(); }
@@ -187,6 +194,9 @@ void bind_backbone(py::module_& m) {
       .def_property_readonly("stage_names", &PyBackbone::stage_names)
       .def_property_readonly("out_features", &PyBackbone::out_features)
       .def_property_readonly("out_indices", &PyBackbone::out_indices)
+      .def_property_readonly(
+          "channels", &PyBackbone::channels,
+          "channels of each out_features stage, in order (transformers' Backbone.channels)")
       .def_property_readonly("pooled_channels", &PyBackbone::pooled_channels)
       .def_property_readonly(
           "size_divisibility", &PyBackbone::size_divisibility,
@@ -202,7 +212,8 @@ void bind_backbone(py::module_& m) {
            "padding\n"
            "and dilation included; no pass runs). ShapeError for a size the network cannot take.")
       .def("__repr__", [](const PyBackbone& b) {
-        return "<visbone.Backbone out_features=" + std::string(py::repr(py::cast(b.out_features()))) + ">";
+        return "<visbone.Backbone out_features=" + std::string(py::repr(py::cast(b.out_features()))) +
+               " channels=" + std::string(py::repr(py::cast(b.channels()))) + ">";
       });
   m.def("load_backbone", &load, py::arg("name_or_path"), py::arg("out_features") = py::none(),
         py::arg("out_indices") = py::none(), py::arg("threads") = py::none(), py::arg("precision") = "f32",

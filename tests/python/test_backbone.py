@@ -57,6 +57,8 @@ def test_selection_and_shapes():
     assert list(shapes) == backbone.stage_names  # every stage, selected or not, in order
     assert shapes["stage2"] == {"channels": 64, "stride": 8}
     assert shapes["stage4"]["channels"] == 256
+    assert backbone.channels == [64, 256]  # transformers' BitBackbone.channels
+    assert repr(backbone) == "<visbone.Backbone out_features=['stage2', 'stage4'] channels=[64, 256]>"
     out = backbone(np.zeros((2, 3, 64, 64), np.float32))
     assert out["stage2"].shape == (2, 64, 8, 8)
     assert out["stage4"].shape == (2, 256, 64 // shapes["stage4"]["stride"], 64 // shapes["stage4"]["stride"])
