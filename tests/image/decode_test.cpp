@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
+#include <thread>
 
 #include "test_files.h"
 #include "visbone/core/errors.h"
@@ -348,6 +349,43 @@ TEST(DecodeBadInput, NotAnImage) {
   DecodeOptions tiny;
   tiny.max_file_bytes = 4;
   expect_error<IoError>([&] { read_image(p, tiny); }, {p.string(), "limit of 4"});
+}
+
+// Decoding reuses a thread's JPEG buffer between images of one size: what an image decodes to must not depend
+// on what the thread decoded before, whole or cut short.
+TEST(Decode, AJpegDoesNotDependOnTheImageDecodedBeforeIt) {
+  std::mt19937 rng(5);
+  const auto noise = [&] {
+    cv::Mat m(48, 64, CV_8UC3);
+    for (auto it = m.begin<cv::Vec3b>(); it != m.end<cv::Vec3b>(); ++it)
+      *it = cv::Vec3b(static_cast<uchar>(rng()), static_cast<uchar>(rng()), static_cast<uchar>(rng()));
+    return m;
+  };
+  const Bytes before = encode(".jpg", noise()), full = encode(".jpg", noise());
+  const Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() * 6 / 10));
+  for (const Bytes* b : {&full, &cut}) {
+    // Each on a thread of its own: alone, and after another image of the same size.
+    std::string alone_error, after_error;
+    Image alone, after;
+    std::thread([&] {
+      try {
+        alone = decode(*b);
+      } catch (const Error& e) {
+        alone_error = e.what();
+      }
+    }).join();
+    std::thread([&] {
+      const Image first = decode(before);
+      try {
+        after = decode(*b);
+      } catch (const Error& e) {
+        after_error = e.what();
+      }
+    }).join();
+    EXPECT_EQ(after_error, alone_error);
+    if (b == &full) EXPECT_EQ(after.width(), 64) << after_error;
+    EXPECT_TRUE(after == alone) << (b == &cut ? "cut" : "full");
+  }
 }
 
 TEST(DecodeBadInput, TruncatedOtherFormats) {
