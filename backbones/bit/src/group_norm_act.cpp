@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "visbone/bit/bf16.h"
+#include "visbone/core/cpu_clones.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::bit {
@@ -18,16 +19,10 @@ GroupNormAct::GroupNormAct(Tensor gamma, Tensor beta, int groups, Act act, float
 
 namespace {
 
-// The kernels below are compiled for AVX-512 (x86-64-v4: F, BW, VL, so bf16 packing is vectorised too) and
-// AVX2 besides the portable baseline and picked at run time by the CPU (GCC/Clang function multiversioning,
-// measured 1.5-2x the baseline with bench_layers); the arithmetic is the same IEEE float operations in the
-// same order whatever the vector width (this file is built with -ffp-contract=off, so none fuse into an FMA),
-// and the results are bit-identical on every CPU.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VISBONE_CLONES [[gnu::target_clones("arch=x86-64-v4", "avx2", "default")]]
-#else
-#define VISBONE_CLONES
-#endif
+// The kernels below are VISBONE_CLONES (core/cpu_clones.h: AVX-512, so bf16 packing is vectorised too, AVX2
+// and the baseline, picked by the CPU; measured 1.5-2x the baseline with bench_layers); the arithmetic is the
+// same IEEE float operations in the same order whatever the vector width (this file is built with
+// -ffp-contract=off, so none fuse into an FMA), and the results are bit-identical on every CPU.
 
 constexpr std::int64_t kRun = 64;  // pixels summed in float before they are added in double
 constexpr std::int64_t kSplitValues = std::int64_t{1} << 15;  // smaller maps are not split across threads

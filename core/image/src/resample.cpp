@@ -13,6 +13,7 @@
 #include <numbers>
 #include <vector>
 
+#include "visbone/core/cpu_clones.h"
 #include "visbone/core/errors.h"
 
 namespace visbone::image {
@@ -141,6 +142,59 @@ std::size_t grain_for(std::size_t work_per_row) {
   return std::max<std::size_t>(1, kTarget / std::max<std::size_t>(1, work_per_row));
 }
 
+// The horizontal pass over RGB (or any 3 interleaved channels) when each output reads many inputs
+// (shrinking): each row is split into one plane per channel, so an output value is a dot product of
+// consecutive samples and weights over a fixed, padded tap count (zero weights past an output's taps), a loop
+// the compiler vectorises without a remainder. Integer sums: the same values as Pillow's per-pixel loop,
+// whatever the order. 32 12-megapixel JPEGs to 224 (bicubic, 2-core AMD EPYC): the preprocess stage's busy
+// time 1.28-1.37 -> 0.53-0.59 s.
+constexpr int kPlanarTaps = 8;  // fewer taps (enlarging, slight shrinking): the per-pixel loop serves
+constexpr int kTapBlock = 16;   // taps are padded to a multiple of this (one AVX-512 vector of int32)
+
+struct PlanarWeights {
+  int taps = 0;                       // ksize rounded up to kTapBlock
+  std::vector<std::int32_t> weights;  // (out_w, taps), zero past each output's count
+};
+
+PlanarWeights planar_weights(const Coefficients& co, int out_w) {
+  PlanarWeights p;
+  p.taps = (co.ksize + kTapBlock - 1) / kTapBlock * kTapBlock;
+  p.weights.assign(static_cast<std::size_t>(out_w) * static_cast<std::size_t>(p.taps), 0);
+  for (int xx = 0; xx < out_w; ++xx)
+    std::copy_n(co.weights.data() + static_cast<std::size_t>(xx) * static_cast<std::size_t>(co.ksize),
+                co.count[static_cast<std::size_t>(xx)],
+                p.weights.data() + static_cast<std::size_t>(xx) * static_cast<std::size_t>(p.taps));
+  return p;
+}
+
+// One row; `planes` holds 3 * (in_w + taps) bytes, the padding past each plane zero.
+VISBONE_CLONES void horizontal_row_planar3(const std::uint8_t* in, int in_w, std::uint8_t* out, int out_w,
+                                           const int* first, const PlanarWeights& pw, std::uint8_t* planes) {
+  const std::size_t plane = static_cast<std::size_t>(in_w) + static_cast<std::size_t>(pw.taps);
+  std::uint8_t* r = planes;
+  std::uint8_t* g = planes + plane;
+  std::uint8_t* b = planes + 2 * plane;
+  for (int x = 0; x < in_w; ++x) {
+    r[x] = in[3 * static_cast<std::size_t>(x)];
+    g[x] = in[3 * static_cast<std::size_t>(x) + 1];
+    b[x] = in[3 * static_cast<std::size_t>(x) + 2];
+  }
+  const int taps = pw.taps;
+  for (int xx = 0; xx < out_w; ++xx) {
+    const std::int32_t* k = pw.weights.data() + static_cast<std::size_t>(xx) * static_cast<std::size_t>(taps);
+    const int f = first[xx];
+    std::int32_t sr = kHalf, sg = kHalf, sb = kHalf;
+    for (int x = 0; x < taps; ++x) {
+      sr += static_cast<std::int32_t>(r[f + x]) * k[x];
+      sg += static_cast<std::int32_t>(g[f + x]) * k[x];
+      sb += static_cast<std::int32_t>(b[f + x]) * k[x];
+    }
+    out[3 * static_cast<std::size_t>(xx)] = clip8(sr);
+    out[3 * static_cast<std::size_t>(xx) + 1] = clip8(sg);
+    out[3 * static_cast<std::size_t>(xx) + 2] = clip8(sb);
+  }
+}
+
 template <int C>
 void horizontal_rows(const Image& src, Image& dst, int row_offset, const Coefficients& co, int y_begin,
                      int y_end) {
@@ -165,6 +219,18 @@ void horizontal_rows(const Image& src, Image& dst, int row_offset, const Coeffic
 void horizontal_pass(const Image& src, Image& dst, int row_offset, const Coefficients& co) {
   const auto work = static_cast<std::size_t>(dst.width()) * static_cast<std::size_t>(src.channels()) *
                     static_cast<std::size_t>(co.ksize);
+  if (src.channels() == 3 && co.ksize >= kPlanarTaps) {
+    const PlanarWeights pw = planar_weights(co, dst.width());
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, dst.height(), grain_for(work)), [&](const tbb::blocked_range<int>& r) {
+          std::vector<std::uint8_t> planes(
+              3 * (static_cast<std::size_t>(src.width()) + static_cast<std::size_t>(pw.taps)), 0);
+          for (int y = r.begin(); y < r.end(); ++y)
+            horizontal_row_planar3(src.row(y + row_offset), src.width(), dst.row(y), dst.width(),
+                                   co.first.data(), pw, planes.data());
+        });
+    return;
+  }
   tbb::parallel_for(tbb::blocked_range<int>(0, dst.height(), grain_for(work)),
                     [&](const tbb::blocked_range<int>& r) {
                       switch (src.channels()) {
