@@ -156,8 +156,9 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
   cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data()));
   // A JPEG is decoded into this thread's buffer when it has the image's size and type (a folder of camera
   // photos): a fresh 36 MB buffer per 12-megapixel photo costs its page faults every time (pipeline of 32
-  // such JPEGs, 2-core AMD EPYC, 3 interleaved runs: 10.6-11.8 -> 12.9-13.0 images/s). JPEG only: libjpeg writes every row it outputs,
-  // so nothing of the previous image can remain; a buffer over kKeptDecodeBytes is not kept.
+  // such JPEGs, 2-core AMD EPYC, 3 interleaved runs: 10.6-11.8 -> 12.9-13.0 images/s). JPEG only: libjpeg
+  // writes every row it outputs, so nothing of the previous image can remain; a buffer over kKeptDecodeBytes
+  // is not kept.
   constexpr std::size_t kKeptDecodeBytes = std::size_t{64} << 20;
   thread_local cv::Mat jpeg_buffer;
   cv::Mat fresh;
