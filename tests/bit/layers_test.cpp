@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <random>
+#include <vector>
 
 #include "visbone/bit/activation.h"
 #include "visbone/bit/group_norm_act.h"
@@ -103,6 +106,55 @@ TEST(MaxPool, PadsWithZerosNotMinusInfinity) {
   EXPECT_EQ(at(r, 0, 0, 0, 0), -1.0f);
   EXPECT_EQ(at(r, 0, 0, 0, 1), 0.0f);
   EXPECT_EQ(at(r, 0, 0, 1, 0), 0.0f);
+}
+
+// A random map of the given layout and type, and its values as (N, C, H, W) floats.
+FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type,
+                      Layout layout, const Tensor& values, dnnl::stream& s) {
+  auto m = FeatureMap::zeros(n, c, h, w, type, layout);
+  dnnl::memory from(nchw_desc(values.shape()), cpu_engine(), const_cast<float*>(values.data()));
+  auto to = m.memory();
+  dnnl::reorder(from, to).execute(s, from, to);
+  s.wait();
+  return m;
+}
+
+// Channels-last maps (the bf16 pass's on AMX) go through every layer to the very bits the blocked ones give,
+// in fp32 and bf16, for channel counts that make items of one block, a group's blocks and several groups'
+// blocks.
+TEST(Layouts, ChannelsLastGivesTheBlockedBitsInEveryLayer) {
+  dnnl::stream s(cpu_engine());
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (const std::int64_t c : {32, 64, 256, 1024})
+    for (const DataType type : {DataType::f32, DataType::bf16}) {
+      const std::int64_t n = 2, h = 9, w = 11;
+      Tensor x({n, c, h, w}), r({n, c, h, w}), gamma({c}), beta({c});
+      for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = 3.0f + dist(rng), r.data()[i] = dist(rng);
+      for (std::int64_t i = 0; i < c; ++i)
+        gamma.data()[i] = 1.0f + 0.1f * dist(rng), beta.data()[i] = dist(rng);
+      const GroupNormAct gn(gamma, beta, 32, Act::Relu);
+      std::map<Layout, std::vector<Tensor>> outputs;
+      for (const Layout layout : {Layout::Blocked, Layout::ChannelsLast}) {
+        const auto mx = random_map(n, c, h, w, type, layout, x, s),
+                   mr = random_map(n, c, h, w, type, layout, r, s);
+        ASSERT_EQ(mx.layout, layout);
+        auto y = FeatureMap::zeros(n, c, h, w, type, layout);
+        gn.run(mx, y, &mr);
+        auto& out = outputs[layout];
+        out.push_back(to_nchw(y, s));
+        out.push_back(to_nchw(zero_pad(y, {1, 2}, {0, 1}), s));
+        out.push_back(to_nchw(zero_pad_max_pool(y, {0, 1}, {1, 1}, 3, 2), s));
+      }
+      for (std::size_t i = 0; i < outputs[Layout::Blocked].size(); ++i) {
+        const Tensor &a = outputs[Layout::Blocked][i], &b = outputs[Layout::ChannelsLast][i];
+        ASSERT_EQ(a.shape(), b.shape());
+        EXPECT_EQ(std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)), 0)
+            << "output " << i << " of " << c << " channels, " << (type == DataType::bf16 ? "bf16" : "f32");
+      }
+    }
+  // Channels that do not fill whole blocks stay blocked.
+  EXPECT_EQ(FeatureMap::zeros(1, 24, 2, 2, DataType::f32, Layout::ChannelsLast).layout, Layout::Blocked);
 }
 
 TEST(ConvPadding, FollowsTransformersGetPaddingValue) {

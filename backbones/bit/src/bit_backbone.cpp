@@ -57,7 +57,9 @@ std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem:
 
 std::string BitBackbone::numerics() const {
   return "precision " + to_string(model_->precision()) + ", convolutions " + describe(model_->algorithm()) +
-         ", oneDNN ISA " + effective_isa_name();
+         ", oneDNN ISA " + effective_isa_name() + ", maps " +
+         (pass_layout(model_->precision() == Precision::Bf16) == Layout::ChannelsLast ? "channels-last"
+                                                                                      : "blocked");
 }
 
 int BitBackbone::pooled_channels() const {

@@ -224,10 +224,10 @@ HW plan_unit(const BitUnit& u, std::int64_t n, HW in) {
 FeatureMap run_unit(BitUnit& u, FeatureMap x, DataType act, dnnl::stream& s) {
   auto fresh = [&](const WsConv& conv, const FeatureMap& in, DataType type) {
     const auto [oh, ow] = conv.out_size(in.h, in.w, u.name);
-    return FeatureMap::for_output(in.n, conv.out_channels(), oh, ow, type);
+    return FeatureMap::for_output(in.n, conv.out_channels(), oh, ow, type, in.layout);
   };
   if (u.preact) {
-    auto p = FeatureMap::for_output(x.n, x.c, x.h, x.w, act);
+    auto p = FeatureMap::for_output(x.n, x.c, x.h, x.w, act, x.layout);
     u.norm1.run(x, p);
     FeatureMap out;
     if (u.downsample) {
@@ -324,7 +324,8 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   const StemPlan plan = plan_stem(config_, stem_conv_, {pixels.dim(2), pixels.dim(3)});
   const DataType act = bf16_ ? DataType::bf16 : DataType::f32;
   if (bf16_) bf16_weights_ = true;
-  auto x = FeatureMap::for_output(n, config_.embedding_size, plan.conv.first, plan.conv.second, act);
+  auto x = FeatureMap::for_output(n, config_.embedding_size, plan.conv.first, plan.conv.second, act,
+                                  pass_layout(bf16_));
   dnnl::memory in(nchw_desc(pixels.shape()), cpu_engine(), pixels.data());
   Tensor pixels_bf16;  // the input rounded to bf16 for a bf16 stem convolution
   if (bf16_) {
@@ -357,7 +358,8 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   if (!head) return result;
 
   if (final_norm_) {
-    auto normed = FeatureMap::for_output(x.n, x.c, x.h, x.w);  // fp32: pooling and the classifier read it
+    auto normed = FeatureMap::for_output(x.n, x.c, x.h, x.w, DataType::f32,
+                                         x.layout);  // pooling and the classifier read fp32
     final_norm_->run(x, normed);
     x = std::move(normed);
   } else {
@@ -369,11 +371,12 @@ BitResult BitModel::forward(const Tensor& pixels, const BitRequest& req) {
   const std::int64_t hw = x.h * x.w;
   for (std::int64_t b = 0; b < n; ++b)
     for (std::int64_t blk = 0; blk < x.blocks(); ++blk) {
-      const float* p = x.data.data() + (b * x.blocks() + blk) * hw * kBlock;
+      const float* p = x.data.data() + x.at(b, blk, 0);
+      const std::int64_t step = x.pixel_stride();
       double acc[kBlock] = {};
       for (std::int64_t i = 0; i < hw; ++i)
 #pragma omp simd
-        for (int l = 0; l < kBlock; ++l) acc[l] += p[i * kBlock + l];
+        for (int l = 0; l < kBlock; ++l) acc[l] += p[i * step + l];
       for (std::int64_t c = blk * kBlock; c < std::min(x.c, (blk + 1) * kBlock); ++c)
         pooled.data()[b * x.c + c] = static_cast<float>(acc[c - blk * kBlock] / static_cast<double>(hw));
     }

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <string_view>
 #include <utility>
+
+#include "visbone/bit/precision.h"
+#include "visbone/core/errors.h"
 
 namespace visbone::bit {
 
@@ -35,13 +40,32 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
+Layout pass_layout(bool bf16) {
+  static const std::optional<Layout> forced = []() -> std::optional<Layout> {
+    const char* v = std::getenv("VISBONE_MAP_LAYOUT");
+    if (!v) return std::nullopt;
+    if (std::string_view(v) == "blocked") return Layout::Blocked;
+    if (std::string_view(v) == "channels_last") return Layout::ChannelsLast;
+    throw ConfigError("VISBONE_MAP_LAYOUT is '" + std::string(v) + "', expected blocked or channels_last");
+  }();
+  if (forced) return *forced;
+  return bf16 && cpu_has_amx() ? Layout::ChannelsLast : Layout::Blocked;
+}
+
 namespace {
 // Floats of storage per 16-channel pixel.
 std::int64_t lane_floats(DataType type) { return type == DataType::bf16 ? kBlock / 2 : kBlock; }
+
+// The layout a map of C channels takes when `wanted` is asked for.
+Layout layout_for(std::int64_t c, Layout wanted) {
+  return c % kBlock == 0 ? wanted : Layout::Blocked;
+}
+
 }  // namespace
 
-FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type) {
-  FeatureMap m{n, c, h, w, {}, type};
+FeatureMap FeatureMap::zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type,
+                             Layout layout) {
+  FeatureMap m{n, c, h, w, {}, type, layout_for(c, layout)};
   m.data = Tensor({n, m.blocks(), h, w, lane_floats(type)});
   return m;
 }
@@ -151,8 +175,9 @@ Tensor scratch_memory(std::size_t bytes) {
   return current_scope ? current_scope->scratch(floats) : Tensor::uninitialized({floats});
 }
 
-FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, DataType type) {
-  FeatureMap m{n, c, h, w, {}, type};
+FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
+                                  DataType type, Layout layout) {
+  FeatureMap m{n, c, h, w, {}, type, layout_for(c, layout)};
   const Shape shape{n, m.blocks(), h, w, lane_floats(type)};
   if (c % kBlock != 0) {
     // Padding lanes must read as zero; partial blocks only occur in small models.
@@ -163,7 +188,9 @@ FeatureMap FeatureMap::for_output(std::int64_t n, std::int64_t c, std::int64_t h
   return m;
 }
 
-dnnl::memory::desc FeatureMap::desc() const { return {{n, c, h, w}, type, tag::nChw16c}; }
+dnnl::memory::desc FeatureMap::desc() const {
+  return {{n, c, h, w}, type, layout == Layout::Blocked ? tag::nChw16c : tag::nhwc};
+}
 
 dnnl::memory FeatureMap::memory() const { return {desc(), cpu_engine(), data.data()}; }
 
@@ -189,7 +216,7 @@ Tensor to_nchw(const FeatureMap& map, dnnl::stream& stream) {
 
 FeatureMap converted(const FeatureMap& map, DataType type, dnnl::stream& stream) {
   if (map.type == type) return map;
-  auto out = FeatureMap::for_output(map.n, map.c, map.h, map.w, type);
+  auto out = FeatureMap::for_output(map.n, map.c, map.h, map.w, type, map.layout);
   auto src = map.memory();
   auto dst = out.memory();
   dnnl::reorder(src, dst).execute(stream, src, dst);

@@ -25,6 +25,7 @@ namespace {
 // -ffp-contract=off, so none fuse into an FMA), and the results are bit-identical on every CPU.
 
 constexpr std::int64_t kRun = 64;  // pixels summed in float before they are added in double
+constexpr std::int64_t kItemBlocks = 4;  // the least width of a channels-last item, in blocks
 constexpr std::int64_t kSplitValues = std::int64_t{1} << 15;  // smaller maps are not split across threads
 
 // Adds to d1, d2 the sums per lane of (x - k) and (x - k)^2 over one run of `len` (at most kRun) pixels at x,
@@ -75,29 +76,61 @@ VISBONE_CLONES void apply_run(Act a, const float* x, float* y, const float* res,
   }
 }
 
-VISBONE_CLONES void widen(const bf16_t* b, std::int64_t count, float* f) {
+// `pixels` pixels' 16 lanes, `stride` elements apart in a map, to or from 16 * pixels packed floats.
+inline float as_float(float v) { return v; }
+inline float as_float(bf16_t v) { return from_bf16(v); }
+inline void put(float v, float& to) { to = v; }
+inline void put(float v, bf16_t& to) { to = to_bf16(v); }
+
+template <typename From, typename To>
+[[gnu::always_inline]] inline void copy_lanes(const From* from, std::int64_t from_stride, To* to, std::int64_t to_stride,
+                                              std::int64_t pixels) {
+  for (std::int64_t p = 0; p < pixels; ++p)
 #pragma omp simd
-  for (std::int64_t i = 0; i < count; ++i) f[i] = from_bf16(b[i]);
+    for (int l = 0; l < kBlock; ++l) put(as_float(from[p * from_stride + l]), to[p * to_stride + l]);
 }
 
-VISBONE_CLONES void narrow(const float* f, std::int64_t count, bf16_t* b) {
-#pragma omp simd
-  for (std::int64_t i = 0; i < count; ++i) b[i] = to_bf16(f[i]);
+VISBONE_CLONES void gather(const bf16_t* m, std::int64_t stride, std::int64_t pixels, float* f) {
+  copy_lanes(m, stride, f, kBlock, pixels);
+}
+VISBONE_CLONES void gather(const float* m, std::int64_t stride, std::int64_t pixels, float* f) {
+  copy_lanes(m, stride, f, kBlock, pixels);
+}
+VISBONE_CLONES void scatter(const float* f, std::int64_t stride, std::int64_t pixels, bf16_t* m) {
+  copy_lanes(f, kBlock, m, stride, pixels);
+}
+VISBONE_CLONES void scatter(const float* f, std::int64_t stride, std::int64_t pixels, float* m) {
+  copy_lanes(f, kBlock, m, stride, pixels);
 }
 
-// `pixels` x 16 values of a map from element `at` as floats: the map's own memory when it holds floats,
-// else converted into `tmp` (all arithmetic is fp32; bf16 is only how maps are stored).
+// Whether a map's runs are computed on in its own memory: floats, 16 lanes per pixel back to back (blocked).
+bool in_place(const FeatureMap& m) {
+  return !m.is_bf16() && m.pixel_stride() == kBlock;
+}
+
+// The 16 lanes of `pixels` pixels of a map from element `at` as 16 * pixels packed floats: the map's own
+// memory when in_place(), else gathered into `tmp` (all arithmetic is fp32; bf16 is only how maps are
+// stored, and channels-last maps keep a pixel's blocks together).
 const float* load(const FeatureMap& m, std::int64_t at, std::int64_t pixels, float* tmp) {
-  if (!m.is_bf16()) return m.data.data() + at;
-  widen(m.bf16_data() + at, pixels * kBlock, tmp);
+  if (in_place(m)) return m.data.data() + at;
+  if (m.is_bf16())
+    gather(m.bf16_data() + at, m.pixel_stride(), pixels, tmp);
+  else
+    gather(m.data.data() + at, m.pixel_stride(), pixels, tmp);
   return tmp;
 }
 
-// Where to compute a run of `m` from element `at`: in place when it holds floats, else in `tmp` (then store).
-float* target(FeatureMap& m, std::int64_t at, float* tmp) { return m.is_bf16() ? tmp : m.data.data() + at; }
+// Where to compute a run of `m` from element `at`: in place, or in `tmp` (then store).
+float* target(FeatureMap& m, std::int64_t at, float* tmp) {
+  return in_place(m) ? m.data.data() + at : tmp;
+}
 
 void store(FeatureMap& m, std::int64_t at, std::int64_t pixels, const float* values) {
-  if (m.is_bf16()) narrow(values, pixels * kBlock, m.bf16_data() + at);
+  if (in_place(m)) return;
+  if (m.is_bf16())
+    scatter(values, m.pixel_stride(), pixels, m.bf16_data() + at);
+  else
+    scatter(values, m.pixel_stride(), pixels, m.data.data() + at);
 }
 
 }  // namespace
@@ -110,8 +143,12 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
   const std::int64_t per_group = c / groups_;
   // Work items: runs of whole blocks that hold whole groups (one group's blocks when a group fills whole
   // blocks, one block when blocks hold whole groups, otherwise every block). Each item's statistics and
-  // output are computed back to back, so the second read of its data comes from cache.
-  const std::int64_t item_blocks = per_group % kBlock == 0 ? per_group / kBlock : kBlock % per_group == 0 ? 1 : cb;
+  // output are computed back to back, so the second read of its data comes from cache. In a channels-last map
+  // an item's pixels are kItemBlocks blocks or more wide where the channels allow (one block alone would use
+  // half of each cache line read), and they are read pixel run by pixel run.
+  std::int64_t item_blocks = per_group % kBlock == 0 ? per_group / kBlock : kBlock % per_group == 0 ? 1 : cb;
+  if (src.layout == Layout::ChannelsLast)
+    while (item_blocks < kItemBlocks && cb % (2 * item_blocks) == 0) item_blocks *= 2;
   const std::int64_t items = n * (cb / item_blocks);
   const double pixels = static_cast<double>(hw), count = static_cast<double>(per_group * hw);
   // Small maps (stage 4 at batch 1: a few microseconds of work) run on the calling thread: splitting them
@@ -124,38 +161,36 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
     // Per lane of the item: the shift k, sums of (x - k) and (x - k)^2, then the output's coefficients.
     const auto lanes = static_cast<std::size_t>(item_blocks * kBlock);
     std::vector<double> s1(lanes), s2(lanes), k(lanes);
-    std::vector<float> hi(lanes), lo(lanes), scale(lanes), shift(lanes);
-    // One run of pixels as floats, for maps stored as bf16.
+    std::vector<float> kf(lanes), hi(lanes), lo(lanes), scale(lanes), shift(lanes);
+    // One run of pixels as packed floats, for maps not computed on in place.
     auto floats = [](const FeatureMap* m, std::int64_t pixels) {
-      return std::vector<float>(m && m->is_bf16() ? static_cast<std::size_t>(pixels * kBlock) : 0);
+      return std::vector<float>(m && !in_place(*m) ? static_cast<std::size_t>(pixels * kBlock) : 0);
     };
     std::vector<float> tx = floats(&src, kRun), tr = floats(residual, kRun), ty = floats(&dst, kRun);
 #pragma omp for schedule(static)
     for (std::int64_t item = 0; item < items; ++item) {
       const std::int64_t first_block = item * item_blocks;  // counting blocks across the batch
-      const std::int64_t ch0 = (first_block % cb) * kBlock;  // the item's first channel
-      const std::int64_t off = first_block * hw * kBlock;  // in elements
+      const std::int64_t image = first_block / cb, k0 = first_block % cb;
+      const std::int64_t ch0 = k0 * kBlock;  // the item's first channel
 
       // Statistics in one read. Each lane is shifted by its first value (so the sums are of small numbers
       // even when the mean is large against the spread), summed in float over runs of kRun pixels and in
       // double across runs.
-      for (std::int64_t b = 0; b < item_blocks; ++b) {
-        const std::int64_t base = off + b * hw * kBlock;
-        float kf[kBlock] = {};
-        if (hw > 0) {
-          const float* first = load(src, base, 1, tx.data());
-          for (int l = 0; l < kBlock; ++l) kf[l] = first[l];
-        }
-        double d1[kBlock] = {}, d2[kBlock] = {};
-        for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
-          const std::int64_t len = std::min(hw - p0, kRun);
-          add_run_sums(load(src, base + p0 * kBlock, len, tx.data()), len, kf, d1, d2);
-        }
-        for (int l = 0; l < kBlock; ++l) {
-          const auto i = static_cast<std::size_t>(b * kBlock + l);
-          s1[i] = d1[l], s2[i] = d2[l], k[i] = kf[l];
+      std::fill(s1.begin(), s1.end(), 0.0);
+      std::fill(s2.begin(), s2.end(), 0.0);
+      for (std::int64_t b = 0; b < item_blocks && hw > 0; ++b) {
+        const float* first = load(src, src.at(image, k0 + b, 0), 1, tx.data());
+        for (int l = 0; l < kBlock; ++l) kf[static_cast<std::size_t>(b * kBlock + l)] = first[l];
+      }
+      for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
+        const std::int64_t len = std::min(hw - p0, kRun);
+        for (std::int64_t b = 0; b < item_blocks; ++b) {
+          const auto l0 = static_cast<std::size_t>(b * kBlock);
+          add_run_sums(load(src, src.at(image, k0 + b, p0), len, tx.data()), len, kf.data() + l0,
+                       s1.data() + l0, s2.data() + l0);
         }
       }
+      for (std::size_t i = 0; i < lanes; ++i) k[i] = kf[i];
       // The groups' mean and variance, combined exactly in double:
       //   sum over the group of (x - m)^2 = sum_c [S2_c + 2 (k_c - m) S1_c + n (k_c - m)^2],
       // then per lane the mean split into a float and its remainder, the scale and the shift. Items start on
@@ -181,13 +216,15 @@ void GroupNormAct::run(const FeatureMap& src, FeatureMap& dst, const FeatureMap*
       }
       for (auto i = static_cast<std::size_t>(real); i < lanes; ++i)
         hi[i] = lo[i] = scale[i] = shift[i] = 0.0f;
-      for (std::int64_t b = 0; b < item_blocks; ++b) {
-        const std::size_t l0 = static_cast<std::size_t>(b * kBlock);
-        const float *mh = hi.data() + l0, *ml = lo.data() + l0, *sc = scale.data() + l0, *sh = shift.data() + l0;
-        for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
-          const std::int64_t o = off + b * hw * kBlock + p0 * kBlock, len = std::min(hw - p0, kRun);
-          const float* xs = load(src, o, len, tx.data());
-          const float* rs = residual ? load(*residual, o, len, tr.data()) : nullptr;
+      for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
+        for (std::int64_t b = 0; b < item_blocks; ++b) {
+          const std::size_t l0 = static_cast<std::size_t>(b * kBlock);
+          const float *mh = hi.data() + l0, *ml = lo.data() + l0, *sc = scale.data() + l0,
+                      *sh = shift.data() + l0;
+          const std::int64_t len = std::min(hw - p0, kRun), o = dst.at(image, k0 + b, p0);
+          const float* xs = load(src, src.at(image, k0 + b, p0), len, tx.data());
+          const float* rs =
+              residual ? load(*residual, residual->at(image, k0 + b, p0), len, tr.data()) : nullptr;
           float* ys = target(dst, o, ty.data());
           apply_run(act_, xs, ys, rs, mh, ml, sc, sh, len);
           store(dst, o, len, ys);

@@ -1,6 +1,9 @@
-// A batch of feature maps in oneDNN's nChw16c layout (channels in blocks of 16, the padding lanes kept at
-// zero), the layout every BiT layer reads and writes, and the shared oneDNN engine. A map holds floats, or
-// bf16 values (the bf16 precision's activations) packed two to a float of its storage.
+// A batch of feature maps and the shared oneDNN engine. A map is in one of two layouts, both channels in
+// blocks of 16 lanes (the padding lanes kept at zero): oneDNN's nChw16c (each block a plane of H x W pixels,
+// what the fp32 kernels read) or channels-last nhwc (each pixel's channels together, what oneDNN's AMX
+// kernels read; only for maps whose channels fill whole blocks). Code that walks a map addresses a pixel's 16
+// lanes with at(), so it serves both. A map holds floats, or bf16 values (the bf16 precision's activations)
+// packed two to a float of its storage.
 #pragma once
 
 #include <cstdint>
@@ -20,18 +23,34 @@ const dnnl::engine& cpu_engine();
 
 using DataType = dnnl::memory::data_type;
 
+enum class Layout { Blocked, ChannelsLast };
+
+// The layout of a pass's maps: channels-last for bf16 where the CPU has AMX (oneDNN's AMX convolutions read
+// and write only that), else blocked. VISBONE_MAP_LAYOUT=blocked|channels_last forces one, for any precision
+// (the tests run each layout on any CPU).
+Layout pass_layout(bool bf16);
+
 struct FeatureMap {
   std::int64_t n = 0, c = 0, h = 0, w = 0;
   Tensor data;  // n * blocks() * h * w * 16 values: floats, or bf16 pairs in n * blocks() * h * w * 8 floats
   DataType type = DataType::f32;
+  Layout layout = Layout::Blocked;
 
-  // A zero-filled map of the given logical (N, C, H, W) size.
+  // A zero-filled map of the given logical (N, C, H, W) size. ChannelsLast is taken only when C fills whole
+  // blocks; otherwise the map is Blocked.
   static FeatureMap zeros(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
-                          DataType type = DataType::f32);
+                          DataType type = DataType::f32, Layout layout = Layout::Blocked);
   // For outputs a kernel writes entirely: unset when C fills whole blocks, else zeroed (padding lanes).
   static FeatureMap for_output(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w,
-                               DataType type = DataType::f32);
+                               DataType type = DataType::f32, Layout layout = Layout::Blocked);
   std::int64_t blocks() const { return (c + kBlock - 1) / kBlock; }
+  // Where the 16 lanes of image b, block k, pixel p (y * w + x) start, in elements; a pixel's next lane is
+  // the next element. pixel_stride() elements separate a block's consecutive pixels.
+  std::int64_t pixel_stride() const { return layout == Layout::Blocked ? kBlock : blocks() * kBlock; }
+  std::int64_t at(std::int64_t b, std::int64_t k, std::int64_t p) const {
+    return b * blocks() * h * w * kBlock + (layout == Layout::Blocked ? k * h * w * kBlock : k * kBlock) +
+           p * pixel_stride();
+  }
   Shape shape() const { return {n, c, h, w}; }
   bool is_bf16() const { return type == DataType::bf16; }
   // The storage as its elements (check is_bf16() first).
