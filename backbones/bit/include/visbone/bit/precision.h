@@ -1,6 +1,7 @@
 // The arithmetic a BiT model runs in. f32 is exact (the parity fixtures' 1e-4). bf16 runs the convolutions
-// on bf16 inputs and weights (fp32 accumulation) with the activations between layers stored as bf16; the
-// residual stream, GroupNorm statistics, pooling and the classifier stay fp32, and outputs are fp32. auto
+// on bf16 inputs and weights (fp32 accumulation) with the activations between layers, the residual stream
+// among them, stored as bf16; GroupNorm statistics and arithmetic, the residual additions, pooling and the
+// classifier are fp32, and outputs are fp32. auto
 // is bf16 where oneDNN uses AMX (the speed-up is large there), else f32.
 #pragma once
 #include <optional>
