@@ -1,6 +1,7 @@
 // The BiT layers in isolation, against their formulas and naive references.
 #include <gtest/gtest.h>
 
+#include <omp.h>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -121,38 +122,46 @@ FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64
 
 // Channels-last maps (the bf16 pass's on AMX) go through every layer to the very bits the blocked ones give,
 // in fp32 and bf16, for channel counts that make items of one block, a group's blocks and several groups'
-// blocks.
+// blocks, and chunks of a pixel's channels, whole and partial. On 2 threads one image is split by runs of
+// pixels (9 x 15: the last run partial), two by items.
 TEST(Layouts, ChannelsLastGivesTheBlockedBitsInEveryLayer) {
   dnnl::stream s(cpu_engine());
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (const std::int64_t c : {32, 64, 256, 1024})
-    for (const DataType type : {DataType::f32, DataType::bf16}) {
-      const std::int64_t n = 2, h = 9, w = 11;
-      Tensor x({n, c, h, w}), r({n, c, h, w}), gamma({c}), beta({c});
-      for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = 3.0f + dist(rng), r.data()[i] = dist(rng);
-      for (std::int64_t i = 0; i < c; ++i)
-        gamma.data()[i] = 1.0f + 0.1f * dist(rng), beta.data()[i] = dist(rng);
-      const GroupNormAct gn(gamma, beta, 32, Act::Relu);
-      std::map<Layout, std::vector<Tensor>> outputs;
-      for (const Layout layout : {Layout::Blocked, Layout::ChannelsLast}) {
-        const auto mx = random_map(n, c, h, w, type, layout, x, s),
-                   mr = random_map(n, c, h, w, type, layout, r, s);
-        ASSERT_EQ(mx.layout, layout);
-        auto y = FeatureMap::zeros(n, c, h, w, type, layout);
-        gn.run(mx, y, &mr);
-        auto& out = outputs[layout];
-        out.push_back(to_nchw(y, s));
-        out.push_back(to_nchw(zero_pad(y, {1, 2}, {0, 1}), s));
-        out.push_back(to_nchw(zero_pad_max_pool(y, {0, 1}, {1, 1}, 3, 2), s));
+  struct Threads {
+    int before = omp_get_max_threads();
+    Threads() { omp_set_num_threads(2); }
+    ~Threads() { omp_set_num_threads(before); }
+  } two;
+  for (const std::int64_t n : {1, 2})
+    for (const std::int64_t c : {32, 64, 256, 1024, 1152})
+      for (const DataType type : {DataType::f32, DataType::bf16}) {
+        const std::int64_t h = 9, w = 15;
+        Tensor x({n, c, h, w}), r({n, c, h, w}), gamma({c}), beta({c});
+        for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = 3.0f + dist(rng), r.data()[i] = dist(rng);
+        for (std::int64_t i = 0; i < c; ++i)
+          gamma.data()[i] = 1.0f + 0.1f * dist(rng), beta.data()[i] = dist(rng);
+        const GroupNormAct gn(gamma, beta, 32, Act::Relu);
+        std::map<Layout, std::vector<Tensor>> outputs;
+        for (const Layout layout : {Layout::Blocked, Layout::ChannelsLast}) {
+          const auto mx = random_map(n, c, h, w, type, layout, x, s),
+                     mr = random_map(n, c, h, w, type, layout, r, s);
+          ASSERT_EQ(mx.layout, layout);
+          auto y = FeatureMap::zeros(n, c, h, w, type, layout);
+          gn.run(mx, y, &mr);
+          auto& out = outputs[layout];
+          out.push_back(to_nchw(y, s));
+          out.push_back(to_nchw(zero_pad(y, {1, 2}, {0, 1}), s));
+          out.push_back(to_nchw(zero_pad_max_pool(y, {0, 1}, {1, 1}, 3, 2), s));
+        }
+        for (std::size_t i = 0; i < outputs[Layout::Blocked].size(); ++i) {
+          const Tensor &a = outputs[Layout::Blocked][i], &b = outputs[Layout::ChannelsLast][i];
+          ASSERT_EQ(a.shape(), b.shape());
+          EXPECT_EQ(std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)), 0)
+              << "output " << i << " of " << n << " x " << c << " channels, "
+              << (type == DataType::bf16 ? "bf16" : "f32");
+        }
       }
-      for (std::size_t i = 0; i < outputs[Layout::Blocked].size(); ++i) {
-        const Tensor &a = outputs[Layout::Blocked][i], &b = outputs[Layout::ChannelsLast][i];
-        ASSERT_EQ(a.shape(), b.shape());
-        EXPECT_EQ(std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.numel()) * sizeof(float)), 0)
-            << "output " << i << " of " << c << " channels, " << (type == DataType::bf16 ? "bf16" : "f32");
-      }
-    }
   // Channels that do not fill whole blocks stay blocked.
   EXPECT_EQ(FeatureMap::zeros(1, 24, 2, 2, DataType::f32, Layout::ChannelsLast).layout, Layout::Blocked);
 }
@@ -206,8 +215,8 @@ TEST(BufferPool, ReusesReturnedBuffersAndOutlivesItsOwner) {
   again.data()[0] = 1.0f;
 }
 
-// A smaller request takes the smallest free buffer that fits and is less than twice its size (a batch of 12 in
-// a batch of 16's buffers), and returns it at its own size; a request under half a free buffer's size, or
+// A smaller request takes the smallest free buffer that fits and is less than twice its size (a batch of 12
+// in a batch of 16's buffers), and returns it at its own size; a request under half a free buffer's size, or
 // over it, gets a new one.
 TEST(BufferPool, SmallerRequestsReuseBuffersOfUnderTwiceTheirSize) {
   auto pool = std::make_shared<BufferPool>();
