@@ -122,8 +122,9 @@ FeatureMap random_map(std::int64_t n, std::int64_t c, std::int64_t h, std::int64
 
 // Channels-last maps (the bf16 pass's on AMX) go through every layer to the very bits the blocked ones give,
 // in fp32 and bf16, for channel counts that make items of one block, a group's blocks and several groups'
-// blocks, and chunks of a pixel's channels, whole and partial. On 2 threads one image is split by runs of
-// pixels (9 x 15: the last run partial), two by items.
+// blocks, and chunks of a pixel's channels, whole and partial (8448: more channels than a run's buffer
+// holds floats). On 2 threads one image is split by runs of pixels (9 x 15: the last run partial), two by
+// items.
 TEST(Layouts, ChannelsLastGivesTheBlockedBitsInEveryLayer) {
   dnnl::stream s(cpu_engine());
   std::mt19937 rng(11);
@@ -134,7 +135,7 @@ TEST(Layouts, ChannelsLastGivesTheBlockedBitsInEveryLayer) {
     ~Threads() { omp_set_num_threads(before); }
   } two;
   for (const std::int64_t n : {1, 2})
-    for (const std::int64_t c : {32, 64, 256, 1024, 1152})
+    for (const std::int64_t c : {32, 64, 256, 1024, 1152, 8448})
       for (const DataType type : {DataType::f32, DataType::bf16}) {
         const std::int64_t h = 9, w = 15;
         Tensor x({n, c, h, w}), r({n, c, h, w}), gamma({c}), beta({c});

@@ -316,8 +316,9 @@ void GroupNormAct::run_by_runs(const FeatureMap& src, FeatureMap& dst, const Fea
     return Unit{image, run, run * kRun, std::min(kRun, hw - run * kRun), l0, std::min(kChunk, c - l0)};
   };
   auto at = [](const FeatureMap& m, const Unit& w) { return m.at(w.image, w.l0 / kBlock, w.p0); };
-  struct Buffers {  // a thread's runs as packed floats
-    std::vector<float> x = std::vector<float>(kRun * kChunk), r = x, y = x;
+  struct Buffers {  // a thread's runs (and an image's first pixel) as packed floats
+    explicit Buffers(std::int64_t c) : x(static_cast<std::size_t>(std::max(kRun * kChunk, c))), r(x), y(x) {}
+    std::vector<float> x, r, y;
   };
   auto first_pixel = [&](std::int64_t image, Buffers& t) {
     std::copy_n(load(src, src.at(image, 0, 0), 1, c, t.x.data()), c, kf.data() + image * c);
@@ -352,7 +353,7 @@ void GroupNormAct::run_by_runs(const FeatureMap& src, FeatureMap& dst, const Fea
 
 #pragma omp parallel
   {
-    Buffers t;
+    Buffers t(c);
 #pragma omp for schedule(static)
     for (std::int64_t image = 0; image < n; ++image) first_pixel(image, t);
 #pragma omp for schedule(static)
