@@ -182,7 +182,7 @@ void store(FeatureMap& m, std::int64_t at, std::int64_t pixels, std::int64_t wid
 
 }  // namespace
 
-void GroupNormAct::coefficients(const double* s1, const double* s2, const double* k, std::int64_t lanes,
+void GroupNormAct::coefficients(const double* s1, const double* s2, const float* k, std::int64_t lanes,
                                 std::int64_t ch0, double pixels, float* hi, float* lo, float* scale,
                                 float* shift) const {
   // The groups' mean and variance, combined exactly in double:
@@ -252,7 +252,7 @@ void GroupNormAct::run_by_items(const FeatureMap& src, FeatureMap& dst, const Fe
   {
     // Per lane of the item: the shift k, sums of (x - k) and (x - k)^2, then the output's coefficients.
     const auto lanes = static_cast<std::size_t>(item_blocks * kBlock);
-    std::vector<double> s1(lanes), s2(lanes), k(lanes);
+    std::vector<double> s1(lanes), s2(lanes);
     std::vector<float> kf(lanes), hi(lanes), lo(lanes), scale(lanes), shift(lanes);
     float a1[kBlock], a2[kBlock];
     // One run of pixels as packed floats, for maps not computed on in place.
@@ -278,8 +278,7 @@ void GroupNormAct::run_by_items(const FeatureMap& src, FeatureMap& dst, const Fe
           for (std::size_t l = 0; l < kBlock; ++l) s1[l0 + l] += a1[l], s2[l0 + l] += a2[l];
         }
       }
-      std::copy(kf.begin(), kf.end(), k.begin());
-      coefficients(s1.data(), s2.data(), k.data(), static_cast<std::int64_t>(lanes), k0 * kBlock,
+      coefficients(s1.data(), s2.data(), kf.data(), static_cast<std::int64_t>(lanes), k0 * kBlock,
                    static_cast<double>(hw), hi.data(), lo.data(), scale.data(), shift.data());
       for (std::int64_t p0 = 0; p0 < hw; p0 += kRun) {
         for (std::int64_t b = 0; b < item_blocks; ++b) {
@@ -330,14 +329,13 @@ void GroupNormAct::run_by_runs(const FeatureMap& src, FeatureMap& dst, const Fea
              kf.data() + w.image * c + w.l0, a1, a1 + c);
   };
   auto combine = [&](std::int64_t image) {
-    std::vector<double> s1(static_cast<std::size_t>(c)), s2(s1.size()), k(s1.size());
+    std::vector<double> s1(static_cast<std::size_t>(c)), s2(s1.size());
     for (std::int64_t run = 0; run < runs; ++run) {
       const float* a1 = sums.data() + (image * runs + run) * 2 * c;
       for (std::int64_t l = 0; l < c; ++l) s1[l] += a1[l], s2[l] += a1[c + l];
     }
-    std::copy_n(kf.data() + image * c, c, k.begin());
     const std::int64_t at0 = image * c;
-    coefficients(s1.data(), s2.data(), k.data(), c, 0, static_cast<double>(hw), hi.data() + at0,
+    coefficients(s1.data(), s2.data(), kf.data() + image * c, c, 0, static_cast<double>(hw), hi.data() + at0,
                  lo.data() + at0, scale.data() + at0, shift.data() + at0);
   };
   auto apply = [&](std::int64_t u, Buffers& t) {

@@ -27,7 +27,7 @@ class GroupNormAct {
   void run_by_runs(const FeatureMap& src, FeatureMap& dst, const FeatureMap* residual) const;
   // The per-lane coefficients of the output (mean as hi + lo, scale, shift) for `lanes` lanes from channel
   // ch0, a group boundary, from the lanes' sums s1, s2 of (x - k) over `pixels` pixels and their shifts k.
-  void coefficients(const double* s1, const double* s2, const double* k, std::int64_t lanes, std::int64_t ch0,
+  void coefficients(const double* s1, const double* s2, const float* k, std::int64_t lanes, std::int64_t ch0,
                     double pixels, float* hi, float* lo, float* scale, float* shift) const;
 
   Tensor gamma_, beta_;
