@@ -204,6 +204,13 @@ TEST(FitCli, BadConfigsAndFoldersAreUsageErrors) {
   r = fit(fit_yaml("  C: [1, -2]\n"));
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.err, HasSubstr("fit.C: -2"));
+  // Scalars typed as every visbone YAML reader types them (YAML 1.2's core schema): 0x10 is not an integer.
+  r = fit(fit_yaml("  C: 1\n  folds: 0x10\n"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, HasSubstr("fit.yaml:7:10: fit.folds: expected an integer >= 2"));
+  r = fit(fit_yaml("  C: 1\n  seed: -1\n"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, HasSubstr("fit.seed: -1, expected a non-negative integer"));
   r = fit(fit_yaml("  C: 1\n") + "heads: []\n");
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.err, HasSubstr("unknown key 'heads'"));

@@ -12,6 +12,7 @@
 #include "visbone/image/image_processor.h"
 #include "visbone/pipeline/atomic_file.h"
 #include "visbone/pipeline/staged_folder.h"
+#include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::transfer {
 
@@ -22,29 +23,6 @@ namespace {
 
 const std::vector<std::string> kWritten = {"config.json", "model.safetensors", "preprocessor_config.json",
                                            "fit_report.json"};
-
-json::value yaml_to_json(const YAML::Node& n) {
-  if (n.IsMap()) {
-    json::object o;
-    for (const auto& kv : n) o[kv.first.Scalar()] = yaml_to_json(kv.second);
-    return o;
-  }
-  if (n.IsSequence()) {
-    json::array a;
-    for (const auto& e : n) a.push_back(yaml_to_json(e));
-    return a;
-  }
-  if (!n.IsScalar() || n.Tag() == "!") return n.IsScalar() ? json::value(n.Scalar()) : json::value(nullptr);
-  // A plain scalar: the value YAML's core schema gives it.
-  bool b;
-  std::int64_t i;
-  double d;
-  if (n.Scalar() == "null" || n.Scalar() == "~") return nullptr;
-  if (YAML::convert<bool>::decode(n, b)) return b;
-  if (YAML::convert<std::int64_t>::decode(n, i)) return i;
-  if (YAML::convert<double>::decode(n, d)) return d;
-  return json::string(n.Scalar());
-}
 
 void write_json(const fs::path& path, const json::value& v) {
   pipeline::AtomicFile f(path);
@@ -80,7 +58,8 @@ json::object preprocessor_json(const YAML::Node& preprocess, const fs::path& che
     }
   }
   if (out.empty()) out["image_processor_type"] = "BitImageProcessor";
-  for (const auto& kv : overrides) out[kv.first.Scalar()] = yaml_to_json(kv.second);
+  for (const auto& kv : overrides)
+    out[kv.first.Scalar()] = yaml::yaml_to_json(kv.second, where + " preprocess." + kv.first.Scalar());
   (void)image::ImageProcessorConfig::from_json(out, where);
   return out;
 }

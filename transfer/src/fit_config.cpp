@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 
 #include "visbone/core/errors.h"
 #include "visbone/yaml/yaml_limits.h"
+#include "visbone/yaml/yaml_scalars.h"
 
 namespace visbone::transfer {
 
@@ -41,14 +43,24 @@ void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, 
   }
 }
 
-template <class T>
-T scalar(const YAML::Node& n, const fs::path& file, const std::string& key, const std::string& what) {
-  try {
-    if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
-    return n.as<T>();
-  } catch (const YAML::Exception&) {
-    fail(n, file, "fit." + key + ": expected " + what);
-  }
+// Scalars typed as every visbone YAML reader types them (core/yaml: YAML 1.2's core schema).
+std::string text(const YAML::Node& n, const fs::path& file, const std::string& key, const std::string& what) {
+  if (!n.IsScalar()) fail(n, file, "fit." + key + ": expected " + what);
+  return n.Scalar();
+}
+
+double number(const YAML::Node& n, const fs::path& file, const std::string& key, const std::string& what) {
+  const auto v = yaml::scalar_number(n);
+  if (!v) fail(n, file, "fit." + key + ": expected " + what);
+  return *v;
+}
+
+std::int64_t integer(const YAML::Node& n, const fs::path& file, const std::string& key,
+                     const std::string& what, std::int64_t min, std::int64_t max) {
+  const auto v = yaml::scalar_integer(n);
+  if (!v) fail(n, file, "fit." + key + ": expected " + what);
+  if (*v < min || *v > max) fail(n, file, "fit." + key + ": " + std::to_string(*v) + ", expected " + what);
+  return *v;
 }
 
 fs::path default_cache_dir() {
@@ -64,7 +76,7 @@ FitSettings parse_fit(const YAML::Node& n, const fs::path& file, const fs::path&
   if (!n.IsMap()) fail(n, file, "fit: expected a mapping such as {C: [0.1, 1, 10], folds: 5}");
   check_keys(n, kFitKeys, file, "fit: ");
   if (const auto v = n["head"]) {
-    const auto h = scalar<std::string>(v, file, "head", "probe or prototype");
+    const auto h = text(v, file, "head", "probe or prototype");
     if (h == "probe")
       s.head = HeadKind::probe;
     else if (h == "prototype")
@@ -75,9 +87,9 @@ FitSettings parse_fit(const YAML::Node& n, const fs::path& file, const fs::path&
   if (const auto v = n["C"]) {
     s.cs.clear();
     if (v.IsSequence())
-      for (const auto& e : v) s.cs.push_back(scalar<double>(e, file, "C", "a positive number"));
+      for (const auto& e : v) s.cs.push_back(number(e, file, "C", "a positive number"));
     else
-      s.cs.push_back(scalar<double>(v, file, "C", "a positive number or a list of them"));
+      s.cs.push_back(number(v, file, "C", "a positive number or a list of them"));
     if (s.cs.empty()) fail(v, file, "fit.C: an empty list; give at least one value");
     for (std::size_t i = 0; i < s.cs.size(); ++i)
       if (!(s.cs[i] > 0) || !std::isfinite(s.cs[i]))
@@ -85,21 +97,20 @@ FitSettings parse_fit(const YAML::Node& n, const fs::path& file, const fs::path&
              "fit.C: " + std::to_string(s.cs[i]) + ", expected a positive number");
   }
   if (const auto v = n["folds"]) {
-    s.folds = scalar<int>(v, file, "folds", "an integer >= 2");
-    if (s.folds < 2) fail(v, file, "fit.folds: " + std::to_string(s.folds) + ", expected >= 2");
+    s.folds = static_cast<int>(integer(v, file, "folds", "an integer >= 2", 2, 1000000));
   }
   if (const auto v = n["max_iter"]) {
-    s.solver.max_iter = scalar<int>(v, file, "max_iter", "an integer >= 1");
-    if (s.solver.max_iter < 1)
-      fail(v, file, "fit.max_iter: " + std::to_string(s.solver.max_iter) + ", expected >= 1");
+    s.solver.max_iter = static_cast<int>(integer(v, file, "max_iter", "an integer >= 1", 1, 1000000000));
   }
   if (const auto v = n["tolerance"]) {
-    s.solver.tolerance = scalar<double>(v, file, "tolerance", "a positive number");
+    s.solver.tolerance = number(v, file, "tolerance", "a positive number");
     if (!(s.solver.tolerance > 0)) fail(v, file, "fit.tolerance: expected a positive number");
   }
-  if (const auto v = n["seed"]) s.seed = scalar<std::uint64_t>(v, file, "seed", "a non-negative integer");
+  if (const auto v = n["seed"])
+    s.seed = static_cast<std::uint64_t>(
+        integer(v, file, "seed", "a non-negative integer", 0, std::numeric_limits<std::int64_t>::max()));
   if (const auto v = n["cache_dir"]) {
-    fs::path p = scalar<std::string>(v, file, "cache_dir", "a folder path");
+    fs::path p = text(v, file, "cache_dir", "a folder path");
     s.cache_dir = p.is_absolute() ? p : base / p;
   }
   return s;
