@@ -219,6 +219,11 @@ void Service::infer(Model& m, const Request& req, Reply reply) {
   }
   auto request = std::make_shared<InferRequest>(parse_infer_request(
       req.body(), header_length, *m.model, {options_.max_pixels, options_.max_batch_size}));
+  // More images than the queue holds would be refused with 503 however often the client retried.
+  if (request->pixels.dim(0) > options_.max_queue_size)
+    throw HttpError(400, "inputs[0].shape: batch of " + std::to_string(request->pixels.dim(0)) +
+                             " is over max_queue_size " + std::to_string(options_.max_queue_size) +
+                             ": it could never be queued");
   const unsigned version = req.version();
   Job job{request->pixels, request->stages, request->heads, nullptr, {}};
   ServedModel* model = m.model.get();
@@ -236,9 +241,22 @@ void Service::infer(Model& m, const Request& req, Reply reply) {
 }
 
 void Service::predict(Model& m, const Request& req, Reply reply) {
-  if (m.model->heads.empty())
-    throw HttpError(400, "model '" + m.model->name + "' has no heads; use /v2/models/" + m.model->name +
-                             "/infer for its feature maps");
+  // ?out_features=stage2,stage3: those stages' maps as well (any of the model's stages, as infer's outputs).
+  const auto stages = m.model->backbone->stage_names();
+  std::vector<std::string> out_features;
+  for (std::string_view list = query_value(req.target(), "out_features"); !list.empty();) {
+    const auto comma = list.find(',');
+    const std::string stage(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (std::find(stages.begin(), stages.end(), stage) == stages.end())
+      throw HttpError(400, "out_features: unknown stage '" + stage +
+                               "'; the model has: " + json::serialize(json::value_from(stages)));
+    if (std::find(out_features.begin(), out_features.end(), stage) == out_features.end())
+      out_features.push_back(stage);
+  }
+  if (m.model->heads.empty() && out_features.empty())
+    throw HttpError(400, "model '" + m.model->name + "' has no heads; ask for stages with ?out_features=" +
+                             stages.back() + " or use /v2/models/" + m.model->name + "/infer");
   const std::string_view bytes = upload_bytes(req[http::field::content_type], req.body());
   image::DecodeOptions decode = m.model->processor->decode_options();
   decode.max_pixels = options_.max_pixels;
@@ -251,7 +269,6 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
   }
   const unsigned version = req.version();
   const std::string heat_stage = query_value(req.target(), "heatmap");
-  const auto stages = m.model->backbone->stage_names();
   if (!heat_stage.empty() && std::find(stages.begin(), stages.end(), heat_stage) == stages.end())
     throw HttpError(400, "heatmap: unknown stage '" + heat_stage +
                              "'; the model has: " + json::serialize(json::value_from(stages)));
@@ -264,10 +281,13 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
     throw HttpError(400, std::string("the image cannot be preprocessed for this model: ") + e.what());
   }
   Job job{pixels, {}, true, nullptr, {}};
-  if (!heat_stage.empty()) job.stages.push_back(heat_stage);
+  job.stages = out_features;
+  if (!heat_stage.empty() &&
+      std::find(out_features.begin(), out_features.end(), heat_stage) == out_features.end())
+    job.stages.push_back(heat_stage);
   ServedModel* model = m.model.get();
   const auto start = Clock::now();
-  job.done = [model, version, reply, start, heat_stage](JobResult result) {
+  job.done = [model, version, reply, start, heat_stage, out_features](JobResult result) {
     if (!result.error.empty()) return reply(error_response(result.status, result.error, version));
     json::object heads;
     for (std::size_t h = 0; h < model->heads.size(); ++h)
@@ -281,6 +301,15 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
                         {"compute", ms(result.compute_seconds)},
                         {"total", ms(total)}}}};
     if (!heat_stage.empty()) body["heatmap"] = heat_map(heat_stage, result.stages.at(heat_stage));
+    if (!out_features.empty()) {
+      json::object features;
+      for (const auto& stage : out_features) {
+        const Tensor& t = result.stages.at(stage);  // (1, C, H, W)
+        features[stage] = {{"shape", {t.dim(1), t.dim(2), t.dim(3)}},
+                           {"data", json::array(t.data(), t.data() + t.numel())}};
+      }
+      body["features"] = std::move(features);
+    }
     reply(json_response(200, body, version));
   };
   if (!m.batcher->submit(std::move(job)))

@@ -104,8 +104,8 @@ def max_relative_error(got, want):
 class Server:
     """`visbone serve CONFIG --port 0` on 127.0.0.1: waits (bounded) for "listening on http://H:P"."""
 
-    def __init__(self, visbone, config, start_timeout=60, env=None):
-        self.proc = subprocess.Popen([visbone, "serve", str(config), "--host", "127.0.0.1", "--port", "0"],
+    def __init__(self, visbone, config, start_timeout=60, env=None, args=("--host", "127.0.0.1", "--port", "0")):
+        self.proc = subprocess.Popen([visbone, "serve", str(config), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + start_timeout
         line = b""

@@ -170,6 +170,28 @@ class Protocol(ServerCase):
         entry = next(row for row in truth["rows"] if row["file"] == DIGIT_PNG.name)
         self.assertEqual(preds[0]["index"], entry["predicted"])
 
+    def test_predict_out_features_are_visbone_forwards_maps(self):
+        # ?out_features=: the image as the model's processor makes it, those stages as `visbone forward` gives them.
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([VISBONE, "preprocess", "--config", str(DIGITS), "--output", f"{d}/in.safetensors",
+                            str(DIGIT_PNG)], check=True, timeout=120, capture_output=True)
+            subprocess.run([VISBONE, "forward", str(DIGITS), "--input", f"{d}/in.safetensors", "--key", DIGIT_PNG.name,
+                            "--output", f"{d}/out.safetensors"], check=True, timeout=120, capture_output=True)
+            want = read_safetensors(f"{d}/out.safetensors")
+        r = requests.post(f"{self.base}/v1/models/default:predict?out_features=stage1,stage3", data=DIGIT_PNG.read_bytes(),
+                          headers={"Content-Type": "image/png"}, timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200, r.text)
+        features = r.json()["features"]
+        self.assertEqual(sorted(features), ["stage1", "stage3"])
+        for stage in ("stage1", "stage3"):
+            w_shape, w = want[f"hidden_states.{STAGES.index(stage)}"]
+            self.assertEqual([1] + features[stage]["shape"], w_shape, stage)
+            self.assertLessEqual(max_relative_error(features[stage]["data"], w), 1e-6, stage)
+        self.assertIn("classification", r.json()["heads"])
+        bad = requests.post(f"{self.base}/v1/models/default:predict?out_features=stage9", data=DIGIT_PNG.read_bytes(),
+                            headers={"Content-Type": "image/png"}, timeout=TIMEOUT)
+        self.assert_error(bad, 400, "out_features: unknown stage 'stage9'")
+
     def test_predict_jpeg(self):
         r = requests.post(f"{self.base}/v1/models/default:predict", data=JPEG.read_bytes(),
                           headers={"Content-Type": "image/jpeg"}, timeout=TIMEOUT)
@@ -427,6 +449,13 @@ class Limits(ServerCase):
             t.join(30)
         self.assertEqual([x.status_code for x in results], [200, 200])
 
+    def test_a_batch_larger_than_the_queue_is_a_client_error(self):
+        # 3 images never fit a queue of 2, empty or not: 400 naming the limit, not 503 for ever.
+        values, shape = random_pixels(3, seed=5)
+        _, r = infer(self.base, "default", values, shape, binary_input=True)
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertIn("batch of 3 is over max_queue_size 2: it could never be queued", r.json()["error"])
+
     def test_slow_header_is_cut_off(self):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
             s.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n")  # never finishes the header
@@ -512,6 +541,22 @@ class Config(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertEqual(r.stderr.strip().splitlines()[-1],
                          f"error: cannot listen on 127.0.0.1:{port}: Address already in use")
+
+    def test_the_flags_override_the_yaml_and_the_host_defaults_to_loopback(self):
+        with tempfile.TemporaryDirectory() as d:
+            # The YAML's host and port lose to --host / --port ...
+            config = Path(d) / "c.yaml"
+            config.write_text(f"serve: {{host: 127.0.0.2, port: 1}}\nmodel: {{checkpoint: {DIGITS}}}\n")
+            server = Server(VISBONE, config, args=("--host", "127.0.0.1", "--port", "0"))
+            try:
+                self.assertNotEqual(server.port, 1)
+                self.assertEqual(requests.get(server.url + "/v2/health/ready", timeout=TIMEOUT).status_code, 200)
+            finally:
+                self.assertEqual(server.terminate(), 0)
+            # ... and with no host anywhere the server listens on 127.0.0.1 (Server checks the line).
+            config.write_text(f"serve: {{port: 0}}\nmodel: {{checkpoint: {DIGITS}}}\n")
+            server = Server(VISBONE, config, args=())
+            self.assertEqual(server.terminate(), 0)
 
     def test_unknown_backbone_type_is_named_with_the_closest(self):
         r = self.run_serve(f"model: {{type: R50x2, checkpoint: {DIGITS}}}\n")
