@@ -86,8 +86,12 @@ while IFS=$'\t' read -r name file original replacement target regex; do
   printf '%-28s %-44s %-58s %6d\n' "$name" "$file" "$killed" $(($(date +%s) - t0))
 done <"$LIST"
 
+# Every source is the original again; build what the mutants were built into, so that nothing run after this
+# (CI's soak uses the same build folder) runs a mutated binary.
+cmake --build "$BUILD" -j "$(nproc)" >"$BUILD/rebuild.log" 2>&1 ||
+  { echo "mutants: rebuilding the original sources failed, see $BUILD/rebuild.log" >&2; errors=$((errors + 1)); }
 total=$(($(date +%s) - start))
-echo "mutants: $count run, $survivors survived, $errors errors, ${total} s"
+echo "mutants: $count run, $survivors survived, $errors errors, ${total} s (the build rebuilt from the original sources)"
 if [ "$count" -eq 0 ]; then
   echo "mutants: no mutant matched '${only}'" >&2
   exit 1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian packages (visbone: the program and plugins; visbone-dev: headers, libraries, CMake and
-# pkg-config files) with CPack and checks them:
+# pkg-config files; python3-visbone: the Python module) with CPack and checks them:
 #   - every shared library the program and the plugins load (DT_NEEDED) belongs to a Debian package that the
 #     visbone package Depends on, so the list in cmake/install.cmake cannot fall behind the code;
 #   - the packages hold what they should;
@@ -58,11 +58,23 @@ for f in ./usr/include/visbone/visbone.h ./usr/include/visbone/version.h ./usr/l
   grep -qx "$f" <<< "$dev_files" || fail "$f missing from $DEV"
 done
 
+# python3-visbone (when the module is built): the module in Debian's dist-packages, importable from there.
+PY=$(ls "$OUT"/python3-visbone_*.deb 2>/dev/null || true)
+if grep -q '^VISBONE_BUILD_PYTHON:BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
+  [ -n "$PY" ] || fail "the Python module is built but there is no python3-visbone package"
+  dpkg-deb -f "$PY" Package Depends
+  dpkg-deb -x "$PY" "$CONTENT/python"
+  site="$CONTENT/python/usr/lib/python3/dist-packages"
+  [ -f "$site/visbone/__init__.py" ] || fail "no dist-packages/visbone/__init__.py in $PY"
+  (cd "$CONTENT" && PYTHONPATH="$site" /usr/bin/python3 -c 'import visbone, sys; assert visbone.__file__.startswith(sys.argv[1]), visbone.__file__; print("package: python3-visbone imports as visbone", visbone.__version__)' "$site") \
+    || fail "visbone does not import from $PY"
+fi
+
 # Would apt resolve both packages on a Debian 12 with nothing installed? (apt-get's solver, run against an
 # empty dpkg status and this machine's package lists; skipped when there are no lists.)
 if compgen -G "/var/lib/apt/lists/*_Packages*" > /dev/null; then
   : > "$CONTENT/empty-status"
-  apt-get -s -o Dir::State::status="$CONTENT/empty-status" install "$ROOT/$RUNTIME" "$ROOT/$DEV" > "$CONTENT/resolve.log" 2>&1 \
+  apt-get -s -o Dir::State::status="$CONTENT/empty-status" install "$ROOT/$RUNTIME" "$ROOT/$DEV" ${PY:+"$ROOT/$PY"} > "$CONTENT/resolve.log" 2>&1 \
     || { tail -20 "$CONTENT/resolve.log"; fail "apt cannot resolve the packages' dependencies on a bare system"; }
   echo "package: on a bare Debian 12, apt would install $(grep -c '^Inst ' "$CONTENT/resolve.log") packages for them"
 else

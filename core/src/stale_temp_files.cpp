@@ -26,7 +26,8 @@ std::optional<long> temp_file_owner(const std::string& name) {
   const auto kind_dot = name.rfind('.', pid_dot - 1);
   if (kind_dot == 0 || kind_dot == std::string::npos) return std::nullopt;
   const std::string kind = name.substr(kind_dot + 1, pid_dot - kind_dot - 1);
-  if (kind != "tmp" && kind != "part" && kind != "staging" && kind != "old") return std::nullopt;
+  if (kind != "tmp" && kind != "part" && kind != "staging" && kind != "old" && kind != "removed")
+    return std::nullopt;
   return std::stol(pid);
 }
 

@@ -29,6 +29,7 @@ TEST(StaleTempFiles, OwnerIsReadFromTheNameOnly) {
   EXPECT_EQ(temp_file_owner(".model.safetensors.part.77.12"), 77);
   EXPECT_EQ(temp_file_owner(".out.staging.5.1"), 5);
   EXPECT_EQ(temp_file_owner(".a.b.c.old.9.0"), 9);
+  EXPECT_EQ(temp_file_owner("..visbone-journal.removed.999999.0"), 999999);  // journal.cpp's removal
   for (const char* other : {"predictions.jsonl.tmp.1234.0", ".x.tmp.12a.0", ".x.tmp.12.", ".x.cache.12.0",
                             ".tmp.12.0", ".config.json.tmp", "."})
     EXPECT_FALSE(temp_file_owner(other)) << other;

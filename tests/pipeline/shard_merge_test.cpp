@@ -105,7 +105,7 @@ TEST_F(ShardMerge, MergedFilesAreTheSingleRunsBytes) {
 // The shipped configs/bit50-features.yaml (feature maps of stages 1-4 per input, stacked embeddings, records;
 // its heat maps are per-input files the shards share) with the random-weight copy of google/bit-50's
 // architecture, on five pictures of different sizes and channel counts in batches of 2: three batches, so
-// N = 3 gives shards of 2, 2, 1 inputs and N = 4 one more, empty, shard.
+// N = 3 gives shards of 2, 2, 1 inputs, N = 4 one more, empty, shard and N = 16 thirteen empty ones.
 TEST(ShardMergeBit50, FeatureMapsMergeToTheSingleRunsBytes) {
   TempDir dir;
   for (const std::string name :
@@ -120,7 +120,7 @@ TEST(ShardMergeBit50, FeatureMapsMergeToTheSingleRunsBytes) {
   run(c, dir / "single", std::nullopt);
   ASSERT_EQ(testing::read_lines(dir / "single" / "records.jsonl").size(), 5u);
   expect_merges_to_single(c, dir / "single", dir.path(),
-                          {"features.safetensors", "embeddings.safetensors", "records.jsonl"}, {1, 3, 4});
+                          {"features.safetensors", "embeddings.safetensors", "records.jsonl"}, {1, 3, 4, 16});
 }
 
 // The labelled digits (data/digits: one folder per true label; the 0s in "00", a label the model has no class

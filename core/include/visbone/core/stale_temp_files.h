@@ -1,5 +1,6 @@
 // Hidden temporary files (".NAME.tmp.PID.N", ".NAME.part.PID.N") and staging folders (".NAME.staging.PID.N",
-// ".NAME.old.PID.N") that visbone's atomic writers leave when their process is killed. They hold nothing
+// ".NAME.old.PID.N", and a resumed run's journal on its way out, ".NAME.removed.PID.N") that visbone's atomic
+// writers leave when their process is killed. They hold nothing
 // anyone can use and can be large (a killed run's half-written predictions.jsonl), so the next writer in the
 // same folder removes those whose process is gone.
 #pragma once
