@@ -208,9 +208,17 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   // back to its reference kernel, about 100x slower; there the convolution runs in the layouts it prefers,
   // its input (and for the residual add its output) reordered in and its output reordered back.
   std::optional<dnnl::reorder> to_src, to_dst, from_dst;
-  if (!wino && !on_columns && is_reference(direct)) {
-    auto any = make(dnnl::algorithm::convolution_direct, dnnl::memory::desc(dims, src.data_type(), tag::any),
-                    dnnl::memory::desc(dst.dims(), dst.data_type(), tag::any));
+  // oneDNN 2.6's AMX kernels for strided convolutions over channels-last bf16 maps give results that change
+  // from call to call with 2+ threads at some sizes (bit-50 at 224x192 and 224x160: stage 4, up to 16%
+  // relative); its AVX512-BF16 kernels on the blocked layout give the same bits every time, in any batch:
+  // those convolutions (6 of R50's 53: the 3x3 and the projection of each stage that halves the size) run
+  // there, their input and output reordered.
+  const bool amx_strided = stride_ > 1 && src == dnnl::memory::desc(dims, dt::bf16, tag::nhwc) &&
+                           dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_amx;
+  if (!wino && !on_columns && (is_reference(direct) || amx_strided)) {
+    const tag t = amx_strided ? tag::nChw16c : tag::any;
+    auto any = make(dnnl::algorithm::convolution_direct, dnnl::memory::desc(dims, src.data_type(), t),
+                    dnnl::memory::desc(dst.dims(), dst.data_type(), t));
     if (!is_reference(any)) {
       direct = any;
       if (any.src_desc() != src) to_src = dnnl::reorder({cpu_engine(), src, cpu_engine(), any.src_desc()});
