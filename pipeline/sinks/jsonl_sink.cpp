@@ -74,7 +74,7 @@ class JsonlSink : public Sink {
 };
 
 std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {
-  return std::make_unique<JsonlSink>(detail::output_path(p, ctx), ctx.heads, p.get<bool>("tensors", true));
+  return std::make_unique<JsonlSink>(detail::output_path(p, ctx), ctx.heads, p.get<bool>("tensors", false));
 }
 
 }  // namespace
@@ -82,8 +82,9 @@ std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {
 void register_jsonl_sink(registry::ComponentRegistrar& r) {
   r.add_sink("jsonl", "one JSON record per input (JSON Lines), every head's record under its name", make,
              {{"path", "path", "(required)", "the file to write (relative to output_dir)"},
-              {"tensors", "bool", "true",
-               "false: leave out of each record the values a head also gives as tensors (an embedding's array)"}});
+              {"tensors", "bool", "false",
+               "true: also put in each record the values a head gives as tensors (an embedding's array); by "
+               "default they go to a binary sink (safetensors) only"}});
 }
 
 }  // namespace visbone::pipeline

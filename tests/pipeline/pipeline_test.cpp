@@ -470,19 +470,23 @@ TEST(Outputs, CatPngAndCatJpgGiveTwoImagesAndTensorsGoToABinaryFileByDefault) {
   EXPECT_EQ(outputs[4].as_object().at("sink").as_string(), "summary");
 }
 
-// A JSON Lines sink keeps the embedding's values by default (configurations written before stay as they
-// were), and a named safetensors sink means no default one.
+// A JSON Lines sink leaves an embedding's values to the binary sinks by default (#14: no 24 KB JSON array per
+// image) and keeps them with `tensors: true`; a named safetensors sink means no default one.
 TEST(Outputs, ExplicitSinksForTensorsAreKept) {
   TempDir d;
   const fs::path cfg = d.write(
-      "c.yaml", "source: {type: files, paths: [" + kData + "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " +
-                    kDigitsModel + "}\nheads: [{type: embedding}]\nsinks:\n"
-                    "  - {type: jsonl, path: out.jsonl}\n"
+      "c.yaml", "source: {type: files, paths: [" + kData +
+                    "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " + kDigitsModel +
+                    "}\nheads: [{type: embedding}]\nsinks:\n"
+                    "  - {type: jsonl, path: out.jsonl}\n  - {type: jsonl, path: all.jsonl, tensors: true}\n"
                     "  - {type: safetensors, path: e.safetensors, stack: true}\noutput_dir: out\n");
   EXPECT_EQ(run_config(cfg).ok, 1u);
   const auto records = read_jsonl(d.path() / "out/out.jsonl");
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].at("embedding").at("embedding").as_array().size(), 256u);
+  EXPECT_TRUE(records[0].at("embedding").as_object().empty()) << "no JSON array of the embedding by default";
+  const auto all = read_jsonl(d.path() / "out/all.jsonl");
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].at("embedding").at("embedding").as_array().size(), 256u);
   EXPECT_TRUE(fs::exists(d.path() / "out/e.safetensors"));
   EXPECT_FALSE(fs::exists(d.path() / "out/tensors.safetensors"));
 }
