@@ -161,8 +161,18 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
     }
   }
 
-  // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded.
+  // Cheap checks first, so a wrong path is reported before a model is loaded or downloaded: the sources, and
+  // the files the heads' parameters name (a classifier's weights, a knn gallery).
   m.open_sources();
+  for (std::size_t i = 0; i < c.heads.size(); ++i)
+    if (const auto* r = m.lookup(registry::ComponentKind::head, c.heads[i].type))
+      for (const auto& param : r->info(registry::ComponentKind::head, c.heads[i].type).params) {
+        const YAML::Node value = c.heads[i].spec[param.name];
+        if (param.type != "path" || !value || !value.IsScalar()) continue;
+        const fs::path given(value.Scalar());
+        detail::require_path(given.is_absolute() ? given : c.base_dir / given, detail::place_of(value, file),
+                             "heads[" + std::to_string(i) + "]." + param.name);
+      }
 
   // The registry that has the backbone type (its entry says which keys it takes and which hub id a preset
   // loads), then the model and its preprocessing, loaded as `visbone serve` loads them (model_loader.h).

@@ -179,7 +179,7 @@ TEST(CliUsability, RunLoadsPluginsGivenOnTheCommandLine) {
                               "model: {type: tiny_cnn, channels: [8, 16], seed: 7}\n"
                               "preprocess: {from: defaults, size: {shortest_edge: 32}, crop_size: 32}\n"
                               "heads: [{type: embedding}]\n"
-                              "sinks: [{type: jsonl, path: out.jsonl}]\n");
+                              "sinks: [{type: jsonl, path: out.jsonl, tensors: true}]\n");
   const std::map<std::string, std::optional<std::string>> no_path = {{"VISBONE_PLUGIN_PATH", std::nullopt}};
   auto r = testing::run_visbone_line("run " + config.string() + " --progress none", no_path);
   EXPECT_NE(r.status, 0) << "tiny_cnn is a plugin's: unknown without it";

@@ -37,8 +37,10 @@ class OfflineCache : public ::testing::Test {
   // A pipeline over one picture in `d` with `model`, its embedding to out.jsonl.
   static fs::path pipeline_config(const testing::TempDir& d, const std::string& model) {
     d.write("in/a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
-    return d.write("p.yaml", "source: {type: folder, path: in}\nmodel: " + model +
-                                 "\nheads: [{type: embedding}]\nsinks: [{type: jsonl, path: out.jsonl}]\n");
+    return d.write(
+        "p.yaml",
+        "source: {type: folder, path: in}\nmodel: " + model +
+            "\nheads: [{type: embedding}]\nsinks: [{type: jsonl, path: out.jsonl, tensors: true}]\n");
   }
   testing::TempDir cache_;
 };

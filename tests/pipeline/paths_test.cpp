@@ -78,6 +78,12 @@ TEST(ConfigPaths, MissingPathsAreConfigErrorsWithTheAbsolutePathAndLine) {
             "]}\nmodel: {config: {depths: [1], hidden_sizes: [8], num_groups: 8}, weights: w.safetensors}\n"
             "heads: [{type: classification}]\n",
         "2:75", "w.safetensors");
+  // A head's files are checked before the model loads: here the model is missing too, and the head is named.
+  const std::string source =
+      "source: {type: files, paths: [" + kImage + "]}\nmodel: {checkpoint: no-such-model}\n";
+  check(source + "heads: [{type: classification, weights: w/c.safetensors}]\n", "3:41", "w/c.safetensors");
+  check(source + "heads:\n  - {type: embedding}\n  - {type: knn, gallery: g.safetensors, k: 3}\n", "5:26",
+        "g.safetensors");
 }
 
 TEST(ConfigPaths, RunWithAMissingInputExitsTwoBeforeTheModelLoads) {

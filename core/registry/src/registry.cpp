@@ -136,10 +136,11 @@ void Registry::add_backbone(const std::string& name, const std::string& descript
   e.backbone = std::move(factory);
   add(std::move(e));
 }
-void Registry::add_head(const std::string& name, const std::string& description, HeadFactory factory) {
+void Registry::add_head(const std::string& name, const std::string& description, HeadFactory factory,
+                        std::vector<ParamInfo> params) {
   require_factory("head", name, factory);
   Entry e;
-  e.info = make_info(ComponentKind::head, name, description, std::string(kBuiltin));
+  e.info = make_info(ComponentKind::head, name, description, std::string(kBuiltin), std::move(params));
   e.head = std::move(factory);
   add(std::move(e));
 }
@@ -270,10 +271,11 @@ void Staging::add_backbone(const std::string& name, const std::string& descripti
   e.backbone = std::move(factory);
   staged_.push_back(std::move(e));
 }
-void Staging::add_head(const std::string& name, const std::string& description, HeadFactory factory) {
+void Staging::add_head(const std::string& name, const std::string& description, HeadFactory factory,
+                       std::vector<ParamInfo> params) {
   require_factory("head", name, factory);
   Registry::Entry e;
-  e.info = make_info(ComponentKind::head, name, description, origin_);
+  e.info = make_info(ComponentKind::head, name, description, origin_, std::move(params));
   e.head = std::move(factory);
   staged_.push_back(std::move(e));
 }

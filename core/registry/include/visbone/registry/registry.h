@@ -71,8 +71,10 @@ class ComponentRegistrar {
   // names no checkpoint (see ComponentInfo).
   virtual void add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
                             std::vector<ParamInfo> params = {}, std::string default_checkpoint = {}) = 0;
-  virtual void add_head(const std::string& name, const std::string& description, HeadFactory factory) = 0;
-  // `params` documents what the source or sink takes (shown by `visbone list`).
+  // `params` documents what the head, source or sink takes (shown by `visbone list`; a `path` parameter that
+  // names a missing file is reported before the model loads).
+  virtual void add_head(const std::string& name, const std::string& description, HeadFactory factory,
+                        std::vector<ParamInfo> params = {}) = 0;
   virtual void add_source(const std::string& name, const std::string& description, SourceFactory factory,
                           std::vector<ParamInfo> params = {}) = 0;
   virtual void add_sink(const std::string& name, const std::string& description, SinkFactory factory,
@@ -98,7 +100,8 @@ class Registry final : public ComponentRegistrar {
   // taken; ConfigError for an empty name or a missing factory.
   void add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
                     std::vector<ParamInfo> params = {}, std::string default_checkpoint = {}) override;
-  void add_head(const std::string& name, const std::string& description, HeadFactory factory) override;
+  void add_head(const std::string& name, const std::string& description, HeadFactory factory,
+                std::vector<ParamInfo> params = {}) override;
   void add_source(const std::string& name, const std::string& description, SourceFactory factory,
                   std::vector<ParamInfo> params = {}) override;
   void add_sink(const std::string& name, const std::string& description, SinkFactory factory,
@@ -154,7 +157,8 @@ class Staging final : public ComponentRegistrar {
   explicit Staging(std::string origin) : origin_(std::move(origin)) {}
   void add_backbone(const std::string& name, const std::string& description, BackboneFactory factory,
                     std::vector<ParamInfo> params = {}, std::string default_checkpoint = {}) override;
-  void add_head(const std::string& name, const std::string& description, HeadFactory factory) override;
+  void add_head(const std::string& name, const std::string& description, HeadFactory factory,
+                std::vector<ParamInfo> params = {}) override;
   void add_source(const std::string& name, const std::string& description, SourceFactory factory,
                   std::vector<ParamInfo> params = {}) override;
   void add_sink(const std::string& name, const std::string& description, SinkFactory factory,
