@@ -48,16 +48,18 @@ fs::path inputs(const TempDir& d, const std::string& name, std::size_t n) {
   return dir;
 }
 
-fs::path config(const TempDir& d, const std::string& name, const std::string& heads,
-                const std::string& sinks) {
+fs::path config(const TempDir& d, const std::string& name, const std::string& heads, const std::string& sinks,
+                const std::string& summary = "summary: summary.json\n") {
   return d.write(name, "source: {type: folder, path: in}\nmodel: {checkpoint: " + kData +
-                           "/models/bit-tiny-digits}\nheads: [" + heads + "]\nsinks:\n" + sinks +
-                           "summary: summary.json\nbatch_size: 8\nthreads: 1\n");
+                           "/models/bit-tiny-digits}\nheads: [" + heads + "]\nsinks:\n" + sinks + summary +
+                           "batch_size: 8\nthreads: 1\n");
 }
 
-int run(const fs::path& cfg, const fs::path& input, const fs::path& out) {
-  const auto r = run_visbone(
-      {"run", cfg.string(), "--input", input.string(), "--output", out.string(), "--progress", "none"});
+int run(const fs::path& cfg, const fs::path& input, const fs::path& out, const std::string& extra = "") {
+  std::vector<std::string> args = {"run",      cfg.string(), "--input",    input.string(),
+                                   "--output", out.string(), "--progress", "none"};
+  if (!extra.empty()) args.push_back(extra);
+  const auto r = run_visbone(args);
   EXPECT_EQ(r.status, 0) << r.all();
   return r.status;
 }
@@ -103,6 +105,21 @@ TEST(RunRecord, FewerInputsLeaveNoImagesOfTheEarlierRun) {
   EXPECT_EQ(files_under(out / "annotated").size(), 6u);
   EXPECT_EQ(read_lines(out / "predictions.jsonl").size(), 6u);
   EXPECT_TRUE(fs::exists(out / "_SUCCESS"));
+}
+
+// A resumed run (--resume) leaves its merged files only, as an uninterrupted run does.
+TEST(RunRecord, AResumedRunLeavesExactlyItsOwnFiles) {
+  TempDir d;
+  const fs::path both = inputs(d, "both", 2), out = d / "out";
+  const auto first = config(d, "1.yaml", "{type: classification}",
+                            "  - {type: jsonl, path: predictions.jsonl}\n"
+                            "  - {type: annotated_images, path: annotated}\n");
+  ASSERT_EQ(run(first, both, out), 0);
+  const auto resumable =
+      config(d, "2.yaml", "{type: classification}", "  - {type: csv, path: predictions.csv}\n", "");
+  ASSERT_EQ(run(resumable, both, out, "--resume"), 0);
+  EXPECT_EQ(files_under(out),
+            (std::set<std::string>{"_SUCCESS", ".visbone-outputs.json", "predictions.csv"}));
 }
 
 // A run killed while it writes images leaves no _SUCCESS; the next run (without that sink) removes the killed
