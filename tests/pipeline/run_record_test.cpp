@@ -4,9 +4,12 @@
 // (pipeline/src/run_record.h); a user's own files stay; a killed run leaves no _SUCCESS.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -105,6 +108,48 @@ TEST(RunRecord, FewerInputsLeaveNoImagesOfTheEarlierRun) {
   EXPECT_EQ(files_under(out / "annotated").size(), 6u);
   EXPECT_EQ(read_lines(out / "predictions.jsonl").size(), 6u);
   EXPECT_TRUE(fs::exists(out / "_SUCCESS"));
+}
+
+// A file an earlier run left that cannot be removed (here: on a read-only bind mount) is printed and the run
+// fails without _SUCCESS; the next run, with the mount gone, removes it.
+TEST(RunRecord, AFileThatCannotBeRemovedIsPrintedAndTheFolderIsNotMarkedComplete) {
+  TempDir d;
+  const fs::path out = d / "out";
+  for (const char* label : {"1", "2"})
+    for (int k = 0; k < 2; ++k) {
+      std::set<fs::path> all;
+      for (const auto& e : fs::directory_iterator(digits() / label)) all.insert(e.path());
+      const fs::path from = *std::next(all.begin(), k);
+      for (const char* set : {"both", "ones"})
+        if (std::string(set) == "both" || std::string(label) == "1")
+          fs::create_directories(d / set / label), fs::copy_file(from, d / set / label / from.filename());
+    }
+  const auto cfg = config(d, "c.yaml", "{type: classification}",
+                          "  - {type: jsonl, path: predictions.jsonl}\n"
+                          "  - {type: annotated_images, path: annotated}\n");
+  ASSERT_EQ(run(cfg, d / "both", out), 0);
+  const fs::path twos = out / "annotated/2";
+  ASSERT_EQ(files_under(twos).size(), 2u);
+  if (::mount(twos.c_str(), twos.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    GTEST_SKIP() << "cannot bind-mount (" << std::strerror(errno) << "); needs root";
+  struct Unmount {
+    fs::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{twos};
+  ASSERT_EQ(::mount(nullptr, twos.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0)
+      << std::strerror(errno);
+
+  const auto r = run_visbone({"run", cfg.string(), "--input", (d / "ones").string(), "--output", out.string(),
+                              "--progress", "none"});
+  EXPECT_NE(r.status, 0) << r.all();
+  EXPECT_NE(r.err.find((twos / *files_under(twos).begin()).string() + ": cannot remove"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("is not marked complete"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out / "_SUCCESS"));
+
+  ::umount2(twos.c_str(), MNT_DETACH);
+  ASSERT_EQ(run(cfg, d / "ones", out), 0);
+  EXPECT_FALSE(fs::exists(twos)) << "the next run removes what the failed one could not";
 }
 
 // A resumed run (--resume) leaves its merged files only, as an uninterrupted run does.
