@@ -30,18 +30,22 @@ class AnnotatedImagesSink : public Sink {
                          r == 0 ? verdict_color(item, top[r].label) : kWhite);
     if (item.label) lines.emplace_back("true: " + ascii(*item.label), kWhite);
     draw_box(rgb, lines);
-    write_image(dir_ / output_name(item.id, format_), rgb, format_);
+    const fs::path file = dir_ / output_name(item.id, format_);
+    write_image(file, rgb, format_);
+    written_.push_back(file);  // once written: a failed write leaves an earlier run's file unclaimed
   }
   void finish() override {}
   fs::path path() const override { return dir_; }
   std::string describe() const override { return "annotated_images -> " + dir_.string() + "/"; }
   std::vector<SinkOutput> outputs() const override { return {{dir_, MergeRule::shared_folder}}; }
+  std::optional<std::vector<fs::path>> written_files() const override { return written_; }
 
  private:
   fs::path dir_;
   std::size_t head_;
   int k_, min_size_;
   std::string format_;
+  std::vector<fs::path> written_;  // this run's images, for the run record
 };
 
 std::unique_ptr<Sink> make(const registry::Params& p, const SinkContext& ctx) {

@@ -63,12 +63,15 @@ class HeatmapSink : public Sink {
     cv::cvtColor(heat_bgr, heat, cv::COLOR_BGR2RGB);
     cv::Mat out;
     cv::addWeighted(view, 1.0 - alpha_, heat, alpha_, 0.0, out);
-    write_image(dir_ / output_name(item.id, format_), enlarge(out, min_size_), format_);
+    const fs::path file = dir_ / output_name(item.id, format_);
+    write_image(file, enlarge(out, min_size_), format_);
+    written_.push_back(file);  // once written: a failed write leaves an earlier run's file unclaimed
   }
   void finish() override {}
   fs::path path() const override { return dir_; }
   std::string describe() const override { return "heatmap (" + stage_ + ") -> " + dir_.string() + "/"; }
   std::vector<SinkOutput> outputs() const override { return {{dir_, MergeRule::shared_folder}}; }
+  std::optional<std::vector<fs::path>> written_files() const override { return written_; }
 
  private:
   fs::path dir_;
@@ -77,6 +80,7 @@ class HeatmapSink : public Sink {
   double alpha_;
   int min_size_;
   std::string format_;
+  std::vector<fs::path> written_;  // this run's images, for the run record
   const image::ImageProcessor* processor_;
 };
 

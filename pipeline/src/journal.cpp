@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "run_record.h"
 #include "success_marker.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
@@ -184,6 +185,9 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
   // is gone, the next --resume merges again.
   merge_shards(journal);
   const ShardManifest first = read_manifest(manifest_path(journal, {0, chunks}));
+  RunFiles merged;  // the run record's (run_record.h): an earlier run's other files go
+  for (const ShardOutput& o : first.outputs) merged.files.push_back(dir / o.merged);
+  begin_run_record(dir, merged);
   for (const ShardOutput& o : first.outputs) {
     const fs::path to = dir / o.merged;
     fs::create_directories(to.parent_path());
@@ -191,6 +195,7 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
     sync_path(to.parent_path());
     sum.outputs.push_back({o.kind, to.string(), o.kind + " -> " + to.string()});
   }
+  finish_run_record(dir, merged);
   write_success_marker(dir);
   // Out of the way in one rename first: a kill while it is being removed leaves no half journal behind.
   const fs::path gone = hidden_temp_path(journal, "removed");

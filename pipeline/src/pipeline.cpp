@@ -17,6 +17,7 @@
 #include "head_join.h"
 #include "output_sequencer.h"
 #include "pipeline_impl.h"
+#include "run_record.h"
 #include "stage_timers.h"
 #include "success_marker.h"
 #include "visbone/core/errors.h"
@@ -110,6 +111,13 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   if (c.output_dir) clear_success_marker(*c.output_dir);  // before any output there changes
   // A shard run again is incomplete until it writes its manifest anew.
   if (c.shard) fs::remove(manifest_path(*c.output_dir, *c.shard));
+  // What this run will write joins the record of what earlier runs wrote (run_record.h).
+  const auto run_files = [&](bool written) {
+    RunFiles f = sink_files(m.sinks, written);
+    if (c.summary) f.files.push_back(c.output_path(*c.summary));
+    return f;
+  };
+  if (c.output_dir && !c.shard) begin_run_record(*c.output_dir, run_files(false));
 
   // `threads` caps the TBB workers here and the OpenMP team in the backbone node.
   std::optional<tbb::global_control> limit;
@@ -427,6 +435,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
                                    m.backbone->numerics(), shard_outputs(c, outputs)});
   } else if (c.output_dir) {
     fs::create_directories(*c.output_dir);
+    finish_run_record(*c.output_dir, run_files(true));  // an earlier run's files go
     write_success_marker(*c.output_dir);  // after the last output: the folder holds this complete run
   }
   return summary;

@@ -1,10 +1,8 @@
 // `visbone convert` replaces its output folder as a set: on a full disk it fails (exit non-zero) and leaves
 // the previous folder as it was; killed at random moments it leaves the old folder or the new one, byte for
 // byte, never timm weights beside a transformers config.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +14,6 @@
 #include <thread>
 
 #include "support/support.h"
-
-extern char** environ;
 
 namespace visbone {
 namespace {
@@ -58,31 +54,22 @@ TEST(ConvertAtomic, KilledAtRandomMomentsLeavesTheOldFolderOrTheNewOne) {
   ASSERT_NE(refs.old, refs.next);
   const fs::path dest = d / "out/model";
   const std::vector<std::string> old_args = {"convert", kModels + "bit-tiny-digits", dest.string(), "--to", "hf"};
-  std::vector<std::string> new_args = {VISBONE_BINARY, "convert", kModels + "tiny-preact", dest.string(), "--to",
-                                       "timm"};
-  std::vector<char*> argv;
-  for (auto& a : new_args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  const std::vector<std::string> new_args = {"convert", kModels + "tiny-preact", dest.string(), "--to",
+                                             "timm"};
 
   // How long one conversion takes here: the kills land anywhere from its start to just past its end.
   ASSERT_EQ(run_visbone(old_args).status, 0);
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(run_visbone({new_args.begin() + 1, new_args.end()}).status, 0);
+  ASSERT_EQ(run_visbone(new_args).status, 0);
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
 
   std::mt19937 rng(20261130);
   int killed_before_end = 0, old_seen = 0, new_seen = 0;
-  for (int round = 0; round < 10; ++round) {
+  for (int round = 0; round < 20; ++round) {
     if (contents(dest) != refs.old) {
       ASSERT_EQ(run_visbone(old_args).status, 0);
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = -1;
-    ASSERT_EQ(::posix_spawn(&pid, VISBONE_BINARY, &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t pid = testing::start_visbone(new_args);
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % (took.count() * 12 / 10 + 1)));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -93,7 +80,7 @@ TEST(ConvertAtomic, KilledAtRandomMomentsLeavesTheOldFolderOrTheNewOne) {
     (now == refs.old ? old_seen : new_seen)++;
     EXPECT_EQ(run_visbone({"inspect", dest.string()}).status, 0) << "round " << round << ": does not load";
   }
-  std::printf("convert kills: 10 rounds, %d killed before the end, %d left the old folder, %d the new one\n",
+  std::printf("convert kills: 20 rounds, %d killed before the end, %d left the old folder, %d the new one\n",
               killed_before_end, old_seen, new_seen);
   EXPECT_GT(killed_before_end, 0) << "no kill landed inside a conversion (took " << took.count() << " us)";
 

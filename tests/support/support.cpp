@@ -97,6 +97,23 @@ RunResult run_visbone(const std::vector<std::string>& args,
   return r;
 }
 
+int start_visbone(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s = {VISBONE_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, VISBONE_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) throw std::runtime_error("cannot start " + std::string(VISBONE_BINARY));
+  return pid;
+}
+
 RunResult run_visbone_line(const std::string& args,
                            const std::map<std::string, std::optional<std::string>>& env) {
   std::vector<std::string> split;

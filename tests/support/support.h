@@ -50,6 +50,9 @@ struct RunResult {
 // them) for the child only.
 RunResult run_visbone(const std::vector<std::string>& args,
                       const std::map<std::string, std::optional<std::string>>& env = {});
+// Starts the built visbone program with `args` (output to /dev/null) and returns its PID, for a test that
+// kills it at some moment and waits for it itself.
+int start_visbone(const std::vector<std::string>& args);
 // The same with the arguments given as one line, split at spaces (test paths hold none).
 RunResult run_visbone_line(const std::string& args,
                            const std::map<std::string, std::optional<std::string>>& env = {});

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,11 @@ class Sink {
   // What it writes and how a sharded run's parts of it merge; a sharded run's manifest lists them (with
   // sizes and checksums). None (the default): its files are its own business and merge leaves them alone.
   virtual std::vector<SinkOutput> outputs() const { return {}; }
+  // The per-input files it wrote so far in this run inside its shared_folder outputs, or nullopt when it does
+  // not keep them (the default). A sink that keeps them owns those folders: at the end of a run, image files
+  // (.png, .jpg) there that the run did not write, left by an earlier run, are removed (the run record,
+  // pipeline/src/run_record.h), so a folder with _SUCCESS holds that run's images only.
+  virtual std::optional<std::vector<std::filesystem::path>> written_files() const { return std::nullopt; }
 };
 
 }  // namespace visbone
