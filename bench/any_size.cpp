@@ -6,8 +6,9 @@
 //   bench_any_size mix MODEL [IMAGES [ROUNDS]]  a detectron2-like mix scaled down (shorter side 224..320,
 //                                           longer <= 448): forward(images) against one at a time, images/s
 //                                           in interleaved rounds
-//   bench_any_size independence MODEL SIZE   one image at batch 1, 3, 8 and 1 or 2 threads: max relative
-//                                           difference of every stage against batch 1, 1 thread
+//   bench_any_size independence MODEL [H [W [ALGORITHM [PRECISION]]]]  one image at batch 1, 3, 8 and 1 or
+//                                           2 threads: max relative difference of every stage against batch
+//                                           1, 1 thread, and of each pass against the same pass run again
 #include <malloc.h>
 #include <omp.h>
 
@@ -45,10 +46,11 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// max |a - b| / max |b|; 0 means the same values (the bits, for finite floats).
+// max |a - b| / max |b|; 0 means the same values (the bits, for finite floats); NaN if either holds NaN/Inf.
 double max_rel(const Tensor& a, const Tensor& b) {
   double diff = 0, scale = 0;
   for (std::int64_t i = 0; i < b.numel(); ++i) {
+    if (!std::isfinite(a.data()[i]) || !std::isfinite(b.data()[i])) return std::nan("");
     diff = std::max(diff, static_cast<double>(std::fabs(a.data()[i] - b.data()[i])));
     scale = std::max(scale, static_cast<double>(std::fabs(b.data()[i])));
   }
@@ -162,21 +164,37 @@ int mix(const std::string& model, int count, int rounds) {
   return 0;
 }
 
-int independence(const std::string& model, std::int64_t size) {
-  const Tensor batch8 = noise({8, 3, size, size}, 5);
+// The worst max_rel over the stages of image 0 (NaN wins, as in every comparison here).
+double worst_stage(const std::map<std::string, Tensor>& out, const std::map<std::string, Tensor>& ref,
+                   std::string* where) {
+  double worst = 0;
+  for (const auto& s : kAll) {
+    const double d = max_rel(out.at(s).slice(0, 1), ref.at(s).slice(0, 1));
+    if (std::isnan(d) || d > worst) worst = d, *where = s;
+    if (std::isnan(d)) break;
+  }
+  return worst;
+}
+
+int independence(const std::string& model, std::int64_t height, std::int64_t width,
+                 const std::string& algorithm, const std::string& precision) {
+  const Tensor batch8 = noise({8, 3, height, width}, 5);
   std::map<std::string, Tensor> reference;
-  std::cout << "batch threads  max_rel over stages (vs batch 1, 1 thread)\n";
+  std::cout << height << "x" << width << " algorithm " << algorithm << " precision " << precision << "\n"
+            << "batch threads  max_rel vs batch 1, 1 thread (worst stage)  max_rel vs the same pass again\n";
   for (int threads : {1, 2}) {
-    auto bb = load_backbone(model, {.out_features = kAll, .threads = threads});
+    auto bb = load_backbone(model, {.out_features = kAll,
+                                    .threads = threads,
+                                    .algorithm = bit::parse_conv_algorithm(algorithm).value(),
+                                    .precision = bit::parse_precision(precision).value()});
     for (std::int64_t n : {1, 3, 8}) {
-      const auto out = bb->forward(batch8.slice(0, n));
-      double worst = 0;
-      for (const auto& s : kAll) {
-        const Tensor first = out.at(s).slice(0, 1);
-        if (!reference.count(s)) reference[s] = first;
-        worst = std::max(worst, max_rel(first, reference[s]));
-      }
-      std::cout << n << " " << threads << "  " << worst << (worst == 0 ? " (bit-identical)" : "") << "\n";
+      const auto out = bb->forward(batch8.slice(0, n)), again = bb->forward(batch8.slice(0, n));
+      if (reference.empty()) reference = out;
+      std::string where = "-", where_again = "-";
+      const double worst = worst_stage(out, reference, &where);
+      const double repeat = worst_stage(again, out, &where_again);
+      std::cout << n << " " << threads << "  " << worst << " (" << (worst == 0 ? "bit-identical" : where)
+                << ")  " << repeat << " (" << (repeat == 0 ? "bit-identical" : where_again) << ")\n";
     }
   }
   return 0;
@@ -192,9 +210,12 @@ int main(int argc, char** argv) {
   if (mode == "mixed") return mixed(argv[2]);
   if (mode == "mix")
     return mix(argv[2], argc > 3 ? std::stoi(argv[3]) : 16, argc > 4 ? std::stoi(argv[4]) : 5);
-  if (mode == "independence") return independence(argv[2], argc > 3 ? std::stoi(argv[3]) : 224);
+  if (mode == "independence") {
+    const std::int64_t h = argc > 3 ? std::stoll(argv[3]) : 224, w = argc > 4 ? std::stoll(argv[4]) : h;
+    return independence(argv[2], h, w, argc > 5 ? argv[5] : "auto", argc > 6 ? argv[6] : "f32");
+  }
   std::cerr << "usage: bench_any_size rss MODEL [SIZES [CACHE [MAX]]] | mixed MODEL | mix MODEL [IMAGES "
                "[ROUNDS]] | "
-               "independence MODEL [SIZE]\n";
+               "independence MODEL [H [W [ALGORITHM [PRECISION]]]]\n";
   return 2;
 }

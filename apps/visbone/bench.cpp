@@ -2,7 +2,9 @@
 // (backbone + pooling + classifier) on a fixed random input. The contract of shared/bench/compare.sh: with
 // --json the last stdout line is one JSON object with at least `median_ms`. --new-size-cost also times the
 // first pass at sizes not seen before (what a detector's every new image size pays to build its convolution
-// primitives) against a second pass at the same size, and prints the difference in ms.
+// primitives): at each of 5 new sizes, the first pass minus the median of 3 more at that size; it prints the
+// median of these 5 differences in ms and their range (one sample per size once came out negative on a busy
+// machine).
 #include <omp.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <vector>
 
 #include "args.h"
 #include "model_arg.h"
@@ -21,20 +24,32 @@
 #include "visbone/core/process_memory.h"
 
 namespace visbone::app {
+namespace {
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
 
 int bench(const Args& args) {
   po::options_description opts("visbone bench MODEL [options]");
-  opts.add_options()("help,h", "show this help")("model", po::value<std::string>(), "checkpoint folder or hub id")(
+  opts.add_options()("help,h", "show this help")("model", po::value<std::string>(),
+                                                 "checkpoint folder or hub id")(
       "size", po::value<int>()->default_value(224), "input height and width")(
       "batch", po::value<int>()->default_value(1), "batch size")(
       "threads", po::value<int>()->default_value(0), "threads (0: all cores)")(
       "runs", po::value<int>()->default_value(20), "timed runs")(
       "warmup", po::value<int>()->default_value(3), "untimed runs first")("json", "print one JSON object")(
       "algorithm", po::value<std::string>(),
-      "fp32 convolutions: auto (the default: Winograd for 3x3 stride 1, columns for strided ones from 256 channels), direct or winograd")(
-      "winograd", "the same as --algorithm winograd (or VISBONE_WINOGRAD=1)")(
+      "fp32 convolutions: auto (the default: Winograd for 3x3 stride 1, columns for strided ones from 256 "
+      "channels), direct or winograd")("winograd",
+                                       "the same as --algorithm winograd (or VISBONE_WINOGRAD=1)")(
       "precision", po::value<std::string>()->default_value("f32"), kPrecisionHelp)(
-      "new-size-cost", "also time the first pass at new sizes (primitives built) against the next at that size");
+      "new-size-cost",
+      "also time the first pass at 5 new sizes (primitives built) against the next 3 at each size");
   po::positional_options_description pos;
   pos.add("model", 1);
   const auto parsed = parse_command(args, opts, pos, {{"model", "MODEL"}});
@@ -79,21 +94,25 @@ int bench(const Args& args) {
     times.push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
   }
   std::sort(times.begin(), times.end());
-  const double median = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
-  // New sizes: height and width a little off the timed size, each new to the model (median of three).
-  std::vector<double> new_first, new_second;
+  const double median = median_of(times);
+  // New sizes: height and width a little off the timed size, each new to the model. Per size, the first pass
+  // against the median of the next kRepeats at that size; the median and range of those differences.
+  constexpr int kNewSizes = 5, kRepeats = 3;
+  std::vector<double> new_first, new_repeat, new_cost;
   if (vm.count("new-size-cost")) {
-    for (int i = 1; i <= 3; ++i) {
+    for (int i = 1; i <= kNewSizes; ++i) {
       Tensor other({batch, c.num_channels, size + 8 * i, size + 8 * i + 4});
       std::fill(other.begin(), other.end(), 0.5f);
-      for (auto* into : {&new_first, &new_second}) {
+      std::vector<double> at_size;
+      for (int k = 0; k <= kRepeats; ++k) {
         const auto s = clock::now();
         model.forward(other, req);
-        into->push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
+        at_size.push_back(std::chrono::duration<double, std::milli>(clock::now() - s).count());
       }
+      new_first.push_back(at_size.front());
+      new_repeat.push_back(median_of({at_size.begin() + 1, at_size.end()}));
+      new_cost.push_back(new_first.back() - new_repeat.back());
     }
-    std::sort(new_first.begin(), new_first.end());
-    std::sort(new_second.begin(), new_second.end());
   }
   const double rss_mib = peak_rss_mib();
 
@@ -114,10 +133,13 @@ int bench(const Args& args) {
                           {"winograd_convolutions", model.winograd_primitives()},
                           {"column_convolutions", model.column_primitives()},
                           {"precision", bit::to_string(model.precision())}};
-  if (!new_first.empty()) {
-    out["new_size_first_ms"] = new_first[1];
-    out["new_size_second_ms"] = new_second[1];
-    out["new_size_cost_ms"] = new_first[1] - new_second[1];
+  if (!new_cost.empty()) {
+    out["new_size_cost_ms"] = median_of(new_cost);
+    out["new_size_cost_min_ms"] = *std::min_element(new_cost.begin(), new_cost.end());
+    out["new_size_cost_max_ms"] = *std::max_element(new_cost.begin(), new_cost.end());
+    out["new_size_first_ms"] = median_of(new_first);    // the first pass at a new size (median over sizes)
+    out["new_size_second_ms"] = median_of(new_repeat);  // the passes after it at that size (median)
+    out["new_sizes"] = kNewSizes;
   }
   if (vm.count("json")) {
     std::cout << to_json_text(out) << "\n";
@@ -125,9 +147,11 @@ int bench(const Args& args) {
     std::cout << "size " << size << " batch " << batch << ": median " << median << " ms/batch (min " << times.front()
               << ", max " << times.back() << "), " << 1000.0 * batch / median << " images/s, peak RSS " << rss_mib
               << " MiB, load to first result " << first_ms << " ms\n";
-    if (!new_first.empty())
-      std::cout << "new size cost: " << new_first[1] - new_second[1] << " ms (first pass at a new size "
-                << new_first[1] << " ms, the next " << new_second[1] << " ms; median of 3 sizes)\n";
+    if (!new_cost.empty())
+      std::cout << "new size cost: " << median_of(new_cost) << " ms (median over " << kNewSizes
+                << " new sizes of the first pass minus the median of the next " << kRepeats << "; range "
+                << *std::min_element(new_cost.begin(), new_cost.end()) << " to "
+                << *std::max_element(new_cost.begin(), new_cost.end()) << " ms)\n";
   }
   return 0;
 }

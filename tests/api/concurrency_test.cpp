@@ -169,6 +169,8 @@ class ProbeBackbone final : public Backbone {
       seen.push_back(omp_get_max_threads());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // A hang guard, not a bound on speed: passes that can overlap meet at the gate at once; passes that
+    // cannot would wait forever, and after 20 s they go on and max_inside, not the clock, fails the test.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (gate_ > 0 && max_inside.load() < gate_ && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

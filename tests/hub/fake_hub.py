@@ -29,6 +29,9 @@ request, reads DIR/control.json, whose keys switch failures on:
   commit_salt: "S"    changes the commit hash of every repository (main moved)
   body_delay_ms: N    CDN bodies start after N milliseconds
   drip_ms: N          CDN bodies are sent one byte at a time, N milliseconds apart
+  stall_ms: N         CDN answers send their headers, then nothing for N ms, then the body, unless the client
+                      hangs up first; the log entry gets "hung_up_ms": the ms from just before the headers
+                      were sent to the hang-up (absent when the body was sent)
   claim_size: {F: N}  /resolve/ answers for file F claim N bytes (X-Linked-Size, or a HEAD's Content-Length)
   error_message: "T"  the X-Error-Message of the answers `status` and `cdn_status` ask for (raw, as given)
   error_body: "T"     their body, instead of a JSON object (raw, as given)
@@ -38,6 +41,7 @@ import argparse
 import hashlib
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -72,10 +76,12 @@ class Hub:
         except FileNotFoundError:
             return {}
 
-    def record(self, entry):
-        """Appends a request (with the status and headers of its answer) to the log."""
+    def record(self, entry=None):
+        """Appends a request (with the status and headers of its answer) to the log; None: rewrites the log
+        after an entry changed."""
         with self.lock:
-            self.log.append(entry)
+            if entry is not None:
+                self.log.append(entry)
             if self.state:
                 # Written before the answer is sent, atomically, so a test that has its answer sees the entry.
                 tmp = os.path.join(self.state, "log.json.tmp")
@@ -258,6 +264,23 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(206, headers, data[rng[0]:rng[1] + 1], head)
         return self.reply(200, headers, data, head, claimed_length=claimed)
 
+    def stall_then_send(self, data, seconds, since):
+        """Silent until `since` + `seconds`, then the body; a client that hangs up before has its hang-up
+        time recorded (measured here, it can only come out later than the client's own measure)."""
+        remaining = since + seconds - time.monotonic()
+        readable, _, _ = select.select([self.connection], [], [], max(0.0, remaining))
+        if readable:  # the request was read whole, so the only thing left to read is the end of the stream
+            try:
+                closed = self.connection.recv(1, socket.MSG_PEEK) == b""
+            except ConnectionError:
+                closed = True
+            if closed:
+                self.entry["hung_up_ms"] = (time.monotonic() - since) * 1000
+                self.hub.record()
+                self.close_connection = True
+                return
+        self.wfile.write(data)
+
     def cdn(self, sha256, control, head):
         hub = self.hub
         path = hub.by_sha256.get(sha256)
@@ -297,7 +320,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
+        before_headers = time.monotonic()  # no earlier than the client's last byte before the silence
         self.end_headers()
+        if control.get("stall_ms") is not None:
+            return self.stall_then_send(data, int(control["stall_ms"]) / 1000, before_headers)
         if control.get("body_delay_ms"):
             time.sleep(int(control["body_delay_ms"]) / 1000)
         if control.get("stall") or control.get("stall_after") is not None:

@@ -102,6 +102,7 @@ struct LogEntry {
   long status = 0;
   bool dropped = false;
   std::map<std::string, std::string> headers;
+  double hung_up_ms = -1;  // control stall_ms: when the client hung up, by the server's clock; -1: it did not
 };
 
 class FakeHub {
@@ -176,10 +177,11 @@ class FakeHub {
         const auto* f = o.if_contains(key);
         return f != nullptr && f->is_string() ? std::string(f->as_string()) : std::string();
       };
-      LogEntry e{str("method"), str("path"), str("file"), str("range"), str("auth"), 0, false, {}};
+      LogEntry e{str("method"), str("path"), str("file"), str("range"), str("auth"), 0, false, {}, -1};
       if (const auto* s = o.if_contains("status"); s && s->is_int64())
         e.status = static_cast<long>(s->as_int64());
       if (const auto* d = o.if_contains("dropped"); d && d->is_bool()) e.dropped = d->as_bool();
+      if (const auto* h = o.if_contains("hung_up_ms"); h && h->is_double()) e.hung_up_ms = h->as_double();
       if (const auto* h = o.if_contains("headers"); h && h->is_object())
         for (const auto& [k, val] : h->as_object())
           if (val.is_string()) e.headers[std::string(k)] = std::string(val.as_string());

@@ -17,7 +17,7 @@
 namespace visbone::testing {
 
 // The tolerances, justified by how the reference is stored. Our fp32 path lands ~3e-6 from transformers'
-// float32 outputs; 1e-4 is the project's stated budget (DESIGN.md).
+// float32 outputs; 1e-4 is the project's stated budget (README, "Tests that fail when the product is wrong").
 inline constexpr double kF32Tolerance = 1e-4;
 // A reference stored as float16 (11 significant bits, round to nearest) is off by at most 2^-11 of a value,
 // so by at most 2^-11 of the largest one; bfloat16 (8 bits) by 2^-8. Plus the float32 budget.
@@ -121,14 +121,17 @@ inline double error_over_std(const Tensor& ours, const Tensor& ref) {
   return d.max_abs / std::sqrt(var / static_cast<double>(ref.numel() - 1));
 }
 
-// Same shape and the same bits in every element.
+// Same shape, all finite and the same bits in every element (NaN on both sides is not "identical").
 inline ::testing::AssertionResult identical(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape())
     return ::testing::AssertionFailure() << "shapes " << shape_str(a.shape()) << " and " << shape_str(b.shape());
-  for (std::int64_t i = 0; i < a.numel(); ++i)
-    if (std::memcmp(a.data() + i, b.data() + i, sizeof(float)) != 0)
-      return ::testing::AssertionFailure() << "first difference at index " << i << ": " << a.data()[i] << " vs "
-                                           << b.data()[i];
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    const float x = a.data()[i], y = b.data()[i];
+    if (!std::isfinite(x) || !std::isfinite(y))
+      return ::testing::AssertionFailure() << "non-finite value at index " << i << ": " << x << " vs " << y;
+    if (std::memcmp(&x, &y, sizeof(float)) != 0)
+      return ::testing::AssertionFailure() << "first difference at index " << i << ": " << x << " vs " << y;
+  }
   return ::testing::AssertionSuccess();
 }
 

@@ -54,9 +54,21 @@ double max_gradient(const transfer::LinearModel& m, const transfer::Dataset& s, 
   double worst = 0;
   for (std::size_t j = 0; j < g.size(); ++j) {
     if (j < m.weight.size()) g[j] += m.weight[j] / (c * static_cast<double>(s.n));
+    if (std::isnan(g[j])) return g[j];  // std::max would drop it; every EXPECT_LE on NaN fails
     worst = std::max(worst, std::abs(g[j]));
   }
   return worst;
+}
+
+// The check above must not pass a model whose gradient is NaN anywhere (only the last class's weight here).
+TEST(Probe, MaxGradientOfANaNModelIsNaN) {
+  const auto s = clusters(3, 4, 5, 1.0);
+  transfer::LinearModel m;
+  m.num_classes = 3, m.d = 4;
+  m.weight.assign(12, 0.0), m.bias.assign(3, 0.0);
+  EXPECT_FALSE(std::isnan(max_gradient(m, s, 1.0)));
+  m.weight.back() = std::nan("");
+  EXPECT_TRUE(std::isnan(max_gradient(m, s, 1.0)));
 }
 
 TEST(Probe, ReachesTheOptimumOfTheRegularisedObjective) {
