@@ -89,6 +89,18 @@ class NamedSource : public Source {
   std::string label_;
 };
 
+// What a factory builds; a foreign exception from it (a plugin's) becomes an Error naming the component.
+template <class F>
+auto built_by(const std::string& label, const F& build) -> decltype(build()) {
+  try {
+    return build();
+  } catch (const Error&) {
+    throw;  // visbone's own (a ConfigError for a bad key stays one)
+  } catch (...) {
+    throw Error(label + ": " + current_exception_text());
+  }
+}
+
 // The model mapping's keys against those its backbone declares (none declared: the backbone checks them when
 // built): "FILE:LINE:COL: unknown key 'chekpoint' in model; did you mean 'checkpoint'?".
 
@@ -108,10 +120,15 @@ std::unique_ptr<Source> Pipeline::Impl::build_sources(std::vector<std::string>* 
       unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
                    "source", s.type, names(registry::ComponentKind::source, true),
                    names(registry::ComponentKind::source, false));
+    const std::string name = (c.sources.size() == 1 ? "source " : "sources[" + std::to_string(i) + "] ") +
+                             label(registry::ComponentKind::source, s.type);
     sources.push_back(std::make_unique<NamedSource>(
-        r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir), source_context),
-        (c.sources.size() == 1 ? "source " : "sources[" + std::to_string(i) + "] ") +
-            label(registry::ComponentKind::source, s.type)));
+        built_by(name,
+                 [&] {
+                   return r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir),
+                                          source_context);
+                 }),
+        name));
     if (descriptions) descriptions->push_back(sources.back()->describe());
   }
   return concat_sources(std::move(sources));
@@ -156,7 +173,8 @@ void Pipeline::Impl::open_sinks() {
     if (!r)
       unknown_type(s.spec, file, context_name, "sink", s.type, names(registry::ComponentKind::sink, true),
                    names(registry::ComponentKind::sink, false));
-    sinks.push_back(r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx));
+    sinks.push_back(built_by(context_name + " " + label(registry::ComponentKind::sink, s.type),
+                             [&] { return r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx); }));
     sink_types.push_back(s.type);
     keep_images = keep_images || sinks.back()->needs_image();
     const bool keyed = s.spec.IsMap() && s.spec["path"];

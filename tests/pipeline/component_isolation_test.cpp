@@ -97,5 +97,30 @@ TEST(ComponentIsolation, ASourceThatThrowsEndsTheRunWithARecord) {
   }
 }
 
+// Thrown where no record can hold it (a plugin's factory, while the pipeline is built): an error naming the
+// component, exit 1, instead of std::terminate.
+TEST(ComponentIsolation, ANonStdExceptionOutsideTheGraphIsAnError) {
+  TempDir d;
+  const fs::path cfg = config_with(d, "", "{type: throwing_frames, fail_at: -1, how: int}");
+  const auto r = testing::run_visbone({"run", cfg.string(), "--progress", "none"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("error: source throwing_frames (plugin " + kPlugin + "): " + thrown_text("int")),
+            std::string::npos)
+      << r.err;
+}
+
+// Whatever reaches `visbone` itself (an int from a plugin head's factory) is an error and exit 1, not
+// std::terminate.
+TEST(ComponentIsolation, ANonStdExceptionThatReachesTheProgramIsAnError) {
+  TempDir d;
+  const fs::path cfg =
+      d.write("c.yaml", std::string("plugins: [") + MISBEHAVING_PLUGIN + "]\nsource: {type: files, paths: [" +
+                            kData + "/digits/images/digit_0000.png]}\nmodel: {checkpoint: " + kData +
+                            "/models/bit-tiny-digits}\nheads: [{type: misbehaving, how: int_when_built}]\n");
+  const auto r = testing::run_visbone({"run", cfg.string(), "--progress", "none"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("error: " + thrown_text("int")), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace visbone::pipeline

@@ -1,7 +1,8 @@
 // A plugin source and sink that throw on purpose, the way foreign code can: `how: runtime_error` throws a
 // std::runtime_error, `how: int` an int, `how: io` a visbone::IoError. The source throws from next() after
-// `fail_at` frames; the sink throws from write() for the input at index `fail_at` (or from finish() with
-// `in: finish`). component_isolation_test.cpp runs them through `visbone run`.
+// `fail_at` frames (its factory, for a negative one); the sink throws from write() for the input at index
+// `fail_at` (or from finish() with `in: finish`). component_isolation_test.cpp runs them through `visbone
+// run`.
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -70,6 +71,7 @@ class ThrowingSink final : public visbone::Sink {
 };
 
 std::unique_ptr<visbone::Source> make_source(const Params& p, const visbone::SourceContext&) {
+  if (p.get<int>("fail_at") < 0) throw_as(p.get<std::string>("how"));  // while being built
   return std::make_unique<ThrowingFrames>(p.get<int>("fail_at"), p.get<std::string>("how"));
 }
 
@@ -81,7 +83,7 @@ std::unique_ptr<visbone::Sink> make_sink(const Params& p, const visbone::SinkCon
 
 void register_components(visbone::registry::ComponentRegistrar& r) {
   r.add_source("throwing_frames", "frames, then a throw (a test plugin source)", make_source,
-               {{"fail_at", "int", "(required)", "frames before the throw"},
+               {{"fail_at", "int", "(required)", "frames before the throw (< 0: the factory throws)"},
                 {"how", "string", "(required)", "runtime_error, int or io"}});
   r.add_sink("throwing", "a line per input, and a throw (a test plugin sink)", make_sink,
              {{"path", "path", "(required)", "the text file to write"},
