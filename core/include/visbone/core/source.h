@@ -37,7 +37,8 @@ class Source {
  public:
   virtual ~Source() = default;
   // The next item, or nullopt once the source is exhausted. Called from one thread at a time. Problems with
-  // one input go in SourceItem::error; exceptions are for the source as a whole.
+  // one input go in SourceItem::error; exceptions are for the source as a whole
+  // (the run records one, naming the source, and ends there, incomplete).
   virtual std::optional<SourceItem> next() = 0;
   // How many items there will be, when that can be known cheaply up front (the progress bar's total and ETA).
   virtual std::optional<std::uint64_t> count() { return std::nullopt; }
