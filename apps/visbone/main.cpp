@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "visbone/core/closest_match.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/exception_text.h"
 #include "visbone/registry/crash_report.h"
 
 namespace {
@@ -69,6 +70,9 @@ int run_command(const Command& c, const visbone::app::Args& args) {
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {  // a plugin may throw anything
+    std::cerr << "error: " << visbone::current_exception_text() << "\n";
     return 1;
   }
 }

@@ -2,8 +2,8 @@
 // [--plugin LIB]... [--shard i/N | --shards N] [--resume [--chunk N]]`:
 // runs a YAML-configured pipeline (see the README's "visbone run" section). Progress goes to stderr (a bar on
 // a terminal, plain periodic lines otherwise), the summary to stdout. Exit status: 0 when every input went
-// through; 1 when some input failed (unless --allow-errors or `fail_on_error: false`) or the run stopped;
-// 2 for a config or usage error.
+// through; 1 when some input failed (unless --allow-errors or `fail_on_error: false`), a source or sink
+// failed (the outputs are then incomplete) or the run stopped; 2 for a config or usage error.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -98,6 +98,18 @@ class ProgressPrinter {
   pipeline::Progress last_;
 };
 
+// 1 when a component failed outside any input's record (its errors printed; the outputs are incomplete,
+// whatever --allow-errors says), or when an input failed and that counts.
+int exit_status(const pipeline::Summary& summary, bool fail_on_error) {
+  for (const auto& e : summary.errors) std::cerr << "error: " << e << "\n";
+  if (!summary.errors.empty()) {
+    std::cerr << "visbone: the outputs are incomplete (no _SUCCESS marker): " << summary.errors.size()
+              << " component error(s)\n";
+    return 1;
+  }
+  return summary.failed > 0 && fail_on_error ? 1 : 0;
+}
+
 }  // namespace
 
 int run(const Args& args) {
@@ -176,7 +188,7 @@ int run(const Args& args) {
     printer.finish();
     std::cout << "chunks: " << r.chunks << " (" << r.reused << " taken from the journal)\n"
               << r.summary.text();
-    return r.summary.failed > 0 && fail_on_error ? 1 : 0;
+    return exit_status(r.summary, fail_on_error);
   }
   // Said once every cheap check (paths, sources, keys) has passed: a wrong path is the only thing printed.
   auto load_start = std::chrono::steady_clock::now();
@@ -188,7 +200,7 @@ int run(const Args& args) {
   const pipeline::Summary summary = p.run([&](const pipeline::Progress& pr) { printer.update(pr); });
   printer.finish();
   std::cout << summary.text();
-  return summary.failed > 0 && fail_on_error ? 1 : 0;
+  return exit_status(summary, fail_on_error);
 }
 
 }  // namespace visbone::app

@@ -33,16 +33,9 @@ class ContactSheetSink : public Sink {
       cell(cv::Rect(0, 0, tile_, tile_)).setTo(cv::Scalar(70, 70, 70));
       caption = "error";
     } else {
-      const cv::Mat rgb = to_rgb(item.image);
-      const double f = std::min(static_cast<double>(tile_) / rgb.cols, static_cast<double>(tile_) / rgb.rows);
-      const int w = std::max(1, static_cast<int>(rgb.cols * f)),
-                h = std::max(1, static_cast<int>(rgb.rows * f));
-      cv::Mat fitted;
-      cv::resize(rgb, fitted, cv::Size(w, h), 0, 0,
-                 f >= 2  ? cv::INTER_NEAREST
-                 : f < 1 ? cv::INTER_AREA
-                         : cv::INTER_LINEAR);
-      fitted.copyTo(cell(cv::Rect((tile_ - w) / 2, (tile_ - h) / 2, w, h)));
+      const cv::Mat fitted = fit_rgb(item.image, tile_);
+      fitted.copyTo(
+          cell(cv::Rect((tile_ - fitted.cols) / 2, (tile_ - fitted.rows) / 2, fitted.cols, fitted.rows)));
       const auto& top = item.top_k[head_];
       if (!top.empty()) {
         caption = ascii(top[0].label) + " " + percent(top[0].score);

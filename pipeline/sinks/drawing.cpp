@@ -13,23 +13,46 @@ namespace visbone::pipeline::detail {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The decoded pixels as a Mat, without a copy (valid while `img` lives).
+cv::Mat view_of(const image::Image& img) {
+  return cv::Mat(img.height(), img.width(), CV_MAKETYPE(CV_8U, img.channels()),
+                 const_cast<std::uint8_t*>(img.data()), img.stride());
+}
+
+// `m` as three-channel RGB: grayscale replicated, alpha dropped; `m` itself when it is RGB already.
+cv::Mat as_rgb(const cv::Mat& m) {
+  cv::Mat out;
+  if (m.channels() == 1)
+    cv::cvtColor(m, out, cv::COLOR_GRAY2RGB);
+  else if (m.channels() == 4)
+    cv::cvtColor(m, out, cv::COLOR_RGBA2RGB);
+  else
+    out = m;
+  return out;
+}
+
+}  // namespace
 
 // A three-channel RGB copy of a decoded image (grayscale replicated).
 cv::Mat to_rgb(const image::Image& img) {
-  const cv::Mat view(img.height(), img.width(), CV_MAKETYPE(CV_8U, img.channels()),
-                     const_cast<std::uint8_t*>(img.data()));
-  cv::Mat out;
-  switch (img.channels()) {
-    case 1:
-      cv::cvtColor(view, out, cv::COLOR_GRAY2RGB);
-      break;
-    case 4:
-      cv::cvtColor(view, out, cv::COLOR_RGBA2RGB);
-      break;
-    default:
-      out = view.clone();
-  }
-  return out;
+  const cv::Mat view = view_of(img);
+  return view.channels() == 3 ? view.clone() : as_rgb(view);
+}
+
+cv::Mat fit_rgb(const image::Image& img, int tile) {
+  const double f =
+      std::min(static_cast<double>(tile) / img.width(), static_cast<double>(tile) / img.height());
+  const int w = std::max(1, static_cast<int>(img.width() * f)),
+            h = std::max(1, static_cast<int>(img.height() * f));
+  cv::Mat fitted;
+  // Per channel, so resizing before the channel conversion gives the same bytes as after it.
+  cv::resize(view_of(img), fitted, cv::Size(w, h), 0, 0,
+             f >= 2  ? cv::INTER_NEAREST
+             : f < 1 ? cv::INTER_AREA
+                     : cv::INTER_LINEAR);
+  return as_rgb(fitted);
 }
 
 // Scales so the short side is at least `min_size`; whole-number enlargements keep pixels square and crisp

@@ -17,6 +17,9 @@ inline const cv::Scalar kWhite(255, 255, 255), kGreen(90, 230, 90), kRed(255, 90
 
 // A three-channel RGB copy of a decoded image (grayscale replicated).
 cv::Mat to_rgb(const image::Image& img);
+// The image scaled to fit a tile x tile square (aspect kept), as three-channel RGB. Resized while reading the
+// decoded pixels and converted after, so no full-size copy is made (a 13000x13000 input costs a tile).
+cv::Mat fit_rgb(const image::Image& img, int tile);
 // Scales so the short side is at least `min_size`; whole-number enlargements keep pixels square and crisp
 // (an 8x8 digit stays readable), other factors interpolate.
 cv::Mat enlarge(const cv::Mat& m, int min_size);

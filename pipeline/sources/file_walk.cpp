@@ -20,6 +20,19 @@ bool glob_match(const std::string& pattern, const std::string& path) {
   return detail::match_from(detail::split_path(pattern), 0, detail::split_path(path), 0);
 }
 
+bool path_within(const fs::path& p, const fs::path& folder) {
+  // Without the empty last component a trailing '/' leaves.
+  const auto clean = [](const fs::path& x) {
+    fs::path n = x.lexically_normal();
+    return n.has_filename() || !n.has_parent_path() ? n : n.parent_path();
+  };
+  const fs::path a = clean(p), b = clean(folder);
+  auto i = a.begin();
+  for (auto j = b.begin(); j != b.end(); ++j, ++i)
+    if (i == a.end() || *i != *j) return false;
+  return true;
+}
+
 namespace detail {
 
 std::vector<std::string> split_path(const std::string& p) {
@@ -58,8 +71,8 @@ bool could_contain(const std::vector<std::string>& pat, const std::vector<std::s
   return dir.size() < pat.size();
 }
 
-Walker::Walker(fs::path root, DirFilter descend, FileFilter accept)
-    : descend_(std::move(descend)), accept_(std::move(accept)) {
+Walker::Walker(fs::path root, DirFilter descend, FileFilter accept, std::vector<fs::path> skip)
+    : descend_(std::move(descend)), accept_(std::move(accept)), skip_(std::move(skip)) {
   push(root, "");
 }
 
@@ -97,8 +110,10 @@ std::optional<Walker::Entry> Walker::next() {
 }
 
 void Walker::push(const fs::path& dir, const std::string& rel) {
-  Frame f{dir, rel, {}, 0};
   std::error_code ec;
+  for (const auto& s : skip_)
+    if (path_within(fs::absolute(dir, ec), s)) return;
+  Frame f{dir, rel, {}, 0};
   fs::directory_iterator it(dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -129,8 +144,12 @@ std::optional<std::string> first_component(const std::string& rel) {
   return rel.substr(0, slash);
 }
 
-WalkSource::WalkSource(MakeWalker make, bool labels, std::string description)
-    : make_(std::move(make)), walker_(make_()), labels_(labels), description_(std::move(description)) {}
+WalkSource::WalkSource(MakeWalker make, bool labels, std::string description, fs::path root)
+    : make_(std::move(make)),
+      walker_(make_()),
+      labels_(labels),
+      description_(std::move(description)),
+      root_(std::move(root)) {}
 
 std::optional<SourceItem> WalkSource::next() {
   auto e = walker_.next();

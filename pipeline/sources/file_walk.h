@@ -19,6 +19,10 @@ const std::vector<std::string>& image_extensions();
 // component, ** for any number of components.
 bool glob_match(const std::string& pattern, const std::string& path);
 
+// Whether `p` is `folder` or lies under it (both absolute; compared component by component after
+// lexically_normal, so /a/bc is not under /a/b).
+bool path_within(const std::filesystem::path& p, const std::filesystem::path& folder);
+
 namespace detail {
 
 std::vector<std::string> split_path(const std::string& p);
@@ -32,6 +36,7 @@ bool could_contain(const std::vector<std::string>& pat, const std::vector<std::s
 // A depth-first walk in sorted order (each folder's entries sorted by name), holding one listing per level.
 // Hidden entries (names starting with '.') are skipped, as are symlinked folders (which can form cycles).
 // FIFOs, devices and sockets the filter accepts come out as errors: reading one could block forever.
+// Folders within `skip` (SourceContext::skip: the run's output_dir) are left out with all they hold.
 class Walker {
  public:
   struct Entry {
@@ -42,7 +47,8 @@ class Walker {
   using DirFilter = std::function<bool(const std::string& rel)>;
   using FileFilter = std::function<bool(const std::string& rel, const std::filesystem::path& path)>;
 
-  Walker(std::filesystem::path root, DirFilter descend, FileFilter accept);
+  Walker(std::filesystem::path root, DirFilter descend, FileFilter accept,
+         std::vector<std::filesystem::path> skip = {});
   std::optional<Entry> next();
 
  private:
@@ -56,6 +62,7 @@ class Walker {
 
   DirFilter descend_;
   FileFilter accept_;
+  std::vector<std::filesystem::path> skip_;
   std::vector<Frame> stack_;
   std::optional<Entry> pending_error_;
 };
@@ -64,17 +71,20 @@ class Walker {
 class WalkSource : public Source {
  public:
   using MakeWalker = std::function<Walker()>;
-  WalkSource(MakeWalker make, bool labels, std::string description);
+  // `root`: the folder it reads from (reads()).
+  WalkSource(MakeWalker make, bool labels, std::string description, std::filesystem::path root);
   std::optional<SourceItem> next() override;
   // A second walk costs directory listings only; it gives the progress bar its total.
   std::optional<std::uint64_t> count() override;
   std::string describe() const override { return description_; }
+  std::vector<std::filesystem::path> reads() const override { return {root_}; }
 
  private:
   MakeWalker make_;
   Walker walker_;
   bool labels_;
   std::string description_;
+  std::filesystem::path root_;
 };
 
 // "/abs/path" for messages: where a relative path was looked for.

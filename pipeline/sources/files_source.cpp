@@ -22,6 +22,7 @@ class FilesSource : public Source {
     return item;
   }
   std::optional<std::uint64_t> count() override { return paths_.size(); }
+  std::vector<fs::path> reads() const override { return paths_; }
   std::string describe() const override { return "files (" + std::to_string(paths_.size()) + ")"; }
 
  private:

@@ -16,7 +16,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::unique_ptr<Source> make(const registry::Params& p, const SourceContext&) {
+std::unique_ptr<Source> make(const registry::Params& p, const SourceContext& ctx) {
   const fs::path root = p.path("path");
   if (!fs::is_directory(root)) p.fail("path", detail::absolute_path(root) + " is not a folder");
   const bool recursive = p.get<bool>("recursive", true);
@@ -34,9 +34,10 @@ std::unique_ptr<Source> make(const registry::Params& p, const SourceContext&) {
             root, [=](const std::string&) { return recursive; },
             [=](const std::string&, const fs::path& f) {
               return std::find(exts.begin(), exts.end(), lower(f.extension().string())) != exts.end();
-            });
+            },
+            ctx.skip);
       },
-      p.get<bool>("labels_from_folders", false), "folder " + root.string());
+      p.get<bool>("labels_from_folders", false), "folder " + root.string(), root);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace visbone::pipeline {
 namespace fs = std::filesystem;
 namespace {
 
-std::unique_ptr<Source> make(const registry::Params& p, const SourceContext&) {
+std::unique_ptr<Source> make(const registry::Params& p, const SourceContext& ctx) {
   const std::string pattern = p.path("pattern").string();
   // The root is the longest leading part without wildcards; the rest is matched while walking.
   const auto parts = detail::split_path(pattern);
@@ -24,9 +24,10 @@ std::unique_ptr<Source> make(const registry::Params& p, const SourceContext&) {
             root, [=](const std::string& rel) { return detail::could_contain(pat, detail::split_path(rel)); },
             [=](const std::string& rel, const fs::path&) {
               return detail::match_from(pat, 0, detail::split_path(rel), 0);
-            });
+            },
+            ctx.skip);
       },
-      p.get<bool>("labels_from_folders", false), "glob " + pattern);
+      p.get<bool>("labels_from_folders", false), "glob " + pattern, root);
 }
 
 }  // namespace

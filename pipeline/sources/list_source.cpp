@@ -19,16 +19,24 @@ class ListSource : public Source {
   std::optional<SourceItem> next() override {
     std::string line;
     while (read_line(in_, line)) {
-      const fs::path p(line);
       SourceItem item;
       item.id = line;
-      item.path = (p.is_absolute() ? p : file_.parent_path() / p).lexically_normal().string();
+      item.path = resolve(line).string();
       if (const auto kind = special_file_kind(item.path)) item.error = special_file_message(item.path, *kind);
-      if (labels_) item.label = detail::parent_name(p);
+      if (labels_) item.label = detail::parent_name(line);
       return item;
     }
     if (in_.bad()) throw IoError(file_.string() + ": read failed");
     return std::nullopt;
+  }
+
+  // The list and the files it names.
+  std::vector<fs::path> reads() const override {
+    std::vector<fs::path> all{file_};
+    std::ifstream in(file_);
+    std::string line;
+    while (read_line(in, line)) all.push_back(resolve(line));
+    return all;
   }
 
   std::optional<std::uint64_t> count() override {
@@ -40,6 +48,10 @@ class ListSource : public Source {
   }
 
  private:
+  // A listed path: relative ones against the list's folder.
+  fs::path resolve(const fs::path& p) const {
+    return (p.is_absolute() ? p : file_.parent_path() / p).lexically_normal();
+  }
   // The next path: surrounding blanks (and a CR from Windows line ends) trimmed, blank lines and lines
   // starting with '#' skipped.
   static bool read_line(std::istream& in, std::string& line) {

@@ -75,6 +75,9 @@ class VideoSource : public Source {
     return item;
   }
 
+  std::vector<fs::path> reads() const override {
+    return {path_};
+  }
   std::string describe() const override {
     return "video " + path_.string() + (every_ > 1 ? " (every " + std::to_string(every_) + " frames)" : "");
   }

@@ -4,14 +4,16 @@
 #include <set>
 
 #include "input_check.h"
+#include "output_check.h"
 #include "pipeline_impl.h"
-#include "visbone/pipeline/model_loader.h"
 #include "shard_source.h"
 #include "visbone/core/errors.h"
+#include "visbone/core/exception_text.h"
 #include "visbone/core/model_name.h"
 #include "visbone/hub/hub.h"
 #include "visbone/pipeline/concat_source.h"
 #include "visbone/pipeline/content_key.h"
+#include "visbone/pipeline/model_loader.h"
 #include "visbone/registry/plugin_loader.h"
 #include "yaml_fields.h"
 
@@ -19,11 +21,6 @@ namespace visbone::pipeline {
 
 namespace fs = std::filesystem;
 namespace {
-
-std::string where(const ConfigPlace& p, const std::string& what) {
-  return p.str() + ": " + what;
-}
-
 
 std::string names_list(const std::vector<std::string>& names) {
   std::string s;
@@ -63,6 +60,47 @@ YAML::Node default_tensor_sink(const PipelineConfig& c, const std::vector<SinkHe
   return spec;
 }
 
+// A source whose exceptions, whatever they are, become an Error naming it: "source TYPE (plugin FILE),
+// DESCRIBE: what it threw".
+class NamedSource : public Source {
+ public:
+  NamedSource(std::unique_ptr<Source> inner, std::string label)
+      : inner_(std::move(inner)), label_(std::move(label)) {}
+  std::optional<SourceItem> next() override {
+    return guarded([&] { return inner_->next(); });
+  }
+  std::optional<std::uint64_t> count() override {
+    return guarded([&] { return inner_->count(); });
+  }
+  std::string describe() const override { return inner_->describe(); }
+  std::vector<fs::path> reads() const override { return inner_->reads(); }
+
+ private:
+  template <class F>
+  auto guarded(const F& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (...) {
+      const std::string d = inner_->describe();
+      throw Error(label_ + (d.empty() ? "" : ", " + d) + ": " + current_exception_text());
+    }
+  }
+  std::unique_ptr<Source> inner_;
+  std::string label_;
+};
+
+// What a factory builds; a foreign exception from it (a plugin's) becomes an Error naming the component.
+template <class F>
+auto built_by(const std::string& label, const F& build) -> decltype(build()) {
+  try {
+    return build();
+  } catch (const Error&) {
+    throw;  // visbone's own (a ConfigError for a bad key stays one)
+  } catch (...) {
+    throw Error(label + ": " + current_exception_text());
+  }
+}
+
 // The model mapping's keys against those its backbone declares (none declared: the backbone checks them when
 // built): "FILE:LINE:COL: unknown key 'chekpoint' in model; did you mean 'checkpoint'?".
 
@@ -74,6 +112,7 @@ std::unique_ptr<Source> Pipeline::Impl::build_sources(std::vector<std::string>* 
   std::vector<std::unique_ptr<Source>> sources;
   SourceContext source_context;
   source_context.max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
+  if (c.output_dir) source_context.skip.push_back(*c.output_dir);  // never read a run's own outputs
   for (std::size_t i = 0; i < c.sources.size(); ++i) {
     const ComponentConfig& s = c.sources[i];
     const auto* r = lookup(registry::ComponentKind::source, s.type);
@@ -81,8 +120,15 @@ std::unique_ptr<Source> Pipeline::Impl::build_sources(std::vector<std::string>* 
       unknown_type(s.spec, file, c.sources.size() == 1 ? "source" : "sources[" + std::to_string(i) + "]",
                    "source", s.type, names(registry::ComponentKind::source, true),
                    names(registry::ComponentKind::source, false));
-    sources.push_back(
-        r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir), source_context));
+    const std::string name = (c.sources.size() == 1 ? "source " : "sources[" + std::to_string(i) + "] ") +
+                             label(registry::ComponentKind::source, s.type);
+    sources.push_back(std::make_unique<NamedSource>(
+        built_by(name,
+                 [&] {
+                   return r->build_source(registry::Params(s.spec, spec_file(s, file), c.base_dir),
+                                          source_context);
+                 }),
+        name));
     if (descriptions) descriptions->push_back(sources.back()->describe());
   }
   return concat_sources(std::move(sources));
@@ -92,6 +138,7 @@ void Pipeline::Impl::open_sources() {
   const PipelineConfig& c = config;
   source_descriptions.clear();
   source = build_sources(&source_descriptions);
+  input_paths = source->reads();
   if (c.shard) {
     const std::string file = c.file.string();
     if (!c.output_dir)
@@ -111,7 +158,14 @@ void Pipeline::Impl::open_sinks() {
   sinks.clear();  // first: their unfinished files go before new ones are made
   sink_types.clear();
   keep_images = false;
-  std::set<fs::path> paths;
+  std::vector<PlannedOutput> planned;
+  const auto plan = [&](const ConfigPlace& place, const std::string& name) {
+    const Sink& sink = *sinks.back();
+    if (sink.path().empty()) return;
+    bool folder = false;
+    for (const auto& o : sink.outputs()) folder = folder || o.merge == MergeRule::shared_folder;
+    planned.push_back({sink.path(), place, name, folder});
+  };
   for (std::size_t i = 0; i < c.sinks.size(); ++i) {
     const ComponentConfig& s = c.sinks[i];
     const std::string context_name = "sinks[" + std::to_string(i) + "]";
@@ -119,24 +173,23 @@ void Pipeline::Impl::open_sinks() {
     if (!r)
       unknown_type(s.spec, file, context_name, "sink", s.type, names(registry::ComponentKind::sink, true),
                    names(registry::ComponentKind::sink, false));
-    sinks.push_back(r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx));
+    sinks.push_back(built_by(context_name + " " + label(registry::ComponentKind::sink, s.type),
+                             [&] { return r->build_sink(registry::Params(s.spec, file, c.base_dir), ctx); }));
     sink_types.push_back(s.type);
     keep_images = keep_images || sinks.back()->needs_image();
-    const fs::path out = sinks.back()->path();
-    if (!out.empty() && !paths.insert(out.lexically_normal()).second)
-      throw ConfigError(
-          where(s.place, context_name + ": " + out.string() + " is written by an earlier sink too"));
+    const bool keyed = s.spec.IsMap() && s.spec["path"];
+    plan(keyed ? detail::place_of(s.spec["path"], file) : s.place, context_name + (keyed ? ".path" : ""));
   }
   if (const YAML::Node spec = default_tensor_sink(c, head_info); spec.IsMap()) {
     if (const auto* r = lookup(registry::ComponentKind::sink, "safetensors")) {
       sinks.push_back(r->build_sink(registry::Params(spec, file + " (default sink)", c.base_dir), ctx));
       sink_types.push_back("safetensors");
-      if (!paths.insert(sinks.back()->path().lexically_normal()).second)
-        throw ConfigError(file + ": sinks: " + sinks.back()->path().string() +
-                          " is written by another sink, and the default output of the embeddings and feature "
-                          "maps goes there too; add a safetensors sink for them");
+      plan({file},
+           "the default safetensors sink (the embeddings and feature maps; a safetensors sink places them)");
     }
   }
+  if (c.summary) planned.push_back({c.output_path(*c.summary), c.summary_place, "summary"});
+  check_outputs(planned, {c.file, input_paths, model_folder, c.output_dir, c.output_dir_place}, std::cerr);
 }
 
 Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
@@ -185,6 +238,7 @@ Pipeline::Pipeline(PipelineConfig config, const Registration& builtins,
   m.backbone = std::move(loaded.backbone);
   m.processor = std::move(loaded.processor);
   const std::optional<fs::path> folder = loaded.folder;
+  m.model_folder = folder;
   m.decode = m.processor->decode_options();
   m.decode.max_pixels = c.max_pixels > 0 ? c.max_pixels : image::kDefaultMaxPixels;
 

@@ -20,6 +20,12 @@ class ConcatSource : public Source {
     for (const auto& source : sources_) s += (s.empty() ? "" : "; ") + source->describe();
     return s;
   }
+  std::vector<std::filesystem::path> reads() const override {
+    std::vector<std::filesystem::path> all;
+    for (const auto& s : sources_)
+      for (auto& p : s->reads()) all.push_back(std::move(p));
+    return all;
+  }
   std::optional<std::uint64_t> count() override {
     std::uint64_t n = 0;
     for (auto& s : sources_) {

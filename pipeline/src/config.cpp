@@ -210,8 +210,14 @@ PipelineConfig parse_config(std::string_view yaml, const fs::path& file, const y
       return parse_component(n, where, ctx, "sink", "jsonl, csv, safetensors or heatmap");
     });
 
-  if (const auto v = top.string("output_dir")) c.output_dir = resolve(base, *v);
-  if (const auto v = top.string("summary")) c.summary = fs::path(*v);
+  if (const auto v = top.string("output_dir")) {
+    c.output_dir = resolve(base, *v);
+    c.output_dir_place = detail::place_of(top.get("output_dir"), where);
+  }
+  if (const auto v = top.string("summary")) {
+    c.summary = fs::path(*v);
+    c.summary_place = detail::place_of(top.get("summary"), where);
+  }
   c.batch_size = static_cast<int>(top.integer("batch_size", 1, 4096).value_or(8));
   c.threads = static_cast<int>(top.integer("threads", 0, 4096).value_or(0));
   c.max_in_flight = static_cast<int>(top.integer("max_in_flight", 1, 1'000'000).value_or(0));
@@ -295,6 +301,7 @@ void apply_overrides(PipelineConfig& config, const Overrides& o) {
   if (o.output) {
     if (o.output->empty()) throw ConfigError("--output: expected a folder, found an empty string");
     config.output_dir = resolve(cwd, *o.output);
+    config.output_dir_place = {"--output"};
   }
   if (o.batch_size) {
     if (*o.batch_size < 1 || *o.batch_size > 4096)

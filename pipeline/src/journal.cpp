@@ -171,13 +171,20 @@ ResumeReport run_resumable(const PipelineConfig& config, const Pipeline::Registr
       continue;
     }
     p.select_shard(spec);
-    sum.add(p.run([&](const Progress& pr) {
+    const Summary part = p.run([&](const Progress& pr) {
       if (!on_progress) return;
       Progress all = pr;
       all.done += before;
       all.total = total;
       on_progress(all);
-    }));
+    });
+    // A source or sink failed: the chunk has no manifest, so the run stops here and --resume redoes it.
+    if (!part.errors.empty()) {
+      std::string what;
+      for (const auto& e : part.errors) what += "; " + e;
+      throw Error("chunk " + std::to_string(i) + " of " + std::to_string(chunks) + " is incomplete" + what);
+    }
+    sum.add(part);
     before += range.end - range.begin;
   }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <new>
 #include <opencv2/core.hpp>
 #include <set>
@@ -136,13 +137,37 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
 
   flow::graph g;
 
+  // Failures outside any one input's record (a source that stopped, a sink that failed): the run's outputs
+  // are then incomplete (no _SUCCESS, no shard manifest).
+  std::mutex errors_mutex;
+  const auto record_error = [&](std::string e) {
+    const std::lock_guard lock(errors_mutex);
+    summary.errors.push_back(std::move(e));
+  };
+
   std::uint64_t next_seq = m.range.begin;  // items keep their position in the whole input
-  bool end_sent = false;
+  bool end_sent = false, source_failed = false;
+  std::string last_id;  // of the source's last item, to say where a source that throws stopped
   flow::input_node<WorkPtr> source(g, [&](tbb::flow_control& fc) -> WorkPtr {
     ScopedTimer t(timers, kSource);
     auto w = std::make_shared<Work>();
     w->item.seq = next_seq;
-    std::optional<SourceItem> s = end_sent ? std::nullopt : m.source->next();
+    std::optional<SourceItem> s;
+    if (!end_sent && !source_failed) {
+      try {
+        s = m.source->next();
+      } catch (...) {
+        // A record for the failure; the inputs after it are lost, so the run ends here, incomplete.
+        source_failed = true;
+        ++next_seq;
+        std::string what = current_exception_text();
+        if (!last_id.empty()) what += " (after input " + last_id + ")";
+        record_error(what);
+        w->item.id = last_id.empty() ? "(source)" : last_id + " (next)";
+        w->item.fail("source", std::move(what));
+        return w;
+      }
+    }
     if (!s) {
       if (end_sent) {
         fc.stop();
@@ -153,6 +178,7 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
       return w;
     }
     ++next_seq;
+    last_id = s->id;
     Item& it = w->item;
     if (auto key = handed_over_key(m.model_key, *s)) it.content_key = std::move(*key);  // else decode's
     it.id = std::move(s->id);
@@ -338,12 +364,24 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   });
   flow::broadcast_node<WorkPtr> to_sinks(g);
   std::vector<std::unique_ptr<flow::function_node<WorkPtr, WorkPtr>>> sink_nodes;
+  std::vector<std::string> sink_labels;  // "sinks[1] annotated_images", "sinks[0] tally (plugin FILE)"
+  for (std::size_t s = 0; s < num_sinks; ++s)
+    sink_labels.push_back((s < c.sinks.size() ? "sinks[" + std::to_string(s) + "] " : "the default sink ") +
+                          m.label(registry::ComponentKind::sink, m.sink_types[s]));
   for (std::size_t s = 0; s < num_sinks; ++s) {
     // Serial and fed in order by the sequencer: every sink sees the inputs in input order.
     sink_nodes.push_back(
         std::make_unique<flow::function_node<WorkPtr, WorkPtr>>(g, flow::serial, [&, s](WorkPtr w) {
           ScopedTimer t(timers, kSinks);
-          m.sinks[s]->write(w->item);
+          try {
+            m.sinks[s]->write(w->item);
+          } catch (...) {
+            // This sink misses this input; the other sinks and inputs go on, and the run ends incomplete.
+            const Item& it = w->item;
+            record_error(sink_labels[s] + ": input " + it.id +
+                         (it.path.empty() || it.path == it.id ? "" : " (" + it.path + ")") + ": " +
+                         current_exception_text());
+          }
           return w;
         }));
   }
@@ -411,7 +449,13 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
 
   {
     ScopedTimer t(timers, kSinks);
-    for (auto& s : m.sinks) s->finish();
+    for (std::size_t s = 0; s < num_sinks; ++s) {
+      try {
+        m.sinks[s]->finish();
+      } catch (...) {
+        record_error(sink_labels[s] + ": " + current_exception_text());
+      }
+    }
   }
   summary.items = progress.done;
   summary.failed = progress.failed;
@@ -424,7 +468,9 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   for (std::size_t s = 0; s < m.sinks.size(); ++s)
     summary.outputs.push_back({m.sink_types[s], m.sinks[s]->path().string(), m.sinks[s]->describe()});
   if (c.summary) summary.write(c.output_path(*c.summary));
-  if (c.shard) {
+  if (!summary.errors.empty()) {
+    // Incomplete: no manifest, no _SUCCESS (cleared when the run began).
+  } else if (c.shard) {
     // Last: the manifest marks the shard complete; `visbone merge` writes _SUCCESS for the whole run.
     std::vector<SinkOutputOf> outputs;
     for (std::size_t s = 0; s < m.sinks.size(); ++s)

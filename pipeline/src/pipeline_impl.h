@@ -41,6 +41,12 @@ struct Pipeline::Impl {
             all.push_back(std::move(n));
     return all;
   }
+  // "TYPE" for a built-in component, "TYPE (plugin FILE)" for a plugin's: how errors name a component.
+  std::string label(registry::ComponentKind kind, const std::string& type) const {
+    const registry::Registry* r = lookup(kind, type);
+    const std::string origin = r ? r->info(kind, type).origin : std::string(registry::kBuiltin);
+    return origin == registry::kBuiltin ? type : type + " (" + origin + ")";
+  }
   // The config's sources, joined (and their describe() lines into `descriptions` when given).
   std::unique_ptr<Source> build_sources(std::vector<std::string>* descriptions) const;
   // Opens `source` (restricted to the shard's range in a sharded run) and the sinks from the config.
@@ -58,6 +64,9 @@ struct Pipeline::Impl {
   image::DecodeOptions decode;
   std::vector<std::unique_ptr<Head>> heads;
   std::vector<std::string> source_descriptions;  // each source's describe(), for the summary
+  std::vector<std::filesystem::path>
+      input_paths;  // what the sources read (Source::reads()), for check_outputs
+  std::optional<std::filesystem::path> model_folder;  // the checkpoint folder, when the model has one
   std::vector<SinkHead> head_info;
   SinkContext sink_context;  // what the sinks are built from
   std::string model_key;     // content_key.h

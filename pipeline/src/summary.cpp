@@ -21,6 +21,7 @@ void Summary::add(const Summary& part) {
   failed += part.failed;
   labeled += part.labeled;
   correct += part.correct;
+  errors.insert(errors.end(), part.errors.begin(), part.errors.end());
   if (stages.empty())
     stages = part.stages;
   else

@@ -38,13 +38,13 @@ std::string config_text(int top_k = 3) {
          "batch_size: 32\nthreads: 1\n";
 }
 
-void run(PipelineConfig c, const fs::path& out, std::optional<ShardSpec> shard) {
+Summary run(PipelineConfig c, const fs::path& out, std::optional<ShardSpec> shard) {
   c.output_dir = out;
   c.shard = shard;
-  Pipeline(std::move(c), register_pipeline_builtins).run();
+  return Pipeline(std::move(c), register_pipeline_builtins).run();
 }
-void run(const fs::path& config, const fs::path& out, std::optional<ShardSpec> shard) {
-  run(load_config(config), out, shard);
+Summary run(const fs::path& config, const fs::path& out, std::optional<ShardSpec> shard) {
+  return run(load_config(config), out, shard);
 }
 
 void run_shards(const PipelineConfig& config, const fs::path& out, int n) {
@@ -264,11 +264,14 @@ TEST_F(ShardMerge, AShardComputedWithOtherNumericsIsForeign) {
 
 TEST_F(ShardMerge, AShardRunAgainIsIncompleteUntilItFinishes) {
   const fs::path out = run_shards("rerun", 3);
-  // The rerun of shard 1 cannot write its JSON Lines part (a folder is in the way), so it stops.
+  // The rerun of shard 1 cannot write its JSON Lines part (a folder is in the way): an error naming the sink,
+  // and no manifest.
   fs::remove(out / "predictions.part-00001-of-00003.jsonl");
   fs::create_directory(out / "predictions.part-00001-of-00003.jsonl");
   fs::create_directory(out / "predictions.part-00001-of-00003.jsonl" / "x");
-  EXPECT_THROW(run(*dir_ / "run.yaml", out, ShardSpec{1, 3}), Error);
+  const Summary s = run(*dir_ / "run.yaml", out, ShardSpec{1, 3});
+  ASSERT_EQ(s.errors.size(), 1u);
+  EXPECT_NE(s.errors[0].find("sinks[0] jsonl: "), std::string::npos) << s.errors[0];
   EXPECT_FALSE(fs::exists(out / "_manifest.part-00001-of-00003.json"));
   EXPECT_NE(message_of([&] { merge_shards(out); }).find("_manifest.part-00001-of-00003.json"),
             std::string::npos);

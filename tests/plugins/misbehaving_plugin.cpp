@@ -1,5 +1,6 @@
 // A head that misbehaves on every `every`-th batch, the way foreign code can: `how: runtime_error` throws a
-// std::runtime_error, `how: int` throws an int, `how: segfault` writes to an unmapped address. The pipeline
+// std::runtime_error, `how: int` throws an int, `how: segfault` writes to an unmapped address (and
+// `how: int_when_built` throws an int from its factory). The pipeline
 // must turn the first two into error records naming this plugin and the input, and report the third with
 // this library's file before the process dies.
 #include <atomic>
@@ -39,6 +40,7 @@ class MisbehavingHead final : public visbone::Head {
 };
 
 std::unique_ptr<visbone::Head> make(const visbone::registry::Params& p, visbone::HeadContext&) {
+  if (p.get<std::string>("how", "runtime_error") == "int_when_built") throw 42;
   return std::make_unique<MisbehavingHead>(p.get<std::string>("how", "runtime_error"), p.get<int>("every", 1));
 }
 

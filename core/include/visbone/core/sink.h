@@ -57,9 +57,11 @@ class Sink {
   virtual ~Sink() = default;
   // Whether it draws on the decoded image (which is then kept until the sinks have seen the item).
   virtual bool needs_image() const { return false; }
-  // Called for every input, in input order, from one thread at a time.
+  // Called for every input, in input order, from one thread at a time. An exception (of any type) is an error
+  // naming this sink and the input: the sink misses that input, the run goes on and ends incomplete.
   virtual void write(const Item& item) = 0;
-  // Makes the outputs appear. Not called when the run fails, so a failed run leaves no partial file.
+  // Makes the outputs appear. Not called when the run stops, so a stopped run leaves no partial file; called
+  // after another sink failed (that run has no _SUCCESS marker).
   virtual void finish() = 0;
   // The file or folder it writes (empty when it writes none), for the summary and overlap checks.
   virtual std::filesystem::path path() const { return {}; }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,18 +28,25 @@ struct SourceItem {
 // What a source factory may use besides its parameters.
 struct SourceContext {
   std::int64_t max_pixels = 0;  // the limit for pixels a source decodes itself (0: no limit)
+  // Folders a source that walks folders leaves out, with everything under them: the run's output_dir, so a
+  // run never reads its own (or a previous run's) outputs as inputs.
+  std::vector<std::filesystem::path> skip;
 };
 
 class Source {
  public:
   virtual ~Source() = default;
   // The next item, or nullopt once the source is exhausted. Called from one thread at a time. Problems with
-  // one input go in SourceItem::error; exceptions are for the source as a whole.
+  // one input go in SourceItem::error; exceptions are for the source as a whole
+  // (the run records one, naming the source, and ends there, incomplete).
   virtual std::optional<SourceItem> next() = 0;
   // How many items there will be, when that can be known cheaply up front (the progress bar's total and ETA).
   virtual std::optional<std::uint64_t> count() { return std::nullopt; }
   // One line for the run summary: "folder /data/digits".
   virtual std::string describe() const { return {}; }
+  // The files it reads and the folders it reads from (a folder stands for everything under it), so a run
+  // can refuse outputs that would overwrite an input. Empty when not known.
+  virtual std::vector<std::filesystem::path> reads() const { return {}; }
 };
 
 }  // namespace visbone

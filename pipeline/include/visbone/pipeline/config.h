@@ -97,6 +97,7 @@ struct PipelineConfig {
   std::vector<ComponentConfig> sinks;
   std::optional<std::filesystem::path> output_dir;  // resolved; sink paths are relative to it when set
   std::optional<std::filesystem::path> summary;  // where to write the summary as JSON (resolved like sinks)
+  ConfigPlace output_dir_place, summary_place;   // where each is written ("--output" for the option's)
   int batch_size = 8;
   int threads = 0;        // cores for the whole run (0 = all)
   int max_in_flight = 0;  // items between the source and the sinks (0 = chosen from batch_size)

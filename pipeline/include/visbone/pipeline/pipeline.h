@@ -65,8 +65,9 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Runs every input through the graph once. `on_progress` is called after each input reaches the sinks
-  // (from one thread at a time). Throws when the run cannot go on (an output cannot be written); failed
-  // inputs do not throw, they are counted in the summary.
+  // (from one thread at a time). Failed inputs do not throw, they are counted in the summary; nor does a
+  // source or sink that throws: Summary::errors names it, and the outputs are incomplete (no _SUCCESS, no
+  // shard manifest). Throws when the run cannot go on otherwise (on_progress throws, out of memory).
   Summary run(const std::function<void(const Progress&)>& on_progress = {});
 
   const PipelineConfig& config() const;

@@ -41,6 +41,9 @@ struct Summary {
   std::vector<std::string> sources;         // what each source read (its describe())
   std::vector<Output> outputs;              // what each sink wrote, then the summary file
   std::uint64_t shards = 0;                 // a merged run's shard count (`visbone merge`); 0 otherwise
+  // Component failures outside any one input's record (a sink that could not write an input or finish, a
+  // source that stopped): the run's outputs are incomplete, and `visbone run` exits 1.
+  std::vector<std::string> errors;
 
   double images_per_second() const { return seconds > 0 ? static_cast<double>(items) / seconds : 0.0; }
   std::optional<double> accuracy() const;
