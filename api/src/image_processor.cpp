@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
@@ -89,8 +90,11 @@ ImageProcessor ImageProcessor::for_model(const std::string& name_or_path, const 
       if (notice) *notice << "note: " << why_none << "; using timm's eval transform of its pretrained_cfg\n";
       return ImageProcessor(image::processor_config(*timm));
     }
-  if (notice) *notice << "note: " << why_none << "; using BiT's defaults (transformers' BitImageProcessor)\n";
-  return ImageProcessor();
+  // The defaults that travel with the weights, as a pipeline takes them (Backbone::preprocessing_defaults):
+  // every model load_backbone names is a BiT backbone.
+  const PreprocessingDefaults defaults = bit::bit_preprocessing_defaults();
+  if (notice) *notice << "note: " << why_none << "; using " << defaults.origin << "\n";
+  return ImageProcessor(image::processor_config(image::backbone_processor_settings(defaults)));
 }
 
 void ImageProcessor::set_max_pixels(std::int64_t max_pixels) {

@@ -93,7 +93,8 @@ LoadedModel load_model(const ModelConfig& model, const PreprocessConfig& preproc
                                                       : YAML::Node(model.spec);
     throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
   }
-  out.processor = std::make_unique<image::ImageProcessor>(resolve_preprocessing(preprocess, out.folder, file));
+  out.processor = std::make_unique<image::ImageProcessor>(
+      resolve_preprocessing(preprocess, out.folder, out.backbone->preprocessing_defaults(), file));
   check_preprocessing_fits(*out.backbone, *out.processor, preprocess.place.str() + ": preprocess");
   return out;
 }
