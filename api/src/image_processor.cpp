@@ -8,10 +8,11 @@
 
 #include <opencv2/core.hpp>
 
+#include "visbone/bit/bit_backbone.h"
 #include "visbone/bit/bit_presets.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
-#include "visbone/hub/cache.h"
+#include "visbone/hub/hub.h"
 #include "visbone/image/model_processor.h"
 
 namespace visbone {
@@ -30,26 +31,19 @@ std::string mat_type_name(const cv::Mat& mat) {
 // that should hold it; `why_none` is set instead when the model cannot have one (a preset of .npz weights).
 fs::path config_location(const std::string& name, hub::ResolveOptions options, std::string& why_none) {
   options.with_processor_config = true;
-  std::vector<std::string> presets;
-  for (const auto& p : bit::bit_presets()) presets.push_back(p.name);
-  const ModelName m = classify_model_name(name, {}, presets);
-  switch (m.kind) {
-    case ModelName::Kind::path:
-      return m.path;
-    case ModelName::Kind::preset: {
-      const auto& preset = bit::bit_preset(name);
-      if (preset.model_id.empty()) {
-        why_none = "preset '" + name + "' has no transformers checkpoint on the hub to read preprocessor_config.json from";
-        return {};
-      }
-      return hub::resolve_model(preset.model_id, options);
-    }
-    case ModelName::Kind::hub_id:
-      return hub::resolve_model(name, options);
-    case ModelName::Kind::none:
-      break;
+  ModelNameRules rules;
+  rules.presets = bit::bit_preset_hub_ids();
+  rules.expected = "a file or folder, a preset or a hub repository id";
+  ResolvedModel m;
+  try {
+    m = hub::resolve_model_name(name, rules, options);
+  } catch (const ModelNotFoundError& e) {
+    throw ModelNotFoundError(std::string("ImageProcessor: ") + e.what());
   }
-  throw NotFoundError("ImageProcessor: " + model_name_not_found(m, "a file or folder, a preset or a hub repository id"));
+  if (m.path.empty())
+    why_none = "preset '" + name +
+               "' has no transformers checkpoint on the hub to read preprocessor_config.json from";
+  return m.path;
 }
 
 // The preprocessor_config.json of a model, or nullopt with `why_none` saying why there is none.
@@ -96,8 +90,11 @@ ImageProcessor ImageProcessor::for_model(const std::string& name_or_path, const 
       if (notice) *notice << "note: " << why_none << "; using timm's eval transform of its pretrained_cfg\n";
       return ImageProcessor(image::processor_config(*timm));
     }
-  if (notice) *notice << "note: " << why_none << "; using BiT's defaults (transformers' BitImageProcessor)\n";
-  return ImageProcessor();
+  // The defaults that travel with the weights, as a pipeline takes them (Backbone::preprocessing_defaults):
+  // every model load_backbone names is a BiT backbone.
+  const PreprocessingDefaults defaults = bit::bit_preprocessing_defaults();
+  if (notice) *notice << "note: " << why_none << "; using " << defaults.origin << "\n";
+  return ImageProcessor(image::processor_config(image::backbone_processor_settings(defaults)));
 }
 
 void ImageProcessor::set_max_pixels(std::int64_t max_pixels) {

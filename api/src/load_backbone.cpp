@@ -13,7 +13,7 @@
 #include "visbone/core/errors.h"
 #include "visbone/core/model_name.h"
 #include "visbone/core/omp_threads.h"
-#include "visbone/hub/cache.h"
+#include "visbone/hub/hub.h"
 #include "visbone/registry/registry.h"
 
 namespace visbone {
@@ -52,14 +52,11 @@ bit::BitBackboneOptions bit_options(const BackboneOptions& o) {
   return b;
 }
 
-// Presets are built by the BiT registry component, which knows what each needs (the hub checkpoint, the
-// architecture check, the ViT-hybrid layout); hub ids are resolved with this call's hub options.
-std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const BackboneOptions& options) {
-  if (options.config)
-    throw ConfigError("load_backbone('" + preset.name +
-                      "'): options.config is for .npz files whose name does not "
-                      "say the architecture; a preset has its own");
-  if (preset.model_id.empty())
+// Presets are built by the BiT registry component, which knows what each needs (the architecture check, the
+// ViT-hybrid layout); `folder` is the snapshot of its hub checkpoint the resolver fetched (empty: none).
+std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const std::filesystem::path& folder,
+                                      const BackboneOptions& options) {
+  if (folder.empty())
     throw ConfigError(
         "preset '" + preset.name + "' has no transformers BiT checkpoint on the hub" +
         (preset.timm_name.empty() ? "" : " (timm: " + preset.timm_name + ")") +
@@ -68,7 +65,7 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   register_builtins(components, options.hub);
   YAML::Node spec(YAML::NodeType::Map);
   spec["type"] = preset.name;
-  spec["revision"] = options.hub.revision;
+  spec["checkpoint"] = folder.string();
   if (options.out_features) spec["out_features"] = *options.out_features;
   if (options.out_indices) spec["out_indices"] = *options.out_indices;
   if (options.semantics) spec["semantics"] = bit::to_string(*options.semantics);
@@ -79,35 +76,28 @@ std::unique_ptr<Backbone> load_preset(const bit::BitPreset& preset, const Backbo
   return components.build_backbone(registry::Params(spec, "load_backbone('" + preset.name + "')"));
 }
 
-std::vector<std::string> preset_names() {
-  std::vector<std::string> names;
-  for (const auto& p : bit::bit_presets()) names.push_back(p.name);
-  return names;
-}
-
-// Python's from_pretrained order, by the one model-name rule (core/model_name.h): a local path wins, then a
-// preset, then a hub id. Local folders load through the BiT component's loader, as in YAML (ViT-hybrid too).
+// Python's from_pretrained order, by the one model resolver (core/model_name.h): a local path wins, then a
+// preset, then a hub id. Folders load through the BiT component's loader, as in YAML (ViT-hybrid too).
 std::unique_ptr<Backbone> load_inner(const std::string& name, const BackboneOptions& options) {
-  const auto presets = preset_names();
+  ModelNameRules rules;
+  rules.presets = bit::bit_preset_hub_ids();
   std::string names;
-  for (const auto& p : presets) names += (names.empty() ? "" : ", ") + p;
-  if (name.empty())
-    throw NotFoundError(
-        "load_backbone: empty model name (expected a folder, a .npz file, a preset "
-        "such as bit-50 or a hub id such as google/bit-50)");
-  const ModelName m = classify_model_name(name, {}, presets);
-  switch (m.kind) {
-    case ModelName::Kind::path:
-      return bit::load_checkpoint(m.path, bit_options(options));
-    case ModelName::Kind::preset:
-      return load_preset(bit::bit_preset(name), options);
-    case ModelName::Kind::hub_id:
-      return bit::load_checkpoint(hub::hub_model(name, options.hub), bit_options(options));
-    case ModelName::Kind::none:
-      break;
+  for (const auto& p : rules.presets) names += (names.empty() ? "" : ", ") + p.first;
+  rules.expected = "a folder, a .npz file, a preset (" + names + ") or a hub repository id";
+  std::error_code
+      ec;  // checked before the resolver fetches the preset's checkpoint (a local path still wins)
+  if (options.config && rules.presets.count(name) && !fs::exists(name, ec))
+    throw ConfigError("load_backbone('" + name +
+                      "'): options.config is for .npz files whose name does not "
+                      "say the architecture; a preset has its own");
+  ResolvedModel m;
+  try {
+    m = hub::resolve_model_name(name, rules, options.hub);
+  } catch (const ModelNotFoundError& e) {
+    throw ModelNotFoundError(std::string("load_backbone: ") + e.what());
   }
-  throw NotFoundError("load_backbone: " + model_name_not_found(m, "a folder, a .npz file, a preset (" + names +
-                                                                      ") or a hub repository id"));
+  if (m.kind == ModelName::Kind::preset) return load_preset(bit::bit_preset(name), m.path, options);
+  return bit::load_checkpoint(m.path, bit_options(options));
 }
 
 }  // namespace

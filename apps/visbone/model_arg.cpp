@@ -1,17 +1,14 @@
 #include "model_arg.h"
 
 #include "visbone/core/errors.h"
-#include "visbone/core/model_name.h"
 #include "visbone/hub/hub.h"
 
 namespace visbone::app {
 
 std::filesystem::path resolve_model_arg(const std::string& model) {
   // A local folder or .npz file as is; else a hub repository (org/name), fetched into or found in the
-  // huggingface_hub cache (the one model-name rule, core/model_name.h).
-  const ModelName m = classify_model_name(model);
-  if (m.kind == ModelName::Kind::path) return model;
-  return hub::resolve_model(model);
+  // huggingface_hub cache (the one model resolver, core/model_name.h).
+  return hub::resolve_model_name(model).path;
 }
 
 bit::BitBackboneOptions selection_options(const po::variables_map& vm) {

@@ -56,4 +56,33 @@ std::string model_name_not_found(const ModelName& m, std::string_view expected) 
          std::string(expected);
 }
 
+ResolvedModel resolve_model_name(const std::string& name, const ModelNameRules& rules,
+                                 const HubFetch& fetch) {
+  if (name.empty()) throw ModelNotFoundError("an empty model name; expected " + rules.expected);
+  std::vector<std::string> presets;
+  for (const auto& p : rules.presets) presets.push_back(p.first);
+  const ModelName m = classify_model_name(name, rules.base_dir, presets);
+  ResolvedModel r{m.kind, name, m.path, "", ""};
+  if (m.kind == ModelName::Kind::none) throw ModelNotFoundError(model_name_not_found(m, rules.expected));
+  if (m.kind == ModelName::Kind::path) return r;
+  r.path.clear();
+  if (m.kind == ModelName::Kind::preset) {
+    r.preset = name;
+    r.hub_id = rules.presets.at(name);
+    if (r.hub_id.empty()) return r;
+    if (!fetch)
+      throw ModelNotFoundError("preset " + name + " would fetch " + r.hub_id +
+                               " from the hub, and this program has no hub client; give a local folder");
+  } else {
+    r.hub_id = name;
+    if (!fetch)
+      throw ModelNotFoundError(
+          "'" + name + "' is not a local file or folder (looked for " + m.path.string() +
+          "), and this program has no hub client to fetch it as a hub id; download it first "
+          "(visbone download) and give the folder");
+  }
+  r.path = fetch(r.hub_id);
+  return r;
+}
+
 }  // namespace visbone

@@ -66,17 +66,17 @@ LoadedModel load_model(const ModelConfig& model, const PreprocessConfig& preproc
     }
   };
   if (const YAML::Node ckpt = model.spec["checkpoint"]; ckpt && ckpt.IsScalar()) {
-    // The one model-name rule: an existing path (relative to the YAML's folder), else a hub id.
-    const ModelName name = classify_model_name(ckpt.Scalar(), base_dir);
-    if (name.kind == ModelName::Kind::path) {
-      if (fs::is_directory(name.path)) out.folder = name.path;
-    } else if (name.kind == ModelName::Kind::hub_id) {
-      out.folder = fetch(ckpt.Scalar(), ckpt);
-      spec["checkpoint"] = out.folder->string();
-    } else {
-      throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " +
-                        model_name_not_found(name, "a checkpoint folder, a .npz file or a hub id"));
+    // The one model resolver: an existing path (relative to the YAML's folder), else a hub id fetched here.
+    ResolvedModel name;
+    try {
+      name = visbone::resolve_model_name(ckpt.Scalar(),
+                                         {base_dir, {}, "a checkpoint folder, a .npz file or a hub id"},
+                                         [&](const std::string& id) { return fetch(id, ckpt); });
+    } catch (const ModelNotFoundError& e) {
+      throw ConfigError(detail::place_of(ckpt, file).str() + ": model.checkpoint: " + e.what());
     }
+    if (name.kind == ModelName::Kind::hub_id) spec["checkpoint"] = name.path.string();
+    if (fs::is_directory(name.path)) out.folder = name.path;
   } else if (!read["config"] && !info.default_checkpoint.empty()) {
     out.folder = fetch(info.default_checkpoint, model.spec);
     spec["checkpoint"] = out.folder->string();
@@ -93,7 +93,8 @@ LoadedModel load_model(const ModelConfig& model, const PreprocessConfig& preproc
                                                       : YAML::Node(model.spec);
     throw ConfigError(detail::place_of(at, file).str() + ": " + msg.substr(file.size() + 2));
   }
-  out.processor = std::make_unique<image::ImageProcessor>(resolve_preprocessing(preprocess, out.folder, file));
+  out.processor = std::make_unique<image::ImageProcessor>(
+      resolve_preprocessing(preprocess, out.folder, out.backbone->preprocessing_defaults(), file));
   check_preprocessing_fits(*out.backbone, *out.processor, preprocess.place.str() + ": preprocess");
   return out;
 }

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 #include <iostream>
 
+#include "visbone/core/backbone.h"
 #include "visbone/core/errors.h"
 #include "visbone/image/model_processor.h"
 
@@ -18,23 +19,32 @@ std::string where(const PreprocessConfig& p, const std::string& what) {
 
 image::ImageProcessorConfig resolve_preprocessing(const PreprocessConfig& p,
                                                   const std::optional<fs::path>& checkpoint,
+                                                  const std::optional<PreprocessingDefaults>& model_defaults,
                                                   const std::string& file) {
   image::ProcessorSettings base{{}, image::CropAlign::transformers, "transformers' defaults"};
   if (p.from == "checkpoint") {
+    // The folder's own files first (preprocessor_config.json, else a timm pretrained_cfg), then what the
+    // backbone says travels with its weights.
     const auto own = checkpoint ? image::model_processor_settings(*checkpoint) : std::nullopt;
     const bool has_file = checkpoint && fs::is_regular_file(*checkpoint / "preprocessor_config.json");
+    const std::string none = checkpoint ? checkpoint->string() + " has no preprocessor_config.json"
+                                        : std::string("the model has no checkpoint folder");
     if (own) {
       base = *own;
       if (!has_file && !p.from_given)
         std::cerr << "note: " << checkpoint->string()
                   << " has no preprocessor_config.json; preprocessing with timm's eval transform of its "
                      "pretrained_cfg\n";
+    } else if (!p.from_given && model_defaults) {
+      // Not asked for explicitly: a model saved without a processor gets the defaults of its backbone.
+      base = image::backbone_processor_settings(*model_defaults);
+      std::cerr << "note: " << none << "; preprocessing with " << model_defaults->origin << "\n";
     } else if (!p.from_given) {
-      // Not asked for explicitly: a model saved without a processor gets the defaults that travel with BiT.
-      std::cerr << "note: "
-                << (checkpoint ? checkpoint->string() + " has no preprocessor_config.json"
-                               : std::string("the model has no checkpoint folder"))
-                << "; preprocessing with BiT's defaults (transformers' BitImageProcessor)\n";
+      throw ConfigError(
+          where(p, "preprocess: " + none +
+                       " and the backbone declares no preprocessing defaults; give the settings "
+                       "inline (preprocess: {size: ..., crop_size: ..., image_mean: ..., "
+                       "image_std: ...}) or use preprocess: {from: defaults}"));
     } else if (!checkpoint) {
       throw ConfigError(where(p,
                               "preprocess: the model has no checkpoint folder to read "

@@ -80,6 +80,18 @@ class TinyCnn final : public visbone::Backbone {
     return shapes;
   }
   int pooled_channels() const override { return static_cast<int>(layers_.back().weight.dim(0)); }
+  // Its own preprocessing, not BiT's: 64x64 center crops of bilinear resizes, scaled to [-1, 1]. Only for RGB
+  // inputs; with other channel counts it cannot say how pictures map to them, so a pipeline asks for
+  // settings.
+  std::optional<visbone::PreprocessingDefaults> preprocessing_defaults() const override {
+    if (in_channels_ != 3) return std::nullopt;
+    boost::json::object keys{{"size", {{"shortest_edge", 64}}},
+                             {"crop_size", {{"height", 64}, {"width", 64}}},
+                             {"resample", 2},
+                             {"image_mean", {0.5, 0.5, 0.5}},
+                             {"image_std", {0.5, 0.5, 0.5}}};
+    return visbone::PreprocessingDefaults{std::move(keys), "tiny_cnn's defaults (64x64 crop, mean/std 0.5)"};
+  }
   // Any height and width of at least one pixel: the padded stride-2 convolutions take every size.
   int input_channels() const override { return in_channels_; }
   void check_input(const Shape& nchw) const override {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "visbone/api/image_processor.h"
+#include "visbone/api/load_backbone.h"
 #include "visbone/core/errors.h"
 
 namespace visbone {
@@ -34,6 +35,11 @@ TEST(ImageProcessorForModel, TheModelsDefaultsWithANoticeOtherwise) {
   EXPECT_THAT(notice.str(), HasSubstr("using BiT's defaults"));
   const std::string text = notice.str();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << "one line";
+  // The same defaults the loaded backbone declares (Backbone::preprocessing_defaults), named in the notice.
+  const auto defaults = load_backbone(model)->preprocessing_defaults();
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_THAT(notice.str(), HasSubstr("; using " + defaults->origin + "\n"));
+  EXPECT_TRUE(defaults->keys.empty()) << "BitImageProcessor's defaults, every one";
   hub::ResolveOptions offline;
   offline.offline = true;
   EXPECT_THROW(ImageProcessor::for_model("no/such-dir-or-repo-here", offline, nullptr), NotFoundError);

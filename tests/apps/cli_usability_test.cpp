@@ -206,6 +206,31 @@ TEST(CliUsability, PluginBackboneInputsAreCheckedWhenThePipelineIsBuilt) {
   EXPECT_FALSE(fs::exists(d / "out.jsonl"));
 }
 
+// Without `preprocess:`, a plugin backbone is preprocessed with the defaults it declares, not BiT's (the
+// notice names them); one that declares none (tiny_cnn over other than 3 channels) asks for the settings,
+// exit 2.
+TEST(CliUsability, APluginBackboneGetsItsOwnPreprocessingDefaults) {
+  const testing::TempDir d;
+  d.write("in/a.png", testing::read_file(kData + "/preprocess/images/chelsea.png"));
+  const auto run_model = [&](const std::string& name, const std::string& model) {
+    const auto config =
+        d.write(name, "source: {type: folder, path: in}\nmodel: " + model +
+                          "\nheads: [{type: embedding}]\nsinks: [{type: jsonl, path: out.jsonl}]\n");
+    return testing::run_visbone_line(
+        "run " + config.string() + " --progress none --plugin " + TINY_CNN_PLUGIN,
+        {{"VISBONE_PLUGIN_PATH", std::nullopt}});
+  };
+  auto r = run_model("rgb.yaml", "{type: tiny_cnn, channels: [8, 16], seed: 7}");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "note: the model has no checkpoint folder; preprocessing with tiny_cnn's defaults (64x64 crop, "
+            "mean/std 0.5)\n");
+  EXPECT_THAT(testing::read_file(d / "out.jsonl"), HasSubstr("\"embedding\":["));
+  r = run_model("gray.yaml", "{type: tiny_cnn, in_channels: 1, channels: [8, 16], seed: 7}");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("the backbone declares no preprocessing defaults; give the settings inline"));
+}
+
 // Config mistakes found when the pipeline is built: exit 2, the YAML line:column of the value, the closest valid
 // value. Each would otherwise surface later or elsewhere (a needs error without a position; a missing file
 // named "default"; a bare list of choices).

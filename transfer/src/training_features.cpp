@@ -23,30 +23,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> preset_names() {
-  std::vector<std::string> names;
-  for (const auto& p : bit::bit_presets()) names.push_back(p.name);
-  return names;
-}
-
-std::string preset_model_id(const std::string& name) {
-  for (const auto& p : bit::bit_presets())
-    if (p.name == name) return p.model_id;
-  return {};
-}
-
 // A name in the config as the pipeline reads it: an existing path, a preset or hub id (through the cache),
-// or nothing (a plain setting such as f32 or stage4).
+// or nothing (a plain setting such as f32 or stage4, or a preset without a hub checkpoint).
 std::optional<fs::path> named_location(const std::string& value, const fs::path& base) {
-  const ModelName n = classify_model_name(value, base, preset_names());
-  if (n.kind == ModelName::Kind::path) return n.path;
-  std::string id = n.kind == ModelName::Kind::hub_id   ? value
-                   : n.kind == ModelName::Kind::preset ? preset_model_id(value)
-                                                       : "";
-  if (id.empty()) return std::nullopt;
   hub::ResolveOptions o;
   o.with_processor_config = true;
-  return hub::hub_model(id, o);
+  try {
+    const fs::path path = hub::resolve_model_name(value, {base, bit::bit_preset_hub_ids(), ""}, o).path;
+    return path.empty() ? std::nullopt : std::optional<fs::path>(path);
+  } catch (const ModelNotFoundError&) {
+    return std::nullopt;
+  }
 }
 
 // The files to run through the pipeline and where its features go: a private scratch folder.

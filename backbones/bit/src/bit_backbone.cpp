@@ -55,6 +55,10 @@ std::unique_ptr<BitBackbone> BitBackbone::from_pretrained(const std::filesystem:
       std::make_shared<BitModel>(std::move(config), *ckpt, options.precision.value_or(Precision::F32)), options);
 }
 
+PreprocessingDefaults bit_preprocessing_defaults() {
+  return {{}, "BiT's defaults (transformers' BitImageProcessor)"};
+}
+
 std::string BitBackbone::numerics() const {
   return "precision " + to_string(model_->precision()) + ", convolutions " + describe(model_->algorithm()) +
          ", oneDNN ISA " + effective_isa_name() + ", maps " +

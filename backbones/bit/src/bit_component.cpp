@@ -45,21 +45,21 @@ BitBackboneOptions backbone_options(const Params& p) {
   return o;
 }
 
-// A `checkpoint` value as a local path, by the one model-name rule (core/model_name.h): an existing file or
-// folder (relative to the YAML's folder), else a hub id through the resolver.
+// A `checkpoint` value as a local path, by the one model resolver (core/model_name.h): an existing file or
+// folder (relative to the YAML's folder), else a hub id fetched through the program's resolver.
 fs::path local_checkpoint(const Params& p, const ModelResolver& resolver) {
   const auto value = p.get<std::string>("checkpoint");
   if (value.empty()) p.fail("checkpoint", "is an empty path");
-  const ModelName m = classify_model_name(value, p.base_dir());
-  if (m.kind == ModelName::Kind::path) return m.path;
-  if (m.kind != ModelName::Kind::hub_id)
-    p.fail("checkpoint", model_name_not_found(m, "a checkpoint folder, a .npz file or a hub id"));
-  if (!resolver)
-    p.fail("checkpoint",
-           "'" + value + "' is not a local file or folder (looked for " + m.path.string() +
-               "), and this program has no hub client to fetch it as a hub id; download it first (visbone "
-               "download) and give the folder");
-  return resolver(value, p.get<std::string>("revision", "main"));
+  HubFetch fetch;
+  if (resolver)
+    fetch = [&](const std::string& id) { return resolver(id, p.get<std::string>("revision", "main")); };
+  try {
+    return resolve_model_name(value, {p.base_dir(), {}, "a checkpoint folder, a .npz file or a hub id"},
+                              fetch)
+        .path;
+  } catch (const ModelNotFoundError& e) {
+    p.fail("checkpoint", e.what());
+  }
 }
 
 std::optional<Semantics> semantics(const Params& p) {

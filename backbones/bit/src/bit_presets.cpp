@@ -75,6 +75,12 @@ const BitPreset& bit_preset(std::string_view name) {
   throw NotFoundError("no BiT preset named '" + std::string(name) + "'; presets are " + py_repr(names));
 }
 
+std::map<std::string, std::string> bit_preset_hub_ids() {
+  std::map<std::string, std::string> ids;
+  for (const auto& p : bit_presets()) ids.emplace(p.name, p.model_id);
+  return ids;
+}
+
 std::int64_t parameter_count(const BitConfig& c, int num_labels) {
   c.validate();
   if (num_labels < 0)

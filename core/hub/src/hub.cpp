@@ -329,18 +329,20 @@ fs::path hub_model(const std::string& repo_id, const ResolveOptions& options) {
   return session.cache().snapshot_dir(commit);
 }
 
+ResolvedModel resolve_model_name(const std::string& name, const ModelNameRules& rules,
+                                 const ResolveOptions& options) {
+  return visbone::resolve_model_name(name, rules,
+                                     [&](const std::string& id) { return hub_model(id, options); });
+}
+
 fs::path resolve_model(const std::string& name_or_path, const ResolveOptions& options) {
+  const ResolvedModel m = resolve_model_name(name_or_path, {}, options);
   std::error_code ec;
-  const ModelName m = classify_model_name(name_or_path);
-  if (m.kind == ModelName::Kind::path) {
-    if (fs::is_directory(m.path, ec)) return name_or_path;
+  if (m.kind == ModelName::Kind::path && !fs::is_directory(m.path, ec))
     throw ConfigError(
         "'" + name_or_path +
         "' is a file; expected a model folder (config.json and weights) or a hub repository id");
-  }
-  if (m.kind != ModelName::Kind::hub_id)
-    throw NotFoundError(model_name_not_found(m, "a model folder or a hub repository id"));
-  return hub_model(name_or_path, options);
+  return m.path;
 }
 
 std::optional<fs::path> hub_file_if_exists(const std::string& repo_id, const std::string& filename,

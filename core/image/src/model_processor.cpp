@@ -36,6 +36,12 @@ std::optional<ProcessorSettings> model_processor_settings(const fs::path& folder
   return s;
 }
 
+ProcessorSettings backbone_processor_settings(const PreprocessingDefaults& defaults) {
+  ProcessorSettings s{defaults.keys, CropAlign::transformers, defaults.origin};
+  (void)processor_config(s);
+  return s;
+}
+
 ImageProcessorConfig processor_config(const ProcessorSettings& settings) {
   ImageProcessorConfig c = ImageProcessorConfig::from_json(settings.keys, settings.origin);
   c.crop_align = settings.crop_align;

@@ -54,11 +54,12 @@ class ImageProcessor {
   static ImageProcessor from_pretrained(const std::string& name_or_path, const hub::ResolveOptions& hub = {});
   // The processor to use with a model, in one call: its checkpoint's preprocessor_config.json as
   // from_pretrained reads it, else for a timm checkpoint timm's eval transform of the pretrained_cfg in its
-  // config.json (with a notice) or, when the model has neither (a folder without the file; a hub repository that
-  // answers 404 for it, or whose cache records its absence in .no_exist; a preset without a transformers
-  // checkpoint), the defaults that travel with BiT (transformers' BitImageProcessor defaults, what
-  // ImageProcessor() gives) and a one-line notice on `notice` (nullptr: none). Offline, a hub model whose
-  // cache knows nothing of the file is a NotFoundError, as from_pretrained; a bad file is an error too.
+  // config.json (with a notice) or, when the model has neither (a folder without the file; a hub repository
+  // that answers 404 for it, or whose cache records its absence in .no_exist; a preset without a transformers
+  // checkpoint), the defaults that travel with BiT's weights (the BitBackbone's preprocessing_defaults(), as
+  // a pipeline takes them: transformers' BitImageProcessor defaults, what ImageProcessor() gives) and a
+  // one-line notice on `notice` (nullptr: none). Offline, a hub model whose cache knows nothing of the file
+  // is a NotFoundError, as from_pretrained; a bad file is an error too.
   static ImageProcessor for_model(const std::string& name_or_path, const hub::ResolveOptions& hub = {},
                                   std::ostream* notice = &std::cerr);
 

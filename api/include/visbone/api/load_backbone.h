@@ -111,6 +111,9 @@ class LoadedBackbone final : public Backbone {
   std::map<std::string, int> padding_constraints() const override { return inner_->padding_constraints(); }
   int pooled_channels() const override;
   std::optional<LinearClassifier> classifier() const override;
+  std::optional<PreprocessingDefaults> preprocessing_defaults() const override {
+    return inner_->preprocessing_defaults();
+  }
   int input_channels() const override { return inner_->input_channels(); }
   void check_input(const Shape& nchw) const override { inner_->check_input(nchw); }
   // Raw stages, pooled features, logits and last_hidden_state as `request` asks (final_norm does not apply

@@ -3,6 +3,7 @@
 // constants.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +51,15 @@ struct LinearClassifier {
   Tensor weight;                    // (num_labels, channels)
   Tensor bias;                      // (num_labels)
   std::vector<std::string> labels;  // class names by index (id2label)
+};
+
+// The preprocessing that travels with a backbone's weights (as timm's pretrained_cfg):
+// preprocessor_config.json keys (transformers' BitImageProcessor names; a key not given keeps
+// BitImageProcessor's default) and where they come from, for the notice a pipeline prints when it uses them
+// ("BiT's defaults (transformers' BitImageProcessor)").
+struct PreprocessingDefaults {
+  boost::json::object keys;
+  std::string origin;
 };
 
 class Backbone {
@@ -102,6 +112,9 @@ class Backbone {
   virtual std::string numerics() const { return {}; }
   // The classifier the weights came with, if any; heads use it as the default classification layer.
   virtual std::optional<LinearClassifier> classifier() const { return std::nullopt; }
+  // The preprocessing its weights expect, used when the checkpoint folder carries none (no
+  // preprocessor_config.json, no timm pretrained_cfg); nullopt: none, so a pipeline needs explicit settings.
+  virtual std::optional<PreprocessingDefaults> preprocessing_defaults() const { return std::nullopt; }
   // The channels of the (N, C, H, W) batches it takes; a pipeline checks its preprocessing against it
   // when it is built.
   virtual int input_channels() const = 0;

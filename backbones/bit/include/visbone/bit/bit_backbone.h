@@ -34,6 +34,10 @@ struct BitBackboneOptions {
   std::optional<int> primitive_cache;
 };
 
+// BiT's preprocessing defaults: transformers' BitImageProcessor as documented (no keys: every default), what
+// every BitBackbone reports.
+PreprocessingDefaults bit_preprocessing_defaults();
+
 class BitBackbone : public Backbone {
  public:
   BitBackbone(std::shared_ptr<BitModel> model, const BitBackboneOptions& options = {});
@@ -60,6 +64,11 @@ class BitBackbone : public Backbone {
   std::string numerics() const override;
   // classifier.1 with the config's id2label, when the checkpoint has it.
   std::optional<LinearClassifier> classifier() const override;
+  // BiT's documented preprocessing, transformers' BitImageProcessor defaults (bit_preprocessing_defaults()).
+  // A timm checkpoint's pretrained_cfg is read from its folder, which a pipeline consults first.
+  std::optional<PreprocessingDefaults> preprocessing_defaults() const override {
+    return bit_preprocessing_defaults();
+  }
   // num_channels of its config; the sizes it can take follow from its stem and strides (BitModel::check_input).
   int input_channels() const override { return model_->config().num_channels; }
   void check_input(const Shape& nchw) const override { model_->check_input(nchw); }

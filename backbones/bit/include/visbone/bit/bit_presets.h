@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,8 @@ struct BitPreset {
 const std::vector<BitPreset>& bit_presets();
 // NotFoundError listing the presets (and the closest one) for an unknown name.
 const BitPreset& bit_preset(std::string_view name);
+// Each preset's name -> its model_id, as the model resolver takes presets (ModelNameRules::presets).
+std::map<std::string, std::string> bit_preset_hub_ids();
 
 // Parameters of a model with this config, from the config alone: convolution weights, GroupNorm affine
 // parameters, and a linear classifier over the pooled features for num_labels classes (0: none). Follows the

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "visbone/core/model_name.h"
 #include "visbone/hub/download.h"
 
 namespace visbone::hub {
@@ -51,6 +52,12 @@ struct ResolveOptions {
 // HttpError/NetworkError for the hub's refusals and connection problems (with the URL); ConfigError for an
 // existing path that is not a folder.
 std::filesystem::path resolve_model(const std::string& name_or_path, const ResolveOptions& options = {});
+
+// The one model resolver (core/model_name.h) with this hub client: a local path as it is, a preset (and the
+// hub checkpoint it names) or a hub id fetched by hub_model with `options`. Every place that turns a model
+// name into a folder calls this; ModelNotFoundError names the absolute path looked for.
+ResolvedModel resolve_model_name(const std::string& name, const ModelNameRules& rules = {},
+                                 const ResolveOptions& options = {});
 
 // The hub half of resolve_model: the snapshot folder of hub repository `repo_id` at `options.revision`, with
 // config.json and the weights in it (and preprocessor_config.json as options say), downloaded as needed. A local

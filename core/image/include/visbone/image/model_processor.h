@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "visbone/core/backbone.h"
 #include "visbone/image/image_processor.h"
 
 namespace visbone::image {
@@ -26,6 +27,9 @@ std::optional<ProcessorSettings> processor_file_settings(const std::filesystem::
 // A model folder's own settings: its preprocessor_config.json, else the timm eval transform of the
 // pretrained_cfg in its config.json; nullopt when it has neither.
 std::optional<ProcessorSettings> model_processor_settings(const std::filesystem::path& folder);
+// A backbone's preprocessing defaults (Backbone::preprocessing_defaults) as base settings, checked (a bad
+// key is a ConfigError naming their origin).
+ProcessorSettings backbone_processor_settings(const PreprocessingDefaults& defaults);
 
 // The settings alone.
 ImageProcessorConfig processor_config(const ProcessorSettings& settings);
