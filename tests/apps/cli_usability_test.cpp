@@ -215,7 +215,7 @@ TEST(CliUsability, APluginBackboneGetsItsOwnPreprocessingDefaults) {
   const auto run_model = [&](const std::string& name, const std::string& model) {
     const auto config =
         d.write(name, "source: {type: folder, path: in}\nmodel: " + model +
-                          "\nheads: [{type: embedding}]\nsinks: [{type: jsonl, path: out.jsonl}]\n");
+                          "\nheads: [{type: embedding}]\nsinks: [{type: jsonl, path: out.jsonl, tensors: true}]\n");
     return testing::run_visbone_line(
         "run " + config.string() + " --progress none --plugin " + TINY_CNN_PLUGIN,
         {{"VISBONE_PLUGIN_PATH", std::nullopt}});
