@@ -208,12 +208,13 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   // back to its reference kernel, about 100x slower; there the convolution runs in the layouts it prefers,
   // its input (and for the residual add its output) reordered in and its output reordered back.
   std::optional<dnnl::reorder> to_src, to_dst, from_dst;
-  // oneDNN 2.6's AMX kernels for strided convolutions over channels-last bf16 maps give results that change
-  // from call to call with 2+ threads at some sizes (bit-50 at 224x192 and 224x160: stage 4, up to 16%
-  // relative); its AVX512-BF16 kernels on the blocked layout give the same bits every time, in any batch:
-  // those convolutions (6 of R50's 53: the 3x3 and the projection of each stage that halves the size) run
-  // there, their input and output reordered.
-  const bool amx_strided = stride_ > 1 && src == dnnl::memory::desc(dims, dt::bf16, tag::nhwc) &&
+  // oneDNN 2.6's AMX kernel for 3x3 stride-2 convolutions over channels-last bf16 maps (brgconv) gives
+  // results that change from call to call with 2+ threads at some sizes (bit-50 at 224x192 and 224x160: stage
+  // 4, up to 16% relative); its AVX512-BF16 kernel on the blocked layout gives the same bits every time, in
+  // any batch. Those convolutions (3 of R50's 53) run there, their input and output reordered; it costs a
+  // bf16 pass about 45% (224 b1 11.3 -> 16.4 ms on a 2-core Xeon with AMX). The strided 1x1 ones
+  // (brgconv_1x1) are not affected.
+  const bool amx_strided = k_ == 3 && stride_ > 1 && src == dnnl::memory::desc(dims, dt::bf16, tag::nhwc) &&
                            dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_amx;
   if (!wino && !on_columns && (is_reference(direct) || amx_strided)) {
     const tag t = amx_strided ? tag::nChw16c : tag::any;
