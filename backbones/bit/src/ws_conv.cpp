@@ -183,10 +183,12 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   if (dims[0] == 1 && columns_candidate(src)) {  // a batch runs one image at a time (run)
     const auto out = dst.dims();
     const std::int64_t taps = static_cast<std::int64_t>(k_) * k_;
-    const dnnl::memory::desc columns({1, taps * in_, out[2], out[3]}, dt::f32, tag::nChw16c);
+    const dt type = src.data_type();
+    const dnnl::memory::desc columns({1, taps * in_, out[2], out[3]}, type,
+                                     type == dt::bf16 ? tag::nhwc : tag::nChw16c);
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, columns,
-        dnnl::memory::desc({out_, taps * in_, 1, 1}, dt::f32, tag::any), dst, {1, 1}, {0, 0}, {0, 0});
+        dnnl::memory::desc({out_, taps * in_, 1, 1}, type, tag::any), dst, {1, 1}, {0, 0}, {0, 0});
     on_columns.emplace(desc, attr, cpu_engine());
   }
   // Winograd: fewer multiplications for fp32 3x3 stride-1 convolutions, where oneDNN supports them.
@@ -210,11 +212,12 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
   std::optional<dnnl::reorder> to_src, to_dst, from_dst;
   // oneDNN 2.6's AMX kernel for 3x3 stride-2 convolutions over channels-last bf16 maps (brgconv) gives
   // results that change from call to call with 2+ threads at some sizes (bit-50 at 224x192 and 224x160: stage
-  // 4, up to 16% relative); its AVX512-BF16 kernel on the blocked layout gives the same bits every time, in
-  // any batch. Those convolutions (3 of R50's 53) run there, their input and output reordered; it costs a
-  // bf16 pass about 45% (224 b1 11.3 -> 16.4 ms on a 2-core Xeon with AMX). The strided 1x1 ones
-  // (brgconv_1x1) are not affected.
-  const bool amx_strided = k_ == 3 && stride_ > 1 && src == dnnl::memory::desc(dims, dt::bf16, tag::nhwc) &&
+  // 4, up to 16% relative). They run as columns and AMX's 1x1 kernel, which is deterministic
+  // (columns_candidate); where columns cannot (algorithm direct, or columns over kMaxColumnBytes), on the
+  // blocked layout's AVX512-BF16 kernel, their input and output reordered (deterministic, about 1.4x slower
+  // for the whole bf16 pass).
+  const bool amx_strided = !on_columns && k_ == 3 && stride_ > 1 &&
+                           src == dnnl::memory::desc(dims, dt::bf16, tag::nhwc) &&
                            dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_amx;
   if (!wino && !on_columns && (is_reference(direct) || amx_strided)) {
     const tag t = amx_strided ? tag::nChw16c : tag::any;
@@ -264,9 +267,10 @@ std::shared_ptr<const WsConv::Cached> WsConv::prepare(const dnnl::memory::desc& 
     if (!weights.storage.data()) {
       // Through a plain copy: oneDNN reorders into Winograd's layout only from a plain one (and converts
       // fp32 to bf16 on the way, for a model switched to bf16 after an f32 pass).
-      Weights plain = allocate(oihw);
+      Weights plain =
+          allocate(on_columns ? dnnl::memory::desc({out_, in_, k_, k_}, dt::f32, tag::oihw) : oihw);
       reorder(base_.memory, plain.memory);
-      if (on_columns) {
+      if (on_columns) {  // permuted in fp32 (bf16 weights convert exactly), reordered to the primitive's type
         Weights permuted = allocate(dnnl::memory::desc({out_, k_ * k_ * in_, 1, 1}, dt::f32, tag::oihw));
         weights_to_columns(plain.storage.data(), out_, in_, k_, permuted.storage.data());
         plain = permuted;
@@ -372,15 +376,21 @@ bool WsConv::winograd_candidate(dnnl::memory::data_type src_type) const {
 
 bool WsConv::columns_candidate(const dnnl::memory::desc& src) const {
   // Measured on AVX-512, where oneDNN's 1x1 kernel reads the 16-channel blocks the columns are written in.
-  if (algorithm_ == ConvAlgorithm::Direct || k_ == 1 || stride_ == 1 || in_ < kMinColumnChannels ||
-      in_ % kBlock != 0 || dnnl::get_effective_cpu_isa() < dnnl::cpu_isa::avx512_core)
-    return false;
+  if (algorithm_ == ConvAlgorithm::Direct || k_ == 1 || stride_ == 1) return false;
   const auto dims = src.dims();
-  if (src != dnnl::memory::desc(dims, dt::f32, tag::nChw16c)) return false;
+  // bf16 over channels-last maps on AMX: AMX's own kernel for these convolutions is not deterministic (see
+  // prepare), its 1x1 kernel over the columns is, and fast.
+  const bool amx = src == dnnl::memory::desc(dims, dt::bf16, tag::nhwc) &&
+                   dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_amx;
+  if (!amx && (in_ < kMinColumnChannels || in_ % kBlock != 0 ||
+               dnnl::get_effective_cpu_isa() < dnnl::cpu_isa::avx512_core ||
+               src != dnnl::memory::desc(dims, dt::f32, tag::nChw16c)))
+    return false;
   const Pad1d ph = conv_padding(padding_, k_, stride_, dilation_, dims[2]);
   const Pad1d pw = conv_padding(padding_, k_, stride_, dilation_, dims[3]);
   const auto oh = conv_out_size(dims[2], ph, k_, stride_, dilation_), ow = conv_out_size(dims[3], pw, k_, stride_, dilation_);
-  const auto bytes = static_cast<std::size_t>(k_) * k_ * in_ * oh * ow * sizeof(float);
+  const auto bytes =
+      static_cast<std::size_t>(k_) * k_ * in_ * oh * ow * dnnl::memory::data_type_size(src.data_type());
   return oh > 0 && ow > 0 && bytes <= kMaxColumnBytes;
 }
 
@@ -397,9 +407,13 @@ void WsConv::execute(const Cached& c, dnnl::memory src, dnnl::memory dst, dnnl::
   auto* base = reinterpret_cast<char*>(scratch.data());
   if (c.columns) {
     const auto in = src.get_desc().dims(), out = dst.get_desc().dims();
-    auto* cols = reinterpret_cast<float*>(base);
-    gather_columns(static_cast<const float*>(src.get_data_handle()), in[1], in[2], in[3], c.window, out[2], out[3], cols);
-    args[DNNL_ARG_SRC] = dnnl::memory(c.src_in, cpu_engine(), cols);
+    if (c.src_in.data_type() == dt::bf16)
+      gather_columns_nhwc(static_cast<const std::uint16_t*>(src.get_data_handle()), in[1], in[2], in[3],
+                          c.window, out[2], out[3], reinterpret_cast<std::uint16_t*>(base));
+    else
+      gather_columns(static_cast<const float*>(src.get_data_handle()), in[1], in[2], in[3], c.window, out[2],
+                     out[3], reinterpret_cast<float*>(base));
+    args[DNNL_ARG_SRC] = dnnl::memory(c.src_in, cpu_engine(), base);
   } else if (c.to_src) {
     args[DNNL_ARG_SRC] = dnnl::memory(c.src_in, cpu_engine(), base);
     c.to_src->execute(stream, src, args[DNNL_ARG_SRC]);

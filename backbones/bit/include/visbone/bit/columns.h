@@ -16,6 +16,11 @@ namespace visbone::bit {
 void gather_columns(const float* src, std::int64_t c, std::int64_t h, std::int64_t w, const Window& win,
                     std::int64_t oh, std::int64_t ow, float* cols);
 
+// The same columns from one image's channels-last (H, W, C) map of 16-bit values (bf16), into a channels-last
+// (OH, OW, K*K*C) map: each output pixel's K*K taps of C channels, in the same channel order.
+void gather_columns_nhwc(const std::uint16_t* src, std::int64_t c, std::int64_t h, std::int64_t w,
+                         const Window& win, std::int64_t oh, std::int64_t ow, std::uint16_t* cols);
+
 // (O, I, K, K) plain weights -> (O, K*K*I) with the column channel order above.
 void weights_to_columns(const float* oihw, std::int64_t o, std::int64_t i, int k, float* out);
 
