@@ -244,7 +244,8 @@ void Service::predict(Model& m, const Request& req, Reply reply) {
   // ?out_features=stage2,stage3: those stages' maps as well (any of the model's stages, as infer's outputs).
   const auto stages = m.model->backbone->stage_names();
   std::vector<std::string> out_features;
-  for (std::string_view list = query_value(req.target(), "out_features"); !list.empty();) {
+  const std::string asked = query_value(req.target(), "out_features");
+  for (std::string_view list = asked; !list.empty();) {
     const auto comma = list.find(',');
     const std::string stage(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
