@@ -468,9 +468,9 @@ Summary Pipeline::run(const std::function<void(const Progress&)>& on_progress) {
   for (std::size_t s = 0; s < m.sinks.size(); ++s)
     summary.outputs.push_back({m.sink_types[s], m.sinks[s]->path().string(), m.sinks[s]->describe()});
   if (c.summary) summary.write(c.output_path(*c.summary));
-  if (!summary.errors.empty()) {
-    // Incomplete: no manifest, no _SUCCESS (cleared when the run began).
-  } else if (c.shard) {
+  // A run with errors outside its records is incomplete: no manifest, no _SUCCESS (cleared when it began).
+  if (!summary.errors.empty()) return summary;
+  if (c.shard) {
     // Last: the manifest marks the shard complete; `visbone merge` writes _SUCCESS for the whole run.
     std::vector<SinkOutputOf> outputs;
     for (std::size_t s = 0; s < m.sinks.size(); ++s)
