@@ -12,7 +12,12 @@ function(visbone_add_plugin name)
     PREFIX ""
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  target_link_options(${name} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+  target_link_options(${name} PRIVATE -Wl,--exclude-libs,ALL)
+  # Every symbol resolved at link time; except under clang's sanitizers, whose runtime is linked statically
+  # into the program only, so a plugin finds it when loaded.
+  if(NOT (VISBONE_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang"))
+    target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  endif()
   if(NOT TARGET visbone_registry)  # out of tree, against the installed package
     target_link_libraries(${name} PRIVATE visbone::registry)
     return()

@@ -183,7 +183,9 @@ TEST(Bf16Precision, SameBitsAtEveryCallInAnyBatchAndAtAnyThreadCount) {
     };
     const auto first = run(batch, 2);
     // On AMX (channels-last maps, unless a layout is forced) the strided 3x3 convolutions run as columns.
-    if (!std::getenv("VISBONE_MAP_LAYOUT")) EXPECT_EQ(model->column_primitives() > 0, bit::cpu_has_amx());
+    if (!std::getenv("VISBONE_MAP_LAYOUT")) {
+      EXPECT_EQ(model->column_primitives() > 0, bit::cpu_has_amx());
+    }
     for (int again = 0; again < 2; ++again) {
       const auto next = run(batch, 2);
       for (const int s : {3, 4})

@@ -326,9 +326,10 @@ TEST(DecodeLimits, MemoryIsComputedFromTheHeaderAndConfigurable) {
     Bytes file;
     std::uint64_t needed;
   };
-  for (const auto& [file, needed] :
-       {Case{png(10, 10), 700}, Case{png(10, 10, 16), 1100}, Case{png(10, 10, 8, 6), 1100},
-        Case{image::testing::make_tiff_rgb(10, 10, Bytes(600, 1), 0, 16), 1100}}) {
+  for (const Case& c : {Case{png(10, 10), 700}, Case{png(10, 10, 16), 1100}, Case{png(10, 10, 8, 6), 1100},
+                        Case{image::testing::make_tiff_rgb(10, 10, Bytes(600, 1), 0, 16), 1100}}) {
+    const Bytes& file = c.file;  // not a structured binding: clang 14 cannot capture one in a lambda
+    const std::uint64_t needed = c.needed;
     image::DecodeOptions options;
     options.max_bytes = needed + 1;
     EXPECT_EQ(image::decode_image(file, "img", options).height(), 10);

@@ -37,6 +37,10 @@ struct ResizeSize {
 enum class CropAlign { transformers, torchvision };
 
 struct ImageProcessorConfig {
+  // Largest image the processor will produce or pad to: the decompression-bomb limit applies to outputs too,
+  // so a config cannot make a small input allocate gigabytes.
+  static constexpr std::int64_t kMaxOutputPixels = kDefaultMaxPixels;
+
   bool do_convert_rgb = true;
   bool do_resize = true;
   ResizeSize size;
