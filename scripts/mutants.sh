@@ -7,23 +7,37 @@
 # (also on Ctrl-C or an error; a copy waits in build-mutants/backup/ until it is). The build folder is
 # build-mutants/ (Release; VISBONE_MUTANTS_BUILD_DIR=build reuses the test build, as CI does; ccache when
 # installed); only the test executable a mutant names is rebuilt, so each mutant costs one compile and one link.
+# The build folder is copied first (to BUILD.before-mutants) and put back at the end, and the sources get their
+# own modification times back, so the folder is exactly the original build again without rebuilding anything
+# (CI's soak and packages run from it after this); the mutants' logs move to BUILD/mutants/.
 # Prints one row per mutant (name, file, the test that killed it, seconds) and the total time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 LIST=${VISBONE_MUTANTS:-scripts/mutants.txt}
 BUILD=${VISBONE_MUTANTS_BUILD_DIR:-build-mutants}
-BACKUP=$BUILD/backup
+BUILD=${BUILD%/}
+SNAPSHOT=$BUILD.before-mutants
+BACKUP=$SNAPSHOT.sources
+LOGS=$BUILD/mutants
 only=${1:-}
 export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
 
-# A run killed hard (SIGKILL) leaves its backup: put it back before anything else.
+# Puts back every source (with its original modification time) and then the build folder as it was before the
+# first mutant, keeping this run's logs. A run killed hard (SIGKILL) leaves both copies: they are put back
+# before anything else.
 restore_all() {
-  [ -d "$BACKUP" ] || return 0
-  while IFS= read -r -d '' saved; do
-    rel=${saved#"$BACKUP"/}
-    cp "$saved" "$ROOT/$rel" && rm -f "$saved"
-  done < <(find "$BACKUP" -type f -print0)
+  if [ -d "$BACKUP" ]; then
+    while IFS= read -r -d '' saved; do
+      rel=${saved#"$BACKUP"/}
+      cp -p "$saved" "$ROOT/$rel" && rm -f "$saved"
+    done < <(find "$BACKUP" -type f -print0)
+    rm -rf "$BACKUP"
+  fi
+  if [ -d "$SNAPSHOT" ]; then
+    [ -d "$LOGS" ] && rm -rf "$SNAPSHOT/mutants" && mv "$LOGS" "$SNAPSHOT/mutants"
+    rm -rf "$BUILD" && mv "$SNAPSHOT" "$BUILD"
+  fi
 }
 restore_all
 trap 'restore_all; exit 130' INT TERM
@@ -33,6 +47,20 @@ start=$(date +%s)
 mkdir -p "$BUILD"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD/configure.log" 2>&1 ||
   { echo "mutants: configure failed, see $BUILD/configure.log" >&2; exit 2; }
+# Build, from the original sources, every test executable the chosen mutants name (nothing to do when the folder
+# is CI's complete build), so the copy holds them and each mutant costs one compile and one link.
+targets=()
+while IFS=$'\t' read -r name _ _ _ target _; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  [[ -n "$only" && ! "$name" =~ $only ]] && continue
+  [[ " ${targets[*]} " == *" $target "* ]] || targets+=("$target")
+done <"$LIST"
+if [ ${#targets[@]} -gt 0 ]; then
+  cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}" >"$BUILD/original.log" 2>&1 ||
+    { echo "mutants: the original sources do not build, see $BUILD/original.log" >&2; exit 2; }
+fi
+cp -a "$BUILD" "$SNAPSHOT" || { echo "mutants: could not copy $BUILD to $SNAPSHOT" >&2; exit 2; }
+rm -rf "$LOGS" && mkdir -p "$LOGS"
 
 # mutants.txt: NAME <tab> FILE <tab> ORIGINAL <tab> REPLACEMENT <tab> TARGET <tab> CTEST_REGEX
 # ORIGINAL must occur exactly once in FILE (a stale line is an error, not a silent skip).
@@ -57,14 +85,14 @@ while IFS=$'\t' read -r name file original replacement target regex; do
   count=$((count + 1))
   t0=$(date +%s)
   mkdir -p "$BACKUP/$(dirname "$file")"
-  cp "$file" "$BACKUP/$file"
+  cp -p "$file" "$BACKUP/$file"
   if ! mutate "$file" "$original" "$replacement"; then
     rm -f "$BACKUP/$file"
     printf '%-28s %-44s %-58s %6s\n' "$name" "$file" "ERROR: stale mutant (see above)" -
     errors=$((errors + 1))
     continue
   fi
-  log=$BUILD/mutant-$name.log
+  log=$LOGS/$name.log
   killed=""
   if ! cmake --build "$BUILD" -j "$(nproc)" --target "$target" >"$log" 2>&1; then
     killed="ERROR: does not compile (see $log)"
@@ -78,7 +106,7 @@ while IFS=$'\t' read -r name file original replacement target regex; do
       killed=$(sed -n '/The following tests FAILED/{n;p;q}' "$log" | sed -E 's/^[[:space:]]*[0-9]+ - //; s/ \(.*//')
     fi
   fi
-  cp "$BACKUP/$file" "$file" && rm -f "$BACKUP/$file"
+  cp -p "$BACKUP/$file" "$file" && rm -f "$BACKUP/$file"
   if [ -z "$killed" ]; then
     killed="SURVIVED ($regex)"
     survivors=$((survivors + 1))
@@ -86,12 +114,11 @@ while IFS=$'\t' read -r name file original replacement target regex; do
   printf '%-28s %-44s %-58s %6d\n' "$name" "$file" "$killed" $(($(date +%s) - t0))
 done <"$LIST"
 
-# Every source is the original again; build what the mutants were built into, so that nothing run after this
-# (CI's soak uses the same build folder) runs a mutated binary.
-cmake --build "$BUILD" -j "$(nproc)" >"$BUILD/rebuild.log" 2>&1 ||
-  { echo "mutants: rebuilding the original sources failed, see $BUILD/rebuild.log" >&2; errors=$((errors + 1)); }
+# Every source is the original again (modification time included); the build folder goes back to its copy, so
+# nothing run after this (CI's soak uses the same build folder) runs a mutated binary.
+restore_all
 total=$(($(date +%s) - start))
-echo "mutants: $count run, $survivors survived, $errors errors, ${total} s (the build rebuilt from the original sources)"
+echo "mutants: $count run, $survivors survived, $errors errors, ${total} s (logs in $LOGS/)"
 if [ "$count" -eq 0 ]; then
   echo "mutants: no mutant matched '${only}'" >&2
   exit 1

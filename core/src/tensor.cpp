@@ -10,6 +10,7 @@
 
 #include <sys/mman.h>
 
+#include "visbone/core/asan.h"
 #include "visbone/core/errors.h"
 
 namespace visbone {
@@ -17,18 +18,13 @@ namespace {
 
 constexpr std::align_val_t kAlignment{64};
 // Under AddressSanitizer every block comes from the heap, where overflows are caught.
-#if defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define VISBONE_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(VISBONE_ASAN)
+#if defined(VISBONE_ASAN)
 constexpr std::size_t kMapBytes = SIZE_MAX;
 #else
 constexpr std::size_t kMapBytes = std::size_t{1} << 20;
 #endif
 
-#if defined(__SANITIZE_ADDRESS__) || defined(VISBONE_ASAN)
+#if defined(VISBONE_ASAN)
 // The sanitizer's allocator aligns without waste, and catches a write one byte past the block.
 float* heap_block(std::size_t bytes) { return static_cast<float*>(::operator new[](bytes, kAlignment)); }
 void free_heap_block(float* p) { ::operator delete[](p, kAlignment); }

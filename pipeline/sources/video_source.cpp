@@ -2,7 +2,8 @@
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
-#if defined(__SANITIZE_ADDRESS__)
+#include "visbone/core/asan.h"
+#if defined(VISBONE_ASAN)
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -20,13 +21,13 @@ class VideoSource : public Source {
   VideoSource(fs::path path, int every, std::int64_t max_frames, std::int64_t max_pixels)
       : path_(std::move(path)), every_(every), max_frames_(max_frames), max_pixels_(max_pixels) {
     {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
       // OpenCV's backends (loaded and unloaded while probing a file) leak small allocations of their own;
       // LeakSanitizer cannot name an unloaded module, so it is told to ignore what the probe allocates.
       __lsan_disable();
 #endif
       cap_.open(path_.string());
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
       __lsan_enable();
 #endif
     }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api_test_support.h"
+#include "visbone/core/asan.h"
 #include "visbone/core/process_memory.h"
 #include "visbone/visbone.h"
 
@@ -111,7 +112,7 @@ TEST(AnySize, PrimitiveCacheEvictsLeastRecentlyUsedAndResultsStay) {
 // default of 1024 primitives the heap fragmented: RSS +16 MiB from 40 to 160 sizes here, +2.6 with the
 // bound).
 TEST(AnySize, MemoryStaysFlatOverManyDistinctSizes) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
   GTEST_SKIP() << "RSS is not meaningful under AddressSanitizer (freed memory stays in quarantine)";
 #endif
   auto bb = load_backbone(kTiny.string(), {.out_features = kAll, .threads = 1});

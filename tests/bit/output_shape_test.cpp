@@ -9,6 +9,7 @@
 #include "fixtures.h"
 #include "support/support.h"
 #include "visbone/bit/bit_backbone.h"
+#include "visbone/core/asan.h"
 #include "visbone/core/errors.h"
 #include "visbone/core/json.h"
 #include "visbone/core/safetensors.h"
@@ -141,7 +142,7 @@ TEST(OutputShape, ExactSizesMatchForwardAtRandomSizes) {
         EXPECT_EQ(s.width, conv ? ceil_div(w, 2) : ceil_div(stem_size(w, c), s.stride / 4));
       }
     }
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
     constexpr std::size_t kEvery = 100;
 #else
     constexpr std::size_t kEvery = 10;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "visbone/core/asan.h"
 #include "visbone/core/errors.h"
 
 namespace visbone {
@@ -71,7 +72,7 @@ TEST(Tensor, RejectsBadShapes) {
 // 512 TiB: more than a 47-bit address space holds, whatever the kernel's overcommit policy. Out of memory is
 // an error naming the shape and the size (it was a bare std::bad_alloc: "error: std::bad_alloc").
 TEST(Tensor, OutOfMemoryNamesTheShapeAndSize) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
   GTEST_SKIP() << "AddressSanitizer's allocator aborts on a request this size instead of throwing std::bad_alloc";
 #endif
   for (const bool zeroed : {true, false}) {

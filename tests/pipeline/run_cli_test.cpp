@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "pipeline_test_support.h"
+#include "visbone/core/asan.h"
 #include "visbone/core/process_memory.h"
 
 namespace visbone::pipeline {
@@ -191,7 +192,7 @@ std::pair<long, long> peak_rss_at(int small, int large, const std::string& heads
 }
 
 TEST(RunCli, PeakMemoryStaysFlatFrom500To2000Images) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
   // ASan keeps freed memory in quarantine (up to 256 MiB), so RSS grows with the work done, not with what
   // is live; the bound is a property of the Release build, where this test runs.
   GTEST_SKIP() << "peak RSS is not meaningful under AddressSanitizer";
@@ -213,7 +214,7 @@ TEST(RunCli, PeakMemoryStaysFlatFrom500To2000Images) {
 // Tensors from aligned_alloc made glibc's heap grow by about a tensor per input (96 -> 127-189 MiB from 1,000
 // to 10,000 inputs); from malloc, a freed tensor's space serves the next.
 TEST(RunCli, PeakMemoryStaysFlatWithStackedTensorsOnTwoThreads) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(VISBONE_ASAN)
   GTEST_SKIP() << "peak RSS is not meaningful under AddressSanitizer";
 #endif
   const auto [small, large] = peak_rss_at(1000, 5000,
