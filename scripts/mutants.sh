@@ -4,7 +4,7 @@
 # a survivor means the suite no longer guards that line, and the script fails.
 #   scripts/mutants.sh [REGEX]     REGEX: only the mutants whose name matches (default: all)
 # Mutants are applied to the source tree in place, one at a time, and the original file is always put back
-# (also on Ctrl-C or an error; a copy waits in build-mutants/backup/ until it is). The build folder is
+# (also on Ctrl-C or an error; a copy waits in BUILD.before-mutants.sources/ until it is). The build folder is
 # build-mutants/ (Release; VISBONE_MUTANTS_BUILD_DIR=build reuses the test build, as CI does; ccache when
 # installed); only the test executable a mutant names is rebuilt, so each mutant costs one compile and one link.
 # The build folder is copied first (to BUILD.before-mutants) and put back at the end, and the sources get their
@@ -18,21 +18,30 @@ LIST=${VISBONE_MUTANTS:-scripts/mutants.txt}
 BUILD=${VISBONE_MUTANTS_BUILD_DIR:-build-mutants}
 BUILD=${BUILD%/}
 SNAPSHOT=$BUILD.before-mutants
-BACKUP=$SNAPSHOT.sources
+BACKUP=$SNAPSHOT.sources  # the file a mutant changed, until it is put back
+MTIMES=$SNAPSHOT.mtimes    # per mutated source, an empty file with the source's original modification time
 LOGS=$BUILD/mutants
 only=${1:-}
 export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
 
-# Puts back every source (with its original modification time) and then the build folder as it was before the
-# first mutant, keeping this run's logs. A run killed hard (SIGKILL) leaves both copies: they are put back
+# Puts back every source, then its original modification time, then the build folder as it was before the
+# first mutant, keeping this run's logs. A run killed hard (SIGKILL) leaves the copies: they are put back
 # before anything else.
 restore_all() {
+  local saved rel
   if [ -d "$BACKUP" ]; then
     while IFS= read -r -d '' saved; do
       rel=${saved#"$BACKUP"/}
-      cp -p "$saved" "$ROOT/$rel" && rm -f "$saved"
+      cp "$saved" "$ROOT/$rel" && rm -f "$saved"
     done < <(find "$BACKUP" -type f -print0)
     rm -rf "$BACKUP"
+  fi
+  if [ -d "$MTIMES" ]; then
+    while IFS= read -r -d '' saved; do
+      rel=${saved#"$MTIMES"/}
+      touch -r "$saved" "$ROOT/$rel"
+    done < <(find "$MTIMES" -type f -print0)
+    rm -rf "$MTIMES"
   fi
   if [ -d "$SNAPSHOT" ]; then
     [ -d "$LOGS" ] && rm -rf "$SNAPSHOT/mutants" && mv "$LOGS" "$SNAPSHOT/mutants"
@@ -84,8 +93,9 @@ while IFS=$'\t' read -r name file original replacement target regex; do
   [[ -n "$only" && ! "$name" =~ $only ]] && continue
   count=$((count + 1))
   t0=$(date +%s)
-  mkdir -p "$BACKUP/$(dirname "$file")"
-  cp -p "$file" "$BACKUP/$file"
+  mkdir -p "$BACKUP/$(dirname "$file")" "$MTIMES/$(dirname "$file")"
+  [ -e "$MTIMES/$file" ] || touch -r "$file" "$MTIMES/$file"
+  cp "$file" "$BACKUP/$file"
   if ! mutate "$file" "$original" "$replacement"; then
     rm -f "$BACKUP/$file"
     printf '%-28s %-44s %-58s %6s\n' "$name" "$file" "ERROR: stale mutant (see above)" -
@@ -106,7 +116,9 @@ while IFS=$'\t' read -r name file original replacement target regex; do
       killed=$(sed -n '/The following tests FAILED/{n;p;q}' "$log" | sed -E 's/^[[:space:]]*[0-9]+ - //; s/ \(.*//')
     fi
   fi
-  cp -p "$BACKUP/$file" "$file" && rm -f "$BACKUP/$file"
+  # Put back with a new modification time, so that the next build compiles the original again (with the old
+  # one, make would keep the mutant's object file); the old time comes back at the end, with the build folder.
+  cp "$BACKUP/$file" "$file" && rm -f "$BACKUP/$file"
   if [ -z "$killed" ]; then
     killed="SURVIVED ($regex)"
     survivors=$((survivors + 1))
@@ -114,8 +126,8 @@ while IFS=$'\t' read -r name file original replacement target regex; do
   printf '%-28s %-44s %-58s %6d\n' "$name" "$file" "$killed" $(($(date +%s) - t0))
 done <"$LIST"
 
-# Every source is the original again (modification time included); the build folder goes back to its copy, so
-# nothing run after this (CI's soak uses the same build folder) runs a mutated binary.
+# Every source is the original again; now its modification time too, and the build folder goes back to its
+# copy, so nothing run after this (CI's soak uses the same build folder) runs a mutated binary.
 restore_all
 total=$(($(date +%s) - start))
 echo "mutants: $count run, $survivors survived, $errors errors, ${total} s (logs in $LOGS/)"
